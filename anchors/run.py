@@ -1,0 +1,67 @@
+"""Command line: ``python -m anchors.run --codec vvc|hevc|vtm --qp 37 --input SEQ.rgb ...``.
+
+Encodes, decodes and writes ``<input stem>_<codec>_qp<QP>.{266|265,rgb,json}`` in --out.
+Errors are one line on stderr and exit status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from anchors.configs import CODECS
+from anchors.errors import AnchorError
+from anchors.runner import AnchorJob, print_progress, run_anchor
+
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m anchors.run",
+        description="Run one IFVC anchor (VVenC, x265 or VTM) on an 8-bit RGB 4:4:4 planar "
+                    "sequence: encode, decode, and write the stream, the decoded .rgb and a "
+                    "JSON result.")
+    parser.add_argument("--codec", required=True, choices=CODECS)
+    parser.add_argument("--qp", required=True, type=int, help="37, 42, 47 or 52 in the CTC")
+    parser.add_argument("--input", required=True, type=Path, help="<name>_WxH_FPS_8bit_444.rgb")
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--frames", type=int, default=None, help="default: all frames")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--ffmpeg", type=Path, default=None,
+                        help="ffmpeg binary (default: $IFVC_FFMPEG, imageio-ffmpeg's, PATH)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="anchor config JSON (default: anchors/configs/ for the codec)")
+    parser.add_argument("--vtm-encoder", type=Path, default=None, help="VTM EncoderApp")
+    parser.add_argument("--vtm-decoder", type=Path, default=None, help="VTM DecoderApp")
+    parser.add_argument("--vtm-cfg", type=Path, default=None,
+                        help="VTM cfg (default encoder_lowdelay_vtm.cfg, looked up in the "
+                             "VTM tree's cfg/)")
+    parser.add_argument("--force", action="store_true", help="redo even if up to date")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    job = AnchorJob(codec=args.codec, qp=args.qp, input_path=args.input, out_dir=args.out,
+                    width=args.width, height=args.height, fps=args.fps, frames=args.frames,
+                    ffmpeg=args.ffmpeg, vtm_encoder=args.vtm_encoder,
+                    vtm_decoder=args.vtm_decoder, vtm_cfg=args.vtm_cfg,
+                    config_path=args.config, force=args.force)
+    try:
+        result = run_anchor(job, progress=None if args.quiet else print_progress)
+    except AnchorError as error:
+        print(f"anchors.run: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("anchors.run: interrupted", file=sys.stderr)
+        return 130
+    print(Path(result.stream_path).with_suffix(".json"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Profiles and levels (spec Annex A)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import BitstreamError
+from .semantic_elements import ELEMENT_BY_ID
+from .structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
+
+PROFILE_MAIN = 1
+PROFILE_NAMES = {PROFILE_MAIN: "Main"}
+
+
+@dataclass(frozen=True)
+class LevelLimits:
+    level_idc: int
+    max_pic_size: int            # max of sh_pic_width and sh_pic_height
+    max_frame_rate: float        # frames per second
+    max_frames_per_unit: int     # su_num_frames_minus1 + 1 (bounds the decoding delay)
+    max_picture_payload: int     # bytes of kf_picture_byte
+    max_geometry_payload: int    # bytes of kf_geometry_byte
+    max_frame_idx_delta: int     # kf_frame_idx_delta, su_frame_idx_delta (inferred frames at once)
+
+
+LEVELS: dict[int, LevelLimits] = {
+    10: LevelLimits(10, 256, 30.0, 16, 1 << 18, 1 << 14, 300),
+    20: LevelLimits(20, 512, 60.0, 32, 1 << 20, 1 << 16, 600),
+    30: LevelLimits(30, 1024, 60.0, 64, 1 << 22, 1 << 18, 600),
+}
+
+
+def level_limits(level_idc: int) -> LevelLimits:
+    limits = LEVELS.get(level_idc)
+    if limits is None:
+        raise BitstreamError(f"sh_level_idc {level_idc} is not a defined level "
+                             f"(defined: {sorted(LEVELS)})", element="sh_level_idc",
+                             unit="SEQUENCE_HEADER")
+    return limits
+
+
+def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
+    """Profile and level constraints on the sequence header (spec A.3, A.4).
+    Returns the level's limits for the checks made while parsing later units."""
+    def fail(msg: str, element: str) -> BitstreamError:
+        return BitstreamError(msg, element=element, unit="SEQUENCE_HEADER")
+
+    if sh.sh_profile_idc != PROFILE_MAIN:
+        raise fail(f"sh_profile_idc {sh.sh_profile_idc} is not supported (Main = {PROFILE_MAIN})",
+                   "sh_profile_idc")
+    if sh.sh_chroma_format_idc not in (1, 3):
+        raise fail("Main profile needs sh_chroma_format_idc 1 (4:2:0) or 3 (4:4:4), got "
+                   f"{sh.sh_chroma_format_idc}", "sh_chroma_format_idc")
+    if sh.sh_bit_depth_minus8 != 0:
+        raise fail("Main profile needs 8-bit output (sh_bit_depth_minus8 = 0)", "sh_bit_depth_minus8")
+    if sh.sh_keyframe_codec_id not in (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC):
+        raise fail(f"sh_keyframe_codec_id {sh.sh_keyframe_codec_id} is not allowed in Main profile",
+                   "sh_keyframe_codec_id")
+    for i, eid in enumerate(sh.sh_sem_element_id):
+        if eid not in ELEMENT_BY_ID:
+            raise fail(f"sh_sem_element_id[{i}] = {eid} is not a Main profile element",
+                       f"sh_sem_element_id[{i}]")
+    limits = level_limits(sh.sh_level_idc)
+    if max(sh.sh_pic_width, sh.sh_pic_height) > limits.max_pic_size:
+        raise fail(f"picture {sh.sh_pic_width}x{sh.sh_pic_height} exceeds level {sh.sh_level_idc} "
+                   f"(max {limits.max_pic_size})", "sh_pic_width")
+    if sh.frame_rate > limits.max_frame_rate:
+        raise fail(f"frame rate {sh.frame_rate:g} exceeds level {sh.sh_level_idc} "
+                   f"(max {limits.max_frame_rate:g})", "sh_frame_rate_num")
+    return limits

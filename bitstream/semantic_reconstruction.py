@@ -1,0 +1,46 @@
+"""Decoding process for semantic values (spec 8.3): integer prediction and dequantisation.
+
+Levels are integers; a frame's level is the previous frame's level plus sem_res (the first
+frame after a key frame predicts from kf_ref_sem_level). Frames skipped by a frame index
+delta are inferred: their levels equal the previous frame's. Values are level * 2**-p,
+exact in binary floating point, so two conforming decoders agree bit for bit.
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from .errors import BitstreamError
+from .structures import SequenceHeader
+
+
+def dequantize(level: int, precision: int) -> float:
+    return level / (1 << precision)
+
+
+def quantize(value: float, precision: int) -> int:
+    """Encoder-side: nearest level, ties away from zero (informative)."""
+    scaled = value * (1 << precision)
+    return int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
+
+
+def reconstruct_levels(sh: SequenceHeader, pred: list[int], sem_res: list[int],
+                       frame_idx: int) -> list[int]:
+    """Level = PredLevel + sem_res, each within the element's level range."""
+    levels = [p + r for p, r in zip(pred, sem_res)]
+    for i, level in enumerate(levels):
+        lo, hi = sh.level_bounds(i)
+        if not lo <= level <= hi:
+            raise BitstreamError(f"reconstructed level {level} of sem element {i} "
+                                 f"(id {sh.sh_sem_element_id[i]}) in frame {frame_idx} is outside "
+                                 f"[{lo}, {hi}]", element=f"sem_res[{i}]", unit="SEMANTIC")
+    return levels
+
+
+def semantics_md5(frames_levels: list[list[int]]) -> bytes:
+    """MD5 over the levels of consecutive frames: per frame, per element in header order,
+    a 32-bit little-endian two's-complement integer (spec 7.4.6)."""
+    md5 = hashlib.md5()
+    for levels in frames_levels:
+        md5.update(struct.pack(f"<{len(levels)}i", *levels))
+    return md5.digest()

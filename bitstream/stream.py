@@ -1,0 +1,392 @@
+"""Stream-level writing and parsing: the state that the spec carries between units
+(frame index, prediction, CABAC contexts, hash coverage), shared by encoder and decoder."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Union
+
+from .cabac_contexts import SemanticContextState
+from .errors import BitstreamError
+from .profiles import LevelLimits, check_sequence_header
+from .semantic_reconstruction import reconstruct_levels, semantics_md5
+from .structures import (ENTROPY_CABAC, HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
+                         HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
+                         code_end_of_sequence_unit, code_hash_unit, code_keyframe_unit,
+                         code_semantic_unit, code_sequence_header, raw_picture_size)
+from .syntax_coder import SyntaxReader, SyntaxWriter
+from .trace import TraceEntry
+from .units import RawUnit, UnitType, frame_unit, header_trace, iter_units, unit_name
+
+
+class _ContextCarry:
+    """When the semantic parsing state is initialised (spec 9.3.1): at the first semantic
+    unit after the sequence header or a key-frame unit, and at every semantic unit when
+    sh_cabac_context_carry_flag is 0."""
+
+    def __init__(self, sh: SequenceHeader) -> None:
+        self.sh = sh
+        self.state: SemanticContextState | None = (
+            sh.new_context_state() if sh.sh_entropy_coding_mode == ENTROPY_CABAC else None)
+        self.pending_reset = True
+
+    def for_next_unit(self) -> SemanticContextState | None:
+        if self.state is not None and (self.pending_reset or not self.sh.sh_cabac_context_carry_flag):
+            self.state.initialize()
+        self.pending_reset = False
+        return self.state
+
+
+@dataclass
+class UnitRecord:
+    """Bits spent on one unit, for logs and rate breakdowns."""
+    unit_type: int
+    num_bytes: int
+    first_frame_idx: int | None = None
+    num_frames: int = 0
+
+
+class StreamWriter:
+    """Writes a conforming stream unit by unit. The caller supplies levels; the writer forms
+    residuals against its own reconstruction (closed loop) and keeps the parsing state."""
+
+    def __init__(self, sh: SequenceHeader, trace: list[TraceEntry] | None = None) -> None:
+        self.sh = sh
+        self.trace = trace
+        self.limits = check_sequence_header(sh)
+        self._carry = _ContextCarry(sh)
+        self._prev_levels: list[int] | None = None
+        self.next_frame_idx = 0
+        self.records: list[UnitRecord] = []
+        self._uncovered: dict[int, list[int]] = {}   # frame idx -> levels, not yet hashed
+        self._chunks: list[bytes] = []
+        self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
+
+    def _emit(self, unit_type: int, code, first: int | None = None, frames: int = 0) -> bytes:  # type: ignore[no-untyped-def]
+        start = len(self.trace) if self.trace is not None else 0
+        c = SyntaxWriter(self.trace)
+        code(c)
+        payload = c.getvalue()
+        unit = frame_unit(unit_type, payload)
+        if self.trace is not None:   # payload positions -> stream positions, as the parser's
+            at = sum(len(u) for u in self._chunks)
+            header = len(unit) - len(payload)
+            self.trace[start:] = header_trace(unit_type, at, header, len(payload)) + [
+                replace(t, bit_pos=t.bit_pos + 8 * (at + header)) for t in self.trace[start:]]
+        self.records.append(UnitRecord(unit_type, len(unit), first, frames))
+        self._chunks.append(unit)
+        return unit
+
+    def keyframe(self, picture_payload: bytes, ref_levels: list[int], *, codec_id: int | None = None,
+                 geometry_version: int = 0, geometry_payload: bytes = b"",
+                 frame_idx_delta: int = 0) -> bytes:
+        if len(picture_payload) > self.limits.max_picture_payload:
+            raise BitstreamError(f"key-frame payload of {len(picture_payload)} bytes exceeds level "
+                                 f"{self.sh.sh_level_idc} ({self.limits.max_picture_payload})")
+        if len(geometry_payload) > self.limits.max_geometry_payload:
+            raise BitstreamError(f"geometry payload of {len(geometry_payload)} bytes exceeds level "
+                                 f"{self.sh.sh_level_idc} ({self.limits.max_geometry_payload})")
+        self._check_levels(ref_levels, "kf_ref_sem_level")
+        kf = KeyframeUnit(frame_idx_delta, self.sh.sh_keyframe_codec_id if codec_id is None else codec_id,
+                          list(ref_levels), geometry_version, geometry_payload, picture_payload)
+        # Everything is validated before the writer's state changes (a rejected unit leaves none).
+        self._fill_gap(frame_idx_delta)
+        idx = self.next_frame_idx
+        unit = self._emit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, self.sh), idx, 1)
+        self._prev_levels = list(ref_levels)
+        self._uncovered[idx] = list(ref_levels)
+        self._carry.pending_reset = True
+        self.next_frame_idx += 1
+        return unit
+
+    def _check_levels(self, levels: list[int], name: str) -> None:
+        if len(levels) != self.sh.num_sem_elements:
+            raise BitstreamError(f"{name}: {len(levels)} levels, expected {self.sh.num_sem_elements}")
+        for i, level in enumerate(levels):
+            lo, hi = self.sh.level_bounds(i)
+            if not lo <= level <= hi:
+                raise BitstreamError(f"cannot write: {name}[{i}] = {level} out of range [{lo}, {hi}]",
+                                     element=f"{name}[{i}]")
+
+    def _fill_gap(self, delta: int) -> None:
+        if delta > self.limits.max_frame_idx_delta:
+            raise BitstreamError(f"frame index delta {delta} exceeds level {self.sh.sh_level_idc}'s "
+                                 f"limit {self.limits.max_frame_idx_delta}")
+        for _ in range(delta):   # inferred frames repeat the previous levels
+            if self._prev_levels is not None:
+                self._uncovered[self.next_frame_idx] = list(self._prev_levels)
+            self.next_frame_idx += 1
+
+    def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
+        if self._prev_levels is None:
+            raise BitstreamError("a semantic unit needs a preceding key-frame unit")
+        if not 1 <= len(frames_levels) <= self.limits.max_frames_per_unit:
+            raise BitstreamError(f"{len(frames_levels)} frames per semantic unit; level "
+                                 f"{self.sh.sh_level_idc} allows 1..{self.limits.max_frames_per_unit}")
+        for levels in frames_levels:
+            self._check_levels(levels, "sem_level")
+        self._fill_gap(frame_idx_delta)
+        first = self.next_frame_idx
+        frames = []
+        prev = self._prev_levels
+        for levels in frames_levels:
+            res = [a - b for a, b in zip(levels, prev)]
+            frames.append(SemanticFrame(int(not any(res)), res))
+            prev = list(levels)
+        su = SemanticUnit(frame_idx_delta, frames)
+        ctx = self._carry.for_next_unit()
+        unit = self._emit(UnitType.SEMANTIC, lambda c: code_semantic_unit(c, su, self.sh, ctx),
+                          first, len(frames))
+        for levels in frames_levels:
+            self._uncovered[self.next_frame_idx] = list(levels)
+            self.next_frame_idx += 1
+        self._prev_levels = list(frames_levels[-1])
+        return unit
+
+    def hash_unit(self, keyframe_md5: dict[int, bytes] | None = None,
+                  per_frame: bool = False) -> bytes:
+        """Covers every frame since the previous hash unit: one semantics MD5 over the whole
+        range (or one per frame), plus the given key-frame picture MD5s."""
+        entries = []
+        idxs = sorted(self._uncovered)
+        if idxs:
+            runs = [[i] for i in idxs] if per_frame else [idxs]
+            for run in runs:
+                entries.append(HashEntry(HASH_ENTRY_SEMANTICS, run[0], len(run) - 1,
+                                         semantics_md5([self._uncovered[i] for i in run])))
+        for idx, digest in sorted((keyframe_md5 or {}).items()):
+            entries.append(HashEntry(HASH_ENTRY_KEYFRAME, idx, 0, digest))
+        self._uncovered.clear()
+        hu = HashUnit(entries=entries)
+        return self._emit(UnitType.HASH, lambda c: code_hash_unit(c, hu))
+
+    def end_of_sequence(self) -> bytes:
+        n = self.sh.sh_num_frames
+        if n and n != self.next_frame_idx:
+            raise BitstreamError(f"sh_num_frames is {n} but {self.next_frame_idx} frames were written",
+                                 element="sh_num_frames")
+        return self._emit(UnitType.END_OF_SEQUENCE, code_end_of_sequence_unit)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------
+@dataclass
+class ParsedSequenceHeader:
+    raw: RawUnit
+    sh: SequenceHeader
+    limits: LevelLimits
+
+
+@dataclass
+class ParsedKeyframe:
+    raw: RawUnit
+    frame_idx: int
+    kf: KeyframeUnit
+    levels: list[int]
+    inferred_before: list[tuple[int, list[int]]] = field(default_factory=list)
+
+
+@dataclass
+class DecodedSemanticFrame:
+    frame_idx: int
+    levels: list[int]
+    skip: bool
+    inferred: bool       # frame carried by a frame index delta, not coded
+
+
+@dataclass
+class ParsedSemanticUnit:
+    raw: RawUnit
+    su: SemanticUnit
+    frames: list[DecodedSemanticFrame]
+
+
+@dataclass
+class HashCheck:
+    entry: HashEntry
+    matches: bool | None   # None: a key-frame picture hash, checked by the picture decoder
+
+
+@dataclass
+class ParsedHash:
+    raw: RawUnit
+    hu: HashUnit
+    checks: list[HashCheck]
+
+
+@dataclass
+class ParsedEndOfSequence:
+    raw: RawUnit
+
+
+@dataclass
+class SkippedUnit:
+    raw: RawUnit
+
+
+ParsedUnit = Union[ParsedSequenceHeader, ParsedKeyframe, ParsedSemanticUnit, ParsedHash,
+                   ParsedEndOfSequence, SkippedUnit]
+
+
+class StreamParser:
+    """Parses a stream unit by unit (low delay: each unit is usable when it is parsed),
+    reconstructs the integer semantics and checks every constraint it can."""
+
+    def __init__(self, trace: list[TraceEntry] | None = None, check_profile: bool = True) -> None:
+        self.trace = trace
+        self.check_profile = check_profile
+        self.sh: SequenceHeader | None = None
+        self.limits: LevelLimits | None = None
+        self._carry: _ContextCarry | None = None
+        self._prev_levels: list[int] | None = None
+        self.next_frame_idx = 0
+        self._uncovered: dict[int, list[int]] = {}
+        self._uncovered_keyframes: set[int] = set()
+        self._ended = False
+
+    def parse(self, data: bytes) -> Iterator[ParsedUnit]:
+        """All units of a complete stream, then the end-of-stream checks of finish()."""
+        if not data:
+            raise BitstreamError("empty stream: no sequence header")
+        for raw in iter_units(data):
+            yield self.parse_unit(raw)
+        self.finish()
+
+    def finish(self) -> None:
+        """Checks that need the whole coded sequence (spec 6.3)."""
+        if self.sh is None:
+            raise BitstreamError("the stream holds no sequence header")
+        n = self.sh.sh_num_frames
+        if n and n != self.next_frame_idx:
+            raise BitstreamError(f"sh_num_frames is {n} but the stream carries "
+                                 f"{self.next_frame_idx} frames", element="sh_num_frames")
+
+    def parse_unit(self, raw: RawUnit) -> ParsedUnit:
+        name = unit_name(raw.unit_type)
+        if self._ended:
+            raise BitstreamError("unit after END_OF_SEQUENCE", unit=name, bit_pos=8 * raw.offset)
+        if self.sh is None and raw.unit_type != UnitType.SEQUENCE_HEADER:
+            raise BitstreamError("the stream does not start with a sequence header "
+                                 f"(first unit is {name})", unit=name, bit_pos=8 * raw.offset)
+        if self.trace is not None:
+            self.trace += header_trace(raw.unit_type, raw.offset, raw.header_size, len(raw.payload))
+        c = SyntaxReader(raw.payload, trace=self.trace, unit=name, bit_offset=raw.payload_bit_offset)
+        if raw.unit_type == UnitType.SEQUENCE_HEADER:
+            return self._sequence_header(c, raw)
+        if raw.unit_type == UnitType.KEYFRAME:
+            return self._keyframe(c, raw)
+        if raw.unit_type == UnitType.SEMANTIC:
+            return self._semantic(c, raw)
+        if raw.unit_type == UnitType.HASH:
+            return self._hash(c, raw)
+        if raw.unit_type == UnitType.END_OF_SEQUENCE:
+            code_end_of_sequence_unit(c)
+            self._ended = True
+            self.finish()
+            return ParsedEndOfSequence(raw)
+        return SkippedUnit(raw)   # reserved unit types are skipped (spec 7.4.1)
+
+    def _sequence_header(self, c: SyntaxReader, raw: RawUnit) -> ParsedSequenceHeader:
+        if self.sh is not None:
+            raise c.error("a second sequence header in one coded sequence", "sh_signature", 0)
+        sh = code_sequence_header(c, SequenceHeader())
+        limits = check_sequence_header(sh) if self.check_profile else None
+        self.sh, self.limits = sh, limits
+        self._carry = _ContextCarry(sh)
+        return ParsedSequenceHeader(raw, sh, limits)  # type: ignore[arg-type]
+
+    def _infer_gap(self, delta: int, c: SyntaxReader, name: str) -> list[tuple[int, list[int]]]:
+        if self.limits is not None and delta > self.limits.max_frame_idx_delta:
+            raise c.error(f"{name} {delta} exceeds the level limit {self.limits.max_frame_idx_delta}",
+                          name, 0)
+        inferred = []
+        for _ in range(delta):
+            if self._prev_levels is not None:
+                inferred.append((self.next_frame_idx, list(self._prev_levels)))
+                self._uncovered[self.next_frame_idx] = list(self._prev_levels)
+            self.next_frame_idx += 1
+        return inferred
+
+    def _keyframe(self, c: SyntaxReader, raw: RawUnit) -> ParsedKeyframe:
+        sh = self.sh
+        assert sh is not None and self._carry is not None
+        kf = code_keyframe_unit(c, KeyframeUnit(), sh)
+        if self.limits is not None:
+            if kf.kf_codec_id != sh.sh_keyframe_codec_id:
+                raise c.error(f"kf_codec_id {kf.kf_codec_id} differs from sh_keyframe_codec_id "
+                              f"{sh.sh_keyframe_codec_id}", "kf_codec_id", 0)
+            if len(kf.kf_picture_payload) > self.limits.max_picture_payload:
+                raise c.error(f"kf_picture_size {len(kf.kf_picture_payload)} exceeds level limit "
+                              f"{self.limits.max_picture_payload}", "kf_picture_size", 0)
+            if len(kf.kf_geometry_payload) > self.limits.max_geometry_payload:
+                raise c.error(f"kf_geometry_size {len(kf.kf_geometry_payload)} exceeds level "
+                              f"limit {self.limits.max_geometry_payload}", "kf_geometry_size", 0)
+        if kf.kf_codec_id == KEYFRAME_CODEC_RAW and len(kf.kf_picture_payload) != raw_picture_size(sh):
+            raise c.error(f"kf_picture_size {len(kf.kf_picture_payload)} of a raw key frame is not "
+                          f"the picture size {raw_picture_size(sh)} (spec 8.4.1)", "kf_picture_size", 0)
+        inferred = self._infer_gap(kf.kf_frame_idx_delta, c, "kf_frame_idx_delta")
+        idx = self.next_frame_idx
+        self.next_frame_idx += 1
+        self._prev_levels = list(kf.kf_ref_sem_level)
+        self._uncovered[idx] = list(kf.kf_ref_sem_level)
+        self._uncovered_keyframes.add(idx)
+        self._carry.pending_reset = True
+        return ParsedKeyframe(raw, idx, kf, list(kf.kf_ref_sem_level), inferred)
+
+    def _semantic(self, c: SyntaxReader, raw: RawUnit) -> ParsedSemanticUnit:
+        sh = self.sh
+        assert sh is not None and self._carry is not None
+        if self._prev_levels is None:
+            raise c.error("semantic unit before the first key-frame unit", None, 0)
+        ctx = self._carry.for_next_unit()
+        su = code_semantic_unit(c, SemanticUnit(), sh, ctx)
+        if self.limits is not None and len(su.frames) > self.limits.max_frames_per_unit:
+            raise c.error(f"{len(su.frames)} frames in one semantic unit exceed level limit "
+                          f"{self.limits.max_frames_per_unit}", "su_num_frames_minus1", 0)
+        out = [DecodedSemanticFrame(i, lv, True, True)
+               for i, lv in self._infer_gap(su.su_frame_idx_delta, c, "su_frame_idx_delta")]
+        prev = self._prev_levels
+        for frame in su.frames:
+            try:
+                prev = reconstruct_levels(sh, prev, frame.sem_res, self.next_frame_idx)
+            except BitstreamError as exc:
+                raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
+            self._uncovered[self.next_frame_idx] = prev
+            out.append(DecodedSemanticFrame(self.next_frame_idx, prev, bool(frame.sf_skip_flag), False))
+            self.next_frame_idx += 1
+        self._prev_levels = prev
+        return ParsedSemanticUnit(raw, su, out)
+
+    def _hash(self, c: SyntaxReader, raw: RawUnit) -> ParsedHash:
+        hu = code_hash_unit(c, HashUnit())
+        checks = []
+        covered: set[int] = set()   # entries of one hash unit do not overlap (spec 7.4.6)
+        for e in hu.entries:
+            if e.hu_entry_type == HASH_ENTRY_KEYFRAME:
+                if e.hu_first_frame_idx not in self._uncovered_keyframes:
+                    raise c.error(f"key-frame hash entry names frame {e.hu_first_frame_idx}, which "
+                                  "is not a key frame decoded since the previous hash unit",
+                                  "hu_first_frame_idx", 0)
+                checks.append(HashCheck(e, None))
+                continue
+            idxs = range(e.hu_first_frame_idx, e.hu_first_frame_idx + e.hu_num_frames_minus1 + 1)
+            # First and last frame before the range: the range is then bounded by the frames
+            # decoded since the previous hash unit, and the work stays linear.
+            for idx, name in ((idxs[0], "hu_first_frame_idx"), (idxs[-1], "hu_num_frames_minus1")):
+                if idx not in self._uncovered:
+                    raise c.error(f"hash entry covers frame {idx}, which is not a frame decoded "
+                                  "since the previous hash unit", name, 0)
+            missing = [i for i in idxs if i not in self._uncovered]
+            if missing:
+                raise c.error(f"hash entry covers frame {missing[0]}, which is not a frame decoded "
+                              "since the previous hash unit", "hu_first_frame_idx", 0)
+            if covered.intersection(idxs):
+                raise c.error("hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
+            covered.update(idxs)
+            checks.append(HashCheck(e, semantics_md5([self._uncovered[i] for i in idxs]) == e.hu_md5))
+        self._uncovered.clear()
+        self._uncovered_keyframes.clear()
+        return ParsedHash(raw, hu, checks)

@@ -1,0 +1,385 @@
+"""Every syntax structure of the specification (spec 7.3), written once for reading and
+writing through a SyntaxReader or SyntaxWriter (syntax_coder.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cabac_contexts import (MAX_RICE_STAT, NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT,
+                             ElementContextInit, SemanticContextState, default_element_init)
+from .semantic_elements import ELEMENT_BY_ID
+from .syntax_coder import SyntaxReader, SyntaxWriter
+
+Coder = SyntaxReader | SyntaxWriter
+
+SH_SIGNATURE = 0x49465643  # "IFVC"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+
+ENTROPY_EXP_GOLOMB = 0
+ENTROPY_CABAC = 1
+
+KEYFRAME_CODEC_RAW = 0   # uncompressed planar samples (spec 8.5.1)
+KEYFRAME_CODEC_VVC = 1   # an H.266 elementary stream in Annex B byte-stream format
+KEYFRAME_CODEC_NAMES = {KEYFRAME_CODEC_RAW: "raw", KEYFRAME_CODEC_VVC: "vvc"}
+
+HASH_TYPE_MD5 = 0
+HASH_ENTRY_SEMANTICS = 0
+HASH_ENTRY_KEYFRAME = 1
+
+# Residuals and levels of element ids unknown to this version are bounded by this
+# magnitude, so that parsing stays bounded on any input (spec 7.4.3).
+UNKNOWN_ELEMENT_MAX_LEVEL = (1 << 24) - 1
+MAX_FRAMES_PER_UNIT = 1 << 16
+MAX_FRAME_IDX_DELTA = (1 << 16) - 1   # syntax bound; levels bound it further (Annex A)
+
+
+# ---------------------------------------------------------------------------------------
+# Sequence header
+# ---------------------------------------------------------------------------------------
+@dataclass
+class SequenceHeader:
+    sh_version_major: int = VERSION_MAJOR
+    sh_version_minor: int = VERSION_MINOR
+    sh_profile_idc: int = 1
+    sh_level_idc: int = 10
+    sh_pic_width: int = 256
+    sh_pic_height: int = 256
+    sh_frame_rate_num: int = 25
+    sh_frame_rate_den: int = 1
+    sh_num_frames: int = 0
+    sh_chroma_format_idc: int = 3
+    sh_bit_depth_minus8: int = 0
+    sh_entropy_coding_mode: int = ENTROPY_CABAC
+    sh_keyframe_codec_id: int = KEYFRAME_CODEC_VVC
+    sh_sem_element_id: list[int] = field(default_factory=list)
+    sh_sem_precision: list[int] = field(default_factory=list)
+    sh_cabac_init_qp: int = 32
+    sh_cabac_context_carry_flag: int = 1
+    sh_cabac_explicit_init_flag: int = 0
+    sh_skip_ctx_init_value: list[int] = field(default_factory=list)
+    sh_skip_ctx_shift_idx: list[int] = field(default_factory=list)
+    sh_ctx_init_value: list[list[int]] = field(default_factory=list)
+    sh_ctx_shift_idx: list[list[int]] = field(default_factory=list)
+    sh_rice_stat_init: list[int] = field(default_factory=list)
+    sh_generator_name: str = ""
+    sh_generator_sha256: bytes = bytes(32)
+
+    @property
+    def num_sem_elements(self) -> int:
+        return len(self.sh_sem_element_id)
+
+    def level_bounds(self, i: int) -> tuple[int, int]:
+        """Inclusive level range of the i-th signalled element (spec 7.4.3)."""
+        element = ELEMENT_BY_ID.get(self.sh_sem_element_id[i])
+        if element is None:
+            return -UNKNOWN_ELEMENT_MAX_LEVEL, UNKNOWN_ELEMENT_MAX_LEVEL
+        return element.level_range(self.sh_sem_precision[i])
+
+    def element_inits(self) -> list[ElementContextInit]:
+        if self.sh_cabac_explicit_init_flag:
+            return [ElementContextInit(tuple(v), tuple(s), k) for v, s, k in
+                    zip(self.sh_ctx_init_value, self.sh_ctx_shift_idx, self.sh_rice_stat_init)]
+        return [default_element_init(e) for e in self.sh_sem_element_id]
+
+    def skip_ctx_init(self) -> list[tuple[int, int]]:
+        if self.sh_cabac_explicit_init_flag:
+            return list(zip(self.sh_skip_ctx_init_value, self.sh_skip_ctx_shift_idx))
+        return list(SKIP_CTX_INIT)
+
+    def new_context_state(self) -> SemanticContextState:
+        return SemanticContextState(self.element_inits(), self.sh_cabac_init_qp,
+                                    self.skip_ctx_init())
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sh_frame_rate_num / self.sh_frame_rate_den
+
+
+def raw_picture_size(sh: SequenceHeader) -> int:
+    """Bytes of one raw picture in the output format (spec 8.4.1)."""
+    w, h = sh.sh_pic_width, sh.sh_pic_height
+    luma = w * h
+    chroma = {0: 0, 1: 2 * ((w + 1) // 2) * ((h + 1) // 2), 2: 2 * ((w + 1) // 2) * h,
+              3: 2 * luma}[sh.sh_chroma_format_idc]
+    return (luma + chroma) * (1 if sh.sh_bit_depth_minus8 == 0 else 2)
+
+
+def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
+    c.f("sh_signature", 32, SH_SIGNATURE)
+    sh.sh_version_major = c.u("sh_version_major", 8, sh.sh_version_major)
+    sh.sh_version_minor = c.u("sh_version_minor", 8, sh.sh_version_minor)
+    if c.reading and sh.sh_version_major != VERSION_MAJOR:
+        raise c.error(f"sh_version_major {sh.sh_version_major} is not supported by this decoder "
+                      f"(version {VERSION_MAJOR}.x)", "sh_version_major")
+    sh.sh_profile_idc = c.u("sh_profile_idc", 8, sh.sh_profile_idc)
+    sh.sh_level_idc = c.u("sh_level_idc", 8, sh.sh_level_idc)
+    sh.sh_pic_width = c.u("sh_pic_width", 16, sh.sh_pic_width, lo=16)
+    sh.sh_pic_height = c.u("sh_pic_height", 16, sh.sh_pic_height, lo=16)
+    sh.sh_frame_rate_num = c.u("sh_frame_rate_num", 16, sh.sh_frame_rate_num, lo=1)
+    sh.sh_frame_rate_den = c.u("sh_frame_rate_den", 16, sh.sh_frame_rate_den, lo=1)
+    sh.sh_num_frames = c.u("sh_num_frames", 32, sh.sh_num_frames)
+    sh.sh_chroma_format_idc = c.u("sh_chroma_format_idc", 2, sh.sh_chroma_format_idc)
+    sh.sh_bit_depth_minus8 = c.u("sh_bit_depth_minus8", 4, sh.sh_bit_depth_minus8, hi=8)
+    sh.sh_entropy_coding_mode = c.u("sh_entropy_coding_mode", 2, sh.sh_entropy_coding_mode, hi=1)
+    sh.sh_keyframe_codec_id = c.u("sh_keyframe_codec_id", 8, sh.sh_keyframe_codec_id)
+    n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
+    if c.reading:
+        sh.sh_sem_element_id = [0] * n
+        sh.sh_sem_precision = [0] * n
+    seen: set[int] = set()
+    for i in range(n):
+        eid = c.u(f"sh_sem_element_id[{i}]", 8, sh.sh_sem_element_id[i])
+        if eid in seen:
+            raise_or_fail(c, f"sh_sem_element_id[{i}] = {eid} appears twice", f"sh_sem_element_id[{i}]")
+        seen.add(eid)
+        element = ELEMENT_BY_ID.get(eid)
+        max_p = element.max_precision if element else 15
+        sh.sh_sem_element_id[i] = eid
+        sh.sh_sem_precision[i] = c.u(f"sh_sem_precision[{i}]", 4, sh.sh_sem_precision[i], hi=max_p)
+    if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
+        sh.sh_cabac_init_qp = c.u("sh_cabac_init_qp", 6, sh.sh_cabac_init_qp)
+        sh.sh_cabac_context_carry_flag = c.u("sh_cabac_context_carry_flag", 1,
+                                             sh.sh_cabac_context_carry_flag)
+        sh.sh_cabac_explicit_init_flag = c.u("sh_cabac_explicit_init_flag", 1,
+                                             sh.sh_cabac_explicit_init_flag)
+        if sh.sh_cabac_explicit_init_flag:
+            _code_explicit_init(c, sh, n)
+    name_bytes = sh.sh_generator_name.encode("ascii") if not c.reading else b""
+    length = c.u("sh_generator_name_length", 8, len(name_bytes))
+    chars = []
+    for i in range(length):
+        chars.append(c.u(f"sh_generator_name_byte[{i}]", 8, name_bytes[i] if not c.reading else 0,
+                         lo=0x20, hi=0x7E))
+    sh.sh_generator_name = bytes(chars).decode("ascii")
+    digest = []
+    for i in range(32):
+        digest.append(c.u(f"sh_generator_sha256_byte[{i}]", 8,
+                          sh.sh_generator_sha256[i] if not c.reading else 0))
+    sh.sh_generator_sha256 = bytes(digest)
+    c.trailing_bits()
+    return sh
+
+
+def _code_explicit_init(c: Coder, sh: SequenceHeader, n: int) -> None:
+    if c.reading:
+        sh.sh_skip_ctx_init_value = [0] * len(SKIP_CTX_INIT)
+        sh.sh_skip_ctx_shift_idx = [0] * len(SKIP_CTX_INIT)
+        sh.sh_ctx_init_value = [[0] * NUM_CTX_PER_ELEMENT for _ in range(n)]
+        sh.sh_ctx_shift_idx = [[0] * NUM_CTX_PER_ELEMENT for _ in range(n)]
+        sh.sh_rice_stat_init = [0] * n
+    for j in range(len(SKIP_CTX_INIT)):
+        sh.sh_skip_ctx_init_value[j] = c.u(f"sh_skip_ctx_init_value[{j}]", 6,
+                                           sh.sh_skip_ctx_init_value[j])
+        sh.sh_skip_ctx_shift_idx[j] = c.u(f"sh_skip_ctx_shift_idx[{j}]", 4,
+                                          sh.sh_skip_ctx_shift_idx[j])
+    for i in range(n):
+        for j in range(NUM_CTX_PER_ELEMENT):
+            sh.sh_ctx_init_value[i][j] = c.u(f"sh_ctx_init_value[{i}][{j}]", 6,
+                                             sh.sh_ctx_init_value[i][j])
+            sh.sh_ctx_shift_idx[i][j] = c.u(f"sh_ctx_shift_idx[{i}][{j}]", 4,
+                                            sh.sh_ctx_shift_idx[i][j])
+        sh.sh_rice_stat_init[i] = c.u(f"sh_rice_stat_init[{i}]", 6, sh.sh_rice_stat_init[i],
+                                      hi=MAX_RICE_STAT)
+
+
+def with_explicit_init(sh: SequenceHeader, element_inits: list[ElementContextInit] | None = None,
+                       skip_init: list[tuple[int, int]] | None = None) -> SequenceHeader:
+    """Fills the explicit-initialisation fields (defaults: the spec tables)."""
+    inits = element_inits or [default_element_init(e) for e in sh.sh_sem_element_id]
+    skip = skip_init or list(SKIP_CTX_INIT)
+    sh.sh_cabac_explicit_init_flag = 1
+    sh.sh_skip_ctx_init_value = [v for v, _ in skip]
+    sh.sh_skip_ctx_shift_idx = [s for _, s in skip]
+    sh.sh_ctx_init_value = [list(x.init_values) for x in inits]
+    sh.sh_ctx_shift_idx = [list(x.shift_idx) for x in inits]
+    sh.sh_rice_stat_init = [x.rice_stat_init for x in inits]
+    return sh
+
+
+def raise_or_fail(c: Coder, message: str, name: str) -> None:
+    if c.reading:
+        raise c.error(message, name)
+    raise ValueError(message)
+
+
+# ---------------------------------------------------------------------------------------
+# Key-frame unit
+# ---------------------------------------------------------------------------------------
+@dataclass
+class KeyframeUnit:
+    kf_frame_idx_delta: int = 0
+    kf_codec_id: int = KEYFRAME_CODEC_VVC
+    kf_ref_sem_level: list[int] = field(default_factory=list)
+    kf_geometry_version: int = 0
+    kf_geometry_payload: bytes = b""
+    kf_picture_payload: bytes = b""
+
+
+def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> KeyframeUnit:
+    kf.kf_frame_idx_delta = c.ue("kf_frame_idx_delta", kf.kf_frame_idx_delta, hi=MAX_FRAME_IDX_DELTA)
+    kf.kf_codec_id = c.u("kf_codec_id", 8, kf.kf_codec_id)
+    n = sh.num_sem_elements
+    if c.reading:
+        kf.kf_ref_sem_level = [0] * n
+    elif len(kf.kf_ref_sem_level) != n:
+        raise ValueError(f"kf_ref_sem_level has {len(kf.kf_ref_sem_level)} values, expected {n}")
+    for i in range(n):
+        lo, hi = sh.level_bounds(i)
+        kf.kf_ref_sem_level[i] = c.se(f"kf_ref_sem_level[{i}]", kf.kf_ref_sem_level[i], lo=lo, hi=hi)
+    kf.kf_geometry_version = c.u("kf_geometry_version", 8, kf.kf_geometry_version)
+    geometry_size = c.ue("kf_geometry_size", len(kf.kf_geometry_payload), hi=(1 << 28) - 1)
+    picture_size = c.ue("kf_picture_size", len(kf.kf_picture_payload), lo=1, hi=(1 << 28) - 1)
+    c.byte_alignment()
+    if c.reading:
+        if 8 * (geometry_size + picture_size) > c.bits_left:
+            raise c.error(f"kf_geometry_size + kf_picture_size = {geometry_size + picture_size} "
+                          f"bytes exceed the unit payload", "kf_picture_size")
+        kf.kf_geometry_payload = c.b8_string("kf_geometry_byte", geometry_size)
+        kf.kf_picture_payload = c.b8_string("kf_picture_byte", picture_size)
+    else:
+        c.b8_string("kf_geometry_byte", kf.kf_geometry_payload)
+        c.b8_string("kf_picture_byte", kf.kf_picture_payload)
+    c.trailing_bits()
+    return kf
+
+
+# ---------------------------------------------------------------------------------------
+# Semantic unit
+# ---------------------------------------------------------------------------------------
+@dataclass
+class SemanticFrame:
+    sf_skip_flag: int = 0
+    sem_res: list[int] = field(default_factory=list)   # one residual per signalled element
+
+
+@dataclass
+class SemanticUnit:
+    su_frame_idx_delta: int = 0
+    frames: list[SemanticFrame] = field(default_factory=list)
+
+
+def residual_bound(sh: SequenceHeader, i: int) -> int:
+    """Largest |sem_res| that can reach a legal level from a legal prediction."""
+    lo, hi = sh.level_bounds(i)
+    return hi - lo
+
+
+def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
+                       ctx: SemanticContextState | None) -> SemanticUnit:
+    """semantic_unit( ) (spec 7.3.5). ctx is the parsing state (CABAC contexts, PrevSkip,
+    PrevRes) already initialised or carried as spec 9.3.1 says; None in Exp-Golomb mode."""
+    cabac = sh.sh_entropy_coding_mode == ENTROPY_CABAC
+    n = sh.num_sem_elements
+    bounds = [residual_bound(sh, i) for i in range(n)]
+    if cabac:
+        assert ctx is not None
+        c.start_ae()
+        delta = c.ae_bypass_egk("su_frame_idx_delta", su.su_frame_idx_delta, 0, hi=MAX_FRAME_IDX_DELTA)
+        num_minus1 = c.ae_bypass_egk("su_num_frames_minus1", len(su.frames) - 1, 0,
+                                     hi=MAX_FRAMES_PER_UNIT - 1)
+    else:
+        delta = c.ue("su_frame_idx_delta", su.su_frame_idx_delta, hi=MAX_FRAME_IDX_DELTA)
+        num_minus1 = c.ue("su_num_frames_minus1", len(su.frames) - 1, hi=MAX_FRAMES_PER_UNIT - 1)
+    su.su_frame_idx_delta = delta
+    if c.reading:
+        su.frames = [SemanticFrame() for _ in range(num_minus1 + 1)]
+    for f, frame in enumerate(su.frames):
+        if not c.reading and not frame.sf_skip_flag and len(frame.sem_res) != n:
+            raise ValueError(f"frame {f} has {len(frame.sem_res)} residuals, expected {n}")
+        if cabac:
+            _code_frame_cabac(c, frame, f, n, bounds, ctx)  # type: ignore[arg-type]
+        else:
+            frame.sf_skip_flag = c.u(f"sf_skip_flag[{f}]", 1, frame.sf_skip_flag)
+            if frame.sf_skip_flag:
+                frame.sem_res = [0] * n
+            else:
+                if c.reading:
+                    frame.sem_res = [0] * n
+                for i in range(n):
+                    frame.sem_res[i] = c.se(f"sem_res[{f}][{i}]", frame.sem_res[i],
+                                            lo=-bounds[i], hi=bounds[i])
+    if cabac:
+        if c.ae_terminate("end_of_unit_one_bit", 1) != 1:
+            raise_or_fail(c, "end_of_unit_one_bit is 0 (shall be 1)", "end_of_unit_one_bit")
+        c.ae_trailing_bits()
+    else:
+        c.trailing_bits()
+    return su
+
+
+def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: list[int],
+                      ctx: SemanticContextState) -> None:
+    skip = c.ae_decision(f"sf_skip_flag[{f}]", ctx.skip[ctx.prev_skip], frame.sf_skip_flag)
+    frame.sf_skip_flag = skip
+    ctx.prev_skip = skip
+    prev = ctx.prev_res
+    if skip:
+        frame.sem_res = [0] * n
+        for i in range(n):
+            prev[i] = 0
+        return
+    if c.reading:
+        frame.sem_res = [0] * n
+    for i in range(n):
+        value = frame.sem_res[i]
+        a = abs(value)
+        ec = ctx.elements[i]
+        p = prev[i]
+        ap = abs(p)
+        if c.ae_decision(f"sem_res_sig_flag[{f}][{i}]", ec.sig[p != 0], int(a > 0)):
+            a_dec = 1
+            if c.ae_decision(f"sem_res_gt1_flag[{f}][{i}]", ec.gt1[ap > 1], int(a > 1)):
+                a_dec = 2
+                if c.ae_decision(f"sem_res_gt2_flag[{f}][{i}]", ec.gt2[ap > 2], int(a > 2)):
+                    rem = c.ae_bypass_egk(f"sem_res_abs_minus3[{f}][{i}]", a - 3,
+                                          ec.rice_stat >> 2, hi=bounds[i] - 3)
+                    ec.update_rice_stat(rem)
+                    a_dec = 3 + rem
+            sign_ctx = ec.sign[0 if p == 0 else (1 if p > 0 else 2)]
+            neg = c.ae_decision(f"sem_res_sign_flag[{f}][{i}]", sign_ctx, int(value < 0))
+            value = -a_dec if neg else a_dec
+        else:
+            value = 0
+        frame.sem_res[i] = value
+        prev[i] = value
+
+
+# ---------------------------------------------------------------------------------------
+# Hash unit and end of sequence
+# ---------------------------------------------------------------------------------------
+@dataclass
+class HashEntry:
+    hu_entry_type: int
+    hu_first_frame_idx: int
+    hu_num_frames_minus1: int
+    hu_md5: bytes
+
+
+@dataclass
+class HashUnit:
+    hu_hash_type: int = HASH_TYPE_MD5
+    entries: list[HashEntry] = field(default_factory=list)
+
+
+def code_hash_unit(c: Coder, hu: HashUnit) -> HashUnit:
+    hu.hu_hash_type = c.u("hu_hash_type", 8, hu.hu_hash_type, hi=HASH_TYPE_MD5)
+    count = c.u("hu_num_entries", 16, len(hu.entries))
+    if c.reading:
+        hu.entries = [HashEntry(0, 0, 0, b"") for _ in range(count)]
+    for i, e in enumerate(hu.entries):
+        e.hu_entry_type = c.u(f"hu_entry_type[{i}]", 8, e.hu_entry_type, hi=HASH_ENTRY_KEYFRAME)
+        e.hu_first_frame_idx = c.u(f"hu_first_frame_idx[{i}]", 32, e.hu_first_frame_idx)
+        e.hu_num_frames_minus1 = c.u(f"hu_num_frames_minus1[{i}]", 16, e.hu_num_frames_minus1,
+                                     hi=0 if e.hu_entry_type == HASH_ENTRY_KEYFRAME else None)
+        if c.reading:
+            e.hu_md5 = c.b8_string(f"hu_md5[{i}]", 16)
+        else:
+            if len(e.hu_md5) != 16:
+                raise ValueError("hu_md5 must be 16 bytes")
+            c.b8_string(f"hu_md5[{i}]", e.hu_md5)
+    c.trailing_bits()
+    return hu
+
+
+def code_end_of_sequence_unit(c: Coder) -> None:
+    c.trailing_bits()

@@ -1,0 +1,1 @@
+"""IFVC conformance suite: quality metrics, test conditions and reporting."""

@@ -1,0 +1,101 @@
+"""Command line of the evaluation campaign: ``run`` and ``compare``.
+
+Errors a user can fix (bad config, missing sequence, unreadable table) are one line on
+stderr and exit status 2, without a traceback. ``run`` exits 1 when a cell failed (the
+tables still cover the finished cells); ``compare`` exits 1 when a cell differs beyond
+tolerance or is missing on one side.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_ERROR = 2
+PROG = "python -m conformance.campaign"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import DEFAULT_CONFIG
+    parser = argparse.ArgumentParser(prog=PROG, description="IFVC evaluation campaign: codecs x "
+                                     "rate points x sequences, metrics, BD-rate, RD plots.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run (or resume) a campaign and write its report")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                     help="campaign config JSON (default: the CTC, configs/ctc.json)")
+    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--sequences", nargs="+", metavar="NAME",
+                     help="sequence names (default: the config's split, the test split)")
+    run.add_argument("--frames", type=int, help="code the first N frames (default: config)")
+    run.add_argument("--codecs", help="comma-separated subset of the config's codecs, e.g. "
+                     "ifvc,vvc,hevc (default: all)")
+    run.add_argument("--jobs", type=int, default=1, help="cells run in parallel (default 1)")
+    run.add_argument("--threads", type=int, default=1,
+                     help="torch threads per job (default 1, the fastest on a small CPU)")
+    run.add_argument("--vgg-stride", type=int, metavar="K",
+                     help="evaluate LPIPS-vgg and DISTS on every K-th frame (default: config, "
+                          "10 in the CTC); PSNR and LPIPS-alex use every frame")
+    run.add_argument("--force", action="store_true", help="redo finished cells")
+    run.add_argument("--quiet", action="store_true", help="no progress messages")
+    compare = commands.add_parser("compare", help="compare two results.csv tables")
+    compare.add_argument("a", type=Path, help="first results.csv")
+    compare.add_argument("b", type=Path, help="second results.csv")
+    compare.add_argument("--tolerance", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a tolerance (repeatable): kbps relative (0.001 or "
+                              "0.1%%), metrics absolute (psnr_rgb=0.01, lpips_alex=0.001, ...)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import CampaignError
+    try:
+        if args.command == "run":
+            return _run(args)
+        return _compare(args)
+    except CampaignError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished cells are kept, re-run to resume", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .campaign import run_campaign
+    from .config import load_config
+    from .runner import print_progress
+    config = load_config(args.config).with_overrides(frames=args.frames,
+                                                     vgg_stride=args.vgg_stride)
+    codecs = [c.strip() for c in args.codecs.split(",") if c.strip()] if args.codecs else None
+    outcome = run_campaign(config, args.out, sequences=args.sequences, codecs=codecs,
+                           jobs=args.jobs, threads=args.threads, force=args.force,
+                           progress=None if args.quiet else print_progress)
+    report, run = outcome.report, outcome.run
+    if not report.summary.empty:
+        from .tables import bd_matrix, markdown_table
+        print(markdown_table(report.summary.drop(columns=["bits"])))
+        if not report.bd_overall.empty:
+            print(f"BD-rate against {config.anchor} (mean of per-sequence BD-rates):")
+            print(markdown_table(bd_matrix(report.bd_overall, "bd_rate_mean_of_sequences")))
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for name, path in report.files.items():
+        print(f"{name}: {path}")
+    print(f"{run.ran} cells run, {run.skipped} up to date, {len(run.failures)} failed; "
+          f"wall time {outcome.wall_seconds:.0f} s")
+    for label, error in run.failures:
+        print(f"failed: {label}: {error}", file=sys.stderr)
+    return 1 if run.failures else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare_tables, format_comparison, parse_tolerances, read_table
+    tolerances = parse_tolerances(args.tolerance)
+    comparison = compare_tables(read_table(args.a), read_table(args.b), tolerances)
+    print(format_comparison(comparison, str(args.a), str(args.b)))
+    return 0 if comparison.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""A cell of the campaign: one codec at one rate point on one sequence.
+
+Each cell writes its own result JSON, last, after its stream, decoded .rgb and per-frame
+metric CSV are in place; the JSON carries a hash of everything the cell's result depends on.
+A cell whose JSON has the current hash and whose files still have their recorded SHA-256 is
+finished: a re-run skips it, and a killed run resumes at the first unfinished cell.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from anchors.rawio import sha256_file
+
+from .config import CampaignConfig, CodecSpec, canonical_json
+from .sequences import Sequence
+
+# Bump when a cell's result for the same inputs changes (metric sampling, rate definition).
+CELL_PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    codec: CodecSpec
+    point: int
+    sequence: Sequence
+
+    @property
+    def label(self) -> str:
+        return f"{self.codec.name} QP{self.point} {self.sequence.name}"
+
+    def folder(self, out_dir: Path) -> Path:
+        return Path(out_dir) / "cells" / self.codec.name / self.sequence.name
+
+    def result_path(self, out_dir: Path) -> Path:
+        return self.folder(out_dir) / f"{self.codec.name}_qp{self.point}.result.json"
+
+    def frames_csv_path(self, out_dir: Path) -> Path:
+        return self.folder(out_dir) / f"{self.codec.name}_qp{self.point}.frames.csv"
+
+
+def plan_cells(config: CampaignConfig, codec_names: list[str],
+               sequences: list[Sequence]) -> list[Cell]:
+    """Cells in a stable order: sequence, then codec as in the config, then rate point."""
+    return [Cell(config.codecs[name], point, sequence)
+            for sequence in sequences
+            for name in codec_names
+            for point in config.codecs[name].points]
+
+
+def strided_indices(frames: int, stride: int) -> list[int]:
+    """Frames the slow metrics evaluate: every stride-th frame from the middle of the first
+    stride, so that a sparse sample does not keep landing on key frame 0."""
+    offset = min(stride // 2, frames - 1)
+    return list(range(offset, frames, stride))
+
+
+def cell_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
+    """Everything the cell's result depends on that the campaign controls."""
+    strided = [m for m in config.metrics if m in config.strided_metrics]
+    basis = {
+        "pipeline": CELL_PIPELINE_VERSION,
+        "codec": cell.codec.name, "spec": cell.codec.as_dict(), "point": cell.point,
+        "sequence": cell.sequence.name, "frames": cell.sequence.frames,
+        "input_sha256": input_sha256,
+        "width": config.width, "height": config.height, "fps": config.fps,
+        "metrics": list(config.metrics), "strided_metrics": strided,
+        "stride": config.vgg_stride if strided else 1,
+    }
+    return hashlib.sha256(canonical_json(basis).encode()).hexdigest()
+
+
+def load_result(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def finished_result(path: Path, expected_hash: str, verify_files: bool = True) -> dict[str, Any] | None:
+    """The cell's result when it is complete and current, else None."""
+    data = load_result(path)
+    if data is None or data.get("cell_hash") != expected_hash or data.get("status") != "ok":
+        return None
+    if verify_files:
+        for key in ("stream", "decoded", "frames_csv"):
+            entry = data.get("files", {}).get(key)
+            if not entry:
+                return None
+            file_path = Path(path).parent / entry["name"]
+            if not file_path.is_file() or sha256_file(file_path) != entry["sha256"]:
+                return None
+    return data
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,54 @@
+"""RD plots: one PNG per metric, every codec, mean over sequences, rate on a log axis."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")   # files only; no display on a build machine
+import matplotlib.pyplot as plt
+from matplotlib import ticker
+import pandas as pd
+
+from .config import LOWER_IS_BETTER, CampaignConfig
+
+LABELS = {"psnr_rgb": "PSNR RGB (dB)", "psnr_y": "PSNR Y BT.709 (dB)",
+          "lpips_alex": "LPIPS AlexNet", "lpips_vgg": "LPIPS VGG", "dists": "DISTS"}
+MARKERS = "osD^vP*X"
+
+
+def rd_plots(summary: pd.DataFrame, config: CampaignConfig, out_dir: Path,
+             subtitle: str = "") -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    codecs = [name for name in config.codecs if name in set(summary["codec"])]
+    for metric in config.metrics:
+        figure, axes = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+        for index, codec in enumerate(codecs):
+            curve = summary[summary["codec"] == codec].sort_values("kbps")
+            points = "/".join(map(str, sorted(curve["point"])))
+            role = "anchor, " if codec == config.anchor else ""
+            label = f"{codec} ({role}QP {points})"
+            axes.plot(curve["kbps"], curve[metric], marker=MARKERS[index % len(MARKERS)],
+                      label=label)
+            for _, row in curve.iterrows():
+                axes.annotate(str(row["point"]), (row["kbps"], row[metric]), fontsize=7,
+                              textcoords="offset points", xytext=(3, 3))
+        axes.set_xscale("log")
+        # Plain kbit/s numbers on the log axis, not 2x10^1.
+        axes.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _pos: f"{x:g}"))
+        axes.xaxis.set_minor_formatter(ticker.FuncFormatter(
+            lambda x, _pos: f"{x:g}" if f"{x:g}"[0] in "25" else ""))
+        axes.set_xlabel("rate (kbit/s, all bits of the stream)")
+        direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+        axes.set_ylabel(f"{LABELS.get(metric, metric)} ({direction})")
+        axes.set_title(f"{LABELS.get(metric, metric)}: mean over sequences"
+                       + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = out_dir / f"rd_{metric}.png"
+        figure.savefig(path)
+        plt.close(figure)
+        paths.append(path)
+    return paths

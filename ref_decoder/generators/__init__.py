@@ -1,0 +1,38 @@
+"""Generators of the reference decoder (spec 8.6, Annex E) and their registry.
+
+    gen = get_generator("ifvc-geometric-1")
+    gen.set_keyframe(key_rgb, key_values, geometry_bytes, geometry_version)
+    frame = gen.synthesize(target_values)
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .base import Generator
+from .geometric import GeometricGenerator
+
+_REGISTRY: dict[str, Callable[[], Generator]] = {
+    GeometricGenerator.name: GeometricGenerator,
+}
+
+
+def register_generator(name: str, factory: Callable[[], Generator]) -> None:
+    """Add a generator (e.g. a learned one) under its sh_generator_name."""
+    _REGISTRY[name] = factory
+
+
+def known_generators() -> tuple[str, ...]:
+    return tuple(sorted(_REGISTRY))
+
+
+def get_generator(name: str) -> Generator:
+    """A new instance of the generator named ``name``; ValueError names the known ones."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown generator {name!r}; known generators: "
+                         f"{', '.join(known_generators())}") from None
+    return factory()
+
+
+__all__ = ["GeometricGenerator", "Generator", "get_generator", "known_generators", "register_generator"]

@@ -1,0 +1,1 @@
+"""IFVC reference encoder: face analysis, key-frame coding, quantization and prediction."""

@@ -1,0 +1,217 @@
+"""The IFVC reference encoder: face video in, conforming .ifvc stream out.
+
+Per frame (low delay, nothing looks ahead): analysis -> causal smoothing -> quantisation to
+integer levels; a key frame is coded with VVC intra when a refresh is due, and what the
+generator needs from it (reference semantics, geometry) is computed on the DECODED key frame,
+exactly as every decoder will see it. Semantic frames are grouped into semantic units of up
+to frames_per_unit frames; a hash unit closes each key-frame period.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Iterable
+
+import numpy as np
+
+from bitstream.picture_format import frame_to_rgb_planar
+from bitstream.profiles import LEVELS
+from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_reconstruction import dequantize, quantize
+from bitstream.stream import StreamWriter
+from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
+                                  SequenceHeader)
+
+from .analysis import FaceAnalyzer, NoFaceError
+from .analysis.analyzer import DEFAULT_ONE_EURO
+from .analysis.smoothing import OneEuroFilter
+from .keyframe_coding import encode_vvc_intra
+from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
+
+MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
+
+
+@dataclass
+class EncoderConfig:
+    keyframe_qp: int = 42
+    keyframe_codec: str = "vvc"              # "vvc" or "raw"
+    entropy_coding_mode: int = ENTROPY_CABAC
+    frames_per_unit: int = 8                 # delay vs. rate: 1 gives the lowest delay
+    keyframe_period: int = 0                 # 0: one key frame; N: a key frame every N frames
+    keyframe_pose_threshold: float = 0.0     # degrees of yaw/pitch/roll away from the key frame; 0: off
+    smoothing: bool = True                   # causal One-Euro filter (Annex B.5)
+    precisions: dict[str, int] = field(default_factory=dict)   # element name -> p; default Table 3
+    hash_units: bool = True
+    generator_name: str = "ifvc-geometric-1"
+    generator_sha256: bytes = bytes(32)
+    vvc_preset: str = "faster"
+    level_idc: int | None = None             # None: the lowest level that fits
+
+
+@dataclass
+class FrameLog:
+    frame_idx: int
+    kind: str                                 # "key" or "semantic"
+    values: list[float]
+    levels: list[int]
+    face_found: bool
+
+
+@dataclass
+class EncodeResult:
+    stream: bytes
+    frames: list[FrameLog]
+    writer: StreamWriter
+    no_face_frames: int
+    skipped_leading_frames: int
+
+    def bits_by_unit_type(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for r in self.writer.records:
+            out[r.unit_type] = out.get(r.unit_type, 0) + 8 * r.num_bytes
+        return out
+
+
+def _choose_level(width: int, height: int, fps: float, fpu: int) -> int:
+    for idc, lim in sorted(LEVELS.items()):
+        if max(width, height) <= lim.max_pic_size and fps <= lim.max_frame_rate and fpu <= lim.max_frames_per_unit:
+            return idc
+    raise ValueError(f"{width}x{height} at {fps:g} fps with {fpu} frames per unit exceeds every level")
+
+
+class Encoder:
+    def __init__(self, config: EncoderConfig, width: int, height: int, fps: Fraction,
+                 num_frames: int = 0) -> None:
+        if width % 2 or height % 2:
+            raise ValueError(f"picture size {width}x{height} must be even (4:2:0 key frames)")
+        if not 1 <= config.frames_per_unit <= 64:
+            raise ValueError("frames per unit must be 1..64")
+        unknown = set(config.precisions) - {e.name for e in SEMANTIC_ELEMENTS}
+        if unknown:
+            raise ValueError(f"unknown semantic element(s): {', '.join(sorted(unknown))}")
+        self.cfg = config
+        self.width, self.height, self.fps = width, height, fps
+        fps_frac = Fraction(fps).limit_denominator(65535)
+        level = config.level_idc or _choose_level(width, height, float(fps_frac), config.frames_per_unit)
+        ids = [e.element_id for e in SEMANTIC_ELEMENTS]
+        self.precisions = [config.precisions.get(e.name, e.default_precision) for e in SEMANTIC_ELEMENTS]
+        codec = {"vvc": KEYFRAME_CODEC_VVC, "raw": KEYFRAME_CODEC_RAW}.get(config.keyframe_codec)
+        if codec is None:
+            raise ValueError(f"unknown key-frame codec {config.keyframe_codec!r} (vvc or raw)")
+        self.sh = SequenceHeader(
+            sh_level_idc=level, sh_pic_width=width, sh_pic_height=height,
+            sh_frame_rate_num=fps_frac.numerator, sh_frame_rate_den=fps_frac.denominator,
+            sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
+            sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,
+            sh_generator_name=config.generator_name, sh_generator_sha256=config.generator_sha256)
+
+    def _levels(self, values: np.ndarray) -> list[int]:
+        out = []
+        for v, p, (lo, hi) in zip(values, self.precisions,
+                                  (self.sh.level_bounds(i) for i in range(len(self.precisions)))):
+            out.append(min(max(quantize(float(v), p), lo), hi))
+        return out
+
+    def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:
+        if key_values is None:
+            return True
+        if self.cfg.keyframe_period and idx - last_key >= self.cfg.keyframe_period:
+            return True
+        thr = self.cfg.keyframe_pose_threshold
+        return bool(thr and np.max(np.abs(values[:3] - key_values[:3])) > thr)
+
+    def encode(self, frames: Iterable[np.ndarray],
+               progress: Callable[[int], None] | None = None) -> EncodeResult:
+        """Codes the frames. Leading frames without a face (at most MAX_LEADING_NO_FACE) are
+        skipped, since a key frame must show a face; later frames without a face repeat the
+        previous semantics."""
+        num_frames_hint = self.sh.sh_num_frames
+        writer: StreamWriter | None = None
+        smoother = OneEuroFilter(DEFAULT_ONE_EURO, float(self.fps)) if self.cfg.smoothing else None
+        logs: list[FrameLog] = []
+        pending: list[list[int]] = []
+        key_md5: dict[int, bytes] = {}
+        key_values: np.ndarray | None = None
+        last_key = 0
+        prev_values: np.ndarray | None = None
+        no_face = skipped = 0
+        with FaceAnalyzer(tracking=True) as analyzer:
+            for idx, rgb in enumerate(frames):
+                if rgb.shape != (self.height, self.width, 3):
+                    raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "
+                                     f"{self.width}x{self.height}")
+                fa = analyzer.analyze_frame(rgb)
+                if fa.face_found:
+                    values = smoother(fa.semantics) if smoother else fa.semantics
+                elif prev_values is not None:
+                    values = prev_values           # carry the previous semantics forward
+                    no_face += 1
+                else:
+                    skipped += 1
+                    if skipped > MAX_LEADING_NO_FACE:
+                        raise NoFaceError(f"no face found in the first {skipped} frames")
+                    continue
+                if writer is None:
+                    if num_frames_hint:
+                        self.sh.sh_num_frames = num_frames_hint - skipped
+                    writer = StreamWriter(self.sh)
+                prev_values = values
+                out_idx = writer.next_frame_idx
+                if self._keyframe_due(out_idx, last_key, values, key_values):
+                    if pending:
+                        writer.semantic_unit(pending)
+                        pending = []
+                    if self.cfg.hash_units and key_values is not None:
+                        writer.hash_unit(keyframe_md5=key_md5)
+                        key_md5 = {}
+                    picture, decoded = self._code_picture(rgb)
+                    levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
+                    writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
+                    key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
+                    key_values = np.asarray(ref_values)
+                    last_key = out_idx
+                    logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels, fa.face_found))
+                else:
+                    levels = self._levels(values)
+                    pending.append(levels)
+                    logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
+                                         fa.face_found))
+                    if len(pending) == self.cfg.frames_per_unit:
+                        writer.semantic_unit(pending)
+                        pending = []
+                if progress:
+                    progress(idx + 1)
+        if writer is None:
+            raise NoFaceError(f"no face found in any of the {skipped} frames" if skipped
+                              else "the input has no frames")
+        if pending:
+            writer.semantic_unit(pending)
+        if self.cfg.hash_units:
+            writer.hash_unit(keyframe_md5=key_md5)
+        writer.end_of_sequence()
+        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped)
+
+    def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
+                            ) -> tuple[list[int], np.ndarray, int, bytes]:
+        """Reference levels and geometry payload of a key frame, from the DECODED picture
+        (what the decoder warps). The payload predicts the landmarks from the canonical face
+        posed with the dequantised reference levels, so it is computed after quantisation.
+        Without a face on the decoded picture: the frame's own values, no geometry (v0)."""
+        fa = analyzer.analyze_frame(decoded)
+        if not fa.face_found:
+            levels = self._levels(values)
+            return levels, self._dequantized(levels), 0, b""
+        levels = self._levels(fa.semantics)
+        ref = self._dequantized(levels)
+        payload = geometry_from_landmarks(fa.landmarks, ref, self.width, self.height)
+        return levels, ref, GEOMETRY_VERSION_V1, payload
+
+    def _dequantized(self, levels: list[int]) -> np.ndarray:
+        return np.array([dequantize(lv, p) for lv, p in zip(levels, self.precisions)])
+
+    def _code_picture(self, rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
+        if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:
+            return frame_to_rgb_planar(rgb), rgb
+        coded = encode_vvc_intra(rgb, self.cfg.keyframe_qp, preset=self.cfg.vvc_preset)
+        return coded.payload, coded.decoded

@@ -1,0 +1,42 @@
+"""Key-frame coding with VVC intra (VVenC through ffmpeg): the RGB picture is converted to
+YCbCr 4:2:0 by the spec's integer BT.709 conversion, raised to 10 bits (VVenC codes Main 10)
+and coded as a single intra picture. The encoder decodes the result with the same process
+as the decoder, so its analysis sees exactly the key frame the decoder will see."""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+
+from bitstream.keyframe_vvc import decode_vvc_rgb, find_ffmpeg
+from bitstream.picture_format import rgb_to_yuv420
+
+
+class KeyframeCodingError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class CodedKeyframe:
+    payload: bytes          # H.266 elementary stream, Annex B byte stream
+    decoded: np.ndarray     # H x W x 3 uint8, as every decoder reconstructs it
+    qp: int
+
+
+def encode_vvc_intra(frame: np.ndarray, qp: int, preset: str = "medium") -> CodedKeyframe:
+    if not 0 <= qp <= 63:
+        raise KeyframeCodingError(f"key-frame QP {qp} out of range 0..63")
+    h, w = frame.shape[:2]
+    y, cb, cr = rgb_to_yuv420(frame)
+    planes10 = b"".join((p.astype("<u2") << 2).tobytes() for p in (y, cb, cr))
+    cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+           "-pix_fmt", "yuv420p10le", "-s", f"{w}x{h}", "-i", "pipe:0", "-frames:v", "1",
+           "-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "0", "-g", "1",
+           "-f", "vvc", "pipe:1"]
+    proc = subprocess.run(cmd, input=planes10, capture_output=True, timeout=120, check=False)
+    if proc.returncode != 0 or not proc.stdout:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise KeyframeCodingError("VVenC failed to code the key frame: " + " | ".join(tail))
+    payload = proc.stdout
+    return CodedKeyframe(payload, decode_vvc_rgb(payload, w, h), qp)

@@ -1,0 +1,1 @@
+"""Command-line tools of the IFVC reference software (sequence preparation, analysis plots, statistics)."""

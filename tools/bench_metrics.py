@@ -1,0 +1,101 @@
+"""Benchmark of the IFVC quality metrics: pairs per second and peak memory per metric.
+
+Each metric runs in its own child process on 256x256 uint8 RGB frame pairs (synthetic,
+smooth plus noise), after one warm-up pair, so its peak memory is its own. Memory is the
+child's peak resident set size (and, on CUDA, torch's peak allocated GPU memory).
+
+    .venv/bin/python tools/bench_metrics.py                 # all metrics, 1 thread, CPU/CUDA
+    .venv/bin/python tools/bench_metrics.py --threads 2 --pairs 20 --metrics lpips_vgg dists
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+DEFAULT_PAIRS = {"psnr_rgb": 200, "psnr_y": 200, "psnr_yuv420": 200, "ssim_y": 50, "ssim_rgb": 50,
+                 "lpips_alex": 30, "lpips_vgg": 8, "dists": 8}
+
+
+def synthetic_pair(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    base = np.stack([xx, yy, 1 - xx * yy], axis=-1) * 200 + rng.normal(0, 10, (size, size, 3))
+    ref = base.clip(0, 255).astype(np.uint8)
+    dis = (base + rng.normal(0, 8, base.shape)).clip(0, 255).astype(np.uint8)
+    return ref, dis
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def measure(metric: str, pairs: int, size: int, threads: int, batch_size: int, device: str | None,
+            queue: mp.Queue) -> None:
+    """Child process: time `pairs` pairs of one metric and report through the queue."""
+    import torch
+
+    from conformance.metrics import METRICS
+    from conformance.metrics.frames import resolve_device
+
+    torch.set_num_threads(threads)
+    function, is_network = METRICS[metric]
+    dev = resolve_device(device)
+    kwargs = {"device": dev, "batch_size": batch_size} if is_network else {}
+    ref, dis = synthetic_pair(size, 0)
+    refs, diss = np.stack([ref] * pairs), np.stack([dis] * pairs)
+    rss_before = _peak_rss_mib()
+    function(refs[:batch_size], diss[:batch_size], **kwargs)  # warm-up: loads weights, plans kernels
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    function(refs, diss, **kwargs)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    gpu_mib = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else float("nan")
+    queue.put((pairs / seconds, seconds / pairs * 1000, _peak_rss_mib(), _peak_rss_mib() - rss_before, gpu_mib, str(dev)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_PAIRS), choices=list(DEFAULT_PAIRS))
+    parser.add_argument("--pairs", type=int, default=None, help="pairs per metric (default: per metric)")
+    parser.add_argument("--size", type=int, default=256, help="frame width and height")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on 2 shared cores)")
+    parser.add_argument("--batch-size", type=int, default=1, help="pairs per network call")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    args = parser.parse_args(argv)
+
+    context = mp.get_context("spawn")  # a fresh process per metric: its own peak memory
+    print(f"IFVC metrics benchmark: {args.size}x{args.size} RGB pairs, torch threads {args.threads}, "
+          f"batch {args.batch_size}")
+    header = f"{'metric':<12} {'device':<7} {'pairs':>5} {'pairs/s':>9} {'ms/pair':>9} {'peak RSS MiB':>13} {'+RSS MiB':>9} {'GPU MiB':>8}"
+    print(header)
+    print("-" * len(header))
+    for metric in args.metrics:
+        pairs = args.pairs or DEFAULT_PAIRS[metric]
+        queue: mp.Queue = context.Queue()
+        child = context.Process(target=measure, args=(metric, pairs, args.size, args.threads,
+                                                      args.batch_size, args.device, queue))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            print(f"{metric:<12} failed (exit code {child.exitcode})")
+            continue
+        rate, ms, rss, rss_added, gpu, dev = queue.get()
+        print(f"{metric:<12} {dev:<7} {pairs:>5} {rate:>9.2f} {ms:>9.1f} {rss:>13.0f} {rss_added:>9.0f} {gpu:>8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
