@@ -25,6 +25,8 @@ from .generators import Generator, get_generator
 
 # Values a stream that omits an element gets (neutral face: open eyes, straight head).
 _NEUTRAL = np.array([1.0 if e.name.startswith("eye_blink") else 0.0 for e in SEMANTIC_ELEMENTS])
+_MIN_VALUES = np.array([e.min_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
+_MAX_VALUES = np.array([e.max_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
 
 
 class DecodingError(RuntimeError):
@@ -123,7 +125,13 @@ class Decoder:
 
     def _synth(self, idx: int, levels: list[int], kind: str) -> DecodedFrame:
         assert self.generator is not None
-        values = self.edits.apply(idx, self._values(levels))
+        values = self._values(levels)
+        if self.character is not None and self._key_values is not None:
+            # Relative motion transfer: the character moves as the speaker moves away from
+            # the speaker's key frame, from the character's own pose and expression.
+            values = self.character.values + (values - self._key_values)
+            values = np.clip(values, _MIN_VALUES, _MAX_VALUES)
+        values = self.edits.apply(idx, values)
         return DecodedFrame(idx, self.generator.synthesize(values), values, levels, kind)
 
     # -- decoding ------------------------------------------------------------------------
@@ -151,6 +159,12 @@ class Decoder:
         kf = unit.kf
         rgb = decode_keyframe_picture(self.sh, kf.kf_codec_id, kf.kf_picture_payload)
         self._key_md5[unit.frame_idx] = keyframe_md5(self.sh, rgb)
+        if self.character is not None and self.sh is not None:
+            c = self.character
+            if c.rgb.shape[:2] != (self.sh.sh_pic_height, self.sh.sh_pic_width):
+                raise DecodingError(f"the character is {c.rgb.shape[1]}x{c.rgb.shape[0]}, the stream "
+                                    f"{self.sh.sh_pic_width}x{self.sh.sh_pic_height}: make the character "
+                                    "at the stream's size (ifvc-character --size)")
         values = self._values(unit.levels)
         self._key_values = values
         if self.character is not None:

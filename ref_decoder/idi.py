@@ -25,7 +25,7 @@ import numpy as np
 
 from bitstream.canonical_face import (load_canonical_face, model_to_pixels,
                                       pixels_to_model, pose_from_values)
-from bitstream.geometry_payload import GP_INDEX, GP_LANDMARK_IDS, KeyGeometry
+from bitstream.geometry_payload import GP_INDEX, KeyGeometry
 
 # --- element indices (table order, bitstream/semantic_elements.py) ----------------------------
 YAW, PITCH, ROLL, TX, TY, TZ, LOC, EYE_L, EYE_R, MOUTH_OPEN, MOUTH_WIDTH, SHAPE1, SHAPE2, SHAPE3 = range(14)

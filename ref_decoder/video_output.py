@@ -58,6 +58,9 @@ class VideoWriter:
                 raise RuntimeError(f"ffmpeg failed to write {self.path}: {err.strip()[-300:]}")
         else:
             self._fh.close()  # type: ignore[union-attr]
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(self.tmp, 0o666 & ~mask)     # mkstemp makes files private; outputs are not
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:

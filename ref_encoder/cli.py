@@ -32,6 +32,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keyframe-pose-threshold", type=float, default=0.0,
                     help="new key frame when yaw/pitch/roll move this many degrees from the key frame")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
+    ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
+                    help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
     ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P",
                     help="precision of an element (repeatable), e.g. mouth_open=7")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
@@ -114,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                             entropy_coding_mode=1 if args.entropy == "cabac" else 0,
                             frames_per_unit=args.frames_per_unit, keyframe_period=args.keyframe_period,
                             keyframe_pose_threshold=args.keyframe_pose_threshold,
-                            smoothing=not args.no_smoothing, precisions=precisions,
+                            smoothing=not args.no_smoothing, precision_preset=args.semantic_precision,
+                            precisions=precisions,
                             hash_units=not args.no_hash)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0)
 
@@ -138,3 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _umask_mode() -> int:
+    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

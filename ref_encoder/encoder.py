@@ -31,6 +31,13 @@ from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
 
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
 
+# Semantic precision presets (Annex B.6), in element-table order. "default" is Table 3's.
+PRECISION_PRESETS: dict[str, list[int]] = {
+    "fine": [2, 2, 2, 8, 8, 7, 0, 5, 5, 8, 7, 4, 4, 4],       # matched to the analysis noise
+    "default": [e.default_precision for e in SEMANTIC_ELEMENTS],
+    "low": [0, 0, 0, 6, 6, 5, 0, 3, 3, 6, 5, 2, 2, 2],         # about 0.5 kbit/s
+}
+
 
 @dataclass
 class EncoderConfig:
@@ -41,7 +48,8 @@ class EncoderConfig:
     keyframe_period: int = 0                 # 0: one key frame; N: a key frame every N frames
     keyframe_pose_threshold: float = 0.0     # degrees of yaw/pitch/roll away from the key frame; 0: off
     smoothing: bool = True                   # causal One-Euro filter (Annex B.5)
-    precisions: dict[str, int] = field(default_factory=dict)   # element name -> p; default Table 3
+    precision_preset: str = "default"        # PRECISION_PRESETS key
+    precisions: dict[str, int] = field(default_factory=dict)   # element name -> p, over the preset
     hash_units: bool = True
     generator_name: str = "ifvc-geometric-1"
     generator_sha256: bytes = bytes(32)
@@ -95,7 +103,11 @@ class Encoder:
         fps_frac = Fraction(fps).limit_denominator(65535)
         level = config.level_idc or _choose_level(width, height, float(fps_frac), config.frames_per_unit)
         ids = [e.element_id for e in SEMANTIC_ELEMENTS]
-        self.precisions = [config.precisions.get(e.name, e.default_precision) for e in SEMANTIC_ELEMENTS]
+        if config.precision_preset not in PRECISION_PRESETS:
+            raise ValueError(f"unknown precision preset {config.precision_preset!r}; "
+                             f"use one of {', '.join(PRECISION_PRESETS)}")
+        preset = PRECISION_PRESETS[config.precision_preset]
+        self.precisions = [config.precisions.get(e.name, p) for e, p in zip(SEMANTIC_ELEMENTS, preset)]
         codec = {"vvc": KEYFRAME_CODEC_VVC, "raw": KEYFRAME_CODEC_RAW}.get(config.keyframe_codec)
         if codec is None:
             raise ValueError(f"unknown key-frame codec {config.keyframe_codec!r} (vvc or raw)")

@@ -66,7 +66,8 @@ def test_editor_rewrites_semantics_only(mode: int) -> None:
     assert fb.keys() == fa.keys()
     for idx in fb:
         diff = [a - b for a, b in zip(fa[idx], fb[idx])]
-        expected = [40 if (i == YAW and 20 <= idx <= 29) else 0 for i in range(14)]  # 10 deg at p=2
+        step = 10 << SEMANTIC_ELEMENTS[YAW].default_precision      # 10 degrees in levels
+        expected = [step if (i == YAW and 20 <= idx <= 29) else 0 for i in range(14)]
         assert diff == expected, idx
     assert all(c.matches is not False for u in after if isinstance(u, ParsedHash) for c in u.checks)
 

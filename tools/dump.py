@@ -35,7 +35,8 @@ def _unit_summary(unit: object) -> dict[str, object]:
     return {}
 
 
-def dump(data: bytes, as_json: bool, show_elements: bool, out=sys.stdout) -> int:  # type: ignore[no-untyped-def]
+def dump(data: bytes, as_json: bool, show_elements: bool, out=None) -> int:  # type: ignore[no-untyped-def]
+    out = out or sys.stdout      # looked up at call time, so that redirection works
     trace: list[TraceEntry] = []
     parser = StreamParser(trace=trace)
     units: list[dict[str, object]] = []

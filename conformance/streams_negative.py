@@ -1,0 +1,297 @@
+"""Non-conforming streams of the suite, each with the error a decoder must report (or, for the
+hash-mismatch stream, the mismatch it must report while decoding). They are tiny: 16x16 raw
+key frames and two semantic elements, built from a conforming stream by one change."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from bitstream.errors import BitstreamError
+from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KeyframeUnit, SemanticFrame,
+                                  SemanticUnit, SequenceHeader, code_keyframe_unit, code_semantic_unit,
+                                  code_sequence_header)
+from bitstream.syntax_coder import SyntaxWriter
+from bitstream.units import UnitType, frame_unit, iter_units
+
+from ref_decoder.decoder import Decoder, DecodingError
+
+from .stream_kit import Assembler, Built, coded_unit, header, raw_picture
+from .suite_format import ERROR, HASH_MISMATCH
+
+EG, CABAC = ENTROPY_EXP_GOLOMB, ENTROPY_CABAC
+IDS, PREC = [0, 9], [2, 8]      # head_yaw (levels -360..360), mouth_open (levels 0..512)
+LEVELS = [[0, 20], [4, 30], [8, 60], [12, 90], [8, 120], [4, 100], [0, 60], [-4, 20], [-8, 0]]
+
+
+def _sh(entropy: int = CABAC, **kw: object) -> SequenceHeader:
+    return header(entropy=entropy, ids=IDS, precisions=PREC, width=16, height=16, **kw)  # type: ignore[arg-type]
+
+
+def _valid(entropy: int = CABAC, **kw: object) -> tuple[Assembler, bytes]:
+    """The conforming base stream: key frame, two semantic units of 4 frames, hash, EOS."""
+    sh = _sh(entropy, **kw)
+    a = Assembler(sh)
+    pic = raw_picture(sh)
+    a.keyframe(pic, LEVELS[0])
+    a.semantic(LEVELS[1:5])
+    a.semantic(LEVELS[5:9])
+    a.hash()
+    a.end()
+    return a, a.getvalue()
+
+
+def _unit_spans(data: bytes) -> list[tuple[int, int, int]]:
+    """(unit_type, start of payload, end of payload) of every unit."""
+    return [(u.unit_type, u.offset + u.header_size, u.offset + u.size) for u in iter_units(data)]
+
+
+def _first(data: bytes, unit_type: int, nth: int = 0) -> tuple[int, int]:
+    spans = [(s, e) for t, s, e in _unit_spans(data) if t == unit_type]
+    return spans[nth]
+
+
+def _unit_offset(data: bytes, unit_type: int) -> int:
+    """Byte offset of the header of the first unit of unit_type."""
+    return next(u.offset for u in iter_units(data) if u.unit_type == unit_type)
+
+
+def _reference_error(data: bytes) -> str | None:
+    """The reference decoder's error message (full decode: geometry payloads are parsed by
+    the generator), or None when it decodes the stream."""
+    try:
+        for _ in Decoder().decode(data):
+            pass
+    except (BitstreamError, DecodingError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _sh_unit(sh: SequenceHeader) -> bytes:
+    """A sequence header written without range or profile checks."""
+    return coded_unit(UnitType.SEQUENCE_HEADER, lambda c: _code_sh_unchecked(c, sh))
+
+
+def _code_sh_unchecked(c: SyntaxWriter, sh: SequenceHeader) -> None:
+    code_sequence_header(c, replace(sh))
+
+
+def _neg(name: str, data: bytes, sh: SequenceHeader, purpose: str, exercises: list[str],
+         how: str, substring: str) -> Built:
+    return Built(name, data, sh, purpose, exercises, how, ERROR, error_substring=substring)
+
+
+def truncation_and_framing() -> list[Built]:
+    a, data = _valid()
+    sh = a.sh
+    out = []
+    ks, ke = _first(data, UnitType.KEYFRAME)
+    out.append(_neg("neg_truncated_mid_keyframe", data[:(ks + ke) // 2], sh,
+                    "the stream ends in the middle of the key-frame unit's payload",
+                    ["truncation", "unit_payload_size beyond the end of the stream"],
+                    "the base stream cut at the middle of the KEYFRAME payload", "unit truncated"))
+    ss, se = _first(data, UnitType.SEMANTIC, 1)
+    out.append(_neg("neg_truncated_mid_semantic", data[:ss + (se - ss) // 2], sh,
+                    "the stream ends in the middle of the second semantic unit",
+                    ["truncation"], "the base stream cut at the middle of the second SEMANTIC payload",
+                    "unit truncated"))
+    # unit_payload_size of the first semantic unit one too large / one too small
+    for delta, label in ((1, "plus1"), (-1, "minus1")):
+        size_at = _first(data, UnitType.SEMANTIC)[0] - 1      # a one-byte leb128
+        bad = bytearray(data)
+        bad[size_at] += delta
+        out.append(_neg(f"neg_payload_size_{label}", bytes(bad), sh,
+                        f"unit_payload_size of the first semantic unit is {'one too large' if delta > 0 else 'one too small'}",
+                        ["unit_payload_size", "payload must end exactly with its syntax"],
+                        f"the one-byte leb128 unit_payload_size of the first SEMANTIC unit {delta:+d}",
+                        ""))
+    bad = bytearray(data)
+    bad[ke] |= 0x80                 # the unit after the key frame: forbidden_zero_bit
+    out.append(_neg("neg_forbidden_zero_bit", bytes(bad), sh, "forbidden_zero_bit equal to 1",
+                    ["forbidden_zero_bit"], "bit 7 of the header byte of the unit after the key frame set",
+                    "forbidden_zero_bit"))
+    bad = bytearray(data)
+    bad[ke] |= 0x01
+    out.append(_neg("neg_unit_reserved_bits", bytes(bad), sh, "unit_reserved_zero_2bits not 0",
+                    ["unit_reserved_zero_2bits"], "bit 0 of the header byte of the unit after the key frame set",
+                    "unit_reserved_zero_2bits"))
+    return out
+
+
+def corruption() -> list[Built]:
+    """One byte of a semantic payload changed, at the first position (scanning from the end)
+    where the change makes the stream non-conforming; the reference parser decides."""
+    out = []
+    for entropy, name in ((EG, "neg_corrupt_payload_eg"), (CABAC, "neg_corrupt_payload_cabac")):
+        a, data = _valid(entropy)
+        s, e = _first(data, UnitType.SEMANTIC)
+        for pos in range(e - 1, s - 1, -1):
+            bad = bytearray(data)
+            bad[pos] ^= 0x5A
+            err = _reference_error(bytes(bad))
+            if err:
+                break
+        else:
+            raise RuntimeError("no corrupting byte found")
+        out.append(_neg(name, bytes(bad), a.sh,
+                        f"a corrupted byte in a semantic unit ({'Exp-Golomb' if entropy == EG else 'CABAC'})",
+                        ["corrupted payload", "payload must end exactly with its syntax"],
+                        f"byte {pos} (payload byte {pos - s} of the first SEMANTIC unit) XOR 0x5A",
+                        ""))
+    return out
+
+
+def values_and_order() -> list[Built]:
+    out = []
+    a, data = _valid(EG)
+    sh = a.sh
+    head = data[:_unit_offset(data, UnitType.KEYFRAME)]   # the sequence header unit
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    kf_unit = data[len(head):kf_end]
+    eos = frame_unit(UnitType.END_OF_SEQUENCE, b"\x80")
+    # reconstructed level out of range: mouth_open 20 + 500 > 512; residual above ResMax
+    for name, res, purpose, exercise, needle in (
+            ("neg_level_out_of_range", 500, "a semantic residual makes mouth_open's level 520, above "
+             "LevelMax 512", "SemLevel range (spec 8.3.4)", "outside"),
+            ("neg_residual_out_of_range", 600, "sem_res 600 for mouth_open, above ResMax 512",
+             "sem_res range (spec 7.4.4)", "out of range")):
+        su = coded_unit(UnitType.SEMANTIC, lambda c, r=res: code_semantic_unit(
+            c, SemanticUnit(0, [SemanticFrame(0, [0, r])]), sh, None))
+        out.append(_neg(name, head + kf_unit + su + eos, sh, purpose, [exercise],
+                        f"UncheckedWriter SEMANTIC unit with sem_res [0, {res}]", needle))
+    kf = KeyframeUnit(0, 0, [400, 20], 0, b"", raw_picture(sh))
+    out.append(_neg("neg_kf_ref_level_out_of_range",
+                    head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh)) + eos, sh,
+                    "kf_ref_sem_level of head_yaw 400, above LevelMax 360",
+                    ["kf_ref_sem_level range"], "UncheckedWriter KEYFRAME unit", "kf_ref_sem_level"))
+    out.append(_neg("neg_semantic_before_keyframe",
+                    head + coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+                        c, SemanticUnit(0, [SemanticFrame(0, [1, 1])]), sh, None)) + kf_unit + eos, sh,
+                    "a semantic unit before the first key-frame unit", ["unit order (spec 6.2, 8.3.1)"],
+                    "a SEMANTIC unit inserted before the KEYFRAME unit", "before the first key-frame unit"))
+    out.append(_neg("neg_data_after_eos", data + data[kf_end:_first(data, UnitType.SEMANTIC)[1]], sh,
+                    "a semantic unit after the end-of-sequence unit", ["END_OF_SEQUENCE is last (7.4.5)"],
+                    "the first SEMANTIC unit appended after END_OF_SEQUENCE", "after END_OF_SEQUENCE"))
+    out.append(_neg("neg_reserved_after_eos", data + frame_unit(9, b"\x00"), sh,
+                    "a reserved unit after the end-of-sequence unit (no unit may follow it)",
+                    ["END_OF_SEQUENCE is last (7.4.5)"], "a type-9 unit appended", "after END_OF_SEQUENCE"))
+    out.append(_neg("neg_num_frames_mismatch", _sh_unit(replace(sh, sh_num_frames=12)) + data[len(head):], sh,
+                    "sh_num_frames 12 but the stream carries 9 frames", ["sh_num_frames (spec 6.3)"],
+                    "the base stream with sh_num_frames 12", "sh_num_frames"))
+    out.append(_neg("neg_second_sequence_header", head + kf_unit + head + data[kf_end:], sh,
+                    "a second sequence header", ["one SEQUENCE_HEADER per stream (6.2)"],
+                    "the sequence header repeated after the key frame", "second sequence header"))
+    kf = KeyframeUnit(0, 0, [0, 20], 0, b"", raw_picture(sh)[:-1])
+    out.append(_neg("neg_raw_picture_size", head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+                    + data[kf_end:], sh, "a raw key frame one byte short of the picture size",
+                    ["kf_picture_size of raw pictures (8.4.1)"], "KEYFRAME unit with 767 picture bytes",
+                    "kf_picture_size"))
+    kf = KeyframeUnit(0, 1, [0, 20], 0, b"", raw_picture(sh))
+    out.append(_neg("neg_kf_codec_mismatch", head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+                    + data[kf_end:], sh, "kf_codec_id 1 in a stream whose sh_keyframe_codec_id is 0",
+                    ["kf_codec_id = sh_keyframe_codec_id (A.2)"], "KEYFRAME unit with kf_codec_id 1",
+                    "kf_codec_id"))
+    kf = KeyframeUnit(0, 0, [0, 20], 1, b"\x01\x80", raw_picture(sh))   # gp_reserved_zero_5bits != 0
+    out.append(_neg("neg_geometry_v1_malformed", head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+                    + data[kf_end:], sh, "a geometry payload v1 with gp_reserved_zero_5bits not 0 and "
+                    "no landmarks (Annex E.2)", ["geometry_payload_v1 errors"],
+                    "KEYFRAME unit with kf_geometry_version 1 and payload 0x01 0x80", "gp_reserved_zero_5bits"))
+    out.append(_end_of_unit_zero(head, kf_unit, eos))
+    out.append(_hash_mismatch())
+    return out
+
+
+class _ZeroEndOfUnitWriter(SyntaxWriter):
+    """Codes end_of_unit_one_bit as 0 (then the flushing 1, so the payload still ends cleanly)."""
+
+    def ae_terminate(self, name, value):  # type: ignore[no-untyped-def, override]
+        if name == "end_of_unit_one_bit":
+            super().ae_terminate(name, 0)
+        return super().ae_terminate(name, value)
+
+
+def _end_of_unit_zero(_head: bytes, _kf: bytes, eos: bytes) -> Built:
+    a, data = _valid(CABAC)
+    sh = a.sh
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+        c, SemanticUnit(0, [SemanticFrame(0, [4, 10])]), sh, sh.new_context_state()),
+        writer=_ZeroEndOfUnitWriter)
+    return _neg("neg_end_of_unit_one_bit_zero", data[:kf_end] + su + eos, sh,
+                "a CABAC semantic unit whose end_of_unit_one_bit decodes as 0",
+                ["end_of_unit_one_bit (7.4.4)", "terminate bin"],
+                "terminate bin 0 coded before the flushing terminate bin 1", "end_of_unit_one_bit")
+
+
+def _hash_mismatch() -> Built:
+    a, data = _valid(CABAC)
+    s, _ = _first(data, UnitType.HASH)
+    bad = bytearray(data)
+    bad[s + 3 + 1 + 4 + 2] ^= 0x01     # first byte of hu_md5[0]
+    return Built("neg_hash_mismatch", bytes(bad), a.sh,
+                 "a conforming stream except for one bit of a semantics MD5 in its hash unit: it "
+                 "decodes, and a decoder that verifies hashes reports the mismatch (ifvc-decode: exit 2)",
+                 ["hash verification (8.5)"], "bit 0 of hu_md5[0][0] flipped", HASH_MISMATCH,
+                 error_substring="MISMATCH")
+
+
+def header_errors() -> list[Built]:
+    a, data = _valid(EG)
+    sh = a.sh
+    rest = data[_unit_offset(data, UnitType.KEYFRAME):]
+    out = []
+    cases: list[tuple[str, dict[str, object], str, list[str], str]] = [
+        ("neg_unknown_profile", {"sh_profile_idc": 2}, "sh_profile_idc 2 (not a defined profile)",
+         ["sh_profile_idc"], "sh_profile_idc"),
+        ("neg_unknown_level", {"sh_level_idc": 15}, "sh_level_idc 15 (not a defined level)",
+         ["sh_level_idc"], "sh_level_idc"),
+        ("neg_version_major2", {"sh_version_major": 2}, "sh_version_major 2 (this is version 1)",
+         ["sh_version_major"], "sh_version_major"),
+        ("neg_element_not_main", {"sh_sem_element_id": [0, 20]}, "element id 20, not in Table 3, "
+         "is not allowed in the Main profile", ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
+        ("neg_level10_picture_too_big", {"sh_pic_width": 272}, "a 272x16 picture at level 1.0 "
+         "(max 256)", ["level limit: picture size"], "exceeds level"),
+        ("neg_level10_frame_rate", {"sh_frame_rate_num": 31}, "31 fps at level 1.0 (max 30)",
+         ["level limit: frame rate"], "frame rate"),
+        ("neg_bit_depth_10", {"sh_bit_depth_minus8": 2}, "10-bit output in the Main profile",
+         ["sh_bit_depth_minus8 (A.2)"], "sh_bit_depth_minus8"),
+    ]
+    for name, change, purpose, exercises, needle in cases:
+        bad_sh = replace(sh, **change)  # type: ignore[arg-type]
+        out.append(_neg(name, _sh_unit(bad_sh) + rest, bad_sh, purpose, exercises,
+                        f"the base stream with {change} in the sequence header", needle))
+    # level limits in later units
+    sh = _sh(CABAC)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh), LEVELS[0])
+    frames = [LEVELS[1 + n % 8] for n in range(17)]
+    su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+        c, SemanticUnit(0, [SemanticFrame(0, [b - p for b, p in zip(f, q)])
+                            for f, q in zip(frames, [LEVELS[0]] + frames[:-1])]), sh, sh.new_context_state()))
+    out.append(_neg("neg_level10_frames_per_unit", a.getvalue() + su, sh,
+                    "17 frames in one semantic unit at level 1.0 (max 16)",
+                    ["level limit: frames per semantic unit"], "UncheckedWriter SEMANTIC unit of 17 frames",
+                    "exceed level limit"))
+    su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+        c, SemanticUnit(301, [SemanticFrame(1, [0, 0])]), sh, sh.new_context_state()))
+    out.append(_neg("neg_level10_frame_idx_delta", a.getvalue() + su, sh,
+                    "su_frame_idx_delta 301 at level 1.0 (max 300)", ["level limit: frame index delta"],
+                    "SEMANTIC unit with su_frame_idx_delta 301", "exceeds the level limit"))
+    out.append(_neg("neg_empty_stream", b"", sh, "an empty file", ["no sequence header"],
+                    "zero bytes", "empty"))
+    return out
+
+
+def all_streams() -> list[Built]:
+    builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order,
+                                                  header_errors]
+    out = [b for build in builders for b in build()]
+    for b in out:        # the reference parser decides the exact message of a corrupted stream
+        if b.outcome == ERROR:
+            err = _reference_error(b.data)
+            if err is None:
+                raise RuntimeError(f"{b.name}: the reference parser accepts it")
+            if not b.error_substring:
+                b.error_substring = err.split(" (")[0]
+            elif b.error_substring not in err:
+                raise RuntimeError(f"{b.name}: expected {b.error_substring!r} in {err!r}")
+    return out

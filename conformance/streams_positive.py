@@ -1,0 +1,391 @@
+"""Conforming streams built from synthetic semantics (no ../shared needed): entropy modes,
+CABAC initialisation and context carry, frames per unit, skip frames, frame index deltas,
+key-frame refresh, hash units, geometry payloads, chroma formats, every element at the ends
+of its range, editor output, reserved units and level limits."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from bitstream.geometry_payload import (GP_LANDMARK_IDS, payload_from_points, posed_canonical,
+                                        write_payload)
+from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_reconstruction import dequantize
+from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SequenceHeader, with_explicit_init
+from bitstream.cabac_contexts import ElementContextInit
+from ref_decoder.edits import EditApplier, parse_edit
+from tools.bitstream_editor import edit_stream
+
+from .stream_kit import (MAX_P, Assembler, Built, header, raw_keyframe_md5, raw_picture,
+                         trajectory_levels)
+from .suite_format import DECODE, DECODE_SKIPPING
+
+EG, CABAC = ENTROPY_EXP_GOLOMB, ENTROPY_CABAC
+MODE = {EG: "eg", CABAC: "cabac"}
+
+
+def _basic(name: str, entropy: int, *, per_unit: int = 4, frames: int = 16, seed: int = 1,
+           hash_mode: str = "range", eos: bool = True, purpose: str, exercises: list[str],
+           **sh_kw: object) -> Built:
+    """One raw key frame, then `frames` synthetic frames in units of per_unit frames."""
+    sh = header(entropy=entropy, num_frames=frames + 1 if eos else 0, **sh_kw)  # type: ignore[arg-type]
+    levels = trajectory_levels(sh, frames + 1, seed)
+    a = Assembler(sh)
+    pic = raw_picture(sh)
+    a.keyframe(pic, levels[0])
+    if hash_mode != "none":
+        a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+    a.semantics_in_units(levels[1:], per_unit, hash_every_unit=hash_mode != "none",
+                         per_frame_hash=hash_mode == "frame")
+    if eos:
+        a.end()
+    return Built(name, a.getvalue(), sh, purpose, exercises,
+                 f"conformance.streams_positive: synthetic_trajectories(seed={seed}) quantised at the "
+                 f"default precisions; raw {sh.sh_pic_width}x{sh.sh_pic_height} key frame; "
+                 f"{per_unit} frame(s) per semantic unit; hash units: {hash_mode}", DECODE)
+
+
+def entropy_streams() -> list[Built]:
+    out = []
+    for mode in (EG, CABAC):
+        out.append(_basic(f"{MODE[mode]}_all_fpu4_hashrange", mode, purpose=(
+            f"baseline: all 14 elements, {MODE[mode]} entropy coding, 4 frames per unit, one hash "
+            "unit (range entry) after every semantic unit"),
+            exercises=[f"sh_entropy_coding_mode={mode}", "all 14 elements", "su_num_frames_minus1=3",
+                       "hash unit: semantics range entry", "hash unit: key-frame entry",
+                       "end_of_sequence_unit", "sh_num_frames"]))
+        out.append(_basic(f"{MODE[mode]}_fpu1_hashframe", mode, per_unit=1, frames=12, seed=2,
+                          hash_mode="frame", purpose=f"{MODE[mode]}, one frame per semantic unit "
+                          "(lowest delay) with per-frame hash entries",
+                          exercises=[f"sh_entropy_coding_mode={mode}", "su_num_frames_minus1=0",
+                                     "hash unit: one entry per frame",
+                                     *(["CABAC context carry across 1-frame units"] if mode else [])]))
+    out.append(_basic("cabac_nocarry", CABAC, seed=3, sh_cabac_context_carry_flag=0,
+                      purpose="CABAC with the parsing state initialised at every semantic unit",
+                      exercises=["sh_cabac_context_carry_flag=0"]))
+    out.append(_basic("cabac_init_qp0", CABAC, seed=4, sh_cabac_init_qp=0,
+                      purpose="CABAC default tables with sh_cabac_init_qp 0 (preCtxState clipping)",
+                      exercises=["sh_cabac_init_qp=0", "Clip3 of preCtxState"]))
+    out.append(_explicit_init())
+    out.append(_basic("cabac_fpu16", CABAC, per_unit=16, frames=32, seed=5,
+                      purpose="16 frames per semantic unit, the level 1.0 maximum",
+                      exercises=["su_num_frames_minus1=15", "level 1.0 max frames per unit"]))
+    out.append(_basic("cabac_no_hash_no_eos", CABAC, seed=6, hash_mode="none", eos=False,
+                      purpose="no hash units and no end-of-sequence unit; sh_num_frames 0 (live)",
+                      exercises=["hash units absent", "END_OF_SEQUENCE absent", "sh_num_frames=0"]))
+    out.append(_basic("eg_version_minor1_framerate", EG, seed=7, fps=(30000, 1001),
+                      sh_version_minor=1, purpose="sh_version_minor 1 (decoders of 1.0 accept it) and "
+                      "a fractional frame rate 30000/1001 (just under the level 1.0 maximum)",
+                      exercises=["sh_version_minor=1", "sh_frame_rate 30000/1001"]))
+    return out
+
+
+def _explicit_init() -> Built:
+    sh = header(entropy=CABAC, sh_cabac_init_qp=63, num_frames=17)
+    inits = [ElementContextInit(tuple((7 * i + 3 * j + 5) % 64 for j in range(9)),
+                                tuple((i + 2 * j) % 16 for j in range(9)), (5 * i) % 48)
+             for i in range(sh.num_sem_elements)]
+    with_explicit_init(sh, inits, [(10, 0), (63, 15)])
+    levels = trajectory_levels(sh, 17, 8)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh), levels[0])
+    a.semantics_in_units(levels[1:], 4, hash_every_unit=True)
+    a.end()
+    return Built("cabac_explicit_init", a.getvalue(), sh,
+                 "CABAC with explicit context initialisation in the sequence header (every init "
+                 "value, shift index and RiceStat init different) at sh_cabac_init_qp 63",
+                 ["sh_cabac_explicit_init_flag=1", "sh_skip_ctx_init_value/shift_idx",
+                  "sh_ctx_init_value/shift_idx", "sh_rice_stat_init", "sh_cabac_init_qp=63"],
+                 "conformance.streams_positive._explicit_init: init values (7i+3j+5)%64, shift "
+                 "(i+2j)%16, RiceStat (5i)%48; synthetic_trajectories(seed=8)", DECODE)
+
+
+def _with_holds(levels: list[list[int]]) -> list[list[int]]:
+    """Frames 3..6 and 12..19 repeat their predecessor (sf_skip_flag 1); 22, 24, 26 too
+    (skip / non-skip alternation exercises the PrevSkip context)."""
+    out = [list(levels[0])]
+    for n in range(1, len(levels)):
+        hold = 3 <= n <= 6 or 12 <= n <= 19 or n in (22, 24, 26)
+        out.append(list(out[-1]) if hold else list(levels[n]))
+    return out
+
+
+def skip_and_delta_streams() -> list[Built]:
+    out = []
+    for mode in (EG, CABAC):
+        sh = header(entropy=mode, num_frames=29)
+        levels = _with_holds(trajectory_levels(sh, 29, 9))
+        a = Assembler(sh)
+        a.keyframe(raw_picture(sh), levels[0])
+        a.semantics_in_units(levels[1:], 4, hash_every_unit=True)
+        a.end()
+        out.append(Built(f"{MODE[mode]}_skip_frames", a.getvalue(), sh,
+                         f"{MODE[mode]}: frames whose semantics repeat are coded with sf_skip_flag 1, "
+                         "including a whole unit of skipped frames and skip/non-skip alternation",
+                         ["sf_skip_flag=1", "unit of skipped frames", "PrevSkip context (CABAC)"],
+                         "synthetic_trajectories(seed=9) with frames 3-6, 12-19, 22, 24, 26 held",
+                         DECODE))
+        out.append(_deltas(mode))
+    return out
+
+
+def _deltas(mode: int) -> Built:
+    """Frame index deltas in key-frame and semantic units. The first key frame has delta 3:
+    those frames have no levels and are not output (spec 8.3.3)."""
+    sh = header(entropy=mode, num_frames=3 + 1 + 4 + 2 + 4 + 5 + 1 + 2 + 1 + 1 + 1)
+    lv = trajectory_levels(sh, 12, 10)
+    a = Assembler(sh)
+    pic0, pic1 = raw_picture(sh, 0), raw_picture(sh, 1)
+    k0 = a.keyframe(pic0, lv[0], frame_idx_delta=3)
+    a.semantic(lv[1:5])
+    a.semantic(lv[5:9], delta=2)
+    a.hash(keyframe_md5={k0: raw_keyframe_md5(sh, pic0)})
+    a.semantic(lv[9:10], delta=5)
+    k1 = a.keyframe(pic1, lv[10], frame_idx_delta=2)
+    a.semantic(lv[11:12], delta=1)
+    a.hash(keyframe_md5={k1: raw_keyframe_md5(sh, pic1)})
+    a.end()
+    return Built(f"{MODE[mode]}_frame_idx_delta", a.getvalue(), sh,
+                 f"{MODE[mode]}: inferred frames from kf_frame_idx_delta (3 before the first key frame, "
+                 "not output; 2 before the second) and su_frame_idx_delta (2, 5, 1), covered by hash units",
+                 ["kf_frame_idx_delta>0 before the first key frame", "kf_frame_idx_delta>0",
+                  "su_frame_idx_delta>0", "hash entries covering inferred frames", "key-frame refresh"],
+                 "synthetic_trajectories(seed=10); deltas written by StreamWriter", DECODE)
+
+
+def refresh_streams() -> list[Built]:
+    out = []
+    for mode in (EG, CABAC):
+        sh = header(entropy=mode, num_frames=30)
+        lv = trajectory_levels(sh, 30, 11)
+        a = Assembler(sh)
+        for k, start in enumerate((0, 10, 20)):
+            pic = raw_picture(sh, k)
+            idx = a.keyframe(pic, lv[start])
+            a.semantics_in_units(lv[start + 1:start + 10], 3)
+            a.hash(keyframe_md5={idx: raw_keyframe_md5(sh, pic)})
+        a.end()
+        out.append(Built(f"{MODE[mode]}_keyframe_refresh", a.getvalue(), sh,
+                         f"{MODE[mode]}: three key frames with different pictures; CABAC contexts are "
+                         "re-initialised after each key frame (carry on between)",
+                         ["key-frame refresh", "generator set_keyframe per key frame",
+                          "context re-initialisation after a key-frame unit",
+                          "hash units with key-frame entries"],
+                         "synthetic_trajectories(seed=11); key pictures test_rgb variants 0, 1, 2",
+                         DECODE))
+    return out
+
+
+def hash_and_reserved_streams() -> list[Built]:
+    sh = header(entropy=CABAC, num_frames=13)
+    lv = trajectory_levels(sh, 13, 12)
+    a = Assembler(sh)
+    a.hash()                                    # right after the header: covers nothing
+    pic = raw_picture(sh)
+    a.keyframe(pic, lv[0])
+    a.semantic(lv[1:5])
+    a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+    a.hash()                                    # nothing decoded since the previous one
+    a.semantic(lv[5:9])
+    a.semantic(lv[9:13])
+    a.hash(per_frame=True)
+    a.end()
+    hashes = Built("cabac_hash_edge_cases", a.getvalue(), sh,
+                   "hash units with no entries (after the sequence header, and twice in a row), a "
+                   "hash unit mixing semantics and key-frame entries, and per-frame entries over "
+                   "two semantic units", ["hu_num_entries=0", "HASH directly after SEQUENCE_HEADER",
+                                          "mixed hu_entry_type", "hash covering two units"],
+                   "synthetic_trajectories(seed=12)", DECODE)
+
+    sh = header(entropy=CABAC, num_frames=9)
+    lv = trajectory_levels(sh, 9, 13)
+    a = Assembler(sh)
+    a.raw_unit(5, b"\x00")
+    a.keyframe(raw_picture(sh), lv[0])
+    a.raw_unit(17, a.units[0][2:])               # looks like a sequence header payload
+    a.semantic(lv[1:5])
+    a.raw_unit(30, bytes(range(256)) * 2)        # 512 bytes: a two-byte unit_payload_size
+    a.semantic(lv[5:9])
+    a.hash()
+    a.raw_unit(31, b"\xff")
+    a.end()
+    reserved = Built("cabac_reserved_units", a.getvalue(), sh,
+                     "units of reserved types 5, 17, 30 and 31 between the units of a conforming "
+                     "stream: decoders skip them without changing any state",
+                     ["reserved unit_type 5, 17, 30, 31", "unit_reserved_byte",
+                      "reserved unit before the first key frame", "reserved unit before EOS",
+                      "two-byte leb128 unit_payload_size"],
+                     "synthetic_trajectories(seed=13); reserved units spliced between the writer's units",
+                     DECODE_SKIPPING, skipped_unit_types=[5, 17, 30, 31])
+    return [hashes, reserved]
+
+
+def _geometry(points_shift: int, pred_mode: int, sh: SequenceHeader, levels: list[int]) -> bytes:
+    """A geometry payload v1: the posed canonical face moved by a fixed, smooth offset (a
+    person whose face is a little wider and whose mouth is a little lower)."""
+    values = np.array([1.0 if e.name.startswith("eye_blink") else 0.0 for e in SEMANTIC_ELEMENTS])
+    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
+        values[eid] = dequantize(levels[i], p)
+    w, h = sh.sh_pic_width, sh.sh_pic_height
+    pts = posed_canonical(values, w, h)[list(GP_LANDMARK_IDS), :2]
+    centre = pts.mean(axis=0)
+    pts = centre + (pts - centre) * np.array([1.08, 1.0]) + np.array([0.0, 0.02 * h])
+    return write_payload(payload_from_points(pts, values, w, h, points_shift, pred_mode))
+
+
+def geometry_streams() -> list[Built]:
+    out = []
+    for name, mode, shift, pred in (("geometry_v1_pred1_shift2", CABAC, 2, 1),
+                                     ("geometry_v1_pred0_shift0", EG, 0, 0)):
+        sh = header(entropy=mode, width=64, height=64, num_frames=9)
+        lv = trajectory_levels(sh, 9, 14)
+        a = Assembler(sh)
+        geom = _geometry(shift, pred, sh, lv[0])
+        a.keyframe(raw_picture(sh), lv[0], geometry_version=1, geometry_payload=geom)
+        a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+        a.end()
+        out.append(Built(name, a.getvalue(), sh,
+                         f"key-frame geometry payload v1 (Annex E.2), gp_pred_mode {pred}, "
+                         f"gp_precision_shift {shift}", ["kf_geometry_version=1",
+                                                         f"gp_pred_mode={pred}", f"gp_precision_shift={shift}"],
+                         "posed canonical face (Annex E.1) widened by 8 % and moved down 2 %, coded "
+                         "with bitstream.geometry_payload.payload_from_points; synthetic_trajectories(seed=14)",
+                         DECODE))
+    sh = header(entropy=EG, num_frames=5)
+    lv = trajectory_levels(sh, 5, 15)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh), lv[0], geometry_version=0, geometry_payload=b"\x01\x02\x03\x04\x05")
+    a.semantic(lv[1:5])
+    a.end()
+    out.append(Built("geometry_v0_ignored_bytes", a.getvalue(), sh,
+                     "kf_geometry_version 0 with 5 geometry bytes, which decoders ignore (spec 7.4.3)",
+                     ["kf_geometry_version=0", "kf_geometry_size>0 ignored"],
+                     "synthetic_trajectories(seed=15)", DECODE))
+    return out
+
+
+def chroma420_streams() -> list[Built]:
+    out = []
+    for mode in (EG, CABAC):
+        sh = header(entropy=mode, chroma=1, num_frames=14)
+        lv = trajectory_levels(sh, 14, 16)
+        a = Assembler(sh)
+        for k, start in enumerate((0, 7)):
+            a.keyframe(raw_picture(sh, k), lv[start])
+            a.semantics_in_units(lv[start + 1:start + 7], 3)
+            # Semantics entries only: see the report on the reference decoder's 4:2:0
+            # key-frame MD5 (it hashes a YCbCr -> RGB -> YCbCr round trip).
+            a.hash()
+        a.end()
+        out.append(Built(f"{MODE[mode]}_raw420", a.getvalue(), sh,
+                         f"{MODE[mode]}: raw key frames in 4:2:0 (Y, Cb, Cr planes); output RGB by the "
+                         "integer conversion of spec 8.4.3", ["sh_chroma_format_idc=1",
+                                                              "raw 4:2:0 key frames", "spec 8.4.3"],
+                         "test_rgb converted by bitstream.picture_format.rgb_to_yuv420; "
+                         "synthetic_trajectories(seed=16)", DECODE))
+    return out
+
+
+def _extreme_sequence(lo: int, hi: int) -> list[int]:
+    """Levels that jump across the whole range (residuals of +-ResMax) and step next to the ends."""
+    mid = (lo + hi) // 2
+    return [hi, lo, hi, hi - 1, lo + 1, lo, mid, hi, hi, lo, mid + 1, 0 if lo <= 0 <= hi else mid]
+
+
+def element_streams() -> list[Built]:
+    """Each element alone at its max precision, with levels at both ends of its range."""
+    out = []
+    for e in SEMANTIC_ELEMENTS:
+        mode = CABAC if e.element_id % 2 == 0 else EG
+        p = e.max_precision
+        sh = header(entropy=mode, ids=[e.element_id], precisions=[p], num_frames=26)
+        lo, hi = sh.level_bounds(0)
+        # head_tz at its maximum as a KEY level makes the reference generator fail (see the
+        # report); the key frames use the minimum and 3.0 for it.
+        key_hi = (3 << p) if e.name == "head_tz" else hi
+        seq = _extreme_sequence(lo, hi)
+        a = Assembler(sh)
+        a.keyframe(raw_picture(sh, 0), [lo])
+        a.semantics_in_units([[v] for v in seq], 4 if mode == EG else 6, hash_every_unit=True)
+        a.keyframe(raw_picture(sh, 1), [key_hi])
+        a.semantics_in_units([[v] for v in reversed(seq)], 12, hash_every_unit=True)
+        a.end()
+        out.append(Built(f"element_{e.element_id:02d}_{e.name}", a.getvalue(), sh,
+                         f"{e.name} alone at its max precision {p}: key levels at the ends of "
+                         f"[{lo}, {hi}], residuals of +-{hi - lo}", [f"sh_sem_element_id={e.element_id}",
+                                                                     f"sh_sem_precision={p}",
+                                                                     "LevelMin/LevelMax", "sem_res=+-ResMax",
+                                                                     f"sh_entropy_coding_mode={mode}"],
+                         "hand-written level sequence (conformance.streams_positive._extreme_sequence)",
+                         DECODE))
+    for mode in (EG, CABAC):
+        sh = header(entropy=mode, precisions=MAX_P, num_frames=27)
+        bounds = [sh.level_bounds(i) for i in range(sh.num_sem_elements)]
+        lows = [lo for lo, _ in bounds]
+        highs = [hi for _, hi in bounds]
+        frames = [highs, lows, highs, lows]
+        for n in range(22):    # a deterministic scatter over each range
+            frames.append([lo + ((n * 2654435761 + 97 * i) % (hi - lo + 1)) for i, (lo, hi) in enumerate(bounds)])
+        a = Assembler(sh)
+        a.keyframe(raw_picture(sh), lows)
+        a.semantics_in_units(frames[:13], 13, hash_every_unit=True)
+        a.semantics_in_units(frames[13:], 1)
+        a.hash()
+        a.end()
+        out.append(Built(f"{MODE[mode]}_all_elements_extreme", a.getvalue(), sh,
+                         f"{MODE[mode]}: all 14 elements at max precision, every level jumping "
+                         "between the ends of its range at once, then scattered over the range",
+                         ["all elements at max precision", "sem_res=+-ResMax for all elements",
+                          "sem_res_abs_minus3 with large EGk (CABAC)", "RiceStat adaptation (CABAC)"],
+                         "levels lo + (n*2654435761 + 97 i) mod (range)", DECODE))
+    return out
+
+
+def edited_stream(base: Built) -> Built:
+    edits = EditApplier([parse_edit(t) for t in ("head_yaw:offset=25@3-9", "mouth_open:set=0.4@5-12",
+                                                  "eye_blink_left:scale=0.2@8-10", "head_roll:hold@12-16")])
+    data, changed = edit_stream(base.data, edits)
+    return Built(f"{base.name}_edited", data, base.sh,
+                 f"{base.name} rewritten by the bitstream editor (tools/bitstream_editor.py): "
+                 f"{changed} frames changed, hash units recomputed, key-frame payload unchanged",
+                 ["output of tools.bitstream_editor.edit_stream", "recomputed hash units"],
+                 f"edit_stream({base.name}, head_yaw:offset=25@3-9, mouth_open:set=0.4@5-12, "
+                 "eye_blink_left:scale=0.2@8-10, head_roll:hold@12-16)", DECODE)
+
+
+def level_streams() -> list[Built]:
+    """Each level's frames-per-unit and frame-index-delta limits (small pictures)."""
+    out = []
+    for level, fps, fpu, delta in ((10, (30, 1), 16, 300), (20, (60, 1), 32, 600), (30, (60, 1), 64, 600)):
+        sh = header(entropy=CABAC if level != 20 else EG, level=level, fps=fps, width=16, height=16,
+                    num_frames=0)
+        lv = trajectory_levels(sh, 2 * fpu + 2, 17 + level)
+        a = Assembler(sh)
+        a.keyframe(raw_picture(sh, 0), lv[0])
+        a.semantic(lv[1:fpu + 1], delta=delta)
+        a.keyframe(raw_picture(sh, 1), lv[fpu + 1], frame_idx_delta=delta)
+        a.semantic(lv[fpu + 2:2 * fpu + 2])
+        a.hash()
+        a.end()
+        out.append(Built(f"level{level}_limits", a.getvalue(), sh,
+                         f"level {level / 10:.1f} at its limits: {fps[0]} fps, {fpu} frames per "
+                         f"semantic unit, kf_frame_idx_delta and su_frame_idx_delta {delta}",
+                         [f"sh_level_idc={level}", f"max frame rate {fps[0]}",
+                          f"su_num_frames_minus1={fpu - 1}", f"frame index delta {delta}",
+                          "picture 16x16 (the smallest allowed)"],
+                         f"synthetic_trajectories(seed={17 + level})", DECODE))
+    return out
+
+
+def all_streams() -> list[Built]:
+    builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
+                                                  refresh_streams, hash_and_reserved_streams,
+                                                  geometry_streams, chroma420_streams,
+                                                  element_streams, level_streams]
+    out = [b for build in builders for b in build()]
+    out.append(edited_stream(next(b for b in out if b.name == "eg_all_fpu4_hashrange")))
+    return out
+
+
+__all__ = ["all_streams", "edited_stream"]
