@@ -37,10 +37,19 @@ def reconstruct_levels(sh: SequenceHeader, pred: list[int], sem_res: list[int],
     return levels
 
 
+def pack_levels(levels: list[int]) -> bytes:
+    """One frame's contribution to the semantics MD5: per element in header order, a 32-bit
+    little-endian two's-complement integer (spec 7.4.6)."""
+    return struct.pack(f"<{len(levels)}i", *levels)
+
+
 def semantics_md5(frames_levels: list[list[int]]) -> bytes:
-    """MD5 over the levels of consecutive frames: per frame, per element in header order,
-    a 32-bit little-endian two's-complement integer (spec 7.4.6)."""
+    """MD5 over the levels of consecutive frames (spec 7.4.6)."""
+    return md5_of_packed([pack_levels(levels) for levels in frames_levels])
+
+
+def md5_of_packed(packed_frames: list[bytes]) -> bytes:
     md5 = hashlib.md5()
-    for levels in frames_levels:
-        md5.update(struct.pack(f"<{len(levels)}i", *levels))
+    for chunk in packed_frames:
+        md5.update(chunk)
     return md5.digest()

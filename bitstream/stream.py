@@ -8,7 +8,7 @@ from typing import Iterator, Union
 from .cabac_contexts import SemanticContextState
 from .errors import BitstreamError
 from .profiles import LevelLimits, check_sequence_header
-from .semantic_reconstruction import reconstruct_levels, semantics_md5
+from .semantic_reconstruction import md5_of_packed, pack_levels, reconstruct_levels
 from .structures import (ENTROPY_CABAC, HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
                          code_end_of_sequence_unit, code_hash_unit, code_keyframe_unit,
@@ -57,7 +57,7 @@ class StreamWriter:
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
         self.records: list[UnitRecord] = []
-        self._uncovered: dict[int, list[int]] = {}   # frame idx -> levels, not yet hashed
+        self._uncovered: dict[int, bytes] = {}   # frame idx -> packed levels, not yet hashed
         self._chunks: list[bytes] = []
         self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
 
@@ -93,7 +93,7 @@ class StreamWriter:
         idx = self.next_frame_idx
         unit = self._emit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, self.sh), idx, 1)
         self._prev_levels = list(ref_levels)
-        self._uncovered[idx] = list(ref_levels)
+        self._uncovered[idx] = pack_levels(ref_levels)
         self._carry.pending_reset = True
         self.next_frame_idx += 1
         return unit
@@ -113,7 +113,7 @@ class StreamWriter:
                                  f"limit {self.limits.max_frame_idx_delta}")
         for _ in range(delta):   # inferred frames repeat the previous levels
             if self._prev_levels is not None:
-                self._uncovered[self.next_frame_idx] = list(self._prev_levels)
+                self._uncovered[self.next_frame_idx] = pack_levels(self._prev_levels)
             self.next_frame_idx += 1
 
     def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
@@ -137,7 +137,7 @@ class StreamWriter:
         unit = self._emit(UnitType.SEMANTIC, lambda c: code_semantic_unit(c, su, self.sh, ctx),
                           first, len(frames))
         for levels in frames_levels:
-            self._uncovered[self.next_frame_idx] = list(levels)
+            self._uncovered[self.next_frame_idx] = pack_levels(levels)
             self.next_frame_idx += 1
         self._prev_levels = list(frames_levels[-1])
         return unit
@@ -152,7 +152,7 @@ class StreamWriter:
             runs = [[i] for i in idxs] if per_frame else [idxs]
             for run in runs:
                 entries.append(HashEntry(HASH_ENTRY_SEMANTICS, run[0], len(run) - 1,
-                                         semantics_md5([self._uncovered[i] for i in run])))
+                                         md5_of_packed([self._uncovered[i] for i in run])))
         for idx, digest in sorted((keyframe_md5 or {}).items()):
             entries.append(HashEntry(HASH_ENTRY_KEYFRAME, idx, 0, digest))
         self._uncovered.clear()
@@ -243,7 +243,9 @@ class StreamParser:
         self._carry: _ContextCarry | None = None
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
-        self._uncovered: dict[int, list[int]] = {}
+        # Packed levels of the frames not yet covered by a hash unit (56 bytes a frame for
+        # the baseline set), so that memory stays small without hash units too.
+        self._uncovered: dict[int, bytes] = {}
         self._uncovered_keyframes: set[int] = set()
         self._ended = False
 
@@ -306,7 +308,7 @@ class StreamParser:
         for _ in range(delta):
             if self._prev_levels is not None:
                 inferred.append((self.next_frame_idx, list(self._prev_levels)))
-                self._uncovered[self.next_frame_idx] = list(self._prev_levels)
+                self._uncovered[self.next_frame_idx] = pack_levels(self._prev_levels)
             self.next_frame_idx += 1
         return inferred
 
@@ -331,7 +333,7 @@ class StreamParser:
         idx = self.next_frame_idx
         self.next_frame_idx += 1
         self._prev_levels = list(kf.kf_ref_sem_level)
-        self._uncovered[idx] = list(kf.kf_ref_sem_level)
+        self._uncovered[idx] = pack_levels(kf.kf_ref_sem_level)
         self._uncovered_keyframes.add(idx)
         self._carry.pending_reset = True
         return ParsedKeyframe(raw, idx, kf, list(kf.kf_ref_sem_level), inferred)
@@ -354,7 +356,7 @@ class StreamParser:
                 prev = reconstruct_levels(sh, prev, frame.sem_res, self.next_frame_idx)
             except BitstreamError as exc:
                 raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
-            self._uncovered[self.next_frame_idx] = prev
+            self._uncovered[self.next_frame_idx] = pack_levels(prev)
             out.append(DecodedSemanticFrame(self.next_frame_idx, prev, bool(frame.sf_skip_flag), False))
             self.next_frame_idx += 1
         self._prev_levels = prev
@@ -386,7 +388,7 @@ class StreamParser:
             if covered.intersection(idxs):
                 raise c.error("hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
             covered.update(idxs)
-            checks.append(HashCheck(e, semantics_md5([self._uncovered[i] for i in idxs]) == e.hu_md5))
+            checks.append(HashCheck(e, md5_of_packed([self._uncovered[i] for i in idxs]) == e.hu_md5))
         self._uncovered.clear()
         self._uncovered_keyframes.clear()
         return ParsedHash(raw, hu, checks)

@@ -4,8 +4,8 @@ spliced in. Everything here is integer arithmetic or seeded, so streams regenera
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -13,15 +13,23 @@ from bitstream.picture_format import rgb_to_yuv420, yuv420_planar_bytes
 from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import StreamWriter
-from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_RAW,
-                                  KEYFRAME_CODEC_VVC, SequenceHeader)
+from bitstream.structures import (
+    ENTROPY_CABAC,
+    ENTROPY_EXP_GOLOMB,
+    KEYFRAME_CODEC_RAW,
+    KEYFRAME_CODEC_VVC,
+    SequenceHeader,
+)
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import frame_unit
 from tools.synthetic_semantics import synthetic_trajectories
 
 GENERATOR = "ifvc-geometric-1"
 ALL_IDS = [e.element_id for e in SEMANTIC_ELEMENTS]
-DEFAULT_P = [e.default_precision for e in SEMANTIC_ELEMENTS]
+# Precisions of the suite's streams when a builder gives none: Table 3's default precisions
+# when the suite was made, pinned here because those defaults are informative and may change
+# (a change must not silently change the committed streams).
+DEFAULT_P = [1, 1, 1, 7, 7, 6, 0, 4, 4, 7, 6, 3, 3, 3]
 MAX_P = [e.max_precision for e in SEMANTIC_ELEMENTS]
 ENTROPY_NAMES = {ENTROPY_EXP_GOLOMB: "exp-golomb", ENTROPY_CABAC: "cabac"}
 
@@ -49,7 +57,7 @@ def header(*, entropy: int = ENTROPY_CABAC, ids: list[int] | None = None,
            fps: tuple[int, int] = (25, 1), num_frames: int = 0, **kw: object) -> SequenceHeader:
     ids = list(ALL_IDS if ids is None else ids)
     if precisions is None:
-        precisions = [ELEMENT_BY_ID[e].default_precision for e in ids]
+        precisions = [DEFAULT_P[e] for e in ids]
     sh = SequenceHeader(sh_level_idc=level, sh_pic_width=width, sh_pic_height=height,
                         sh_frame_rate_num=fps[0], sh_frame_rate_den=fps[1], sh_num_frames=num_frames,
                         sh_chroma_format_idc=chroma, sh_entropy_coding_mode=entropy,

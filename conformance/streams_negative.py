@@ -3,16 +3,23 @@ hash-mismatch stream, the mismatch it must report while decoding). They are tiny
 key frames and two semantic elements, built from a conforming stream by one change."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from bitstream.errors import BitstreamError
-from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KeyframeUnit, SemanticFrame,
-                                  SemanticUnit, SequenceHeader, code_keyframe_unit, code_semantic_unit,
-                                  code_sequence_header)
+from bitstream.structures import (
+    ENTROPY_CABAC,
+    ENTROPY_EXP_GOLOMB,
+    KeyframeUnit,
+    SemanticFrame,
+    SemanticUnit,
+    SequenceHeader,
+    code_keyframe_unit,
+    code_semantic_unit,
+    code_sequence_header,
+)
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import UnitType, frame_unit, iter_units
-
 from ref_decoder.decoder import Decoder, DecodingError
 
 from .stream_kit import Assembler, Built, coded_unit, header, raw_picture
@@ -150,8 +157,8 @@ def values_and_order() -> list[Built]:
     eos = frame_unit(UnitType.END_OF_SEQUENCE, b"\x80")
     # reconstructed level out of range: mouth_open 20 + 500 > 512; residual above ResMax
     for name, res, purpose, exercise, needle in (
-            ("neg_level_out_of_range", 500, "a semantic residual makes mouth_open's level 520, above "
-             "LevelMax 512", "SemLevel range (spec 8.3.4)", "outside"),
+            ("neg_level_out_of_range", 500, ("a semantic residual makes mouth_open's level 520, above "
+              "LevelMax 512"), "SemLevel range (spec 8.3.4)", "outside"),
             ("neg_residual_out_of_range", 600, "sem_res 600 for mouth_open, above ResMax 512",
              "sem_res range (spec 7.4.4)", "out of range")):
         su = coded_unit(UnitType.SEMANTIC, lambda c, r=res: code_semantic_unit(
@@ -246,10 +253,10 @@ def header_errors() -> list[Built]:
          ["sh_level_idc"], "sh_level_idc"),
         ("neg_version_major2", {"sh_version_major": 2}, "sh_version_major 2 (this is version 1)",
          ["sh_version_major"], "sh_version_major"),
-        ("neg_element_not_main", {"sh_sem_element_id": [0, 20]}, "element id 20, not in Table 3, "
-         "is not allowed in the Main profile", ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
-        ("neg_level10_picture_too_big", {"sh_pic_width": 272}, "a 272x16 picture at level 1.0 "
-         "(max 256)", ["level limit: picture size"], "exceeds level"),
+        ("neg_element_not_main", {"sh_sem_element_id": [0, 20]}, ("element id 20, not in Table 3, "
+                                                            "is not allowed in the Main profile"), ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
+        ("neg_level10_picture_too_big", {"sh_pic_width": 272}, ("a 272x16 picture at level 1.0 "
+                                                                "(max 256)"), ["level limit: picture size"], "exceeds level"),
         ("neg_level10_frame_rate", {"sh_frame_rate_num": 31}, "31 fps at level 1.0 (max 30)",
          ["level limit: frame rate"], "frame rate"),
         ("neg_bit_depth_10", {"sh_bit_depth_minus8": 2}, "10-bit output in the Main profile",

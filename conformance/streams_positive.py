@@ -4,21 +4,37 @@ key-frame refresh, hash units, geometry payloads, chroma formats, every element 
 of its range, editor output, reserved units and level limits."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from bitstream.geometry_payload import (GP_LANDMARK_IDS, payload_from_points, posed_canonical,
-                                        write_payload)
+from bitstream.cabac_contexts import ElementContextInit
+from bitstream.geometry_payload import (
+    GP_LANDMARK_IDS,
+    payload_from_points,
+    posed_canonical,
+    write_payload,
+)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import dequantize
-from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SequenceHeader, with_explicit_init
-from bitstream.cabac_contexts import ElementContextInit
+from bitstream.structures import (
+    ENTROPY_CABAC,
+    ENTROPY_EXP_GOLOMB,
+    SequenceHeader,
+    with_explicit_init,
+)
 from ref_decoder.edits import EditApplier, parse_edit
 from tools.bitstream_editor import edit_stream
 
-from .stream_kit import (MAX_P, Assembler, Built, header, raw_keyframe_md5, raw_picture,
-                         trajectory_levels)
+from .stream_kit import (
+    MAX_P,
+    Assembler,
+    Built,
+    header,
+    raw_keyframe_md5,
+    raw_picture,
+    trajectory_levels,
+)
 from .suite_format import DECODE, DECODE_SKIPPING
 
 EG, CABAC = ENTROPY_EXP_GOLOMB, ENTROPY_CABAC
@@ -272,16 +288,16 @@ def chroma420_streams() -> list[Built]:
         lv = trajectory_levels(sh, 14, 16)
         a = Assembler(sh)
         for k, start in enumerate((0, 7)):
-            a.keyframe(raw_picture(sh, k), lv[start])
+            pic = raw_picture(sh, k)
+            a.keyframe(pic, lv[start])
             a.semantics_in_units(lv[start + 1:start + 7], 3)
-            # Semantics entries only: see the report on the reference decoder's 4:2:0
-            # key-frame MD5 (it hashes a YCbCr -> RGB -> YCbCr round trip).
-            a.hash()
+            a.hash(keyframe_md5={start: raw_keyframe_md5(sh, pic)})   # over the Y, Cb, Cr planes
         a.end()
         out.append(Built(f"{MODE[mode]}_raw420", a.getvalue(), sh,
                          f"{MODE[mode]}: raw key frames in 4:2:0 (Y, Cb, Cr planes); output RGB by the "
                          "integer conversion of spec 8.4.3", ["sh_chroma_format_idc=1",
-                                                              "raw 4:2:0 key frames", "spec 8.4.3"],
+                                                              "raw 4:2:0 key frames", "spec 8.4.3",
+                                                              "4:2:0 key-frame MD5 (spec 7.4.6)"],
                          "test_rgb converted by bitstream.picture_format.rgb_to_yuv420; "
                          "synthetic_trajectories(seed=16)", DECODE))
     return out

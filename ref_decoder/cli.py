@@ -38,7 +38,7 @@ def load_character(path: Path) -> Character:
             for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
                 if eid < len(values):
                     values[eid] = dequantize(unit.levels[i], p)
-            rgb = decode_keyframe_picture(sh, unit.kf.kf_codec_id, unit.kf.kf_picture_payload)
+            rgb, _ = decode_keyframe_picture(sh, unit.kf.kf_codec_id, unit.kf.kf_picture_payload)
             return Character(rgb, values, unit.kf.kf_geometry_payload, unit.kf.kf_geometry_version)
     raise DecodingError(f"{path} holds no key frame to use as a character")
 

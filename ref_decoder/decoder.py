@@ -8,10 +8,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 from bitstream.errors import BitstreamError
-from bitstream.keyframe_vvc import decode_vvc_rgb
+from bitstream.keyframe_vvc import decode_vvc_yuv420
 from bitstream.picture_format import (frame_to_rgb_planar, rgb_planar_to_frame, yuv420_from_bytes,
                                       yuv420_planar_bytes, yuv420_to_rgb)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
@@ -65,24 +66,23 @@ class Character:
     geometry_version: int
 
 
-def decode_keyframe_picture(sh: SequenceHeader, codec_id: int, payload: bytes) -> np.ndarray:
-    """H x W x 3 RGB of a key frame (spec 8.4)."""
+def decode_keyframe_picture(sh: SequenceHeader, codec_id: int, payload: bytes) -> tuple[np.ndarray, bytes]:
+    """A key frame (spec 8.4): its H x W x 3 RGB for the generator, and the MD5 of the
+    decoded picture in the output format (spec 7.4.6): R, G, B planes for 4:4:4, the decoded
+    Y, Cb, Cr planes for 4:2:0 (hashed before any conversion)."""
     w, h = sh.sh_pic_width, sh.sh_pic_height
     if codec_id == KEYFRAME_CODEC_RAW:
         if sh.sh_chroma_format_idc == 3:
-            return rgb_planar_to_frame(payload, w, h)
-        return yuv420_to_rgb(*yuv420_from_bytes(payload, w, h))
-    if codec_id == KEYFRAME_CODEC_VVC:
-        return decode_vvc_rgb(payload, w, h)
-    raise BitstreamError(f"kf_codec_id {codec_id} is not supported", element="kf_codec_id")
-
-
-def keyframe_md5(sh: SequenceHeader, rgb: np.ndarray) -> bytes:
-    """MD5 of a decoded key frame in the output format (spec 7.4.6)."""
+            return rgb_planar_to_frame(payload, w, h), hashlib.md5(payload).digest()
+        planes = yuv420_from_bytes(payload, w, h)
+    elif codec_id == KEYFRAME_CODEC_VVC:
+        planes = decode_vvc_yuv420(payload, w, h)
+    else:
+        raise BitstreamError(f"kf_codec_id {codec_id} is not supported", element="kf_codec_id")
+    rgb = yuv420_to_rgb(*planes)
     if sh.sh_chroma_format_idc == 3:
-        return hashlib.md5(frame_to_rgb_planar(rgb)).digest()
-    from bitstream.picture_format import rgb_to_yuv420
-    return hashlib.md5(yuv420_planar_bytes(*rgb_to_yuv420(rgb))).digest()
+        return rgb, hashlib.md5(frame_to_rgb_planar(rgb)).digest()
+    return rgb, hashlib.md5(yuv420_planar_bytes(*planes)).digest()
 
 
 class Decoder:
@@ -132,7 +132,15 @@ class Decoder:
             values = self.character.values + (values - self._key_values)
             values = np.clip(values, _MIN_VALUES, _MAX_VALUES)
         values = self.edits.apply(idx, values)
-        return DecodedFrame(idx, self.generator.synthesize(values), values, levels, kind)
+        return DecodedFrame(idx, self._generate(self.generator.synthesize, values), values, levels, kind)
+
+    def _generate(self, fn, *args):  # type: ignore[no-untyped-def]
+        """Calls the generator; its failures (not the stream's) become a DecodingError."""
+        try:
+            return fn(*args)
+        except (ValueError, cv2.error) as exc:
+            name = self.generator.name if self.generator else "?"
+            raise DecodingError(f"generator {name} cannot synthesise this frame: {exc}") from None
 
     # -- decoding ------------------------------------------------------------------------
     def decode(self, data: bytes) -> Iterator[DecodedFrame]:
@@ -157,8 +165,8 @@ class Decoder:
     def _keyframe(self, unit: ParsedKeyframe) -> DecodedFrame:
         assert self.sh is not None and self.generator is not None
         kf = unit.kf
-        rgb = decode_keyframe_picture(self.sh, kf.kf_codec_id, kf.kf_picture_payload)
-        self._key_md5[unit.frame_idx] = keyframe_md5(self.sh, rgb)
+        rgb, md5 = decode_keyframe_picture(self.sh, kf.kf_codec_id, kf.kf_picture_payload)
+        self._key_md5[unit.frame_idx] = md5
         if self.character is not None and self.sh is not None:
             c = self.character
             if c.rgb.shape[:2] != (self.sh.sh_pic_height, self.sh.sh_pic_width):
@@ -169,9 +177,10 @@ class Decoder:
         self._key_values = values
         if self.character is not None:
             c = self.character
-            self.generator.set_keyframe(c.rgb, c.values, c.geometry, c.geometry_version)
+            self._generate(self.generator.set_keyframe, c.rgb, c.values, c.geometry, c.geometry_version)
         else:
-            self.generator.set_keyframe(rgb, values, kf.kf_geometry_payload, kf.kf_geometry_version)
+            self._generate(self.generator.set_keyframe, rgb, values, kf.kf_geometry_payload,
+                           kf.kf_geometry_version)
         if self.character is not None or self.edits.touches(unit.frame_idx):
             return self._synth(unit.frame_idx, unit.levels, "key")  # the edit or character must show
         return DecodedFrame(unit.frame_idx, rgb, values, unit.levels, "key")

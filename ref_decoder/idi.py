@@ -181,7 +181,14 @@ class KeyFrameModel:
         pts = self._key_points()
         self.mesh_key_points = pts
         w, h = self.width, self.height
-        subdiv = cv2.Subdiv2D((-2 * w, -2 * h, 5 * w, 5 * h))
+        if not np.isfinite(pts).all():
+            raise ValueError("the key-frame geometry gives non-finite mesh points")
+        # The rectangle must hold every point (a far or very wide face puts points well outside
+        # the picture), or Subdiv2D raises.
+        lo = np.minimum(pts.min(axis=0), (-2.0 * w, -2.0 * h)) - 1.0
+        hi = np.maximum(pts.max(axis=0), (3.0 * w, 3.0 * h)) + 1.0
+        subdiv = cv2.Subdiv2D((int(np.floor(lo[0])), int(np.floor(lo[1])),
+                               int(np.ceil(hi[0] - lo[0])) + 1, int(np.ceil(hi[1] - lo[1])) + 1))
         vid_to_idx: dict[int, int] = {}
         for k, (x, y) in enumerate(pts):
             vid = subdiv.insert((float(x), float(y)))

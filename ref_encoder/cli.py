@@ -13,6 +13,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")        # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bitstream.errors import BitstreamError  # noqa: E402
+from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
 from bitstream.units import UnitType  # noqa: E402
 
 from .analysis import NoFaceError  # noqa: E402
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             _write_log(Path(args.log), result)
         print(summary(result, float(info.fps)))
         return 0
-    except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ValueError) as exc:
+    except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError) as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))

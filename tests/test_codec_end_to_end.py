@@ -153,3 +153,18 @@ def test_decoder_errors_leave_no_output(coded: dict[str, Path], tmp_path: Path,
     assert _decode(tmp_path / "missing.ifvc", out) == 1
     assert _decode(coded["cabac"], out, "--edit", "head_yaw:spin=1@0") == 1
     assert "unknown edit operation" in capsys.readouterr().err
+
+
+def test_encoder_tool_and_video_errors(coded: dict[str, Path], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.ifvc"
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"this is not a video" * 100)
+    assert encode_cli.main([str(junk), "-o", str(out)]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    monkeypatch.setenv("IFVC_FFMPEG", str(tmp_path / "no-ffmpeg"))
+    assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "--frames", "3",
+                            "-o", str(out), "--quiet"]) == 1
+    assert "IFVC_FFMPEG" in capsys.readouterr().err
+    assert not out.exists()

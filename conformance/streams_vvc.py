@@ -1,0 +1,142 @@
+"""Streams with VVC key frames (kf_codec_id 1). Picture-size streams use synthetic pictures
+(they need VVenC only); the face streams take their key frames from a real clip of
+../shared/data/faces/raw (face-cropped to 256x256 as tools/prepare_sequences does) and need
+that folder, VVenC and the face analysis of the reference encoder to be regenerated.
+
+VVenC through the project's ffmpeg gives identical bytes run after run (checked when the
+suite was made: three runs of each QP, and --check regenerates and compares), so the
+streams are regenerated rather than stored as a VVC payload."""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from bitstream.keyframe_vvc import decode_vvc_rgb
+from bitstream.picture_format import frame_to_rgb_planar
+from bitstream.semantic_elements import ELEMENT_BY_NAME
+from bitstream.semantic_reconstruction import dequantize, quantize
+from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
+from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC
+
+from .stream_kit import Assembler, Built, header, test_rgb, trajectory_levels
+from .suite_format import DECODE
+
+REPO = Path(__file__).resolve().parents[1]
+FACE_CLIP = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
+FACE_FRAMES = 16
+KEY_QP = 47
+SYNTH_QP = 51
+
+
+def _vvc(rgb: np.ndarray, qp: int) -> tuple[bytes, np.ndarray]:
+    from ref_encoder.keyframe_coding import encode_vvc_intra
+    coded = encode_vvc_intra(rgb, qp, preset="faster")
+    return coded.payload, coded.decoded
+
+
+def picture_size_streams() -> list[Built]:
+    """The largest picture of each level (max of width and height), with VVC key frames of
+    a synthetic picture at QP 51 (a few hundred bytes)."""
+    out = []
+    for level, (w, h), chroma, entropy in ((10, (256, 256), 3, ENTROPY_CABAC), (20, (512, 512), 1, ENTROPY_EXP_GOLOMB),
+                                           (30, (1024, 512), 3, ENTROPY_CABAC)):
+        sh = header(entropy=entropy, width=w, height=h, chroma=chroma, codec=KEYFRAME_CODEC_VVC,
+                    level=level, num_frames=4)
+        lv = trajectory_levels(sh, 4, 40 + level)
+        payload, decoded = _vvc(test_rgb(w, h, level // 10), SYNTH_QP)
+        a = Assembler(sh)
+        a.keyframe(payload, lv[0])
+        a.semantic(lv[1:4])
+        key_md5 = {0: hashlib.md5(frame_to_rgb_planar(decoded)).digest()} if chroma == 3 else None
+        a.hash(keyframe_md5=key_md5)
+        a.end()
+        out.append(Built(f"vvc_level{level}_{w}x{h}", a.getvalue(), sh,
+                         f"VVC key frame at the largest picture size of level {level / 10:.1f} "
+                         f"({w}x{h}, 4:{'4:4' if chroma == 3 else '2:0'} output)",
+                         ["kf_codec_id=1 (VVC)", f"sh_level_idc={level}", "max picture size of the level",
+                          f"sh_chroma_format_idc={chroma}", "spec 8.4.2 / 8.4.3"],
+                         f"test_rgb({w}, {h}, {level // 10}) coded by ref_encoder.keyframe_coding."
+                         f"encode_vvc_intra (VVenC, preset faster, QP {SYNTH_QP}); "
+                         f"synthetic_trajectories(seed={40 + level})", DECODE, needs_vvenc=True))
+    return out
+
+
+def _clip_frames(clip: Path, n: int) -> list[np.ndarray]:
+    """The first n frames of the clip, face-cropped to 256x256 at 25 fps (prepare_sequences)."""
+    from tools.prepare_sequences import prepare_clip, sha256_file
+    with tempfile.TemporaryDirectory() as tmp:
+        prepare_clip(clip, Path(tmp), n, "[conformance]", sha256_file(clip))
+        data = (Path(tmp) / f"{clip.stem}_256x256_25_8bit_444.rgb").read_bytes()
+    size = 3 * 256 * 256
+    return [np.frombuffer(data[i:i + size], np.uint8).reshape(3, 256, 256).transpose(1, 2, 0).copy()
+            for i in range(0, len(data), size)]
+
+
+def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    frames = _clip_frames(clip, FACE_FRAMES)
+    cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
+                        keyframe_period=8, vvc_preset="faster")
+    enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
+    real = enc.encode(frames).stream
+    source = f"{clip.name}, frames 0..{len(frames) - 1}"
+    how = (f"ref_encoder.encoder.Encoder on the first {len(frames)} frames of {clip.name} (face-cropped "
+           f"by tools.prepare_sequences): VVC key frames at QP {KEY_QP} every 8 frames with geometry "
+           "payload v1 measured on the decoded key frame, analysed semantics, CABAC, 4 frames per unit")
+    face_real = Built("face_real_cabac", real, enc.sh,
+                      "a real face: the reference encoder's output for 16 frames of a talking-head clip "
+                      "(two VVC key frames, analysed semantics); the geometric generator warps a real face",
+                      ["kf_codec_id=1 (VVC)", "kf_geometry_version=1 (measured landmarks)",
+                       "real semantics", "key-frame refresh", "hash units with key-frame entries",
+                       "256x256 (level 1.0 max picture size)"],
+                      how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
+    return [face_real, _face_synthetic(real, source)]
+
+
+def _face_synthetic(real: bytes, source: str) -> Built:
+    """The first key frame of face_real_cabac with large synthetic motion after it."""
+    sh = None
+    kf = None
+    for unit in StreamParser().parse(real):
+        if isinstance(unit, ParsedSequenceHeader):
+            sh = unit.sh
+        elif isinstance(unit, ParsedKeyframe):
+            kf = unit.kf
+            break
+    assert sh is not None and kf is not None
+    sh.sh_entropy_coding_mode = ENTROPY_EXP_GOLOMB
+    sh.sh_num_frames = 25
+    key = list(kf.kf_ref_sem_level)
+    frames = []
+    for n in range(1, 25):
+        t = n / 24
+        lv = list(key)
+        for name, amp in (("head_yaw", 30 * np.sin(2 * np.pi * t)), ("head_pitch", 10 * np.sin(4 * np.pi * t)),
+                          ("head_roll", -8 * t), ("head_tz", 0.25 * np.sin(2 * np.pi * t)),
+                          ("mouth_open", 0.3 * max(0.0, np.sin(3 * np.pi * t))),
+                          ("eye_blink_left", -1.0 if 10 <= n <= 12 else 0.0),
+                          ("eye_blink_right", -1.0 if 10 <= n <= 12 else 0.0)):
+            i = sh.sh_sem_element_id.index(ELEMENT_BY_NAME[name].element_id)
+            lo, hi = sh.level_bounds(i)
+            p = sh.sh_sem_precision[i]
+            lv[i] = min(max(quantize(dequantize(key[i], p) + round(float(amp), 6), p), lo), hi)
+        frames.append(lv)
+    a = Assembler(sh)
+    a.keyframe(kf.kf_picture_payload, key, geometry_version=kf.kf_geometry_version,
+               geometry_payload=kf.kf_geometry_payload)
+    rgb = decode_vvc_rgb(kf.kf_picture_payload, sh.sh_pic_width, sh.sh_pic_height)
+    a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(rgb)).digest()})
+    a.semantics_in_units(frames, 2, hash_every_unit=True)
+    a.end()
+    return Built("face_synthetic_motion_eg", a.getvalue(), sh,
+                 "the first key frame of face_real_cabac with large synthetic motion (yaw +-30 degrees, "
+                 "pitch, roll, depth, mouth opening to 0.3, a blink), Exp-Golomb, 2 frames per unit",
+                 ["kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes", "mouth cavity fill",
+                  "eyelid fill", "sh_entropy_coding_mode=0"],
+                 "key-frame unit copied from face_real_cabac; levels = key levels + closed-form motion "
+                 "(conformance.streams_vvc._face_synthetic)", DECODE, needs_shared=True, needs_vvenc=True,
+                 source=source)
