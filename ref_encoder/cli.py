@@ -22,6 +22,13 @@ from .keyframe_coding import KeyframeCodingError  # noqa: E402
 from .video_input import InputError, iter_frames, probe  # noqa: E402
 
 
+def _umask_mode() -> int:
+    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _fail(msg: str) -> int:
     print(f"ifvc-encode: error: {msg}", file=sys.stderr)
     return 1
@@ -143,10 +150,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _umask_mode() -> int:
-    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Iterator, NoReturn
 
 
+def _umask_mode() -> int:
+    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
@@ -41,10 +48,3 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[object]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask_mode() -> int:
-    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask

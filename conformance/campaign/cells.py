@@ -60,8 +60,25 @@ def strided_indices(frames: int, stride: int) -> list[int]:
     return list(range(offset, frames, stride))
 
 
+REPO = Path(__file__).resolve().parents[2]
+# The IFVC codec is this repository's code: its cells depend on these sources, so a change
+# in the encoder, decoder, generator or syntax redoes them on the next run.
+IFVC_SOURCES = ("bitstream", "ref_encoder", "ref_decoder")
+
+
+def ifvc_source_hash() -> str:
+    h = hashlib.sha256()
+    for folder in IFVC_SOURCES:
+        for path in sorted((REPO / folder).rglob("*")):
+            if path.suffix in (".py", ".json") and path.is_file():
+                h.update(str(path.relative_to(REPO)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def cell_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
-    """Everything the cell's result depends on that the campaign controls."""
+    """Everything the cell's result depends on that the campaign controls (for IFVC cells
+    also the codec's source, ifvc_source_hash)."""
     strided = [m for m in config.metrics if m in config.strided_metrics]
     basis = {
         "pipeline": CELL_PIPELINE_VERSION,
@@ -72,6 +89,8 @@ def cell_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
         "metrics": list(config.metrics), "strided_metrics": strided,
         "stride": config.vgg_stride if strided else 1,
     }
+    if cell.codec.anchor_codec is None:        # an IFVC cell: this repository's codec
+        basis["ifvc_source_sha256"] = ifvc_source_hash()
     return hashlib.sha256(canonical_json(basis).encode()).hexdigest()
 
 

@@ -27,6 +27,7 @@ from .config import CampaignConfig
 from .sequences import REPO_ROOT
 
 TMP_PREFIX = ".campaign-tmp-"
+ENCODER_ENTRY = "import sys; from ref_encoder.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 class CellError(Exception):
@@ -87,7 +88,9 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
     work = Path(tempfile.mkdtemp(prefix=tmp_prefix, dir=folder))
     try:
         stream_tmp, log_tmp = work / "stream.ifvc", work / "encoder_log.csv"
-        argv = [sys.executable, "-m", "ref_encoder.cli", str(cell.sequence.path.resolve()),
+        # Called as the `ifvc-encode` entry point does (import, then main()), so the whole
+        # module is defined before main runs.
+        argv = [sys.executable, "-c", ENCODER_ENTRY, str(cell.sequence.path.resolve()),
                 "--width", str(config.width), "--height", str(config.height),
                 "--fps", f"{config.fps:g}", "--qp", str(cell.point),
                 "--frames", str(cell.sequence.frames), "-o", str(stream_tmp),
@@ -118,7 +121,7 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
         encoder="IFVC ref_encoder", encoder_version=None, tool_version=None,
         encode_seconds=round(encode_seconds, 3), decode_seconds=round(decode_seconds, 3),
         bits_by_unit_type=units, generator_name=generator_name, generator_sha256=generator_sha,
-        extra={"encoder_command": " ".join(argv[1:]), "encoder_log": log_path.name})
+        extra={"encoder_command": "ifvc-encode " + " ".join(argv[3:]), "encoder_log": log_path.name})
 
 
 def _decode_ifvc(data: bytes, frames: int, out_path: Path) -> tuple[str, str]:

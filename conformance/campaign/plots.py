@@ -7,8 +7,8 @@ import matplotlib
 
 matplotlib.use("Agg")   # files only; no display on a build machine
 import matplotlib.pyplot as plt
-from matplotlib import ticker
 import pandas as pd
+from matplotlib import ticker
 
 from .config import LOWER_IS_BETTER, CampaignConfig
 

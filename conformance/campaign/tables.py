@@ -145,8 +145,14 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def bd_matrix(overall: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Codec rows x metric columns of one overall BD-rate column (the JVET summary view)."""
-    matrix = overall.pivot(index="codec", columns="metric", values=column)
-    ordered = [m for m in overall["metric"].drop_duplicates()]
-    matrix = matrix[ordered].rename(columns=lambda m: f"bd_rate {m}")
-    return matrix.reset_index()
+    """Codec rows x metric columns of one overall BD-rate column (the JVET summary view), as
+    text; a mean over fewer sequences than the campaign's says how many, e.g. "+24.7% (2/7)"."""
+    rows: dict[str, dict[str, str]] = {}
+    for _, row in overall.iterrows():
+        value = row[column]
+        text = "-" if pd.isna(value) else f"{value:+.1f}%"
+        if column == "bd_rate_mean_of_sequences" and not pd.isna(value) \
+                and row["sequences_valid"] < row["sequences"]:
+            text += f" ({row['sequences_valid']}/{row['sequences']})"
+        rows.setdefault(row["codec"], {})[f"bd_rate {row['metric']}"] = text
+    return pd.DataFrame([{"codec": codec, **values} for codec, values in rows.items()])
