@@ -16,6 +16,22 @@ _REGISTRY: dict[str, Callable[[], Generator]] = {
 }
 
 
+def _register_learned() -> None:
+    """"ifvc-refine-1" exists only when its trained weights are shipped (learned.py checks
+    their SHA-256 on construction). Imported lazily: torch loads only when it is used."""
+    from pathlib import Path
+    if not (Path(__file__).resolve().parent / "weights" / "ifvc_refine_1.safetensors").is_file():
+        return
+
+    def factory() -> Generator:
+        from .learned import LearnedGenerator
+        return LearnedGenerator()
+    _REGISTRY["ifvc-refine-1"] = factory
+
+
+_register_learned()
+
+
 def register_generator(name: str, factory: Callable[[], Generator]) -> None:
     """Add a generator (e.g. a learned one) under its sh_generator_name."""
     _REGISTRY[name] = factory

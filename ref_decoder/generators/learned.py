@@ -1,0 +1,177 @@
+"""The learned generator "ifvc-refine-1" (informative): geometric warp + a small refining CNN.
+
+Per frame it runs the geometric generator's IDI and warp (ref_decoder/idi.py,
+GeometricGenerator), then RefineNet (refine_net.py) predicts a residual from the warp, the
+key frame, the IDI flow and masks of the target mouth and eyes, to fix what a warp cannot:
+smeared hair and background under large motion, the mouth interior, the eyelids.
+
+The weights are a safetensors file (never a pickle). Its SHA-256 is pinned here and checked
+before the bytes are parsed; the generator reports that hash as weights_sha256, which the
+decoder compares with sh_generator_sha256_byte of the stream. Training: tools/train_generator.py.
+
+Inference is deterministic on a given machine and device: eval mode, inference mode, a fixed
+number of CPU threads, no dropout or noise. CPU and CUDA outputs differ within the output
+tolerance of Annex C.3, not bit for bit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+
+from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx
+from .geometric import GeometricGenerator
+from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8
+
+NAME = "ifvc-refine-1"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_FILE = WEIGHTS_DIR / "ifvc_refine_1.safetensors"
+# SHA-256 of the shipped WEIGHTS_FILE; tools/train_generator.py export prints the value to pin.
+WEIGHTS_SHA256_HEX = ""
+DEFAULT_THREADS = 2
+WEIGHTS_FORMAT = "ifvc-refine"
+
+
+class WeightsError(RuntimeError):
+    """The weights file is missing, is not the pinned file, or does not fit the network."""
+
+
+# -- the geometric pass with its intermediates ------------------------------------------------
+@dataclass
+class GeometricPass:
+    image: np.ndarray        # HxWx3 uint8: exactly GeometricGenerator.synthesize()
+    map_x: np.ndarray        # HxW float32 backward map (key-frame x for each output pixel)
+    map_y: np.ndarray
+    target: TargetGeometry
+
+
+def geometric_pass(geo: GeometricGenerator, target_values: np.ndarray) -> GeometricPass:
+    """GeometricGenerator.synthesize() keeping the motion field and the target geometry, so IDI
+    runs once per frame. tests/test_learned_generator.py checks it equals synthesize()."""
+    tg = geo.target_geometry(target_values)
+    assert geo.model is not None
+    map_x, map_y = geo.model.motion_field(tg)
+    out = cv2.remap(geo._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    geo._fill_mouth(out, tg)
+    geo._fill_eyes(out, tg)
+    image = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+    return GeometricPass(image, map_x, map_y, tg)
+
+
+def _polygon_mask(h: int, w: int, polys: list[np.ndarray]) -> np.ndarray:
+    mask = np.zeros((h, w), np.float32)
+    for poly in polys:
+        cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)
+    return mask
+
+
+def semantic_masks(tg: TargetGeometry, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mouth interior, eyes) masks of the target frame, HxW float32 in [0, 1]."""
+    lm = tg.landmarks
+    mouth = _polygon_mask(h, w, [lm[_idx(INNER_LIP_RING)]])
+    eyes = _polygon_mask(h, w, [lm[_idx(EYE_LEFT["ring"])], lm[_idx(EYE_RIGHT["ring"])]])
+    return mouth, eyes
+
+
+def network_inputs(geo: GeometricGenerator, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(10 x H x W network input, geometric output HxWx3 uint8) for one target frame."""
+    gp = geometric_pass(geo, target_values)
+    assert geo.key_rgb is not None
+    h, w = gp.image.shape[:2]
+    mouth, eyes = semantic_masks(gp.target, h, w)
+    return build_inputs(gp.image, geo.key_rgb, gp.map_x, gp.map_y, mouth, eyes), gp.image
+
+
+# -- weights -----------------------------------------------------------------------------------
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_weights(path: Path, expected_sha256: str) -> tuple[RefineConfig, dict[str, torch.Tensor]]:
+    """Read, verify (SHA-256 of the bytes, before parsing) and parse a weights file."""
+    path = Path(path)
+    if not expected_sha256:
+        raise WeightsError(f"{NAME}: no SHA-256 is pinned for {path}; export trained weights with "
+                           "python -m tools.train_generator export and pin the printed hash")
+    if not path.is_file():
+        raise WeightsError(f"{NAME}: weights file {path} not found (expected SHA-256 {expected_sha256}); "
+                           "train and export it with python -m tools.train_generator")
+    data = path.read_bytes()
+    actual = sha256_hex(data)
+    if actual != expected_sha256.lower():
+        raise WeightsError(f"{NAME}: weights file {path} has SHA-256 {actual}, expected {expected_sha256}; "
+                           "the file is not the one this generator was shipped with")
+    tensors = load_safetensors(data)
+    meta = _metadata(data)
+    if meta.get("format") != WEIGHTS_FORMAT:
+        raise WeightsError(f"{path}: not an {WEIGHTS_FORMAT} weights file (metadata {meta})")
+    return RefineConfig.from_json_dict(json.loads(meta["config"])), tensors
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    """The __metadata__ of a safetensors file (its JSON header; no tensor is touched)."""
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + n].decode("utf-8")).get("__metadata__", {}) or {}
+
+
+def build_model(config: RefineConfig, tensors: dict[str, torch.Tensor]) -> RefineNet:
+    model = RefineNet(config)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{NAME}: the weights do not fit RefineNet{config}: {exc}") from None
+    return model.eval().requires_grad_(False)
+
+
+# -- the generator -----------------------------------------------------------------------------
+class LearnedGenerator:
+    """Generator protocol (base.py): geometric warp refined by RefineNet."""
+
+    name = NAME
+
+    def __init__(self, weights_path: Path | str = WEIGHTS_FILE, expected_sha256: str = WEIGHTS_SHA256_HEX,
+                 *, device: str | None = None, num_threads: int | None = DEFAULT_THREADS,
+                 model: RefineNet | None = None) -> None:
+        """Loads and verifies the weights. ``model`` (tests, training) skips the file: then
+        weights_sha256 is all zero, as for a generator without shipped weights."""
+        self.device = torch.device(device or os.environ.get("IFVC_GENERATOR_DEVICE", "cpu"))
+        if num_threads is not None and self.device.type == "cpu":
+            torch.set_num_threads(num_threads)     # thread count changes float summation order
+        if model is None:
+            config, tensors = load_weights(Path(weights_path), expected_sha256)
+            model = build_model(config, tensors)
+            self.weights_sha256 = bytes.fromhex(expected_sha256)
+        else:
+            self.weights_sha256 = bytes(32)
+        self.net = model.to(self.device).eval()
+        self.geometric = GeometricGenerator()
+
+    def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
+                     geometry_version: int) -> None:
+        self.geometric.set_keyframe(key_rgb, key_values, geometry, geometry_version)
+
+    def synthesize(self, target_values: np.ndarray) -> np.ndarray:
+        if self.geometric.model is None:
+            raise RuntimeError("set_keyframe() must come before synthesize()")
+        x, _ = network_inputs(self.geometric, target_values)
+        h, w = x.shape[1:]
+        ph, pw = (-h) % 8, (-w) % 8                  # the U-Net needs multiples of 8
+        with torch.inference_mode():
+            t = torch.from_numpy(x)[None].to(self.device)
+            if ph or pw:
+                t = torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
+            y = self.net(t)[0, :, :h, :w]
+        return to_uint8(y)
+
+
+def shipped_weights_available() -> bool:
+    """True when the shipped weights file exists and a hash is pinned (registration test)."""
+    return bool(WEIGHTS_SHA256_HEX) and WEIGHTS_FILE.is_file()

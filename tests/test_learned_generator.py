@@ -1,0 +1,211 @@
+"""The learned generator "ifvc-refine-1": RefineNet, weights files, the generator protocol and
+the training pipeline (tools/train_generator.py) on synthetic data (no prepared sequences)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from ref_decoder.generators import Generator, GeometricGenerator, known_generators
+from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
+                                            geometric_pass, load_weights, network_inputs)
+from ref_decoder.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
+from tools.train_generator import (PerceptualLoss, Sample, TrainConfig, Trainer, augment, load_model_file,
+                                   save_weights)
+
+N = len(SEMANTIC_ELEMENTS)
+I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
+SMALL = RefineConfig(widths=(8, 8, 16, 16), res_blocks=1)
+
+
+def _values(yaw: float = 0.0, mouth: float = 0.0) -> np.ndarray:
+    v = np.zeros(N)
+    v[I["eye_blink_left"]] = v[I["eye_blink_right"]] = 1.0
+    v[0] = yaw
+    v[I["mouth_open"]] = mouth
+    return v
+
+
+def _key_picture() -> np.ndarray:
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:256, 0:256]
+    pic = np.stack([x, y, (x + y) // 2], axis=2).astype(np.float64)
+    return np.clip(pic + rng.normal(0, 8, pic.shape), 0, 255).astype(np.uint8)
+
+
+def _randomised(model: RefineNet, seed: int = 0) -> RefineNet:
+    """A model whose output layer is not zero (a trained-like network, not the identity)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    return model.eval()
+
+
+def _learned(model: RefineNet) -> LearnedGenerator:
+    gen = LearnedGenerator(model=model, num_threads=1)
+    gen.set_keyframe(_key_picture(), _values(), b"", 0)     # canonical geometry (version 0)
+    return gen
+
+
+# -- the network -------------------------------------------------------------------------------
+def test_forward_shapes_and_identity_start() -> None:
+    model = RefineNet().eval()
+    assert 300_000 < parameter_count(model) < 1_000_000
+    x = torch.rand(2, IN_CHANNELS, 64, 96) * 2 - 1
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (2, 3, 64, 96)
+    # the zero-initialised output layer makes an untrained network pass the warp through
+    assert torch.equal(y, x[:, :3])
+    with pytest.raises(ValueError, match="multiples of 8"):
+        model(torch.zeros(1, IN_CHANNELS, 60, 64))
+    with pytest.raises(ValueError, match="10"):
+        model(torch.zeros(1, 3, 64, 64))
+
+
+# -- weights files -------------------------------------------------------------------------------
+def test_safetensors_round_trip_and_hash_check(tmp_path: Path) -> None:
+    model = _randomised(RefineNet(SMALL))
+    path = tmp_path / "w.safetensors"
+    save_weights(model, path)
+    head = path.read_bytes()
+    assert head[0] != 0x80 and json.loads(head[8:8 + int.from_bytes(head[:8], "little")])  # JSON header, no pickle
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    config, tensors = load_weights(path, digest)
+    assert config == SMALL
+    loaded = build_model(config, tensors)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    gen = LearnedGenerator(path, digest, num_threads=1)
+    assert gen.weights_sha256 == bytes.fromhex(digest)
+
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01                                                    # one bit of one weight
+    tampered = tmp_path / "tampered.safetensors"
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as exc:
+        LearnedGenerator(tampered, digest, num_threads=1)
+    assert str(tampered) in str(exc.value) and digest in str(exc.value)
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(WeightsError) as exc:
+        load_weights(missing, digest)
+    assert str(missing) in str(exc.value) and digest in str(exc.value) and "not found" in str(exc.value)
+    with pytest.raises(WeightsError, match="no SHA-256 is pinned"):
+        load_weights(path, "")
+
+
+def test_weights_of_another_shape_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "w.safetensors"
+    save_weights(RefineNet(SMALL), path)
+    _, tensors = load_weights(path, hashlib.sha256(path.read_bytes()).hexdigest())
+    with pytest.raises(WeightsError, match="do not fit"):
+        build_model(RefineConfig(), tensors)
+
+
+# -- the generator -------------------------------------------------------------------------------
+def test_generator_protocol_and_geometric_pass() -> None:
+    gen = _learned(_randomised(RefineNet(SMALL)))
+    assert isinstance(gen, Generator)
+    assert gen.name == NAME and len(gen.weights_sha256) == 32
+    target = _values(yaw=12.0, mouth=0.6)
+    out = gen.synthesize(target)
+    assert out.shape == (256, 256, 3) and out.dtype == np.uint8
+    # the geometric pass that feeds the network is exactly the geometric generator
+    geo = GeometricGenerator()
+    geo.set_keyframe(_key_picture(), _values(), b"", 0)
+    assert np.array_equal(geometric_pass(geo, target).image, geo.synthesize(target))
+    x, warp = network_inputs(geo, target)
+    assert x.shape == (IN_CHANNELS, 256, 256) and np.array_equal(warp, geo.synthesize(target))
+    assert np.abs(x[6:8]).max() > 0.01                    # a head turn moves pixels: flow is not zero
+    assert 0.0 <= x[8:10].min() and x[8:10].max() <= 1.0 and x[9].sum() > 10   # eyes are drawn
+    # an untrained network gives the geometric generator's frames
+    assert np.array_equal(_learned(RefineNet(SMALL)).synthesize(target), geo.synthesize(target))
+    with pytest.raises(RuntimeError, match="set_keyframe"):
+        LearnedGenerator(model=RefineNet(SMALL), num_threads=1).synthesize(target)
+
+
+def test_inference_is_deterministic() -> None:
+    model = _randomised(RefineNet(SMALL), seed=3)
+    target = _values(yaw=-8.0, mouth=0.3)
+    a = _learned(model).synthesize(target)
+    b = _learned(model).synthesize(target)
+    gen = _learned(model)
+    c, d = gen.synthesize(target), gen.synthesize(target)
+    assert np.array_equal(a, b) and np.array_equal(a, c) and np.array_equal(c, d)
+    assert not np.array_equal(a, _learned(RefineNet(SMALL)).synthesize(target))   # the network acts
+
+
+def test_registration_follows_the_weights_file() -> None:
+    if WEIGHTS_FILE.is_file():
+        from ref_decoder.generators import get_generator
+        gen = get_generator(NAME)
+        assert gen.weights_sha256 == hashlib.sha256(WEIGHTS_FILE.read_bytes()).digest()
+        assert WEIGHTS_FILE.stat().st_size < 8 * 2**20
+    else:
+        assert NAME not in known_generators()
+    assert "ifvc-geometric-1" in known_generators()
+
+
+# -- training ------------------------------------------------------------------------------------
+def test_augment_flips_consistently() -> None:
+    rng = np.random.default_rng(0)
+    h = w = 32
+    pic = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    flow = np.stack([np.full((h, w), 0.5), np.full((h, w), -0.25)]).astype(np.float16)
+    s = Sample(pic, pic, flow, np.zeros((2, h, w), np.uint8), pic)
+    flips = 0
+    for seed in range(8):
+        x, y = augment(s, 16, np.random.default_rng(seed))
+        assert x.shape == (IN_CHANNELS, 16, 16) and y.shape == (3, 16, 16)
+        assert np.allclose(x[0:3], y) and np.allclose(x[3:6], y)        # one jitter for all pictures
+        assert np.allclose(x[7], -0.25)
+        flips += bool(np.allclose(x[6], -0.5))
+        assert np.allclose(np.abs(x[6]), 0.5)
+    assert 0 < flips < 8
+
+
+def test_perceptual_loss_with_the_metrics_vgg() -> None:
+    loss = PerceptualLoss()
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(x, x.flip(-1))) > 0.05
+    assert not any(p.requires_grad for p in loss.parameters())
+
+
+def _batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-1, 1, (2, IN_CHANNELS, 32, 32)).astype(np.float32)
+    y = np.clip(x[:, :3] + rng.normal(0, 0.1, (2, 3, 32, 32)), -1, 1).astype(np.float32)
+    return x, y
+
+
+def test_two_training_steps_checkpoint_and_resume(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    cfg = TrainConfig(crop=32, batch=2, seed=7)
+    perceptual = PerceptualLoss(pretrained=False)
+    a = Trainer(tmp_path / "run", cfg, model_config=SMALL, perceptual=perceptual)
+    for _ in range(2):
+        losses = a.train_step(*_batch(a.rng))
+        assert all(np.isfinite(v) for v in losses.values()) and losses["loss"] > 0
+    assert a.step == 2
+    a.save()
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["step"] == 2
+    assert load_model_file(tmp_path / "run" / "model.safetensors").config == SMALL
+
+    b = Trainer(tmp_path / "run", cfg, model_config=SMALL, perceptual=perceptual)
+    assert b.resume() and b.step == 2
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+    # the resumed run draws the same batch and takes the same step as the uninterrupted one
+    la = a.train_step(*_batch(a.rng))
+    lb = b.train_step(*_batch(b.rng))
+    assert la == lb
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k]), k
+    assert not Trainer(tmp_path / "fresh", cfg, model_config=SMALL, perceptual=perceptual).resume()

@@ -1,0 +1,542 @@
+"""Train, evaluate and export the learned generator "ifvc-refine-1" (RefineNet on the geometric warp).
+
+    python -m tools.train_generator train --run work/train_generator/run1 --minutes 30 [--device cuda]
+    python -m tools.train_generator evaluate --run work/train_generator/run1     # LPIPS/DISTS/PSNR, frames/s
+    python -m tools.train_generator export --run work/train_generator/run1      # -> shipped weights + SHA-256
+
+Self-supervised pairs: a source frame (the key frame: its picture, its analysed values and the
+geometry payload made from its landmarks, as the encoder makes them) and a driving frame of
+the same clip (its analysed semantics from tools/semantics_cache.py; the target is the
+driving picture). Train split for training, validation split for validation (LPIPS-alex of
+the learned and the geometric generator on a fixed set of full-size pairs).
+
+Losses: L1 + a VGG16 perceptual loss (the ImageNet VGG16 that the metrics load, frozen; unit-
+normalised features at relu1_2, relu2_2, relu3_3). Augmentations: random crops, horizontal
+flip, colour jitter. Seeds fixed; RNG states go into the checkpoint, so a resumed run draws
+the same batches as an uninterrupted one.
+
+Checkpoints in the run folder: model.safetensors, optim.safetensors, best.safetensors (best
+validation LPIPS) and state.json; ``train`` resumes from them when present.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.nn import functional as F
+
+from ref_decoder.generators.geometric import GeometricGenerator
+from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
+                                            network_inputs)
+from ref_decoder.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "work" / "train_generator"
+KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
+DRIVE_STRIDE = 2                     # every other frame is a driving frame
+VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
+LPIPS_SHIFT = torch.tensor((-0.030, -0.088, -0.188)).view(1, 3, 1, 1)
+LPIPS_SCALE = torch.tensor((0.458, 0.448, 0.450)).view(1, 3, 1, 1)
+
+
+def log(msg: str) -> None:
+    print(f"[train_generator {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# == data =======================================================================================
+@dataclass
+class KeyFrame:
+    frame: int
+    values: np.ndarray      # (14,) analysed values of the key frame
+    payload: bytes          # geometry payload v1
+
+
+def key_frames(name: str, frames: np.ndarray, indices: Iterable[int]) -> list[KeyFrame]:
+    """Key frames of a clip (values + geometry payload from the landmarks), cached under WORK.
+
+    The cache key is the clip's file hash and the analysis hash, as in semantics_cache.
+    """
+    from tools.semantics_cache import analysis_hash, file_hash, sequence_path
+
+    indices = sorted(set(int(i) for i in indices))
+    key = f"{file_hash(sequence_path(name))}_{analysis_hash()}_{','.join(map(str, indices))}"
+    cache = WORK / "keys" / f"{name}.json"
+    if cache.is_file():
+        data = json.loads(cache.read_text())
+        if data.get("key") == key:
+            return [KeyFrame(k["frame"], np.array(k["values"]), bytes.fromhex(k["payload"])) for k in data["keys"]]
+    from ref_encoder.analysis import FaceAnalyzer
+    from ref_encoder.keyframe_geometry import geometry_from_landmarks
+
+    out = []
+    with FaceAnalyzer(tracking=False) as fa:
+        for i in indices:
+            a = fa.analyze_frame(np.ascontiguousarray(frames[i]))
+            if not a.face_found:
+                continue                       # a key frame without a face teaches nothing here
+            h, w = frames.shape[1:3]
+            out.append(KeyFrame(i, a.semantics.copy(), geometry_from_landmarks(a.landmarks, a.semantics, w, h)))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "keys": [
+        {"frame": k.frame, "values": k.values.tolist(), "payload": k.payload.hex()} for k in out]}))
+    return out
+
+
+@dataclass
+class Clip:
+    name: str
+    frames: np.ndarray                  # N x H x W x 3 uint8
+    values: np.ndarray                  # N x 14 analysed semantics
+    keys: list[KeyFrame]
+    generators: dict[int, GeometricGenerator] = field(default_factory=dict)
+
+    def generator(self, k: int) -> GeometricGenerator:
+        """A geometric generator set to key frame k (built once: the mesh takes a while)."""
+        if k not in self.generators:
+            kf = self.keys[k]
+            g = GeometricGenerator()
+            g.set_keyframe(self.frames[kf.frame], kf.values, kf.payload, 1)
+            self.generators[k] = g
+        return self.generators[k]
+
+
+def load_clip(name: str, key_indices: Callable[[int], Iterable[int]]) -> Clip:
+    from tools.semantics_cache import raw_semantics, sequence_path
+    from tools.sequence_files import read_rgb444
+
+    frames = read_rgb444(sequence_path(name))
+    values, _ = raw_semantics(name)
+    n = min(len(frames), len(values))
+    return Clip(name, frames[:n], values[:n], key_frames(name, frames, key_indices(n)))
+
+
+@dataclass
+class Sample:
+    """One pair, stored compactly (uint8 pictures, float16 flow): a training pool holds thousands."""
+    warp: np.ndarray        # H x W x 3 uint8 (the geometric output)
+    key: np.ndarray         # H x W x 3 uint8
+    flow: np.ndarray        # 2 x H x W float16 (already divided by FLOW_SCALE)
+    masks: np.ndarray       # 2 x H x W uint8 (x 255)
+    target: np.ndarray      # H x W x 3 uint8
+
+    @classmethod
+    def from_inputs(cls, x: np.ndarray, warp: np.ndarray, key: np.ndarray, target: np.ndarray) -> "Sample":
+        return cls(warp, key, x[6:8].astype(np.float16), np.round(x[8:10] * 255).astype(np.uint8), target)
+
+    def inputs(self) -> np.ndarray:
+        x = np.empty((10,) + self.warp.shape[:2], np.float32)
+        x[0:3] = self.warp.transpose(2, 0, 1) / 127.5 - 1.0
+        x[3:6] = self.key.transpose(2, 0, 1) / 127.5 - 1.0
+        x[6:8] = self.flow
+        x[8:10] = self.masks / 255.0
+        return x
+
+
+def make_sample(clip: Clip, k: int, drive: int) -> Sample:
+    g = clip.generator(k)
+    x, warp = network_inputs(g, clip.values[drive])
+    return Sample.from_inputs(x, warp, clip.frames[clip.keys[k].frame], clip.frames[drive])
+
+
+class PairPool:
+    """All (clip, key, driving frame) pairs of the training clips; samples computed on first use."""
+
+    def __init__(self, clips: list[Clip]) -> None:
+        self.clips = clips
+        self.pairs = [(c, k, d) for c, clip in enumerate(clips) for k, kf in enumerate(clip.keys)
+                      for d in range(0, len(clip.frames), DRIVE_STRIDE) if d != kf.frame]
+        self.cache: dict[int, Sample] = {}
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def get(self, i: int) -> Sample:
+        if i not in self.cache:
+            c, k, d = self.pairs[i]
+            self.cache[i] = make_sample(self.clips[c], k, d)
+        return self.cache[i]
+
+
+def augment(sample: Sample, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(10 x crop x crop inputs, 3 x crop x crop target), both float32, target in [-1, 1].
+
+    Horizontal flip mirrors the whole pair after IDI: pictures and masks flip, the flow's x
+    component changes sign. The network sees the semantics only through these rendered
+    channels, so this is the mirrored scene with its mirrored semantics, without re-running
+    the analysis on flipped pictures. Colour jitter applies one per-channel gain and offset
+    to the key, the warp and the target alike (the warp is made of key-frame colours).
+    """
+    x = sample.inputs()
+    y = sample.target.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    h, w = y.shape[1:]
+    crop = min(crop, h, w)
+    top = int(rng.integers(0, h - crop + 1))
+    left = int(rng.integers(0, w - crop + 1))
+    x = x[:, top:top + crop, left:left + crop]
+    y = y[:, top:top + crop, left:left + crop]
+    if rng.random() < 0.5:
+        x = x[:, :, ::-1].copy()
+        y = y[:, :, ::-1].copy()
+        x[6] = -x[6]
+    gain = rng.uniform(0.85, 1.15, size=(3, 1, 1)).astype(np.float32)
+    offset = rng.uniform(-0.08, 0.08, size=(3, 1, 1)).astype(np.float32)
+    x = np.ascontiguousarray(x)
+    for s in (slice(0, 3), slice(3, 6)):
+        x[s] = np.clip((x[s] + 1) * gain - 1 + offset, -1, 1)
+    y = np.clip((y + 1) * gain - 1 + offset, -1, 1)
+    return x, np.ascontiguousarray(y)
+
+
+def validation_pairs(clips: list[Clip]) -> list[Sample]:
+    """Fixed validation pairs: key frame = frame 0 (as in a stream), VAL_DRIVES driving frames."""
+    out = []
+    for clip in clips:
+        if not clip.keys:
+            continue
+        n = len(clip.frames)
+        for d in np.linspace(1, n - 1, VAL_DRIVES).round().astype(int):
+            out.append(make_sample(clip, 0, int(d)))
+    return out
+
+
+# == losses =====================================================================================
+class PerceptualLoss(torch.nn.Module):
+    """Unit-normalised VGG16 feature distance at relu1_2, relu2_2, relu3_3 (LPIPS without its
+    learned heads), on the metrics' ImageNet VGG16 weights, frozen."""
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        from conformance.metrics.backbones import VGG16Features
+
+        vgg = VGG16Features("max", pretrained=pretrained)
+        vgg.stages = vgg.stages[:3]            # stages 4 and 5 cost a lot and add little here
+        vgg.pools = vgg.pools[:2]
+        self.vgg = vgg.eval().requires_grad_(False)
+        self.register_buffer("shift", LPIPS_SHIFT.clone())
+        self.register_buffer("scale", LPIPS_SCALE.clone())
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        fx = self.vgg((x - self.shift) / self.scale)
+        with torch.no_grad():
+            fy = self.vgg((y - self.shift) / self.scale)
+        total = x.new_zeros(())
+        for a, b in zip(fx, fy):
+            a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+            total = total + (a - b).pow(2).sum(1).mean()
+        return total
+
+
+# == checkpoints ================================================================================
+def save_weights(model: RefineNet, path: Path, extra_meta: dict[str, str] | None = None) -> None:
+    meta = {"format": WEIGHTS_FORMAT, "name": NAME, "config": json.dumps(model.config.to_json_dict())}
+    meta.update(extra_meta or {})
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_model_file(path: Path) -> RefineNet:
+    from ref_decoder.generators.learned import _metadata
+    meta = _metadata(Path(path).read_bytes())
+    model = RefineNet(RefineConfig.from_json_dict(json.loads(meta["config"])))
+    model.load_state_dict(load_file(str(path)), strict=True)
+    return model
+
+
+def _optim_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    out = {}
+    for pid, st in opt.state_dict()["state"].items():
+        for k, v in st.items():
+            out[f"{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
+    return out
+
+
+def _load_optim(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    sd = opt.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, t in tensors.items():
+        pid, k = name.split(".", 1)
+        state.setdefault(int(pid), {})[k] = t
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+@dataclass
+class TrainConfig:
+    crop: int = 128
+    batch: int = 4
+    lr: float = 3e-4
+    l1_weight: float = 1.0
+    perceptual_weight: float = 1.0
+    seed: int = 1234
+    val_every: int = 200
+
+
+class Trainer:
+    """Optimisation, checkpoints and resume; the data come in through ``next_batch``."""
+
+    def __init__(self, run_dir: Path, cfg: TrainConfig, device: str = "cpu",
+                 model_config: RefineConfig = RefineConfig(), perceptual: torch.nn.Module | None = None) -> None:
+        self.run_dir, self.cfg = Path(run_dir), cfg
+        self.device = torch.device(device)
+        torch.manual_seed(cfg.seed)
+        self.model = RefineNet(model_config).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+        self.perceptual = (perceptual or PerceptualLoss()).to(self.device)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.step = 0
+        self.elapsed_s = 0.0
+        self.best_val: float | None = None
+        self.history: list[dict] = []
+
+    # -- checkpoints --
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_weights(self.model, self.run_dir / "model.safetensors")
+        opt_t = _optim_tensors(self.opt)
+        opt_t["torch_rng"] = torch.get_rng_state()
+        save_file(opt_t, str(self.run_dir / "optim.safetensors"))
+        state = {"step": self.step, "elapsed_s": self.elapsed_s, "best_val_lpips": self.best_val,
+                 "numpy_rng": self.rng.bit_generator.state, "config": self.cfg.__dict__,
+                 "model_config": self.model.config.to_json_dict(), "history": self.history}
+        tmp = self.run_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, self.run_dir / "state.json")
+
+    def resume(self) -> bool:
+        """Load the run folder's checkpoint if there is one; True when resumed."""
+        sp = self.run_dir / "state.json"
+        if not sp.is_file():
+            return False
+        state = json.loads(sp.read_text())
+        self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
+        opt_t = load_file(str(self.run_dir / "optim.safetensors"))
+        torch.set_rng_state(opt_t.pop("torch_rng"))
+        _load_optim(self.opt, {k: v.to(self.device) if v.ndim else v for k, v in opt_t.items()})
+        self.rng.bit_generator.state = state["numpy_rng"]
+        self.step, self.elapsed_s = int(state["step"]), float(state["elapsed_s"])
+        self.best_val, self.history = state["best_val_lpips"], state["history"]
+        return True
+
+    # -- optimisation --
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        self.model.train()
+        xt = torch.from_numpy(x).to(self.device)
+        yt = torch.from_numpy(y).to(self.device)
+        pred = self.model(xt)
+        l1 = F.l1_loss(pred, yt)
+        perc = self.perceptual(pred, yt)
+        loss = self.cfg.l1_weight * l1 + self.cfg.perceptual_weight * perc
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.step += 1
+        return {"loss": loss.item(), "l1": l1.item(), "perceptual": perc.item()}
+
+
+def batch_from_pool(pool: PairPool, cfg: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for i in rng.integers(0, len(pool), size=cfg.batch):
+        x, y = augment(pool.get(int(i)), cfg.crop, rng)
+        xs.append(x)
+        ys.append(y)
+    return np.stack(xs), np.stack(ys)
+
+
+# == evaluation =================================================================================
+def refine_frames(model: RefineNet, samples: list[Sample], device: torch.device, batch: int = 4) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(samples), batch):
+            x = torch.from_numpy(np.stack([p.inputs() for p in samples[s:s + batch]])).to(device)
+            out.extend(to_uint8(t) for t in model(x))
+    return np.stack(out)
+
+
+def validate(model: RefineNet, samples: list[Sample], device: torch.device, full: bool = False) -> dict[str, float]:
+    """Mean LPIPS-alex (and with ``full`` DISTS, LPIPS-vgg, PSNR-RGB) of the learned and the
+    geometric outputs against the driving frames."""
+    from conformance.metrics.lpips import lpips_frames
+    from conformance.metrics.psnr import psnr_rgb_frames
+
+    ref = np.stack([s.target for s in samples])
+    geo = np.stack([s.warp for s in samples])
+    learned = refine_frames(model, samples, device)
+    dev = str(device)
+    res = {"lpips_alex": float(lpips_frames(ref, learned, "alex", batch_size=8, device=dev).mean()),
+           "geo_lpips_alex": float(lpips_frames(ref, geo, "alex", batch_size=8, device=dev).mean())}
+    if full:
+        from conformance.metrics.dists import dists_frames
+        res.update({
+            "lpips_vgg": float(lpips_frames(ref, learned, "vgg", batch_size=4, device=dev).mean()),
+            "geo_lpips_vgg": float(lpips_frames(ref, geo, "vgg", batch_size=4, device=dev).mean()),
+            "dists": float(dists_frames(ref, learned, batch_size=4, device=dev).mean()),
+            "geo_dists": float(dists_frames(ref, geo, batch_size=4, device=dev).mean()),
+            "psnr_rgb": float(psnr_rgb_frames(ref, learned).mean()),
+            "geo_psnr_rgb": float(psnr_rgb_frames(ref, geo).mean())})
+    return res
+
+
+def _key_indices_train(n: int) -> list[int]:
+    return [int(round(f * (n - 1))) for f in KEY_FRACTIONS]
+
+
+def load_split_clips(split: str, limit: int | None = None) -> list[Clip]:
+    from tools.semantics_cache import load_split
+    names = load_split()[split][:limit]
+    picks = _key_indices_train if split == "train" else (lambda n: [0])
+    clips = []
+    for name in names:
+        clips.append(load_clip(name, picks))
+        log(f"{split}: {name}: {len(clips[-1].frames)} frames, {len(clips[-1].keys)} key frames")
+    return clips
+
+
+# == commands ===================================================================================
+def cmd_train(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
+                      l1_weight=args.l1, perceptual_weight=args.perceptual)
+    trainer = Trainer(Path(args.run), cfg, args.device)
+    trainer.run_dir.mkdir(parents=True, exist_ok=True)
+    if trainer.resume():
+        log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
+    log(f"RefineNet: {parameter_count(trainer.model)} parameters; device {args.device}, "
+        f"{torch.get_num_threads()} threads; crop {cfg.crop}, batch {cfg.batch}")
+    pool = PairPool(load_split_clips("train", args.limit_clips))
+    val = validation_pairs(load_split_clips("validation"))
+    log(f"{len(pool)} training pairs, {len(val)} validation pairs")
+    budget = args.minutes * 60.0
+    t_start = time.perf_counter()
+    t_log = t_start
+    run_losses: list[dict[str, float]] = []
+
+    def run_validation() -> None:
+        v = validate(trainer.model, val, trainer.device)
+        better = trainer.best_val is None or v["lpips_alex"] < trainer.best_val
+        if better:
+            trainer.best_val = v["lpips_alex"]
+            save_weights(trainer.model, trainer.run_dir / "best.safetensors",
+                         {"step": str(trainer.step), "val_lpips_alex": f"{v['lpips_alex']:.5f}"})
+        trainer.history.append({"step": trainer.step, "minutes": trainer.elapsed_s / 60, **v})
+        log(f"step {trainer.step}: validation LPIPS-alex learned {v['lpips_alex']:.4f} vs geometric "
+            f"{v['geo_lpips_alex']:.4f}{' (best)' if better else ''}")
+
+    session_start_elapsed = trainer.elapsed_s
+    while time.perf_counter() - t_start < budget:
+        x, y = batch_from_pool(pool, cfg, trainer.rng)
+        run_losses.append(trainer.train_step(x, y))
+        trainer.elapsed_s = session_start_elapsed + time.perf_counter() - t_start
+        if time.perf_counter() - t_log > 30:
+            m = {k: float(np.mean([r[k] for r in run_losses])) for k in run_losses[0]}
+            log(f"step {trainer.step}: loss {m['loss']:.4f} (L1 {m['l1']:.4f}, perceptual {m['perceptual']:.4f}); "
+                f"{len(pool.cache)} pairs cached; {trainer.elapsed_s / 60:.1f} min")
+            with open(trainer.run_dir / "losses.jsonl", "a") as f:
+                f.write(json.dumps({"step": trainer.step, **m}) + "\n")
+            run_losses.clear()
+            t_log = time.perf_counter()
+        if trainer.step % cfg.val_every == 0:
+            run_validation()
+            trainer.save()
+    run_validation()
+    trainer.save()
+    log(f"stopped at step {trainer.step} after {trainer.elapsed_s / 60:.1f} min; best validation "
+        f"LPIPS-alex {trainer.best_val:.4f}; checkpoint in {args.run}")
+    return 0
+
+
+def _time_decoding(gen_factory: Callable[[], object], clip: Clip, frames: int) -> float:
+    gen = gen_factory()
+    kf = clip.keys[0]
+    gen.set_keyframe(clip.frames[kf.frame], kf.values, kf.payload, 1)
+    gen.synthesize(clip.values[1])
+    t0 = time.perf_counter()
+    for d in range(1, frames + 1):
+        gen.synthesize(clip.values[d % len(clip.values)])
+    return frames / (time.perf_counter() - t0)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
+    clips = load_split_clips(args.split)
+    samples = validation_pairs(clips)
+    res = validate(model, samples, torch.device(args.device), full=True)
+    res["pairs"] = len(samples)
+    res["parameters"] = parameter_count(model)
+    res["fps_learned"] = _time_decoding(lambda: LearnedGenerator(model=model, device=args.device,
+                                                                 num_threads=args.threads), clips[0], args.frames)
+    res["fps_geometric"] = _time_decoding(GeometricGenerator, clips[0], args.frames)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    run = Path(args.run)
+    state = json.loads((run / "state.json").read_text())
+    hist = [h for h in state["history"] if h["lpips_alex"] == state["best_val_lpips"]]
+    best = hist[-1] if hist else None
+    if best is None or (best["lpips_alex"] >= best["geo_lpips_alex"] and not args.force):
+        log(f"not exported: the best validation LPIPS-alex {best and best['lpips_alex']} does not beat "
+            f"the geometric generator's {best and best['geo_lpips_alex']} (use --force to export anyway)")
+        return 1
+    model = load_model_file(run / "best.safetensors")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(model, out, {"step": str(best["step"]), "val_lpips_alex": f"{best['lpips_alex']:.5f}",
+                              "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"})
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
+    print(f'pin it in ref_decoder/generators/learned.py: WEIGHTS_SHA256_HEX = "{digest}"')
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train (resumes from the run folder's checkpoint)")
+    t.add_argument("--run", default=str(WORK / "run1"))
+    t.add_argument("--minutes", type=float, default=30.0, help="training time budget of this call")
+    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    t.add_argument("--threads", type=int, default=max(1, min(os.cpu_count() or 1, 16)))
+    t.add_argument("--crop", type=int, default=128)
+    t.add_argument("--batch", type=int, default=4)
+    t.add_argument("--lr", type=float, default=3e-4)
+    t.add_argument("--l1", type=float, default=1.0)
+    t.add_argument("--perceptual", type=float, default=1.0)
+    t.add_argument("--seed", type=int, default=1234)
+    t.add_argument("--val-every", type=int, default=200)
+    t.add_argument("--limit-clips", type=int, default=None, help="first N training clips only")
+    e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
+    e.add_argument("--run", default=str(WORK / "run1"))
+    e.add_argument("--weights", default=None, help="a weights file instead of the run's best")
+    e.add_argument("--split", default="validation", choices=("validation", "test"))
+    e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--frames", type=int, default=50, help="frames timed for frames/s")
+    x = sub.add_parser("export", help="write the best weights as the shipped file, print the SHA-256")
+    x.add_argument("--run", default=str(WORK / "run1"))
+    x.add_argument("--out", default=str(WEIGHTS_FILE))
+    x.add_argument("--force", action="store_true")
+    args = ap.parse_args(argv)
+    if getattr(args, "device", "cpu") == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: no CUDA device available")
+    return {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
