@@ -59,8 +59,9 @@ def decode_vvc_yuv420(payload: bytes, width: int, height: int) -> tuple[np.ndarr
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise BitstreamError(f"the VVC key-frame payload does not decode: {tail[0]}",
                              element="kf_picture_byte")
+    dtype: np.dtype
     if len(out) == n_y + 2 * n_c:
-        depth, dtype = 8, np.uint8
+        depth, dtype = 8, np.dtype(np.uint8)
     elif len(out) == 2 * (n_y + 2 * n_c):
         depth, dtype = 10, np.dtype("<u2")
     else:

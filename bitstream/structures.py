@@ -197,9 +197,7 @@ def with_explicit_init(sh: SequenceHeader, element_inits: list[ElementContextIni
 
 
 def raise_or_fail(c: Coder, message: str, name: str) -> None:
-    if c.reading:
-        raise c.error(message, name)
-    raise ValueError(message)
+    raise c.error(message, name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,15 +228,11 @@ def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> Keyfra
     geometry_size = c.ue("kf_geometry_size", len(kf.kf_geometry_payload), hi=(1 << 28) - 1)
     picture_size = c.ue("kf_picture_size", len(kf.kf_picture_payload), lo=1, hi=(1 << 28) - 1)
     c.byte_alignment()
-    if c.reading:
-        if 8 * (geometry_size + picture_size) > c.bits_left:
-            raise c.error(f"kf_geometry_size + kf_picture_size = {geometry_size + picture_size} "
-                          f"bytes exceed the unit payload", "kf_picture_size")
-        kf.kf_geometry_payload = c.b8_string("kf_geometry_byte", geometry_size)
-        kf.kf_picture_payload = c.b8_string("kf_picture_byte", picture_size)
-    else:
-        c.b8_string("kf_geometry_byte", kf.kf_geometry_payload)
-        c.b8_string("kf_picture_byte", kf.kf_picture_payload)
+    if isinstance(c, SyntaxReader) and 8 * (geometry_size + picture_size) > c.bits_left:
+        raise c.error(f"kf_geometry_size + kf_picture_size = {geometry_size + picture_size} "
+                      f"bytes exceed the unit payload", "kf_picture_size")
+    kf.kf_geometry_payload = c.b8_string("kf_geometry_byte", kf.kf_geometry_payload, geometry_size)
+    kf.kf_picture_payload = c.b8_string("kf_picture_byte", kf.kf_picture_payload, picture_size)
     c.trailing_bits()
     return kf
 
@@ -371,12 +365,7 @@ def code_hash_unit(c: Coder, hu: HashUnit) -> HashUnit:
         e.hu_first_frame_idx = c.u(f"hu_first_frame_idx[{i}]", 32, e.hu_first_frame_idx)
         e.hu_num_frames_minus1 = c.u(f"hu_num_frames_minus1[{i}]", 16, e.hu_num_frames_minus1,
                                      hi=0 if e.hu_entry_type == HASH_ENTRY_KEYFRAME else None)
-        if c.reading:
-            e.hu_md5 = c.b8_string(f"hu_md5[{i}]", 16)
-        else:
-            if len(e.hu_md5) != 16:
-                raise ValueError("hu_md5 must be 16 bytes")
-            c.b8_string(f"hu_md5[{i}]", e.hu_md5)
+        e.hu_md5 = c.b8_string(f"hu_md5[{i}]", e.hu_md5, 16)
     c.trailing_bits()
     return hu
 

@@ -46,6 +46,11 @@ class SyntaxWriter:
     def bit_pos(self) -> int:
         return self.bw.bit_pos
 
+    def error(self, message: str, name: str | None = None, bit_pos: int | None = None) -> BitstreamError:
+        """A constraint the caller's values break while writing (same interface as the reader)."""
+        return BitstreamError(f"cannot write: {message}", element=name,
+                              bit_pos=self.bw.bit_pos if bit_pos is None else bit_pos)
+
     # -- fixed and variable length codes -------------------------------------------------
     def u(self, name: str, n: int, value: int, lo: int | None = None, hi: int | None = None) -> int:
         self._check(name, value, 0 if lo is None else lo, (1 << n) - 1 if hi is None else hi)
@@ -74,7 +79,11 @@ class SyntaxWriter:
         self._rec(start, name, "se(v)", value)
         return value
 
-    def b8_string(self, name: str, value: bytes) -> bytes:
+    def b8_string(self, name: str, value: bytes, n: int) -> bytes:
+        """n bytes, b(8) each; the writer checks that value has exactly n bytes."""
+        if len(value) != n:
+            raise BitstreamError(f"cannot write: {name} has {len(value)} bytes, expected {n}",
+                                 element=name, bit_pos=self.bw.bit_pos)
         start = self.bw.bit_pos
         self.bw.write_bytes(value)
         self._rec(start, name, "b(8)", f"<{len(value)} bytes>")
@@ -212,7 +221,7 @@ class SyntaxReader:
         self._rec(start, name, "se(v)", v)
         return v
 
-    def b8_string(self, name: str, n: int) -> bytes:
+    def b8_string(self, name: str, value: bytes | None, n: int) -> bytes:
         start = self.br.bit_pos
         v = self._guard(name, start, lambda: self.br.read_bytes(n))
         self._rec(start, name, "b(8)", f"<{n} bytes>")

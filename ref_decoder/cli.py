@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                     "as CSV: frame_idx, kind, then one column per signalled element")
     ap.add_argument("--edit", action="append", default=[], metavar="ELEMENT:OP[=V]@FIRST[-LAST]",
                     help="edit the semantics before synthesis (repeatable), e.g. head_yaw:offset=15@10-60")
+    ap.add_argument("--generator", help="synthesise with this generator instead of the one the stream "
+                    "names (its weights hash is then not checked against the stream)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], help="device of a learned generator")
     ap.add_argument("--character", help="an .ifvc stream whose key frame replaces the stream's (virtual character)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -67,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         edits = EditApplier([parse_edit(e) for e in args.edit])
         character = load_character(Path(args.character)) if args.character else None
         data = stream_path.read_bytes()
-        dec = Decoder(edits=edits, character=character)
+        if args.device:
+            os.environ["IFVC_GENERATOR_DEVICE"] = args.device
+        generator = None
+        if args.generator:
+            from .generators import get_generator
+            generator = get_generator(args.generator)
+        dec = Decoder(edits=edits, character=character, generator=generator)
         rows = []
         level_rows: list[list[object]] = []
         count = 0

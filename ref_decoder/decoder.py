@@ -5,6 +5,7 @@ does not grow with the length of the sequence."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -110,6 +111,9 @@ class Decoder:
 
     def _select_generator(self, sh: SequenceHeader) -> Generator:
         if self.generator_override is not None:
+            if self.generator_override.name != sh.sh_generator_name:
+                print(f"note: synthesising with {self.generator_override.name}; the stream names "
+                      f"{sh.sh_generator_name or 'no generator'}", file=sys.stderr)
             return self.generator_override
         if not sh.sh_generator_name:
             raise DecodingError("the stream names no generator; choose one (--generator)")

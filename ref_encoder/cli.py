@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 import sys
 import tempfile
@@ -104,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P",
                     help="precision of an element (repeatable), e.g. mouth_open=7")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
+    ap.add_argument("--generator", default="ifvc-geometric-1",
+                    help="generator named in the sequence header (sh_generator_name)")
+    ap.add_argument("--generator-weights", metavar="FILE",
+                    help="the generator's weights file: its SHA-256 goes into the header "
+                         "(a generator without weights carries all zeros)")
     ap.add_argument("--log", help="write a per-frame and per-unit CSV log here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -117,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
             precisions[name] = int(p)
         if args.frames is not None and args.frames < 1:
             return _fail("--frames must be at least 1")
+        if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
+            return _fail("--generator must be 1..255 printable ASCII characters")
+        generator_sha256 = bytes(32)
+        if args.generator_weights:
+            weights = Path(args.generator_weights)
+            if not weights.is_file():
+                return _fail(f"generator weights not found: {weights}")
+            generator_sha256 = hashlib.sha256(weights.read_bytes()).digest()
         inp = Path(args.input)
         info = probe(inp, args.width, args.height, args.fps)
         raw = inp.suffix.lower() in (".rgb", ".yuv")
@@ -127,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                             keyframe_pose_threshold=args.keyframe_pose_threshold,
                             smoothing=not args.no_smoothing, precision_preset=args.semantic_precision,
                             precisions=precisions,
-                            hash_units=not args.no_hash)
+                            hash_units=not args.no_hash, generator_name=args.generator,
+                            generator_sha256=generator_sha256)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0)
 
         def progress(k: int) -> None:

@@ -168,3 +168,26 @@ def test_encoder_tool_and_video_errors(coded: dict[str, Path], tmp_path: Path,
                             "-o", str(out), "--quiet"]) == 1
     assert "IFVC_FFMPEG" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_generator_identity_in_the_header_and_decoder_override(coded: dict[str, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+    from bitstream.stream import ParsedSequenceHeader, StreamParser
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"weights of a future generator")
+    stream = tmp_path / "g.ifvc"
+    assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "--frames", "3",
+                            "--generator", "lab-gen-2", "--generator-weights", str(weights),
+                            "-o", str(stream), "--quiet"]) == 0
+    sh = next(u.sh for u in StreamParser().parse(stream.read_bytes()) if isinstance(u, ParsedSequenceHeader))
+    assert sh.sh_generator_name == "lab-gen-2"
+    assert sh.sh_generator_sha256 == hashlib.sha256(weights.read_bytes()).digest()
+    capsys.readouterr()
+    assert _decode(stream, tmp_path / "x.rgb") == 1                       # not a known generator
+    assert "unknown generator 'lab-gen-2'" in capsys.readouterr().err
+    assert _decode(stream, tmp_path / "x.rgb", "--generator", "ifvc-geometric-1") == 0
+    assert "synthesising with ifvc-geometric-1" in capsys.readouterr().err
+    assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "-o", str(stream),
+                            "--generator-weights", str(tmp_path / "none.bin")]) == 1
+    assert "weights not found" in capsys.readouterr().err

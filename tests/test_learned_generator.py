@@ -15,8 +15,8 @@ from ref_decoder.generators import Generator, GeometricGenerator, known_generato
 from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
                                             geometric_pass, load_weights, network_inputs)
 from ref_decoder.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
-from tools.train_generator import (PerceptualLoss, Sample, TrainConfig, Trainer, augment, load_model_file,
-                                   save_weights)
+from tools.train_generator import (LPIPSLoss, PerceptualLoss, Sample, TrainConfig, Trainer, augment,
+                                   load_model_file, make_perceptual, save_weights)
 
 N = len(SEMANTIC_ELEMENTS)
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
@@ -67,6 +67,25 @@ def test_forward_shapes_and_identity_start() -> None:
         model(torch.zeros(1, IN_CHANNELS, 60, 64))
     with pytest.raises(ValueError, match="10"):
         model(torch.zeros(1, 3, 64, 64))
+
+
+def test_zero_mean_residual() -> None:
+    cfg = RefineConfig(widths=(8, 8, 16, 16), res_blocks=1, zero_mean_residual=True)
+    assert RefineConfig.from_json_dict(json.loads(json.dumps(cfg.to_json_dict()))) == cfg
+    # configs written before the option existed load as the plain residual
+    old = {"widths": [16, 32, 64, 96], "res_blocks": 2}
+    assert RefineConfig.from_json_dict(old) == RefineConfig()
+    x = torch.rand(2, IN_CHANNELS, 32, 48) * 2 - 1
+    x[:, :3] *= 0.1                        # keep the output away from the clamp
+    with torch.no_grad():
+        assert torch.equal(RefineNet(cfg).eval()(x), x[:, :3])     # zero-initialised: the identity
+        model = _randomised(RefineNet(cfg))
+        for p in model.out.parameters():
+            p.mul_(0.1)
+        residual = model(x) - x[:, :3]
+    assert residual.abs().max() > 1e-4
+    # no global colour shift: the residual's mean over the picture is zero per channel
+    assert residual.mean(dim=(2, 3)).abs().max() < 1e-5
 
 
 # -- weights files -------------------------------------------------------------------------------
@@ -176,6 +195,20 @@ def test_perceptual_loss_with_the_metrics_vgg() -> None:
     assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
     assert float(loss(x, x.flip(-1))) > 0.05
     assert not any(p.requires_grad for p in loss.parameters())
+
+
+def test_lpips_loss_is_a_differentiable_frozen_metric() -> None:
+    loss = LPIPSLoss("vgg", pretrained=False)
+    assert not any(p.requires_grad for p in loss.parameters())
+    x = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    y = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert float(loss(y, y)) == pytest.approx(0.0, abs=1e-6)
+    value = loss(x, y)
+    value.backward()
+    assert value.ndim == 0 and x.grad is not None and x.grad.abs().sum() > 0
+    assert isinstance(make_perceptual("vgg3"), PerceptualLoss)
+    with pytest.raises(ValueError):
+        make_perceptual("ssim")
 
 
 def _batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

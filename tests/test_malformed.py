@@ -384,7 +384,7 @@ def test_keyframe_sizes():
         c.ue("kf_geometry_size", 1000)
         c.ue("kf_picture_size", 1)
         c.byte_alignment()
-        c.b8_string("kf_picture_byte", b"xy")
+        c.b8_string("kf_picture_byte", b"xy", 2)
         c.trailing_bits()
     exc = expect_error(sh_unit() + unit(UnitType.KEYFRAME, oversized) + EOS, "exceed the unit payload")
     assert exc.element == "kf_picture_size"

@@ -237,6 +237,28 @@ class PerceptualLoss(torch.nn.Module):
         return total
 
 
+class LPIPSLoss(torch.nn.Module):
+    """The metrics' LPIPS (v0.1 linear heads on its backbone, all five taps), frozen, as a loss:
+    mean over the batch. ``net='vgg'`` is the loss closest to what LPIPS and DISTS reward."""
+
+    def __init__(self, net: str = "vgg", pretrained: bool = True) -> None:
+        super().__init__()
+        from conformance.metrics.lpips import LPIPS
+        self.lpips = LPIPS(net, pretrained=pretrained).eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.lpips(x, y.detach()).mean()
+
+
+def make_perceptual(kind: str) -> torch.nn.Module:
+    """'vgg3': PerceptualLoss (relu1_2..relu3_3, no heads); 'lpips-vgg' / 'lpips-alex': LPIPSLoss."""
+    if kind == "vgg3":
+        return PerceptualLoss()
+    if kind in ("lpips-vgg", "lpips-alex"):
+        return LPIPSLoss(kind.split("-")[1])
+    raise ValueError(f"unknown perceptual loss {kind!r}")
+
+
 # == checkpoints ================================================================================
 def save_weights(model: RefineNet, path: Path, extra_meta: dict[str, str] | None = None) -> None:
     meta = {"format": WEIGHTS_FORMAT, "name": NAME, "config": json.dumps(model.config.to_json_dict())}
@@ -282,6 +304,8 @@ class TrainConfig:
     perceptual_weight: float = 1.0
     seed: int = 1234
     val_every: int = 200
+    perceptual_loss: str = "vgg3"     # vgg3 | lpips-vgg | lpips-alex
+    patience: int = 0                 # stop after this many validations without a new best (0: never)
 
 
 class Trainer:
@@ -410,8 +434,11 @@ def load_split_clips(split: str, limit: int | None = None) -> list[Clip]:
 def cmd_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
-                      l1_weight=args.l1, perceptual_weight=args.perceptual)
-    trainer = Trainer(Path(args.run), cfg, args.device)
+                      l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
+                      patience=args.patience)
+    model_config = RefineConfig(zero_mean_residual=args.zero_mean_residual)
+    trainer = Trainer(Path(args.run), cfg, args.device, model_config=model_config,
+                      perceptual=make_perceptual(cfg.perceptual_loss))
     trainer.run_dir.mkdir(parents=True, exist_ok=True)
     if trainer.resume():
         log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
@@ -425,7 +452,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     t_log = t_start
     run_losses: list[dict[str, float]] = []
 
-    def run_validation() -> None:
+    def run_validation() -> bool:
+        """Validate, keep the best; False when early stopping asks to stop."""
         v = validate(trainer.model, val, trainer.device)
         better = trainer.best_val is None or v["lpips_alex"] < trainer.best_val
         if better:
@@ -435,8 +463,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.history.append({"step": trainer.step, "minutes": trainer.elapsed_s / 60, **v})
         log(f"step {trainer.step}: validation LPIPS-alex learned {v['lpips_alex']:.4f} vs geometric "
             f"{v['geo_lpips_alex']:.4f}{' (best)' if better else ''}")
+        if cfg.patience <= 0:
+            return True
+        best_i = min(range(len(trainer.history)), key=lambda i: trainer.history[i]["lpips_alex"])
+        return len(trainer.history) - 1 - best_i < cfg.patience
 
     session_start_elapsed = trainer.elapsed_s
+    if trainer.step == 0:
+        run_validation()          # step 0 is the geometric generator (zero last layer)
+    stopped_early = False
     while time.perf_counter() - t_start < budget:
         x, y = batch_from_pool(pool, cfg, trainer.rng)
         run_losses.append(trainer.train_step(x, y))
@@ -450,10 +485,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             run_losses.clear()
             t_log = time.perf_counter()
         if trainer.step % cfg.val_every == 0:
-            run_validation()
+            keep_going = run_validation()
             trainer.save()
-    run_validation()
-    trainer.save()
+            if not keep_going:
+                stopped_early = True
+                log(f"early stop: no new best validation LPIPS-alex in {cfg.patience} validations")
+                break
+    if not stopped_early:
+        run_validation()
+        trainer.save()
     log(f"stopped at step {trainer.step} after {trainer.elapsed_s / 60:.1f} min; best validation "
         f"LPIPS-alex {trainer.best_val:.4f}; checkpoint in {args.run}")
     return 0
@@ -520,6 +560,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--perceptual", type=float, default=1.0)
     t.add_argument("--seed", type=int, default=1234)
     t.add_argument("--val-every", type=int, default=200)
+    t.add_argument("--perceptual-loss", choices=("vgg3", "lpips-vgg", "lpips-alex"), default="vgg3",
+                   help="vgg3: VGG16 relu1_2..relu3_3 without heads; lpips-*: the metrics' LPIPS, frozen")
+    t.add_argument("--zero-mean-residual", action="store_true",
+                   help="subtract the residual's per-channel spatial mean (no global colour cast)")
+    t.add_argument("--patience", type=int, default=0,
+                   help="stop after this many validations without a new best (0: never)")
     t.add_argument("--limit-clips", type=int, default=None, help="first N training clips only")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
     e.add_argument("--run", default=str(WORK / "run1"))

@@ -34,13 +34,17 @@ FLOW_SCALE = 32.0     # pixels; typical head motion at 256x256 maps to about +-1
 class RefineConfig:
     widths: tuple[int, int, int, int] = (16, 32, 64, 96)   # full, 1/2, 1/4, 1/8 resolution
     res_blocks: int = 2
+    # subtract the residual's spatial mean per channel and image: the network can then move
+    # colours locally (mouth, eyes, smeared hair) but cannot give the whole frame a colour cast
+    zero_mean_residual: bool = False
 
     def to_json_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
     def from_json_dict(cls, d: dict) -> "RefineConfig":
-        return cls(widths=tuple(int(w) for w in d["widths"]), res_blocks=int(d["res_blocks"]))
+        return cls(widths=tuple(int(w) for w in d["widths"]), res_blocks=int(d["res_blocks"]),
+                   zero_mean_residual=bool(d.get("zero_mean_residual", False)))
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -90,7 +94,10 @@ class RefineNet(nn.Module):
                                                        align_corners=False)), 0.1)
         d = F.leaky_relu(self.dec0(e0 + F.interpolate(self.up1(d), scale_factor=2.0, mode="bilinear",
                                                        align_corners=False)), 0.1)
-        return (warp + self.out(d)).clamp(-1.0, 1.0)
+        residual = self.out(d)
+        if self.config.zero_mean_residual:
+            residual = residual - residual.mean(dim=(2, 3), keepdim=True)
+        return (warp + residual).clamp(-1.0, 1.0)
 
 
 def parameter_count(model: nn.Module) -> int:
