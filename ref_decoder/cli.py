@@ -14,7 +14,7 @@ from bitstream.errors import BitstreamError
 from bitstream.keyframe_vvc import ToolMissingError
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 
-from .decoder import Character, Decoder, DecodingError, decode_keyframe_picture
+from .decoder import Character, Decoder, DecodingError, decode_keyframe_picture, values_from_levels
 from .edits import EditApplier, EditError, parse_edit
 from .video_output import VideoWriter
 
@@ -26,7 +26,6 @@ def _fail(msg: str) -> int:
 
 def load_character(path: Path) -> Character:
     """The key frame of a one-key-frame IFVC stream (made by ifvc-encode from a picture)."""
-    from bitstream.semantic_reconstruction import dequantize
     from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
     sh = None
     for unit in StreamParser().parse(path.read_bytes()):
@@ -34,11 +33,7 @@ def load_character(path: Path) -> Character:
             sh = unit.sh
         elif isinstance(unit, ParsedKeyframe):
             assert sh is not None
-            import numpy as np
-            values = np.array([1.0 if e.name.startswith("eye_blink") else 0.0 for e in SEMANTIC_ELEMENTS])
-            for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
-                if eid < len(values):
-                    values[eid] = dequantize(unit.levels[i], p)
+            values = values_from_levels(sh, unit.levels)
             rgb, _ = decode_keyframe_picture(sh, unit.kf.kf_codec_id, unit.kf.kf_picture_payload)
             return Character(rgb, values, unit.kf.kf_geometry_payload, unit.kf.kf_geometry_version)
     raise DecodingError(f"{path} holds no key frame to use as a character")

@@ -31,6 +31,16 @@ _MIN_VALUES = np.array([e.min_value for e in SEMANTIC_ELEMENTS], dtype=np.float6
 _MAX_VALUES = np.array([e.max_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
 
 
+def values_from_levels(sh: SequenceHeader, levels: list[int], base: np.ndarray | None = None) -> np.ndarray:
+    """The 14 element values in table order: signalled elements dequantised (spec 8.3.5), the
+    others taken from base (default: a neutral face); ids beyond the table are ignored."""
+    out = (_NEUTRAL if base is None else base).copy()
+    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
+        if eid < len(out):
+            out[eid] = dequantize(levels[i], p)
+    return out
+
+
 class DecodingError(RuntimeError):
     """The stream decodes, but cannot be synthesised as asked (generator, character)."""
 
@@ -103,11 +113,7 @@ class Decoder:
     def _values(self, levels: list[int]) -> np.ndarray:
         """Full element vector: signalled elements dequantised, the others from the key frame."""
         assert self.sh is not None
-        out = (self._key_values.copy() if self._key_values is not None else _NEUTRAL.copy())
-        for i, (eid, p) in enumerate(zip(self.sh.sh_sem_element_id, self.sh.sh_sem_precision)):
-            if eid < len(SEMANTIC_ELEMENTS):
-                out[eid] = dequantize(levels[i], p)
-        return out
+        return values_from_levels(self.sh, levels, self._key_values)
 
     def _select_generator(self, sh: SequenceHeader) -> Generator:
         if self.generator_override is not None:

@@ -14,21 +14,14 @@ import sys
 import numpy as np
 
 from bitstream.errors import BitstreamError
-from bitstream.semantic_reconstruction import dequantize, quantize
+from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import (ParsedEndOfSequence, ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser, StreamWriter)
 from bitstream.structures import SequenceHeader
+from ref_decoder.decoder import values_from_levels
 from ref_decoder.edits import EditApplier, EditError, parse_edit
 
 from .cli_common import atomic_output, fail, read_input_file
-
-
-def _values(sh: SequenceHeader, levels: list[int]) -> np.ndarray:
-    vals = np.zeros(14)
-    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
-        if eid < 14:
-            vals[eid] = dequantize(levels[i], p)
-    return vals
 
 
 def _levels(sh: SequenceHeader, values: np.ndarray, original: list[int]) -> list[int]:
@@ -59,7 +52,7 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
             frames = [f for f in unit.frames if not f.inferred]
             new = []
             for f in frames:
-                lv = _levels(sh, edits.apply(f.frame_idx, _values(sh, f.levels)), f.levels) \
+                lv = _levels(sh, edits.apply(f.frame_idx, values_from_levels(sh, f.levels)), f.levels) \
                     if edits.touches(f.frame_idx) else f.levels
                 changed += lv != f.levels
                 new.append(lv)

@@ -99,6 +99,12 @@ class GeometricGenerator:
         return self.model.target_geometry(self._values(target_values))
 
     def synthesize(self, target_values: np.ndarray) -> np.ndarray:
+        return self.synthesize_with_field(target_values)[0]
+
+    def synthesize_with_field(self, target_values: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        """The synthesised frame with what produced it: (image, map_x, map_y, target geometry),
+        so that a refining generator runs IDI once per frame."""
         tg = self.target_geometry(target_values)
         assert self.model is not None and self.key_rgb is not None
         map_x, map_y = self.model.motion_field(tg)
@@ -106,7 +112,7 @@ class GeometricGenerator:
                         borderMode=cv2.BORDER_REPLICATE)
         self._fill_mouth(out, tg)
         self._fill_eyes(out, tg)
-        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
 
     @staticmethod
     def _blend_polygon(out: np.ndarray, poly: np.ndarray, colour: np.ndarray | np.ndarray,

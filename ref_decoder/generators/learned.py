@@ -55,15 +55,7 @@ class GeometricPass:
 def geometric_pass(geo: GeometricGenerator, target_values: np.ndarray) -> GeometricPass:
     """GeometricGenerator.synthesize() keeping the motion field and the target geometry, so IDI
     runs once per frame. tests/test_learned_generator.py checks it equals synthesize()."""
-    tg = geo.target_geometry(target_values)
-    assert geo.model is not None
-    map_x, map_y = geo.model.motion_field(tg)
-    out = cv2.remap(geo._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
-    geo._fill_mouth(out, tg)
-    geo._fill_eyes(out, tg)
-    image = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
-    return GeometricPass(image, map_x, map_y, tg)
+    return GeometricPass(*geo.synthesize_with_field(target_values))
 
 
 def _polygon_mask(h: int, w: int, polys: list[np.ndarray]) -> np.ndarray:
