@@ -94,11 +94,23 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "real semantics", "key-frame refresh", "hash units with key-frame entries",
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
-    return [face_real, _face_synthetic(real, source)]
+    out = [face_real, _face_synthetic(real, source)]
+    learned = _learned_generator_id()
+    if learned is not None:
+        out.append(_face_synthetic(real, source, learned))
+    return out
 
 
-def _face_synthetic(real: bytes, source: str) -> Built:
-    """The first key frame of face_real_cabac with large synthetic motion after it."""
+def _learned_generator_id() -> tuple[str, bytes] | None:
+    """(name, weights SHA-256) of the shipped learned generator; None when it is not shipped."""
+    from ref_decoder.generators.learned import NAME, WEIGHTS_SHA256_HEX, shipped_weights_available
+    return (NAME, bytes.fromhex(WEIGHTS_SHA256_HEX)) if shipped_weights_available() else None
+
+
+def _face_synthetic(real: bytes, source: str, generator: tuple[str, bytes] | None = None) -> Built:
+    """The first key frame of face_real_cabac with large synthetic motion after it: with the
+    stream's geometric generator and Exp-Golomb, or with ``generator`` (the learned one) and
+    CABAC."""
     sh = None
     kf = None
     for unit in StreamParser().parse(real):
@@ -108,8 +120,10 @@ def _face_synthetic(real: bytes, source: str) -> Built:
             kf = unit.kf
             break
     assert sh is not None and kf is not None
-    sh.sh_entropy_coding_mode = ENTROPY_EXP_GOLOMB
+    sh.sh_entropy_coding_mode = ENTROPY_EXP_GOLOMB if generator is None else ENTROPY_CABAC
     sh.sh_num_frames = 25
+    if generator is not None:
+        sh.sh_generator_name, sh.sh_generator_sha256 = generator
     key = list(kf.kf_ref_sem_level)
     frames = []
     for n in range(1, 25):
@@ -132,11 +146,21 @@ def _face_synthetic(real: bytes, source: str) -> Built:
     a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(rgb)).digest()})
     a.semantics_in_units(frames, 2, hash_every_unit=True)
     a.end()
-    return Built("face_synthetic_motion_eg", a.getvalue(), sh,
-                 "the first key frame of face_real_cabac with large synthetic motion (yaw +-30 degrees, "
-                 "pitch, roll, depth, mouth opening to 0.3, a blink), Exp-Golomb, 2 frames per unit",
-                 ["kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes", "mouth cavity fill",
-                  "eyelid fill", "sh_entropy_coding_mode=0"],
-                 "key-frame unit copied from face_real_cabac; levels = key levels + closed-form motion "
-                 "(conformance.streams_vvc._face_synthetic)", DECODE, needs_shared=True, needs_vvenc=True,
-                 source=source)
+    motion = ("large synthetic motion (yaw +-30 degrees, pitch, roll, depth, mouth opening to 0.3, a "
+              "blink)")
+    how = ("key-frame unit copied from face_real_cabac; levels = key levels + closed-form motion "
+           "(conformance.streams_vvc._face_synthetic)")
+    if generator is None:
+        return Built("face_synthetic_motion_eg", a.getvalue(), sh,
+                     f"the first key frame of face_real_cabac with {motion}, Exp-Golomb, 2 frames per unit",
+                     ["kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes", "mouth cavity fill",
+                      "eyelid fill", "sh_entropy_coding_mode=0"],
+                     how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
+    return Built("face_synthetic_motion_refine_cabac", a.getvalue(), sh,
+                 f"face_synthetic_motion_eg for the learned generator {generator[0]}: {motion}, CABAC, "
+                 "2 frames per unit; its output tolerance is the learned generator's (C.3)",
+                 [f"sh_generator_name={generator[0]}", "sh_generator_sha256_byte (weights check)",
+                  "kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes",
+                  "sh_entropy_coding_mode=1"],
+                 how + f"; sh_generator_name {generator[0]}, sh_generator_sha256 {generator[1].hex()}",
+                 DECODE, needs_shared=True, needs_vvenc=True, source=source)

@@ -13,9 +13,11 @@ from conformance import checker, make_streams, streams_negative, streams_positiv
 from conformance.suite_format import (
     ERROR,
     HASH_MISMATCH,
+    TOLERANCES,
     dump_json,
     load_index,
     md5_hex,
+    tolerance_for,
     unrle,
 )
 
@@ -26,7 +28,7 @@ REFERENCE = checker.REFERENCE_TEMPLATE
 # A representative subset: both entropy modes, deltas, reserved units, 4:2:0, VVC with a real
 # face, and the negative kinds (the full run: python -m conformance.checker --decoder ...).
 SUBSET = ["eg_all_fpu4_hashrange", "cabac_frame_idx_delta", "cabac_reserved_units", "cabac_raw420",
-          "face_real_cabac", "neg_hash_mismatch", "neg_truncated_mid_semantic", "neg_unknown_profile"]
+          "face_real_cabac", "face_synthetic_motion_refine_cabac", "neg_hash_mismatch", "neg_truncated_mid_semantic", "neg_unknown_profile"]
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,8 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
         frames = d["frames"]
         assert len(unrle(d["output_frame_md5_runs"])) == frames["num_output_frames"]
         assert len(d["keyframes"]) == frames["num_keyframes"] >= 1
-        assert len(d["semantics_md5"]) == 32 and d["tolerance"]["min_db_per_frame"] == 40.0
+        assert len(d["semantics_md5"]) == 32 and d["tolerance"] == tolerance_for(d["generator"]["name"])
+        assert d["tolerance"]["min_db_per_frame"] >= 40.0
         if d["picture"]["chroma_format_idc"] == 3:
             assert all(k["md5_rgb"] == k["md5_output_format"] for k in d["keyframes"])
     kinds = {d["expected"]["outcome"] for d in descriptions.values()}
@@ -91,7 +94,17 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert {("cabac", "raw", 3), ("exp-golomb", "raw", 3), ("cabac", "raw", 1), ("cabac", "vvc", 3),
             ("exp-golomb", "vvc", 1)} <= modes
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
-    assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited"}
+    assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
+                            "face_synthetic_motion_refine_cabac"}
+    assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
+    assert index["tolerances"] == TOLERANCES
+
+
+def test_tolerance_is_per_generator() -> None:
+    assert tolerance_for("ifvc-geometric-1")["metric"] == "psnr_rgb"
+    assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1"}
+    with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
+        tolerance_for("other-gen")
 
 
 def test_reference_decoder_passes_a_representative_subset(tmp_path: Path) -> None:

@@ -242,3 +242,10 @@ def test_two_training_steps_checkpoint_and_resume(tmp_path: Path) -> None:
     for k, v in a.model.state_dict().items():
         assert torch.equal(v, b.model.state_dict()[k]), k
     assert not Trainer(tmp_path / "fresh", cfg, model_config=SMALL, perceptual=perceptual).resume()
+
+
+def test_cuda_without_a_cuda_device_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(ValueError, match="no CUDA device is available"):
+        LearnedGenerator(model=RefineNet(SMALL), device="cuda")

@@ -1,6 +1,8 @@
-"""Benchmark of IDI + the geometric generator: frames/s at 256x256 on the CPU and peak memory.
+"""Benchmark of a generator (IDI + warp, and the learned refinement): frames/s at 256x256 and
+peak memory, frame by frame (batch 1, as a low-delay decoder runs it).
 
     python -m tools.bench_generator [--sequence NAME] [--frames 100] [--repeat 2]
+    python -m tools.bench_generator --generator ifvc-refine-1 [--device cuda] [--threads 2]
 
 Reads a prepared sequence from work/sequences, takes frame 0 as the key frame (geometry
 payload v1 from its analysis, as the encoder makes it), analyses the other frames for their
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2, help="passes over the frames")
     ap.add_argument("--generator", default="ifvc-geometric-1")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device of a learned generator")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of a learned generator (default: its own, 2)")
     args = ap.parse_args(argv)
     path = SEQ_DIR / f"{args.sequence}_256x256_25_8bit_444.rgb"
     if not path.is_file():
@@ -46,7 +51,16 @@ def main(argv: list[str] | None = None) -> int:
             a = fa.analyze_frame(f)
             targets.append(a.semantics if a.face_found else (targets[-1] if targets else key_values))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    gen = get_generator(args.generator)
+    if args.generator == "ifvc-geometric-1":
+        gen = get_generator(args.generator)
+    else:
+        from ref_decoder.generators.learned import DEFAULT_THREADS, LearnedGenerator
+        if args.device == "cuda":
+            import torch
+            if not torch.cuda.is_available():
+                print("error: --device cuda: no CUDA device available", file=sys.stderr)
+                return 2
+        gen = LearnedGenerator(device=args.device, num_threads=args.threads or DEFAULT_THREADS)
     t0 = time.perf_counter()
     gen.set_keyframe(frames[0], key_values, payload, 1)
     t_key = time.perf_counter() - t0
@@ -71,13 +85,17 @@ def main(argv: list[str] | None = None) -> int:
             model.motion_field(model.target_geometry(np.asarray(v)))
         t_idi = (time.perf_counter() - t1) / len(targets)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{args.generator} on {args.sequence}: {n} frames 256x256 in {dt:.2f} s: "
+    print(f"{args.generator} ({args.device}) on {args.sequence}: {n} frames 256x256 in {dt:.2f} s: "
           f"{n / dt:.1f} frames/s ({1000 * dt / n:.2f} ms/frame"
           + (f", IDI target geometry + motion field {1000 * t_idi:.2f} ms" if t_idi else "") + ")")
     print(f"set_keyframe (payload {len(payload)} bytes, mesh build): {1000 * t_key:.1f} ms")
     print(f"Python heap peak during synthesis (tracemalloc): {heap_peak / 2**20:.1f} MiB; "
           f"peak RSS {rss / 1024:.0f} MiB (before the generator: {rss0 / 1024:.0f} MiB, "
           f"includes the analysis model)")
+    if args.device == "cuda":
+        import torch
+        print(f"GPU {torch.cuda.get_device_name(0)}: peak allocated "
+              f"{torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
     return 0
 
 

@@ -70,7 +70,7 @@ def ifvc_source_hash() -> str:
     h = hashlib.sha256()
     for folder in IFVC_SOURCES:
         for path in sorted((REPO / folder).rglob("*")):
-            if path.suffix in (".py", ".json") and path.is_file():
+            if path.suffix in (".py", ".json", ".safetensors") and path.is_file():
                 h.update(str(path.relative_to(REPO)).encode())
                 h.update(path.read_bytes())
     return h.hexdigest()

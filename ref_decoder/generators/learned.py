@@ -135,6 +135,9 @@ class LearnedGenerator:
         """Loads and verifies the weights. ``model`` (tests, training) skips the file: then
         weights_sha256 is all zero, as for a generator without shipped weights."""
         self.device = torch.device(device or os.environ.get("IFVC_GENERATOR_DEVICE", "cpu"))
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{NAME}: device {self.device} requested, but no CUDA device is available "
+                             f"(PyTorch {torch.__version__})")
         if num_threads is not None and self.device.type == "cpu":
             torch.set_num_threads(num_threads)     # thread count changes float summation order
         if model is None:
@@ -143,6 +146,8 @@ class LearnedGenerator:
             self.weights_sha256 = bytes.fromhex(expected_sha256)
         else:
             self.weights_sha256 = bytes(32)
+        if self.device.type == "cuda":
+            full_fp32_convolutions()
         self.net = model.to(self.device).eval()
         self.geometric = GeometricGenerator()
 
@@ -154,14 +159,33 @@ class LearnedGenerator:
         if self.geometric.model is None:
             raise RuntimeError("set_keyframe() must come before synthesize()")
         x, _ = network_inputs(self.geometric, target_values)
+        return to_uint8(self.refine(x))
+
+    def refine(self, x: np.ndarray) -> torch.Tensor:
+        """RefineNet on one frame's 10 x H x W input: 3 x H x W in [-1, 1] (before rounding).
+        Separate from synthesize() so that tools/generator_numerics.py can run the same
+        network under other arithmetic (float64, simulated TF32, bfloat16)."""
         h, w = x.shape[1:]
         ph, pw = (-h) % 8, (-w) % 8                  # the U-Net needs multiples of 8
         with torch.inference_mode():
             t = torch.from_numpy(x)[None].to(self.device)
             if ph or pw:
                 t = torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
-            y = self.net(t)[0, :, :h, :w]
-        return to_uint8(y)
+            return self.net(t)[0, :, :h, :w]
+
+
+def full_fp32_convolutions() -> None:
+    """Make cuDNN convolutions use full float32 products, as the CPU does. PyTorch lets them
+    use TF32 (a 10-bit mantissa) by default on Ampere and later GPUs; simulated on the CPU
+    (tools/generator_numerics.py) that changes 0.1 % of the output samples by one level
+    (77 dB against the CPU output) where float32 arithmetic in another order changes a few
+    samples in a million: both pass the 40 dB tolerance of Annex C.3, float32 keeps a GPU
+    decoder closest to the reference. Process-wide, as PyTorch's switch is."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        conv.fp32_precision = "ieee"
+    else:                                        # PyTorch before the fp32_precision switches
+        torch.backends.cudnn.allow_tf32 = False
 
 
 def shipped_weights_available() -> bool:
