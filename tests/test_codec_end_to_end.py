@@ -191,3 +191,29 @@ def test_generator_identity_in_the_header_and_decoder_override(coded: dict[str, 
     assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "-o", str(stream),
                             "--generator-weights", str(tmp_path / "none.bin")]) == 1
     assert "weights not found" in capsys.readouterr().err
+
+
+def test_learned_generator_changes_only_the_header_and_the_synthesis(coded: dict[str, Path], tmp_path: Path) -> None:
+    """The generator id is the only difference in the stream (sequence header); the learned
+    generator decodes the same key frames and semantics into different, close frames."""
+    from bitstream.units import iter_units
+    from ref_decoder.generators.learned import WEIGHTS_FILE
+    streams = {}
+    for name, extra in (("geo", []), ("refine", ["--generator", "ifvc-refine-1",
+                                                 "--generator-weights", str(WEIGHTS_FILE)])):
+        streams[name] = tmp_path / f"{name}.ifvc"
+        assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "--frames", "8",
+                                "--qp", "47", "-o", str(streams[name]), "--quiet", *extra]) == 0
+    units = {k: list(iter_units(p.read_bytes())) for k, p in streams.items()}
+    assert [u.unit_type for u in units["geo"]] == [u.unit_type for u in units["refine"]]
+    assert units["geo"][0].unit_type == 0 and units["geo"][0].payload != units["refine"][0].payload
+    assert [u.payload for u in units["geo"][1:]] == [u.payload for u in units["refine"][1:]]
+
+    outs = {k: tmp_path / f"{k}.rgb" for k in streams}
+    for k in streams:
+        assert _decode(streams[k], outs[k]) == 0
+    geo, refine = (read_rgb444(outs[k], 256, 256) for k in ("geo", "refine"))
+    assert np.array_equal(geo[0], refine[0])                      # the key frame: no synthesis
+    for g, r in zip(geo[1:], refine[1:]):
+        assert not np.array_equal(g, r)
+        assert psnr_rgb(g, r) > 30.0                              # a residual, not another picture

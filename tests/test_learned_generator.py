@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from ref_decoder.generators import Generator, GeometricGenerator, known_generators
 from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
                                             geometric_pass, load_weights, network_inputs)
 from ref_decoder.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
-from tools.train_generator import (LPIPSLoss, PerceptualLoss, Sample, TrainConfig, Trainer, augment,
+from tools.train_generator import (LPIPSLoss, PerceptualLoss, Sample, TrainConfig, Trainer, augment, build_parser,
                                    load_model_file, make_perceptual, save_weights)
 
 N = len(SEMANTIC_ELEMENTS)
@@ -249,3 +250,15 @@ def test_cuda_without_a_cuda_device_is_a_clear_error() -> None:
         pytest.skip("this machine has a CUDA device")
     with pytest.raises(ValueError, match="no CUDA device is available"):
         LearnedGenerator(model=RefineNet(SMALL), device="cuda")
+
+
+def test_training_defaults_are_the_shipped_recipe() -> None:
+    """Annex F.4: `train` without options reproduces the recipe of ifvc-refine-1, whose
+    weights file records the config it was trained with."""
+    args = build_parser().parse_args(["train"])
+    assert (args.perceptual_loss, args.l1, args.lr, args.batch, args.crop, args.seed) == \
+        ("lpips-vgg", 0.05, 1e-4, 4, 128, 1234)
+    assert args.zero_mean_residual and args.steps is None
+    shipped = json.loads(safe_open(str(WEIGHTS_FILE), "pt").metadata()["config"])
+    assert shipped["zero_mean_residual"] is True
+    assert not build_parser().parse_args(["train", "--no-zero-mean-residual"]).zero_mean_residual

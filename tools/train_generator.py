@@ -10,9 +10,13 @@ the same clip (its analysed semantics from tools/semantics_cache.py; the target 
 driving picture). Train split for training, validation split for validation (LPIPS-alex of
 the learned and the geometric generator on a fixed set of full-size pairs).
 
-Losses: L1 + a VGG16 perceptual loss (the ImageNet VGG16 that the metrics load, frozen; unit-
-normalised features at relu1_2, relu2_2, relu3_3). Augmentations: random crops, horizontal
-flip, colour jitter. Seeds fixed; RNG states go into the checkpoint, so a resumed run draws
+Losses: a perceptual loss with the ImageNet VGG16 that the metrics load, frozen (default: the
+metrics' own LPIPS-VGG; or unit-normalised features at relu1_2, relu2_2, relu3_3) + a weighted
+L1. The defaults are the recipe of the shipped weights; they came from step 1145 of
+
+    python -m tools.train_generator train --run work/train_generator/run2 --steps 1145
+
+Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into the checkpoint, so a resumed run draws
 the same batches as an uninterrupted one.
 
 Checkpoints in the run folder: model.safetensors, optim.safetensors, best.safetensors (best
@@ -472,7 +476,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if trainer.step == 0:
         run_validation()          # step 0 is the geometric generator (zero last layer)
     stopped_early = False
-    while time.perf_counter() - t_start < budget:
+    while time.perf_counter() - t_start < budget and (args.steps is None or trainer.step < args.steps):
         x, y = batch_from_pool(pool, cfg, trainer.rng)
         run_losses.append(trainer.train_step(x, y))
         trainer.elapsed_s = session_start_elapsed + time.perf_counter() - t_start
@@ -545,7 +549,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (resumes from the run folder's checkpoint)")
@@ -555,14 +559,17 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--threads", type=int, default=max(1, min(os.cpu_count() or 1, 16)))
     t.add_argument("--crop", type=int, default=128)
     t.add_argument("--batch", type=int, default=4)
-    t.add_argument("--lr", type=float, default=3e-4)
-    t.add_argument("--l1", type=float, default=1.0)
+    # Defaults: the recipe of the shipped weights (Annex F.4); step 1145 of it is ifvc-refine-1.
+    t.add_argument("--steps", type=int, default=None,
+                   help="stop at this total step (the same stopping point on any machine; --minutes still caps the call)")
+    t.add_argument("--lr", type=float, default=1e-4)
+    t.add_argument("--l1", type=float, default=0.05)
     t.add_argument("--perceptual", type=float, default=1.0)
     t.add_argument("--seed", type=int, default=1234)
     t.add_argument("--val-every", type=int, default=200)
-    t.add_argument("--perceptual-loss", choices=("vgg3", "lpips-vgg", "lpips-alex"), default="vgg3",
+    t.add_argument("--perceptual-loss", choices=("vgg3", "lpips-vgg", "lpips-alex"), default="lpips-vgg",
                    help="vgg3: VGG16 relu1_2..relu3_3 without heads; lpips-*: the metrics' LPIPS, frozen")
-    t.add_argument("--zero-mean-residual", action="store_true",
+    t.add_argument("--zero-mean-residual", action=argparse.BooleanOptionalAction, default=True,
                    help="subtract the residual's per-channel spatial mean (no global colour cast)")
     t.add_argument("--patience", type=int, default=0,
                    help="stop after this many validations without a new best (0: never)")
@@ -578,6 +585,11 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--run", default=str(WORK / "run1"))
     x.add_argument("--out", default=str(WEIGHTS_FILE))
     x.add_argument("--force", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
     args = ap.parse_args(argv)
     if getattr(args, "device", "cpu") == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: no CUDA device available")
