@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
+GENERATORS = ("ifvc-geometric-1", "ifvc-refine-1")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100, help="frames to code (at 25 fps)")
     ap.add_argument("--qp", type=int, default=42, help="key-frame QP")
     ap.add_argument("--out", type=Path, default=REPO / "out" / "e2e", help="work and output folder")
+    ap.add_argument("--generator", choices=GENERATORS, default=GENERATORS[0],
+                    help="the generator named in the stream and used to decode it (Annex E / Annex F)")
     args = ap.parse_args(argv)
     if not args.input.is_file():
         print(f"ifvc-demo: error: input video not found: {args.input}"
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from ref_encoder import cli as encode_cli
     from ref_decoder import cli as decode_cli
     from conformance.metrics import lpips, psnr_rgb
+    from ref_decoder.generators.learned import WEIGHTS_FILE
 
     seq_dir = args.out / "sequence"
     seq_dir.mkdir(parents=True, exist_ok=True)
@@ -50,12 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ifvc-demo: error: {exc}", file=sys.stderr)
         return 1
     seq = seq_dir / f"{args.input.stem}_256x256_25_8bit_444.rgb"
-    stream = args.out / f"{args.input.stem}_qp{args.qp}.ifvc"
-    decoded = args.out / f"{args.input.stem}_qp{args.qp}_decoded.rgb"
+    tag = "" if args.generator == GENERATORS[0] else "_refine"
+    stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
+    decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
+    generator_args = [] if args.generator == GENERATORS[0] else \
+        ["--generator", args.generator, "--generator-weights", str(WEIGHTS_FILE)]
     print(f"sequence: {seq} ({entry.frames} frames, crop {entry.crop_box}) in {time.time() - t0:.1f} s")
     t1 = time.time()
     rc = encode_cli.main([str(seq), "--width", "256", "--height", "256", "--qp", str(args.qp),
-                          "-o", str(stream), "--quiet"])
+                          "-o", str(stream), "--quiet", *generator_args])
     if rc:
         return rc
     t2 = time.time()
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     lp = sum(lpips(a, b, "alex") for a, b in zip(src, out)) / len(out)
     n = len(out)
     print(f"encode {n / (t2 - t1):.1f} frames/s, decode {n / (t3 - t2):.1f} frames/s")
-    print(f"quality over {n} frames: PSNR-RGB {psnr:.2f} dB, LPIPS-Alex {lp:.4f}")
+    print(f"quality over {n} frames ({args.generator}): PSNR-RGB {psnr:.2f} dB, LPIPS-Alex {lp:.4f}")
     print(f"stream: {stream}; decoded video: {decoded} (ifvc-decode {stream.name} -o x.mp4 to watch)")
     return 0
 
