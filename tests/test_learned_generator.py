@@ -18,6 +18,7 @@ from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator
 from ref_decoder.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
 from tools.train_generator import (LPIPSLoss, PerceptualLoss, Sample, TrainConfig, Trainer, augment, build_parser,
                                    load_model_file, make_perceptual, save_weights)
+from tools.train_generator import main as train_main
 
 N = len(SEMANTIC_ELEMENTS)
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
@@ -262,3 +263,6 @@ def test_training_defaults_are_the_shipped_recipe() -> None:
     shipped = json.loads(safe_open(str(WEIGHTS_FILE), "pt").metadata()["config"])
     assert shipped["zero_mean_residual"] is True
     assert not build_parser().parse_args(["train", "--no-zero-mean-residual"]).zero_mean_residual
+    with pytest.raises(SystemExit) as exit_info:                # a bad option: usage error, exit 2
+        train_main(["train", "--steps", "0"])
+    assert exit_info.value.code == 2

@@ -15,9 +15,10 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
-GENERATORS = ("ifvc-geometric-1", "ifvc-refine-1")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100, help="frames to code (at 25 fps)")
     ap.add_argument("--qp", type=int, default=42, help="key-frame QP")
     ap.add_argument("--out", type=Path, default=REPO / "out" / "e2e", help="work and output folder")
-    ap.add_argument("--generator", choices=GENERATORS, default=GENERATORS[0],
+    ap.add_argument("--generator", choices=known_generators(), default=GeometricGenerator.name,
                     help="the generator named in the stream and used to decode it (Annex E / Annex F)")
     args = ap.parse_args(argv)
     if not args.input.is_file():
@@ -43,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     from ref_encoder import cli as encode_cli
     from ref_decoder import cli as decode_cli
     from conformance.metrics import lpips, psnr_rgb
-    from ref_decoder.generators.learned import WEIGHTS_FILE
 
     seq_dir = args.out / "sequence"
     seq_dir.mkdir(parents=True, exist_ok=True)
@@ -54,11 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ifvc-demo: error: {exc}", file=sys.stderr)
         return 1
     seq = seq_dir / f"{args.input.stem}_256x256_25_8bit_444.rgb"
-    tag = "" if args.generator == GENERATORS[0] else "_refine"
+    learned = args.generator != GeometricGenerator.name
+    tag = f"_{args.generator}" if learned else ""
     stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
     decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
-    generator_args = [] if args.generator == GENERATORS[0] else \
-        ["--generator", args.generator, "--generator-weights", str(WEIGHTS_FILE)]
+    # the encoder names a learned generator by the SHA-256 of the weights the decoder ships
+    generator_args = ["--generator", args.generator, "--generator-weights",
+                      str(shipped_weights(args.generator))] if learned else []
     print(f"sequence: {seq} ({entry.frames} frames, crop {entry.crop_box}) in {time.time() - t0:.1f} s")
     t1 = time.time()
     rc = encode_cli.main([str(seq), "--width", "256", "--height", "256", "--qp", str(args.qp),

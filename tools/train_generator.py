@@ -16,8 +16,8 @@ L1. The defaults are the recipe of the shipped weights; they came from step 1145
 
     python -m tools.train_generator train --run work/train_generator/run2 --steps 1145
 
-Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into the checkpoint, so a resumed run draws
-the same batches as an uninterrupted one.
+Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
+the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
 Checkpoints in the run folder: model.safetensors, optim.safetensors, best.safetensors (best
 validation LPIPS) and state.json; ``train`` resumes from them when present.
@@ -591,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    if getattr(args, "steps", None) is not None and args.steps < 1:
+        ap.error(f"--steps must be at least 1, got {args.steps}")
     if getattr(args, "device", "cpu") == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: no CUDA device available")
     return {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export}[args.cmd](args)

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from .base import Generator
@@ -14,19 +15,22 @@ from .geometric import GeometricGenerator
 _REGISTRY: dict[str, Callable[[], Generator]] = {
     GeometricGenerator.name: GeometricGenerator,
 }
+# the weights file of each shipped learned generator (its SHA-256 goes into the stream)
+_WEIGHTS: dict[str, Path] = {
+    "ifvc-refine-1": Path(__file__).resolve().parent / "weights" / "ifvc_refine_1.safetensors",
+}
 
 
 def _register_learned() -> None:
     """"ifvc-refine-1" exists only when its trained weights are shipped (learned.py checks
     their SHA-256 on construction). Imported lazily: torch loads only when it is used."""
-    from pathlib import Path
-    if not (Path(__file__).resolve().parent / "weights" / "ifvc_refine_1.safetensors").is_file():
+    if not _WEIGHTS["ifvc-refine-1"].is_file():
         return
 
     def factory() -> Generator:
         from .learned import LearnedGenerator
         return LearnedGenerator()
-    _REGISTRY["ifvc-refine-1"] = factory
+    _REGISTRY["ifvc-refine-1"] = factory  # learned.NAME (not imported here: torch)
 
 
 _register_learned()
@@ -35,6 +39,11 @@ _register_learned()
 def register_generator(name: str, factory: Callable[[], Generator]) -> None:
     """Add a generator (e.g. a learned one) under its sh_generator_name."""
     _REGISTRY[name] = factory
+
+
+def shipped_weights(name: str) -> Path:
+    """The weights file of the shipped learned generator ``name`` (KeyError when it has none)."""
+    return _WEIGHTS[name]
 
 
 def known_generators() -> tuple[str, ...]:

@@ -27,12 +27,12 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx
+from . import shipped_weights
 from .geometric import GeometricGenerator
 from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8
 
 NAME = "ifvc-refine-1"
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-WEIGHTS_FILE = WEIGHTS_DIR / "ifvc_refine_1.safetensors"
+WEIGHTS_FILE = shipped_weights(NAME)
 # SHA-256 of the shipped WEIGHTS_FILE; tools/train_generator.py export prints the value to pin.
 WEIGHTS_SHA256_HEX = "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"
 DEFAULT_THREADS = 2
