@@ -73,7 +73,7 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
     reused: list[str] = []
     vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512"]
     face_names = ["face_real_cabac", "face_synthetic_motion_eg", "face_synthetic_motion_refine_cabac",
-                  "face_real_cabac_edited"]
+                  "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS]
     if _have_vvenc():
         built += streams_vvc.picture_size_streams()
     else:
@@ -85,6 +85,7 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
         built += faces + [streams_positive.edited_stream(faces[0])]
         for b in built[-1:]:
             b.needs_shared, b.needs_vvenc, b.source = True, True, faces[0].source
+        built += streams_vvc.refresh_streams()
     else:
         log(f"{streams_vvc.FACE_CLIP} not found: face_* streams are reused, not rebuilt")
         built += [_reuse(reuse_from, n) for n in face_names]

@@ -101,6 +101,44 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     return out
 
 
+REFRESH_FRAMES = 32
+REFRESH_STREAMS = ["face_refresh_period_cabac", "face_refresh_pose_eg"]
+
+
+def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
+    """The reference encoder's key-frame refresh at 8 frames per unit, where semantic units
+    are cut short by a key frame: every REFRESH_PERIOD frames (CABAC) and wherever the head
+    turns POSE_THRESHOLD degrees away from the key frame (Exp-Golomb)."""
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    frames = _clip_frames(clip, REFRESH_FRAMES)
+    source = f"{clip.name}, frames 0..{len(frames) - 1}"
+    out = []
+    for name, entropy, policy, cfg_policy in (
+            ("face_refresh_period_cabac", ENTROPY_CABAC, "a key frame every 10 frames (--keyframe-period 10)",
+             {"keyframe_period": 10}),
+            ("face_refresh_pose_eg", ENTROPY_EXP_GOLOMB,
+             "a key frame when yaw, pitch or roll move more than 4 degrees from the key frame's "
+             "reference semantics (--keyframe-pose-threshold 4)", {"keyframe_pose_threshold": 4.0})):
+        cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
+                            vvc_preset="faster", **cfg_policy)
+        enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
+        result = enc.encode(frames)
+        keys = [f.frame_idx for f in result.frames if f.kind == "key"]
+        how = (f"ref_encoder.encoder.Encoder on the first {len(frames)} frames of {clip.name} (face-cropped "
+               f"by tools.prepare_sequences): VVC key frames at QP {KEY_QP}, {policy}, analysed semantics, "
+               f"{'CABAC' if entropy == ENTROPY_CABAC else 'Exp-Golomb'}, 8 frames per unit")
+        out.append(Built(name, result.stream, enc.sh,
+                         f"key-frame refresh by the reference encoder at 8 frames per unit: key frames at "
+                         f"{', '.join(map(str, keys))}, semantic units shortened before each key frame, "
+                         "a hash unit closing each key-frame period",
+                         ["kf_codec_id=1 (VVC)", "key-frame refresh", "semantic units of 1..8 frames",
+                          "hash units with key-frame entries", "real semantics",
+                          "CABAC context re-initialisation after a key frame" if entropy == ENTROPY_CABAC
+                          else "Exp-Golomb residuals after a key frame"],
+                         how, DECODE, needs_shared=True, needs_vvenc=True, source=source))
+    return out
+
+
 def _learned_generator_id() -> tuple[str, bytes] | None:
     """(name, weights SHA-256) of the shipped learned generator; None when it is not shipped."""
     from ref_decoder.generators.learned import NAME, WEIGHTS_SHA256_HEX, shipped_weights_available

@@ -59,11 +59,15 @@ class EncoderConfig:
 
 @dataclass
 class FrameLog:
+    """One coded frame. `values`/`levels` are what the stream carries for it (for a key frame
+    its reference semantics, measured on the decoded picture); `analysed` is the (smoothed)
+    analysis of the source frame, on which the refresh decision is taken."""
     frame_idx: int
     kind: str                                 # "key" or "semantic"
     values: list[float]
     levels: list[int]
     face_found: bool
+    analysed: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -169,7 +173,8 @@ class Encoder:
                         self.sh.sh_num_frames = num_frames_hint - skipped
                     writer = StreamWriter(self.sh)
                 prev_values = values
-                out_idx = writer.next_frame_idx
+                # Frames waiting in `pending` are not yet in the writer: they come first.
+                out_idx = writer.next_frame_idx + len(pending)
                 if self._keyframe_due(out_idx, last_key, values, key_values):
                     if pending:
                         writer.semantic_unit(pending)
@@ -177,18 +182,20 @@ class Encoder:
                     if self.cfg.hash_units and key_values is not None:
                         writer.hash_unit(keyframe_md5=key_md5)
                         key_md5 = {}
+                    assert writer.next_frame_idx == out_idx
                     picture, decoded = self._code_picture(rgb)
                     levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
                     writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
                     key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
                     key_values = np.asarray(ref_values)
                     last_key = out_idx
-                    logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels, fa.face_found))
+                    logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
+                                         fa.face_found, [float(v) for v in values]))
                 else:
                     levels = self._levels(values)
                     pending.append(levels)
                     logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
-                                         fa.face_found))
+                                         fa.face_found, [float(v) for v in values]))
                     if len(pending) == self.cfg.frames_per_unit:
                         writer.semantic_unit(pending)
                         pending = []

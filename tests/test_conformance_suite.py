@@ -95,7 +95,10 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
             ("exp-golomb", "vvc", 1)} <= modes
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
-                            "face_synthetic_motion_refine_cabac"}
+                            "face_synthetic_motion_refine_cabac", "face_refresh_period_cabac",
+                            "face_refresh_pose_eg"}
+    for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
+        assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
     assert index["tolerances"] == TOLERANCES
 

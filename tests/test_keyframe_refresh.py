@@ -1,0 +1,91 @@
+"""Key-frame refresh end to end, for each refresh policy at 1, 8 and 16 frames per unit: the
+stream decodes with a matching hash, key frames stand exactly where the policy puts them, and
+the encoder's log and API number the frames 0, 1, 2, ... Reads a real clip of the test split
+through the shared_data fixture (skips without it)."""
+from __future__ import annotations
+
+import csv
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ref_decoder import cli as decode_cli
+from ref_encoder import cli as encode_cli
+from ref_encoder.encoder import EncodeResult, Encoder, EncoderConfig
+from tools.prepare_sequences import prepare_clip, sha256_file
+from tools.sequence_files import read_rgb444
+
+CLIP = "fomm_demo_old_08.mp4"     # test split; yaw moves about 10 degrees in the first 48 frames
+FRAMES = 48
+PERIOD = 10
+POSE_THRESHOLD = 4.0              # degrees; the clip crosses it several times
+POLICIES = {"period": ["--keyframe-period", str(PERIOD)],
+            "pose": ["--keyframe-pose-threshold", str(POSE_THRESHOLD)]}
+
+
+@pytest.fixture(scope="module")
+def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("refresh")
+    clip = shared_data / "faces" / "raw" / CLIP
+    prepare_clip(clip, work, FRAMES, "[test]", sha256_file(clip))
+    return work / f"{clip.stem}_256x256_25_8bit_444.rgb"
+
+
+def _api_encode(seq: Path, policy: str, fpu: int) -> EncodeResult:
+    cfg = EncoderConfig(keyframe_qp=47, frames_per_unit=fpu,
+                        keyframe_period=PERIOD if policy == "period" else 0,
+                        keyframe_pose_threshold=POSE_THRESHOLD if policy == "pose" else 0.0)
+    return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(read_rgb444(seq))
+
+
+def _expected_keys_pose(result: EncodeResult) -> list[int]:
+    """Replays the pose rule (a key frame when yaw, pitch or roll of the analysed frame move
+    more than the threshold from the current key frame's reference semantics) on the log."""
+    keys, ref = [], None
+    for f in result.frames:
+        pose = np.asarray(f.analysed[:3])
+        if ref is None or np.max(np.abs(pose - ref)) > POSE_THRESHOLD:
+            keys.append(f.frame_idx)
+            ref = np.asarray(f.values[:3])    # the key frame's reference semantics
+    return keys
+
+
+def _read_log(path: Path) -> list[dict[str, str]]:
+    frames_table = path.read_text().split("\n\n")[0]
+    return list(csv.DictReader(frames_table.splitlines()))
+
+
+@pytest.mark.parametrize("fpu", [1, 8, 16])
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_refresh_policy(sequence: Path, tmp_path: Path, policy: str, fpu: int) -> None:
+    stream, log, levels = tmp_path / "s.ifvc", tmp_path / "log.csv", tmp_path / "levels.csv"
+    assert encode_cli.main([str(sequence), "--width", "256", "--height", "256", "--qp", "47",
+                            "--frames-per-unit", str(fpu), *POLICIES[policy], "-o", str(stream),
+                            "--log", str(log), "--quiet"]) == 0
+    rows = _read_log(log)
+    assert [int(r["frame_idx"]) for r in rows] == list(range(FRAMES))
+    logged_keys = [int(r["frame_idx"]) for r in rows if r["kind"] == "key"]
+
+    result = _api_encode(sequence, policy, fpu)
+    assert result.stream == stream.read_bytes()
+    assert [f.frame_idx for f in result.frames] == list(range(FRAMES))
+    expected = (list(range(0, FRAMES, PERIOD)) if policy == "period" else _expected_keys_pose(result))
+    assert len(expected) >= 3, "the clip must refresh more than once for the test to mean anything"
+    assert logged_keys == expected
+
+    # The decoder finds the key frames at the same places and every hash entry matches (exit 0).
+    assert decode_cli.main([str(stream), "-o", str(tmp_path / "d.rgb"), "--levels", str(levels),
+                            "--quiet"]) == 0
+    decoded = list(csv.DictReader(levels.read_text().splitlines()))
+    assert [int(r["frame_idx"]) for r in decoded] == list(range(FRAMES))
+    assert [int(r["frame_idx"]) for r in decoded if r["kind"] == "key"] == expected
+    assert read_rgb444(tmp_path / "d.rgb").shape == (FRAMES, 256, 256, 3)
+
+
+def test_refresh_does_not_depend_on_frames_per_unit(sequence: Path) -> None:
+    """Grouping frames into units is a delay/rate choice: it must not move key frames."""
+    keys = {fpu: [f.frame_idx for f in _api_encode(sequence, "pose", fpu).frames if f.kind == "key"]
+            for fpu in (1, 16)}
+    assert keys[1] == keys[16]
