@@ -6,10 +6,12 @@ from typing import Iterable
 
 import numpy as np
 
+from bitstream.head_location import head_loc_from_position
+
 from .canonical_face import load_canonical_face
 from .landmarks import LandmarkDetector
 from .pose import PoseFit, fit_pose, landmarks_to_fit_space, to_model_space
-from .semantics import INDEX, NUM_ELEMENTS, compute_semantics, head_loc_from_position
+from .semantics import INDEX, NUM_ELEMENTS, compute_semantics
 from .smoothing import OneEuroParams, smooth_sequence
 
 
