@@ -44,8 +44,7 @@ from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, 
                                             network_inputs)
 from ref_decoder.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 
-REPO = Path(__file__).resolve().parents[1]
-WORK = REPO / "work" / "train_generator"
+WORK = Path("work") / "train_generator"     # relative to the working directory
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
 DRIVE_STRIDE = 2                     # every other frame is a driving frame
 VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
