@@ -81,6 +81,8 @@ def summary(result: EncodeResult, fps: float) -> str:
     if result.no_face_frames or result.skipped_leading_frames:
         lines.append(f"frames without a face: {result.no_face_frames} carried forward, "
                      f"{result.skipped_leading_frames} leading frames skipped")
+    if result.multi_face_frames:
+        lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
 
 

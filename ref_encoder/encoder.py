@@ -27,6 +27,7 @@ from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CO
 
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
+from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
@@ -84,6 +85,7 @@ class EncodeResult:
     writer: StreamWriter
     no_face_frames: int
     skipped_leading_frames: int
+    multi_face_frames: int = 0                # frames that show more than one face (one is coded)
 
     def bits_by_unit_type(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -165,12 +167,14 @@ class Encoder:
         last_key = 0
         prev_values: np.ndarray | None = None
         no_face = skipped = 0
-        with FaceAnalyzer(tracking=True) as analyzer:
+        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
                     raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "
                                      f"{self.width}x{self.height}")
                 fa = analyzer.analyze_frame(rgb)
+                if faces.observe(idx, rgb):       # one face is coded: say so, once (Annex B.2)
+                    self.warn(faces.warning())
                 if fa.face_found:
                     values = smoother(fa.semantics) if smoother else fa.semantics
                 elif prev_values is not None:
@@ -219,7 +223,7 @@ class Encoder:
         if self.cfg.hash_units:
             writer.hash_unit(keyframe_md5=key_md5)
         writer.end_of_sequence()
-        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped)
+        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames)
 
     def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
                             ) -> tuple[list[int], np.ndarray, int, bytes]:

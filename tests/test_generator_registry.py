@@ -64,3 +64,16 @@ def test_encoder_cli_refuses_an_unknown_generator_before_writing(tmp_path: Path,
     assert encode_cli.main([str(seq), "--width", "64", "--height", "64", "--generator", "foo",
                             "-o", str(out), "--quiet"]) != 0
     assert "unknown generator 'foo'" in capsys.readouterr().err and not out.exists()
+
+
+def test_spec_table_3a_lists_the_registry() -> None:
+    spec = (Path(__file__).resolve().parents[1] / "spec" / "ifvc_spec.md").read_text()
+    lines = spec[spec.index("Table 3a – Registered generators"):].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    listed = {name: NO_WEIGHTS_SHA256 if digest.startswith("all zero") else bytes.fromhex(digest)
+              for name, digest, _ in rows[2:]}                     # after the header and rule rows
+    assert listed == {g.name: g.weights_sha256 for g in REGISTERED_GENERATORS}
