@@ -87,9 +87,9 @@ def _check_signalled(sh: SequenceHeader, edits: EditApplier) -> None:
         el = ELEMENT_BY_NAME[e.element]
         needs = {el.element_id} if e.element != "head_loc" else {ELEMENT_BY_NAME["head_tx"].element_id,
                                                                   ELEMENT_BY_NAME["head_ty"].element_id}
-        missing = sorted(needs - signalled)
+        missing = needs - signalled
         if missing:
-            names = ", ".join(n.name for n in SEMANTIC_ELEMENTS if n.element_id in missing)
+            names = ", ".join(x.name for x in SEMANTIC_ELEMENTS if x.element_id in missing)
             raise EditError(f"edit {e}: the stream does not signal {names}, so the editor cannot "
                             "rewrite it (the decoder's --edit can)")
 
