@@ -2,12 +2,12 @@
 normative reconstruction is untouched, only what the generator is asked to draw changes.
 
 An edit sets, offsets, scales or holds one element over a frame range. Text form (CLI):
-    ELEMENT:OP[=VALUE]@FIRST[-LAST]
+    ELEMENT:OP[=VALUE][@FIRST[-LAST]]          (no @: every frame)
     head_yaw:offset=15@10-60     turn the head 15 degrees in frames 10..60
     eye_blink_left:set=0@30      close the left eye in frame 30
     mouth_open:scale=2@0-        open the mouth twice as wide from frame 0 on
     head_roll:hold@40-80         keep the roll of frame 40 until frame 80
-    head_loc:set=5@0-            move the head into cell 5 of the 4x4 grid (row 1, column 1)
+    head_loc:set=5               move the head into cell 5 of the 4x4 grid (row 1, column 1)
 
 API: ``EditApplier(edits, warn=...)``; ``apply(frame_idx, values)`` on each frame's 14
 element values (table order, float64) returns the edited copy. The decoder calls
@@ -39,7 +39,8 @@ from bitstream.semantic_elements import ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
 OPS = ("set", "offset", "scale", "hold")
 _INDEX = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 _TX, _TY, _LOC = _INDEX["head_tx"], _INDEX["head_ty"], _INDEX["head_loc"]
-_PATTERN = re.compile(r"^(?P<el>[a-z0-9_]+):(?P<op>[a-z]+)(=(?P<val>[-+0-9.eE]+))?@(?P<first>\d+)(?P<range>-(?P<last>\d*))?$")
+_PATTERN = re.compile(r"^(?P<el>[a-z0-9_]+):(?P<op>[a-z]+)(=(?P<val>[-+0-9.eE]+))?"
+                      r"(@(?P<first>\d+)(?P<range>-(?P<last>\d*))?)?$")
 
 
 class EditError(ValueError):
@@ -88,14 +89,16 @@ class Edit:
 def parse_edit(text: str) -> Edit:
     m = _PATTERN.match(text.strip())
     if not m:
-        raise EditError(f"cannot read edit {text!r}; expected ELEMENT:OP[=VALUE]@FIRST[-LAST], "
+        raise EditError(f"cannot read edit {text!r}; expected ELEMENT:OP[=VALUE][@FIRST[-LAST]], "
                         "e.g. head_yaw:offset=15@10-60")
     op = m["op"]
     if (op == "hold") != (m["val"] is None):
         raise EditError(f"edit {text!r}: 'hold' takes no value, the others need one")
-    first = int(m["first"])
-    if m["range"] is None:
-        last: int | None = first
+    first = int(m["first"]) if m["first"] is not None else 0
+    if m["first"] is None:                       # no frame range: every frame
+        last: int | None = None
+    elif m["range"] is None:
+        last = first
     else:
         last = int(m["last"]) if m["last"] else None
     try:

@@ -31,6 +31,7 @@ YAW = [e.name for e in SEMANTIC_ELEMENTS].index("head_yaw")
     ("mouth_open:scale=2@5-", Edit("mouth_open", "scale", 2.0, 5, None)),
     ("head_roll:hold@40-80", Edit("head_roll", "hold", 0.0, 40, 80)),
     ("head_tx:offset=-0.05@0-3", Edit("head_tx", "offset", -0.05, 0, 3)),
+    ("head_loc:set=0", Edit("head_loc", "set", 0.0, 0, None)), ("head_roll:hold", Edit("head_roll", "hold", 0.0, 0, None)),
 ])
 def test_parse_edit(text: str, edit: Edit) -> None:
     assert parse_edit(text) == edit
