@@ -137,7 +137,8 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".anchor-tmp-", dir=out_dir))
+        # absolute: VTM runs with its working directory in `work` (its side files land there)
+        work = Path(tempfile.mkdtemp(prefix=".anchor-tmp-", dir=out_dir)).absolute()
     except OSError as error:
         raise AnchorError(f"cannot write to {out_dir}: {error.strerror}") from None
     try:
@@ -228,9 +229,10 @@ class _Tools:
         if job.vtm_encoder is None or job.vtm_decoder is None:
             raise AnchorError("codec vtm needs --vtm-encoder PATH and --vtm-decoder PATH "
                               "(VTM's EncoderApp and DecoderApp)")
-        encoder = toolchain.require_executable(Path(job.vtm_encoder), "VTM encoder")
-        decoder = toolchain.require_executable(Path(job.vtm_decoder), "VTM decoder")
-        cfg = commands.resolve_vtm_cfg(job.vtm_cfg or str(config.data["default_cfg"]), encoder)
+        # Relative paths are the user's (working directory); VTM runs elsewhere: make them absolute.
+        encoder = toolchain.require_executable(Path(job.vtm_encoder), "VTM encoder").absolute()
+        decoder = toolchain.require_executable(Path(job.vtm_decoder), "VTM decoder").absolute()
+        cfg = commands.resolve_vtm_cfg(job.vtm_cfg or str(config.data["default_cfg"]), encoder).absolute()
         # The binaries and the cfg, by content: a rebuilt VTM makes a new result.
         version = (f"VTM EncoderApp sha256 {rawio.sha256_file(encoder)}, DecoderApp "
                    f"sha256 {rawio.sha256_file(decoder)}, cfg {cfg.name} sha256 "

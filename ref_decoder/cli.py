@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"stream not found: {stream_path}")
     writer = None
     try:
-        edits = EditApplier([parse_edit(e) for e in args.edit])
+        edits = EditApplier([parse_edit(e) for e in args.edit],
+                            warn=lambda msg: print(f"ifvc-decode: warning: {msg}", file=sys.stderr))
         character = load_character(Path(args.character)) if args.character else None
         data = stream_path.read_bytes()
         if args.device:

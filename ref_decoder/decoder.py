@@ -154,10 +154,19 @@ class Decoder:
 
     # -- decoding ------------------------------------------------------------------------
     def decode(self, data: bytes) -> Iterator[DecodedFrame]:
+        count = 0
+        for frame in self._decode_units(data):
+            count += 1
+            yield frame
+        self.edits.finish(count)             # a live stream's edits outside it: warnings
+
+    def _decode_units(self, data: bytes) -> Iterator[DecodedFrame]:
         parser = StreamParser()
         for unit in parser.parse(data):
             if isinstance(unit, ParsedSequenceHeader):
                 self.sh = unit.sh
+                if unit.sh.sh_num_frames:     # known length: an edit outside it is an error now
+                    self.edits.check_stream_length(unit.sh.sh_num_frames)
                 self.generator = self._select_generator(unit.sh)
             elif isinstance(unit, ParsedKeyframe):
                 yield from self._inferred(unit.inferred_before)

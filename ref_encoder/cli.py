@@ -81,6 +81,8 @@ def summary(result: EncodeResult, fps: float) -> str:
     if result.no_face_frames or result.skipped_leading_frames:
         lines.append(f"frames without a face: {result.no_face_frames} carried forward, "
                      f"{result.skipped_leading_frames} leading frames skipped")
+    if result.multi_face_frames:
+        lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
 
 
@@ -106,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="precision of an element (repeatable), e.g. mouth_open=7")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
     ap.add_argument("--generator", default="ifvc-geometric-1",
-                    help="generator named in the sequence header (sh_generator_name)")
+                    help="generator named in the sequence header (sh_generator_name): a registered "
+                         "one (ifvc-geometric-1, ifvc-refine-1), or any name with --generator-weights")
     ap.add_argument("--generator-weights", metavar="FILE",
                     help="the generator's weights file: its SHA-256 goes into the header "
-                         "(a generator without weights carries all zeros)")
+                         "(default: the registered generator's shipped weights; all zeros for none)")
     ap.add_argument("--log", help="write a per-frame and per-unit CSV log here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             return _fail("--frames must be at least 1")
         if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
             return _fail("--generator must be 1..255 printable ASCII characters")
-        generator_sha256 = bytes(32)
+        generator_sha256: bytes | None = None      # none given: the registered generator's own
         if args.generator_weights:
             weights = Path(args.generator_weights)
             if not weights.is_file():
@@ -143,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                             precisions=precisions,
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256)
-        enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0)
+        enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
+                      warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 
         def progress(k: int) -> None:
             if not args.quiet and (k % 25 == 0):

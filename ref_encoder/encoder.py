@@ -9,12 +9,14 @@ to frames_per_unit frames; a hash unit closes each key-frame period.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Iterable
 
 import numpy as np
 
+from bitstream.generator_registry import resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
@@ -25,11 +27,20 @@ from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CO
 
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
+from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
 
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
+
+
+class EncoderWarning(UserWarning):
+    """Something the user should know about the input or the options; coding goes on."""
+
+
+def _python_warning(message: str) -> None:
+    warnings.warn(message, EncoderWarning, stacklevel=3)
 
 # Semantic precision presets (Annex B.6), in element-table order. "default" is Table 3's.
 PRECISION_PRESETS: dict[str, list[int]] = {
@@ -52,7 +63,8 @@ class EncoderConfig:
     precisions: dict[str, int] = field(default_factory=dict)   # element name -> p, over the preset
     hash_units: bool = True
     generator_name: str = "ifvc-geometric-1"
-    generator_sha256: bytes = bytes(32)
+    generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
+                                             # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
 
@@ -77,6 +89,7 @@ class EncodeResult:
     writer: StreamWriter
     no_face_frames: int
     skipped_leading_frames: int
+    multi_face_frames: int = 0                # frames that show more than one face (one is coded)
 
     def bits_by_unit_type(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -94,7 +107,13 @@ def _choose_level(width: int, height: int, fps: float, fpu: int) -> int:
 
 class Encoder:
     def __init__(self, config: EncoderConfig, width: int, height: int, fps: Fraction,
-                 num_frames: int = 0) -> None:
+                 num_frames: int = 0, warn: Callable[[str], None] | None = None) -> None:
+        """warn receives the warnings meant for the user (default: Python's warnings module)."""
+        self.warn = warn or _python_warning
+        # A name no decoder knows is refused unless its weights identify it (spec 7.4.2).
+        generator_sha256, notes = resolve_generator_id(config.generator_name, config.generator_sha256)
+        for note in notes:
+            self.warn(note)
         if width % 2 or height % 2:
             raise ValueError(f"picture size {width}x{height} must be even (4:2:0 key frames)")
         if not 1 <= config.frames_per_unit <= 64:
@@ -120,7 +139,7 @@ class Encoder:
             sh_frame_rate_num=fps_frac.numerator, sh_frame_rate_den=fps_frac.denominator,
             sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
             sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,
-            sh_generator_name=config.generator_name, sh_generator_sha256=config.generator_sha256)
+            sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256)
 
     def _levels(self, values: np.ndarray) -> list[int]:
         out = []
@@ -152,12 +171,14 @@ class Encoder:
         last_key = 0
         prev_values: np.ndarray | None = None
         no_face = skipped = 0
-        with FaceAnalyzer(tracking=True) as analyzer:
+        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
                     raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "
                                      f"{self.width}x{self.height}")
                 fa = analyzer.analyze_frame(rgb)
+                if faces.observe(idx, rgb):       # one face is coded: say so, once (Annex B.2)
+                    self.warn(faces.warning())
                 if fa.face_found:
                     values = smoother(fa.semantics) if smoother else fa.semantics
                 elif prev_values is not None:
@@ -209,7 +230,7 @@ class Encoder:
         if self.cfg.hash_units:
             writer.hash_unit(keyframe_md5=key_md5)
         writer.end_of_sequence()
-        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped)
+        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames)
 
     def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
                             ) -> tuple[list[int], np.ndarray, int, bytes]:

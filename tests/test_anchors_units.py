@@ -265,3 +265,21 @@ def test_cli_bad_config(small_rgb: Path, tmp_path: Path) -> None:
     proc = _cli("--codec", "vvc", "--qp", "37", "--input", small_rgb, "--width", "16",
                 "--height", "16", "--config", bad, "--out", tmp_path / "o")
     _assert_clean_error(proc, "lacks")
+
+
+def test_vtm_paths_are_relative_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """VTM runs with its working directory in the job's temporary folder: the binaries and
+    the cfg a user names relative to the working directory reach it as absolute paths."""
+    from anchors.runner import AnchorJob, _Tools
+    (tmp_path / "bin").mkdir()
+    for name in ("Enc", "Dec"):
+        (tmp_path / "bin" / name).write_text("#!/bin/sh\n")
+        (tmp_path / "bin" / name).chmod(0o755)
+    (tmp_path / "my.cfg").write_text("# cfg\n")
+    monkeypatch.chdir(tmp_path)
+    job = AnchorJob(codec="vtm", qp=37, input_path=Path("in.rgb"), out_dir=Path("out"),
+                    vtm_encoder=Path("bin/Enc"), vtm_decoder=Path("bin/Dec"), vtm_cfg=Path("my.cfg"))
+    tools = _Tools.prepare(job, load_config("vtm"))
+    got = (tools.vtm_encoder, tools.vtm_decoder, tools.vtm_cfg)
+    assert all(p is not None and p.is_absolute() for p in got)
+    assert [p.resolve() for p in got] == [(tmp_path / n).resolve() for n in ("bin/Enc", "bin/Dec", "my.cfg")]

@@ -144,3 +144,36 @@ def test_ctc_config_is_the_test_conditions() -> None:
     assert config.codecs["hevc"].points == (37, 42, 47, 51)
     assert config.anchor == "vvc" and config.bd_method == "pchip"
     assert set(config.strided_metrics) == {"lpips_vgg", "dists"}
+
+
+def test_shipped_config_finds_the_repository_split_from_any_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.campaign.sequences import SHIPPED_SPLIT_FILE, split_names
+    monkeypatch.chdir(tmp_path)
+    config = load_config(DEFAULT_CONFIG)
+    assert config.split_file is None and config.sequences_dir == Path("work/sequences")
+    assert split_names(config) == json.loads(SHIPPED_SPLIT_FILE.read_text())["test"]
+
+
+def test_ifvc_cell_from_outside_the_repository_writes_only_there(shared_data: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative --out, sequences_dir and split_file are relative to the working directory
+    (a folder outside the repository); the IFVC encoder runs there too."""
+    from conformance.campaign.sequences import REPO_ROOT
+    from tools.prepare_sequences import prepare_clip, sha256_file
+    clip = shared_data / "faces" / "raw" / "fomm_demo_old_08.mp4"
+    (tmp_path / "seqs").mkdir()
+    prepare_clip(clip, tmp_path / "seqs", 3, "[test]", sha256_file(clip))
+    (tmp_path / "split.json").write_text(json.dumps({"test": [clip.stem]}))
+    (tmp_path / "tiny.json").write_text(json.dumps({
+        "name": "tiny-ifvc", "sequences_dir": "seqs", "split_file": "split.json", "split": "test",
+        "width": 256, "height": 256, "fps": 25, "frames": None,
+        "codecs": {"ifvc": {"kind": "ifvc", "points": [47], "encoder_args": ["--keyframe-codec", "raw"]}},
+        "anchor": "ifvc", "metrics": ["psnr_rgb"], "strided_metrics": [], "vgg_stride": 1,
+        "bd_rate": {"method": "pchip", "metrics": ["psnr_rgb"], "min_overlap": 0.5}}))
+    before = sorted(p.name for p in REPO_ROOT.iterdir())
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--config", "tiny.json", "--out", "camp1", "--quiet"]) == 0
+    result = json.loads((tmp_path / "camp1" / "cells" / "ifvc" / clip.stem / "ifvc_qp47.result.json").read_text())
+    assert result["status"] == "ok" and result["generator_name"] == "ifvc-geometric-1"
+    assert sorted(p.name for p in REPO_ROOT.iterdir()) == before

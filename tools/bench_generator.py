@@ -23,7 +23,7 @@ import numpy as np
 
 from tools.sequence_files import read_rgb444
 
-SEQ_DIR = Path(__file__).resolve().parents[1] / "work" / "sequences"
+SEQ_DIR = Path("work") / "sequences"       # relative to the working directory
 
 
 def main(argv: list[str] | None = None) -> int:

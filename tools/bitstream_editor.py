@@ -4,7 +4,10 @@ The same edits as the decoder's (set, offset, scale or hold an element over a fr
 are applied to the reconstructed values of semantic frames, quantised again at the stream's
 precisions, and a new conforming stream is written: the sequence header (same parameters),
 every key-frame unit's payload byte for byte, semantic units with the same grouping, and
-hash units recomputed. Key frames are shown as coded, so edits do not change them.
+hash units recomputed. Key frames are shown as coded, so edits do not change them, nor do
+they change inferred frames (which repeat the coded levels before them). An edit of
+head_loc moves the head by rewriting head_tx / head_ty (spec 8.6.1), so the stream must
+signal both; head_loc is then derived again from them.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import sys
 import numpy as np
 
 from bitstream.errors import BitstreamError
+from bitstream.semantic_elements import ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import (ParsedEndOfSequence, ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser, StreamWriter)
@@ -40,6 +44,7 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
     for unit in StreamParser().parse(data):
         if isinstance(unit, ParsedSequenceHeader):
             sh = unit.sh
+            _check_signalled(sh, edits)
             writer = StreamWriter(sh)
         elif isinstance(unit, ParsedKeyframe):
             assert writer is not None
@@ -67,7 +72,26 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
             writer.end_of_sequence()
     if writer is None:
         raise BitstreamError("no sequence header")
+    edits.check_stream_length(writer.next_frame_idx)    # the whole stream is read: edits outside it fail
+    for k, e in enumerate(edits.edits):
+        if k not in edits.applied and e.first < writer.next_frame_idx:
+            edits.warn(f"edit {e} covers only key frames or inferred frames, which the editor "
+                       "does not rewrite; it changed nothing")
     return writer.getvalue(), changed
+
+
+def _check_signalled(sh: SequenceHeader, edits: EditApplier) -> None:
+    """An edit can only rewrite elements the stream carries; head_loc moves head_tx / head_ty."""
+    signalled = set(sh.sh_sem_element_id)
+    for e in edits.edits:
+        el = ELEMENT_BY_NAME[e.element]
+        needs = {el.element_id} if e.element != "head_loc" else {ELEMENT_BY_NAME["head_tx"].element_id,
+                                                                  ELEMENT_BY_NAME["head_ty"].element_id}
+        missing = needs - signalled
+        if missing:
+            names = ", ".join(x.name for x in SEMANTIC_ELEMENTS if x.element_id in missing)
+            raise EditError(f"edit {e}: the stream does not signal {names}, so the editor cannot "
+                            "rewrite it (the decoder's --edit can)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     data = read_input_file(args.stream, "stream")
     try:
-        edits = EditApplier([parse_edit(e) for e in args.edit])
+        edits = EditApplier([parse_edit(e) for e in args.edit],
+                            warn=lambda msg: print(f"ifvc-edit: warning: {msg}", file=sys.stderr))
         out, changed = edit_stream(data, edits)
         list(StreamParser().parse(out))     # the result must parse as a conforming stream
     except (BitstreamError, EditError) as exc:

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", type=Path, default=DEFAULT_INPUT, help="a face video (any size)")
     ap.add_argument("--frames", type=int, default=100, help="frames to code (at 25 fps)")
     ap.add_argument("--qp", type=int, default=42, help="key-frame QP")
-    ap.add_argument("--out", type=Path, default=REPO / "out" / "e2e", help="work and output folder")
+    ap.add_argument("--out", type=Path, default=Path("out") / "e2e", help="work and output folder")
     ap.add_argument("--generator", choices=known_generators(), default=GeometricGenerator.name,
                     help="the generator named in the stream and used to decode it (Annex E / Annex F)")
     args = ap.parse_args(argv)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.semantics_cache import REPO, raw_semantics, sequence_path
+from tools.semantics_cache import raw_semantics, sequence_path
 
 DEFAULT = ["liveportrait_driving_d14", "sadtalker_WDA_AlexandriaOcasioCortez_000", "pcavs_Pose_Source_620900105"]
 
@@ -51,7 +51,7 @@ def plot(name: str, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", default=DEFAULT)
-    ap.add_argument("--out", type=Path, default=REPO / "work" / "plots")
+    ap.add_argument("--out", type=Path, default=Path("work") / "plots")
     args = ap.parse_args(argv)
     missing = [n for n in args.names if not sequence_path(n).is_file()]
     if missing:

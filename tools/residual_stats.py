@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from tools.semantics_cache import REPO, load_split, raw_semantics, sequence_path
+from tools.semantics_cache import load_split, raw_semantics, sequence_path
 
 
 def entropy_bits(x: np.ndarray) -> float:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="train", choices=["train", "validation", "test"])
-    ap.add_argument("--out", type=Path, default=REPO / "work" / "residual_stats.json")
+    ap.add_argument("--out", type=Path, default=Path("work") / "residual_stats.json")
     args = ap.parse_args(argv)
     split = load_split()
     names = split[args.split]

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SEQ_DIR = REPO / "work" / "sequences"
-CACHE_DIR = REPO / "work" / "semantics"
+# Work folders are relative to the working directory (the repository's own files: REPO).
+SEQ_DIR = Path("work") / "sequences"
+CACHE_DIR = Path("work") / "semantics"
 SPLIT_FILE = REPO / "tools" / "test_split.json"
 ANALYSIS_DIR = REPO / "ref_encoder" / "analysis"
 

@@ -44,8 +44,7 @@ from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, 
                                             network_inputs)
 from ref_decoder.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 
-REPO = Path(__file__).resolve().parents[1]
-WORK = REPO / "work" / "train_generator"
+WORK = Path("work") / "train_generator"     # relative to the working directory
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
 DRIVE_STRIDE = 2                     # every other frame is a driving frame
 VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
@@ -545,7 +544,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                               "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"})
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
-    print(f'pin it in ref_decoder/generators/learned.py: WEIGHTS_SHA256_HEX = "{digest}"')
+    print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator("ifvc-refine-1", '
+          f'bytes.fromhex("{digest}"), ...)')
     return 0
 
 

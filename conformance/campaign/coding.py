@@ -85,20 +85,22 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
     tmp_prefix = f"{TMP_PREFIX}{cell.codec.name}-qp{cell.point}-"
     for stale in folder.glob(tmp_prefix + "*"):   # left by a killed run of this very cell
         shutil.rmtree(stale, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix=tmp_prefix, dir=folder))
+    work = Path(tempfile.mkdtemp(prefix=tmp_prefix, dir=folder)).absolute()
     try:
         stream_tmp, log_tmp = work / "stream.ifvc", work / "encoder_log.csv"
         # Called as the `ifvc-encode` entry point does (import, then main()), so the whole
         # module is defined before main runs.
+        # The encoder runs in our working directory (relative paths in encoder_args are
+        # relative to it, as everywhere); PYTHONPATH lets `-c` import this repository's code.
         argv = [sys.executable, "-c", ENCODER_ENTRY, str(cell.sequence.path.resolve()),
                 "--width", str(config.width), "--height", str(config.height),
                 "--fps", f"{config.fps:g}", "--qp", str(cell.point),
                 "--frames", str(cell.sequence.frames), "-o", str(stream_tmp),
                 "--log", str(log_tmp), "--quiet", *cell.codec.encoder_args]
         start = time.perf_counter()
-        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2")
-        process = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, env=env,
-                                 check=False)
+        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2",
+                   PYTHONPATH=os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        process = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         encode_seconds = time.perf_counter() - start
         if process.returncode != 0:
             raise CellError(f"IFVC encoder failed (exit {process.returncode}): "

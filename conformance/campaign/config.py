@@ -60,8 +60,10 @@ class CampaignConfig:
         return Path(self.data["sequences_dir"])
 
     @property
-    def split_file(self) -> Path:
-        return Path(self.data["split_file"])
+    def split_file(self) -> Path | None:
+        """None (JSON null): the repository's split, tools/test_split.json."""
+        value = self.data["split_file"]
+        return None if value is None else Path(value)
 
     @property
     def split(self) -> str:
@@ -159,6 +161,11 @@ def parse_config(data: Any, path: Path) -> CampaignConfig:
                 "anchor", "metrics", "bd_rate"):
         if key not in data:
             raise CampaignError(f"{where}: missing key {key!r}")
+    if not isinstance(data["sequences_dir"], str) or not data["sequences_dir"]:
+        raise CampaignError(f"{where}: sequences_dir must be a folder path (relative to the working directory)")
+    if data["split_file"] is not None and (not isinstance(data["split_file"], str) or not data["split_file"]):
+        raise CampaignError(f"{where}: split_file must be a file path (relative to the working directory) "
+                            "or null for the repository's tools/test_split.json")
     for key in ("width", "height"):
         if not isinstance(data[key], int) or data[key] <= 0 or data[key] % 2:
             raise CampaignError(f"{where}: {key} must be a positive even integer")

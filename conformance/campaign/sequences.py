@@ -11,6 +11,8 @@ from .config import CampaignConfig
 from .errors import CampaignError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The split that ships with the repository: used when a config's split_file is null.
+SHIPPED_SPLIT_FILE = REPO_ROOT / "tools" / "test_split.json"
 PREPARE_HINT = ("prepare the sequences with: python -m tools.prepare_sequences "
                 "--raw ../shared/data/faces/raw --out work/sequences")
 
@@ -23,20 +25,13 @@ class Sequence:
     frames: int                        # frames the campaign codes (the first ones)
 
 
-def resolve_path(path: Path) -> Path:
-    """A relative path from the config: from the working directory, else the repository."""
-    if path.is_absolute() or path.exists():
-        return path
-    in_repo = REPO_ROOT / path
-    return in_repo if in_repo.exists() else path
-
-
 def rgb_file_name(name: str, config: CampaignConfig) -> str:
     return f"{name}_{config.width}x{config.height}_{config.fps:g}_8bit_444.rgb"
 
 
 def split_names(config: CampaignConfig) -> list[str]:
-    split_path = resolve_path(config.split_file)
+    # Relative paths in a config are relative to the working directory, as on the command line.
+    split_path = SHIPPED_SPLIT_FILE if config.split_file is None else config.split_file
     try:
         split = json.loads(split_path.read_text())
     except FileNotFoundError:
@@ -54,7 +49,7 @@ def resolve_sequences(config: CampaignConfig, names: list[str] | None = None) ->
     wanted = names if names else split_names(config)
     if len(set(wanted)) != len(wanted):
         raise CampaignError(f"a sequence is named twice: {wanted}")
-    folder = resolve_path(config.sequences_dir)
+    folder = config.sequences_dir
     if not folder.is_dir():
         raise CampaignError(f"sequence folder {folder} not found; {PREPARE_HINT}")
     frame_bytes = 3 * config.width * config.height

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from bitstream.generator_registry import GENERATOR_BY_NAME
+
 from .base import Generator
 from .geometric import GeometricGenerator
 
@@ -34,6 +36,17 @@ def _register_learned() -> None:
 
 
 _register_learned()
+
+
+def _check_against_the_registry_table() -> None:
+    """Every built-in generator is in the table in bitstream/ that the encoder checks names
+    against (their digests come from that table: geometric.py, learned.py)."""
+    for name in _REGISTRY:
+        if name not in GENERATOR_BY_NAME:
+            raise RuntimeError(f"built-in generator {name} is not in bitstream/generator_registry.py")
+
+
+_check_against_the_registry_table()
 
 
 def register_generator(name: str, factory: Callable[[], Generator]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from bitstream.generator_registry import GENERATOR_BY_NAME
 from bitstream.geometry_payload import (GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_V1, canonical_geometry,
                                         decode)
 
@@ -25,7 +26,7 @@ FEATHER_SIGMA = 0.8
 
 class GeometricGenerator:
     name = "ifvc-geometric-1"
-    weights_sha256 = bytes(32)
+    weights_sha256 = GENERATOR_BY_NAME[name].weights_sha256      # all zero: no weights
 
     def __init__(self) -> None:
         self.model: KeyFrameModel | None = None

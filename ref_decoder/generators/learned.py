@@ -5,7 +5,8 @@ GeometricGenerator), then RefineNet (refine_net.py) predicts a residual from the
 key frame, the IDI flow and masks of the target mouth and eyes, to fix what a warp cannot:
 smeared hair and background under large motion, the mouth interior, the eyelids.
 
-The weights are a safetensors file (never a pickle). Its SHA-256 is pinned here and checked
+The weights are a safetensors file (never a pickle). Its SHA-256 is pinned in the registry
+table bitstream/generator_registry.py (which the encoder reads too) and checked
 before the bytes are parsed; the generator reports that hash as weights_sha256, which the
 decoder compares with sh_generator_sha256_byte of the stream. Training: tools/train_generator.py.
 
@@ -26,6 +27,8 @@ import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 
+from bitstream.generator_registry import GENERATOR_BY_NAME
+
 from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx
 from . import shipped_weights
 from .geometric import GeometricGenerator
@@ -33,8 +36,9 @@ from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8
 
 NAME = "ifvc-refine-1"
 WEIGHTS_FILE = shipped_weights(NAME)
-# SHA-256 of the shipped WEIGHTS_FILE; tools/train_generator.py export prints the value to pin.
-WEIGHTS_SHA256_HEX = "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"
+# SHA-256 of the shipped WEIGHTS_FILE, pinned in bitstream/generator_registry.py (where
+# tools/train_generator.py export says to pin a new value).
+WEIGHTS_SHA256_HEX = GENERATOR_BY_NAME[NAME].weights_sha256.hex()
 DEFAULT_THREADS = 2
 WEIGHTS_FORMAT = "ifvc-refine"
 

@@ -6,10 +6,13 @@ from typing import Iterable
 
 import numpy as np
 
+from bitstream.head_location import head_loc_from_position
+
 from .canonical_face import load_canonical_face
+from .face_count import MultiFaceMonitor
 from .landmarks import LandmarkDetector
 from .pose import PoseFit, fit_pose, landmarks_to_fit_space, to_model_space
-from .semantics import INDEX, NUM_ELEMENTS, compute_semantics, head_loc_from_position
+from .semantics import INDEX, NUM_ELEMENTS, compute_semantics
 from .smoothing import OneEuroParams, smooth_sequence
 
 
@@ -31,7 +34,8 @@ class SequenceReport:
     frames: int
     no_face_frames: int
     no_face_indices: list[int] = field(default_factory=list)
-    multi_face_frames: int = 0
+    multi_face_frames: int = 0                    # frames that show more than one face (face_count.py)
+    first_multi_face_frame: int | None = None
     smoothing: str = "none"
     mean_fit_rms_cm: float = 0.0
 
@@ -94,26 +98,27 @@ def analyze_sequence(frames: Iterable[np.ndarray], smoothing: str | OneEuroParam
     """Analyse a clip: (N x 14 element values, report).
 
     A frame without a face repeats the previous frame's values (frames before the first
-    face take the first face's values) and is counted in the report. No face at all raises
-    NoFaceError.
+    face take the first face's values) and is counted in the report, as are frames that show
+    more than one face (one is analysed, Annex B.2). No face at all raises NoFaceError.
     """
     own = analyzer is None
     analyzer = analyzer or FaceAnalyzer(tracking=True)
     rows: list[np.ndarray] = []
     missing: list[int] = []
-    multi = 0
+    faces = MultiFaceMonitor()
     rms: list[float] = []
     try:
         for n, rgb in enumerate(frames):
             fa = analyzer.analyze_frame(rgb)
+            faces.observe(n, rgb)
             if fa.face_found:
                 rows.append(fa.semantics)
-                multi += fa.num_faces > 1
                 rms.append(fa.pose.rms_error)
             else:
                 missing.append(n)
                 rows.append(rows[-1] if rows and not np.isnan(rows[-1]).any() else fa.semantics)
     finally:
+        faces.close()
         if own:
             analyzer.close()
     if not rows:
@@ -125,7 +130,7 @@ def analyze_sequence(frames: Iterable[np.ndarray], smoothing: str | OneEuroParam
     first = int(np.argmax(found))
     values[:first] = values[first]
     report = SequenceReport(frames=len(values), no_face_frames=len(missing), no_face_indices=missing,
-                            multi_face_frames=int(multi),
+                            multi_face_frames=faces.frames, first_multi_face_frame=faces.first_frame,
                             smoothing="none" if smoothing in (None, "none") else str(smoothing if isinstance(smoothing, str) else "custom"),
                             mean_fit_rms_cm=float(np.mean(rms)))
     return apply_smoothing(values, smoothing, rate_hz), report

@@ -87,8 +87,3 @@ def compute_semantics(pose: PoseFit, model_pts: np.ndarray, face: CanonicalFace,
     return np.clip(values, LOWER, UPPER)
 
 
-def head_loc_from_position(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
-    """head_loc cell from (possibly smoothed) head_tx / head_ty."""
-    col = np.clip(np.floor(4 * (np.asarray(tx) + 0.5)), 0, 3)
-    row = np.clip(np.floor(4 * (np.asarray(ty) + 0.5)), 0, 3)
-    return 4 * row + col

@@ -1,0 +1,57 @@
+"""The registered generator identifiers (spec 7.4.2, sh_generator_name and
+sh_generator_sha256_byte; clause 8.6): the names a conforming stream may carry without
+weights of its own, and the SHA-256 of each one's shipped weights file.
+
+Encoder and decoder both read this table: the encoder refuses a name that no decoder knows
+(unless it is given the weights, i.e. a generator of the user's own), and the decoder's
+generator registry (ref_decoder/generators) checks at import that it agrees with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NO_WEIGHTS_SHA256 = bytes(32)        # a generator without weights carries all zeros
+
+
+@dataclass(frozen=True)
+class RegisteredGenerator:
+    name: str                        # sh_generator_name
+    weights_sha256: bytes            # SHA-256 of the shipped weights file; all zero: no weights
+    clause: str                      # where the generator is described
+
+
+REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
+    RegisteredGenerator("ifvc-geometric-1", NO_WEIGHTS_SHA256, "Annex E"),
+    RegisteredGenerator("ifvc-refine-1", bytes.fromhex(
+        "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
+)
+GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
+
+
+class UnknownGeneratorError(ValueError):
+    """A generator name that is not registered, with no weights given."""
+
+
+def resolve_generator_id(name: str, weights_sha256: bytes | None) -> tuple[bytes, list[str]]:
+    """The sh_generator_sha256 an encoder writes for ``name``, and warnings for the user.
+
+    weights_sha256 is the SHA-256 of the weights file the user gave (None: none given).
+    A registered name without weights gets its shipped SHA-256; an unregistered name needs
+    weights (a generator of the user's own), otherwise no decoder could identify it; weights
+    that differ from a registered generator's shipped ones are accepted with a warning (the
+    reference decoder will refuse the stream unless told which generator to use).
+    """
+    registered = GENERATOR_BY_NAME.get(name)
+    if weights_sha256 is None:
+        if registered is None:
+            raise UnknownGeneratorError(
+                f"unknown generator {name!r}: registered generators are "
+                f"{', '.join(g.name for g in REGISTERED_GENERATORS)}; a generator of your own "
+                "needs its weights file (--generator-weights), whose SHA-256 identifies it")
+        return registered.weights_sha256, []
+    if registered is not None and weights_sha256 != registered.weights_sha256:
+        shipped = "none" if registered.weights_sha256 == NO_WEIGHTS_SHA256 else registered.weights_sha256.hex()
+        return weights_sha256, [
+            f"generator {name}: the weights given (SHA-256 {weights_sha256.hex()}) are not its shipped "
+            f"ones ({shipped}); decoders with the registered {name} will refuse the stream"]
+    return weights_sha256, []
