@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from bitstream.generator_registry import resolve_generator_id
+from bitstream.head_location import head_loc_cell
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
@@ -32,6 +33,7 @@ from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
 
+_INDEX = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
 
 
@@ -146,6 +148,12 @@ class Encoder:
         for v, p, (lo, hi) in zip(values, self.precisions,
                                   (self.sh.level_bounds(i) for i in range(len(self.precisions)))):
             out.append(min(max(quantize(float(v), p), lo), hi))
+        # head_loc is a function of the translation (Annex B.3): derived from the
+        # reconstructed head_tx/head_ty, never smoothed or quantised on its own, so that a
+        # decoder deriving it finds the same cell.
+        tx, ty = (dequantize(out[_INDEX[n]], self.precisions[_INDEX[n]]) for n in ("head_tx", "head_ty"))
+        loc = _INDEX["head_loc"]
+        out[loc] = quantize(float(head_loc_cell(tx, ty)), self.precisions[loc])
         return out
 
     def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:

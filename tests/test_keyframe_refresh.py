@@ -89,3 +89,20 @@ def test_refresh_does_not_depend_on_frames_per_unit(sequence: Path) -> None:
     keys = {fpu: [f.frame_idx for f in _api_encode(sequence, "pose", fpu).frames if f.kind == "key"]
             for fpu in (1, 16)}
     assert keys[1] == keys[16]
+
+
+def test_head_loc_is_derived_from_the_coded_translation(sequence: Path) -> None:
+    """Annex B.3: the coded head_loc is the cell of the reconstructed head_tx/head_ty, for key
+    frames and semantic frames alike (it is never smoothed or quantised on its own)."""
+    from bitstream.head_location import head_loc_cell
+    from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+    from bitstream.semantic_reconstruction import dequantize
+    idx = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
+    result = _api_encode(sequence, "period", 8)
+    prec = result.writer.sh.sh_sem_precision
+    cells = set()
+    for f in result.frames:
+        tx, ty = (dequantize(f.levels[idx[n]], prec[idx[n]]) for n in ("head_tx", "head_ty"))
+        assert f.levels[idx["head_loc"]] == head_loc_cell(tx, ty), f.frame_idx
+        cells.add(f.levels[idx["head_loc"]])
+    assert cells, "no frames"
