@@ -2,6 +2,7 @@
 (frame index, prediction, CABAC contexts, hash coverage), shared by encoder and decoder."""
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -30,6 +31,15 @@ class _ContextCarry:
         self.state: SemanticContextState | None = (
             sh.new_context_state() if sh.sh_entropy_coding_mode == ENTROPY_CABAC else None)
         self.pending_reset = True
+
+    def trial_state(self) -> SemanticContextState | None:
+        """A copy of the state the next unit would start from, to code it on the side."""
+        if self.state is None:
+            return None
+        trial = copy.deepcopy(self.state)
+        if self.pending_reset or not self.sh.sh_cabac_context_carry_flag:
+            trial.initialize()
+        return trial
 
     def for_next_unit(self) -> SemanticContextState | None:
         if self.state is not None and (self.pending_reset or not self.sh.sh_cabac_context_carry_flag):
@@ -143,7 +153,7 @@ class StreamWriter:
         self._check_levels(ref_levels, "kf_ref_sem_level")
         kf = KeyframeUnit(frame_idx_delta, self.sh.sh_keyframe_codec_id if codec_id is None else codec_id,
                           list(ref_levels), geometry_version, geometry_payload, picture_payload)
-        self._check_gap(frame_idx_delta)
+        self._check_gap(frame_idx_delta, lambda c: code_keyframe_unit(c, kf, self.sh), UnitType.KEYFRAME)
         # Everything is validated before the writer's state changes (a rejected unit leaves none).
         self._fill_gap(frame_idx_delta)
         idx = self.next_frame_idx
@@ -163,18 +173,23 @@ class StreamWriter:
                 raise BitstreamError(f"cannot write: {name}[{i}] = {level} out of range [{lo}, {hi}]",
                                      element=f"{name}[{i}]")
 
-    def _check_gap(self, delta: int) -> None:
-        """The level limits on inferred frames (Annex A). The budget is checked against the
-        bytes written before the unit: stricter than the spec by the unit's own size, so that a
-        rejected unit changes no state (a CABAC unit's size is known only once it is coded)."""
+    def _check_gap(self, delta: int, code, unit_type: int) -> None:  # type: ignore[no-untyped-def]
+        """The level limits on inferred frames (Annex A), for a unit that code() writes. The
+        budget counts the unit's own bytes: when the bytes written so far do not suffice, the
+        unit is coded once more on the side to learn its size (no state changes)."""
         if delta > self.limits.max_frame_idx_delta:
             raise BitstreamError(f"frame index delta {delta} exceeds level {self.sh.sh_level_idc}'s "
                                  f"limit {self.limits.max_frame_idx_delta}")
-        budget = self.limits.max_inferred_per_byte * self._num_bytes
-        if self._inferred + delta > budget:
+        rate = self.limits.max_inferred_per_byte
+        if self._inferred + delta <= rate * self._num_bytes:
+            return
+        trial = SyntaxWriter()
+        code(trial)
+        size = self._num_bytes + len(frame_unit(unit_type, trial.getvalue()))
+        if self._inferred + delta > rate * size:
             raise BitstreamError(f"frame index delta {delta}: {self._inferred + delta} inferred frames "
-                                 f"after {self._num_bytes} bytes exceed level {self.sh.sh_level_idc}'s "
-                                 f"limit of {self.limits.max_inferred_per_byte} per byte of stream")
+                                 f"in the first {size} bytes exceed level {self.sh.sh_level_idc}'s "
+                                 f"limit of {rate} per byte of stream")
 
     def _fill_gap(self, delta: int) -> None:
         self._inferred += delta
@@ -191,9 +206,6 @@ class StreamWriter:
                                  f"{self.sh.sh_level_idc} allows 1..{self.limits.max_frames_per_unit}")
         for levels in frames_levels:
             self._check_levels(levels, "sem_level")
-        self._check_gap(frame_idx_delta)
-        self._fill_gap(frame_idx_delta)
-        first = self.next_frame_idx
         frames = []
         prev = self._prev_levels
         for levels in frames_levels:
@@ -201,6 +213,10 @@ class StreamWriter:
             frames.append(SemanticFrame(int(not any(res)), res))
             prev = list(levels)
         su = SemanticUnit(frame_idx_delta, frames)
+        self._check_gap(frame_idx_delta, lambda c: code_semantic_unit(c, su, self.sh, self._carry.trial_state()),
+                        UnitType.SEMANTIC)
+        self._fill_gap(frame_idx_delta)
+        first = self.next_frame_idx
         ctx = self._carry.for_next_unit()
         unit = self._emit(UnitType.SEMANTIC, lambda c: code_semantic_unit(c, su, self.sh, ctx),
                           first, len(frames))
