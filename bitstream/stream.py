@@ -6,7 +6,7 @@ import copy
 from collections import deque
 from dataclasses import dataclass, field, replace
 from itertools import islice
-from typing import Iterable, Iterator, Union
+from typing import Callable, Iterable, Iterator, Union
 
 from .cabac_contexts import SemanticContextState
 from .errors import BitstreamError
@@ -173,7 +173,7 @@ class StreamWriter:
                 raise BitstreamError(f"cannot write: {name}[{i}] = {level} out of range [{lo}, {hi}]",
                                      element=f"{name}[{i}]")
 
-    def _check_gap(self, delta: int, code, unit_type: int) -> None:  # type: ignore[no-untyped-def]
+    def _check_gap(self, delta: int, code: Callable[[SyntaxWriter], object], unit_type: int) -> None:
         """The level limits on inferred frames (Annex A), for a unit that code() writes. The
         budget counts the unit's own bytes: when the bytes written so far do not suffice, the
         unit is coded once more on the side to learn its size (no state changes)."""
