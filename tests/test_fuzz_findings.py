@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bitstream.bitio import BitWriter
 from bitstream.errors import BitstreamError
@@ -228,12 +230,13 @@ def _parse_peak(data: bytes, **kw: object) -> tuple[int, int]:
 
 
 def test_parser_memory_does_not_grow_with_the_stream():
-    """Frames without a hash unit: 3,000 or 12,000 frames take the same memory (a window of
-    MaxHashSpan frames); before, every frame since the last hash unit was kept."""
-    short, long = _long_stream(3000), _long_stream(12000)
+    """Frames without a hash unit: 2,000 or 8,000 frames take the same memory (a window of
+    MaxHashSpan frames); before, every frame since the last hash unit was kept (about 140
+    bytes a frame: 0.8 MB more for the longer stream)."""
+    short, long = _long_stream(2000), _long_stream(8000)
     n_short, peak_short = _parse_peak(short)
     n_long, peak_long = _parse_peak(long)
-    assert (n_short, n_long) == (3001, 12001)
+    assert (n_short, n_long) == (2001, 8001)
     assert peak_long < peak_short + 16 * 1024, (peak_short, peak_long)
     assert peak_long < 512 * 1024
 
@@ -242,9 +245,9 @@ def test_parser_memory_is_bounded_for_the_fuzzing_stream_without_level_checks():
     """The fuzzing stream (five-byte units, each adding 600 inferred frames, no hash unit),
     scaled down: without the level checks (check_profile off) nothing limits the frames, and
     the memory still stays that of the largest hash window."""
-    n_short, peak_short = _parse_peak(_long_stream(50, delta=600, level=20), check_profile=False)
-    n_long, peak_long = _parse_peak(_long_stream(200, delta=600, level=20), check_profile=False)
-    assert (n_short, n_long) == (1 + 50 * 601, 1 + 200 * 601)
+    n_short, peak_short = _parse_peak(_long_stream(10, delta=600, level=20), check_profile=False)
+    n_long, peak_long = _parse_peak(_long_stream(40, delta=600, level=20), check_profile=False)
+    assert (n_short, n_long) == (1 + 10 * 601, 1 + 40 * 601)
     assert peak_long < peak_short + 16 * 1024, (peak_short, peak_long)
 
 
@@ -405,3 +408,68 @@ def test_hash_mismatch_writes_the_output_and_exits_2(tmp_path):
     assert cli.main([str(SUITE / "neg_hash_mismatch.ifvc"), "-o", str(out), "--quiet"]) == 2
     d = json.loads((SUITE / "neg_hash_mismatch.json").read_text())
     assert out.stat().st_size == 3 * d["picture"]["width"] * d["picture"]["height"] * d["frames"]["num_output_frames"]
+
+
+# ---------------------------------------------------------------------------------------
+# Writer and parser agree on both limits, whatever the unit sequence
+# ---------------------------------------------------------------------------------------
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("semantic"), st.integers(1, 16), st.integers(0, 300)),
+    st.tuples(st.just("keyframe"), st.just(1), st.integers(0, 300)),
+    st.tuples(st.just("hash"), st.just(0), st.just(0))), min_size=1, max_size=40)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=_OPS, entropy=st.sampled_from([ENTROPY_EXP_GOLOMB, ENTROPY_CABAC]), use_hash_due=st.booleans())
+def test_what_the_writer_accepts_the_parser_accepts(ops, entropy, use_hash_due):
+    """The writer refuses the units that would break MaxInferredPerByte (counting the
+    unit's own bytes), leaving no trace of them, and never writes a hash entry outside the
+    window: the parser accepts every stream it writes, and every hash entry matches."""
+    sh = _sh(entropy)
+    w = StreamWriter(sh)
+    pic = bytes(raw_picture_size(sh))
+    w.keyframe(pic, [0, 0])
+    for n, (op, frames, delta) in enumerate(ops):
+        if use_hash_due and w.hash_due(frames + delta):
+            w.hash_unit()
+        before = (w.next_frame_idx, len(w.getvalue()))
+        try:
+            if op == "semantic":
+                w.semantic_unit([[(n + k) % 50, k] for k in range(frames)], frame_idx_delta=delta)
+            elif op == "keyframe":
+                w.keyframe(pic, [n % 50, 1], frame_idx_delta=delta)
+            else:
+                w.hash_unit()
+        except BitstreamError as exc:
+            assert "per byte" in str(exc)
+            assert (w.next_frame_idx, len(w.getvalue())) == before
+    w.end_of_sequence()
+    parser = StreamParser()
+    hashes = [u for u in parser.parse(w.getvalue()) if isinstance(u, ParsedHash)]
+    assert parser.next_frame_idx == w.next_frame_idx
+    assert all(c.matches is not False for h in hashes for c in h.checks)
+
+
+class _StubGenerator:
+    """Synthesis is not under test here: a generator that returns the key picture."""
+    name = "ifvc-geometric-1"
+
+    def set_keyframe(self, rgb, values, geometry, version):  # type: ignore[no-untyped-def]
+        self.rgb = rgb
+
+    def synthesize(self, values):  # type: ignore[no-untyped-def]
+        return self.rgb
+
+
+def test_decoder_forgets_key_frame_digests_outside_the_hash_window():
+    """1,200 key frames and no hash unit: the decoder keeps the picture digests of at most
+    MaxHashSpan of them (a hash unit can name no older one)."""
+    from ref_decoder.decoder import Decoder
+    sh = _sh()
+    w = StreamWriter(sh)
+    pic = bytes(raw_picture_size(sh))
+    for n in range(1200):
+        w.keyframe(pic, [n % 50, 0])
+    dec = Decoder(generator=_StubGenerator())  # type: ignore[arg-type]
+    assert sum(1 for _ in dec.decode(w.getvalue())) == 1200
+    assert sorted(dec._key_md5) == list(range(1200 - level_limits(10).max_hash_span, 1200))
