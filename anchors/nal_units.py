@@ -12,9 +12,10 @@ sets are present, how many pictures there are, and which pictures are intra-only
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
+
+from bitstream.vvc_headers import nal_rbsp, split_nal_units
 
 VVC_NAMES = {
     0: "TRAIL", 1: "STSA", 2: "RADL", 3: "RASL", 7: "IDR_W_RADL", 8: "IDR_N_LP", 9: "CRA",
@@ -28,7 +29,6 @@ HEVC_NAMES = {
     18: "BLA_N_LP", 19: "IDR_W_RADL", 20: "IDR_N_LP", 21: "CRA", 32: "VPS", 33: "SPS",
     34: "PPS", 35: "AUD", 36: "EOS", 37: "EOB", 38: "FD", 39: "PREFIX_SEI", 40: "SUFFIX_SEI",
 }
-_START_CODE = re.compile(b"\x00\x00\x01")
 
 
 @dataclass
@@ -66,17 +66,6 @@ def starts_with_start_code(data: bytes) -> bool:
     return data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01")
 
 
-def split_nal_units(data: bytes) -> list[bytes]:
-    """NAL units (header included, emulation prevention kept) of an Annex B byte stream."""
-    starts = [m.end() for m in _START_CODE.finditer(data)]
-    units = []
-    for i, start in enumerate(starts):
-        end = starts[i + 1] - 3 if i + 1 < len(starts) else len(data)
-        # Trailing zero bytes belong to the next (4-byte) start code or are zero padding.
-        units.append(data[start:end].rstrip(b"\x00"))
-    return [u for u in units if u]
-
-
 def analyse(data: bytes, standard: str) -> StreamStructure:
     """Parse the NAL unit structure of a VVC ("vvc") or HEVC ("hevc") Annex B stream."""
     if standard == "vvc":
@@ -109,10 +98,6 @@ class _BitReader:
         return (1 << zeros) - 1 + self.u(zeros)
 
 
-def _rbsp(payload: bytes) -> bytes:
-    return payload.replace(b"\x00\x00\x03", b"\x00\x00")
-
-
 def _analyse_vvc(units: list[bytes]) -> StreamStructure:
     structure = StreamStructure("vvc", {})
     counts: Counter[str] = Counter()
@@ -120,9 +105,9 @@ def _analyse_vvc(units: list[bytes]) -> StreamStructure:
         nut = unit[1] >> 3
         counts[VVC_NAMES.get(nut, f"type{nut}")] += 1
         if nut == 19:  # picture header NAL: the picture_header_structure() starts at once
-            structure.picture_types.append(_vvc_ph_type(_BitReader(_rbsp(unit[2:]))))
+            structure.picture_types.append(_vvc_ph_type(_BitReader(nal_rbsp(unit))))
         elif nut <= 11:  # VCL
-            reader = _BitReader(_rbsp(unit[2:]))
+            reader = _BitReader(nal_rbsp(unit))
             if reader.u(1):  # sh_picture_header_in_slice_header_flag
                 structure.picture_types.append(_vvc_ph_type(reader))
             if 7 <= nut <= 10:
@@ -148,13 +133,13 @@ def _analyse_hevc(units: list[bytes]) -> StreamStructure:
         nut = (unit[0] >> 1) & 63
         counts[HEVC_NAMES.get(nut, f"type{nut}")] += 1
         if nut == 34:
-            reader = _BitReader(_rbsp(unit[2:]))
+            reader = _BitReader(nal_rbsp(unit))
             pps_id = reader.ue()
             reader.ue()                # pps_seq_parameter_set_id
             reader.u(2)                # dependent_slice_segments_enabled, output_flag_present
             extra_bits[pps_id] = reader.u(3)
         elif nut <= 9 or 16 <= nut <= 21:  # VCL slice segment
-            reader = _BitReader(_rbsp(unit[2:]))
+            reader = _BitReader(nal_rbsp(unit))
             if not reader.u(1):        # first_slice_segment_in_pic_flag
                 continue
             irap = 16 <= nut <= 23

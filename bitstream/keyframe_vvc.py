@@ -4,6 +4,8 @@ The H.266 decoding process is exact, so any conforming VVC decoder gives the sam
 the reference uses FFmpeg's native `vvc` decoder from the ffmpeg binary that the PyPI package
 imageio-ffmpeg ships (or the binary named by IFVC_FFMPEG). The decoder's native output is
 taken without any pixel-format conversion; samples above 8 bits are rounded to 8 bits here.
+The picture format is never guessed from the decoder's output: it is read from the payload's
+parameter sets (vvc_headers) and checked against the sequence header first.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from .errors import BitstreamError
 from .picture_format import yuv420_to_rgb
+from .vvc_headers import check_keyframe_format
 
 
 class ToolMissingError(RuntimeError):
@@ -46,7 +49,11 @@ def to_8bit(plane: np.ndarray, bit_depth: int) -> np.ndarray:
 
 
 def decode_vvc_yuv420(payload: bytes, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The one picture of an H.266 elementary stream as 8-bit Y, Cb, Cr 4:2:0 planes."""
+    """The one picture of an H.266 elementary stream as 8-bit Y, Cb, Cr 4:2:0 planes.
+    Its size, chroma format and bit depth are read from the stream's parameter sets and
+    checked against the sequence header before decoding (spec 8.4.2); the decoder's output
+    must then have exactly that format."""
+    depth = check_keyframe_format(payload, width, height).bit_depth
     cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "vvc", "-i", "pipe:0",
            "-frames:v", "1", "-f", "rawvideo", "pipe:1"]
     try:
@@ -59,14 +66,10 @@ def decode_vvc_yuv420(payload: bytes, width: int, height: int) -> tuple[np.ndarr
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise BitstreamError(f"the VVC key-frame payload does not decode: {tail[0]}",
                              element="kf_picture_byte")
-    dtype: np.dtype
-    if len(out) == n_y + 2 * n_c:
-        depth, dtype = 8, np.dtype(np.uint8)
-    elif len(out) == 2 * (n_y + 2 * n_c):
-        depth, dtype = 10, np.dtype("<u2")
-    else:
-        raise BitstreamError(f"the VVC key frame is not a {width}x{height} 4:2:0 picture "
-                             f"({len(out)} bytes decoded)", element="kf_picture_byte")
+    dtype = np.dtype(np.uint8) if depth == 8 else np.dtype("<u2")
+    if len(out) != dtype.itemsize * (n_y + 2 * n_c):
+        raise BitstreamError(f"the VVC decoder output {len(out)} bytes, not one {width}x{height} "
+                             f"4:2:0 picture of {depth} bits", element="kf_picture_byte")
     buf = np.frombuffer(out, dtype)
     if depth == 10 and int(buf.max(initial=0)) > 1023:
         raise BitstreamError("the VVC key frame has samples above 10 bits", element="kf_picture_byte")

@@ -41,12 +41,15 @@ def _check_rgb(frame: np.ndarray, even: bool = True) -> None:
 
 
 def rgb_to_yuv420(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """RGB 4:4:4 -> Y, Cb, Cr planes (chroma: the rounded mean of each 2x2 block)."""
-    _check_rgb(frame)
+    """RGB 4:4:4 -> Y, Cb, Cr planes (chroma: the rounded mean of each 2x2 block). An odd
+    width or height is padded by repeating the last column or row for the chroma (chroma
+    planes of half the size rounded up, spec 8.4.1)."""
+    _check_rgb(frame, even=False)
     rgb = frame.astype(np.int64)
     y = ((rgb @ _FWD[0]) + _HALF >> 16) + 16
-    cb_full = rgb @ _FWD[1]
-    cr_full = rgb @ _FWD[2]
+    even = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
+    cb_full = even @ _FWD[1]
+    cr_full = even @ _FWD[2]
 
     def down(c: np.ndarray) -> np.ndarray:
         s = c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]
@@ -69,14 +72,21 @@ def _upsample2(c: np.ndarray) -> np.ndarray:
     return out
 
 
+def chroma420_shape(height: int, width: int) -> tuple[int, int]:
+    """Chroma plane size of 4:2:0: half the luma size, rounded up (spec 8.4.1)."""
+    return (height + 1) // 2, (width + 1) // 2
+
+
 def yuv420_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
-    """Y, Cb, Cr 4:2:0 (8 bits, limited range) -> H x W x 3 uint8 RGB."""
+    """Y, Cb, Cr 4:2:0 (8 bits, limited range) -> H x W x 3 uint8 RGB. For an odd width or
+    height, the upsampled chroma has one column or row more than luma; it is dropped (the
+    first H rows and W columns are used, spec 8.4.3)."""
     h, w = y.shape
-    if cb.shape != (h // 2, w // 2) or cr.shape != cb.shape:
+    if cb.shape != chroma420_shape(h, w) or cr.shape != cb.shape:
         raise BitstreamError(f"chroma planes {cb.shape}, {cr.shape} do not match luma {y.shape} in 4:2:0")
     yy = (y.astype(np.int64) - 16) * _INV_Y
-    u16 = _upsample2(cb) - 16 * 128      # chroma - 128, scaled by 16
-    v16 = _upsample2(cr) - 16 * 128
+    u16 = _upsample2(cb)[:h, :w] - 16 * 128      # chroma - 128, scaled by 16
+    v16 = _upsample2(cr)[:h, :w] - 16 * 128
     rnd = 1 << 19                         # 16 fractional bits + 4 bits of upsampling scale
     r = (16 * yy + _INV_R_CR * v16 + rnd) >> 20
     g = (16 * yy + _INV_G_CB * u16 + _INV_G_CR * v16 + rnd) >> 20
@@ -89,11 +99,13 @@ def yuv420_planar_bytes(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> bytes:
 
 
 def yuv420_from_bytes(data: bytes, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw 8-bit Y, Cb, Cr planes; chroma planes of half the size, rounded up (spec 8.4.1)."""
     n_y = width * height
-    n_c = (width // 2) * (height // 2)
+    c_shape = chroma420_shape(height, width)
+    n_c = c_shape[0] * c_shape[1]
     if len(data) != n_y + 2 * n_c:
         raise BitstreamError(f"YUV 4:2:0 picture has {len(data)} bytes, expected {n_y + 2 * n_c}")
     buf = np.frombuffer(data, np.uint8)
     return (buf[:n_y].reshape(height, width).copy(),
-            buf[n_y:n_y + n_c].reshape(height // 2, width // 2).copy(),
-            buf[n_y + n_c:].reshape(height // 2, width // 2).copy())
+            buf[n_y:n_y + n_c].reshape(c_shape).copy(),
+            buf[n_y + n_c:].reshape(c_shape).copy())

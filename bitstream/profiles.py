@@ -20,13 +20,17 @@ class LevelLimits:
     max_picture_payload: int     # bytes of kf_picture_byte
     max_geometry_payload: int    # bytes of kf_geometry_byte
     max_frame_idx_delta: int     # kf_frame_idx_delta, su_frame_idx_delta (inferred frames at once)
+    max_hash_span: int           # MaxHashSpan: how far back (frames) a hash entry may reach
+    max_inferred_per_byte: int   # MaxInferredPerByte: inferred frames per byte of stream so far
 
 
 LEVELS: dict[int, LevelLimits] = {
-    10: LevelLimits(10, 256, 30.0, 16, 1 << 18, 1 << 14, 300),
-    20: LevelLimits(20, 512, 60.0, 32, 1 << 20, 1 << 16, 600),
-    30: LevelLimits(30, 1024, 60.0, 64, 1 << 22, 1 << 18, 600),
+    10: LevelLimits(10, 256, 30.0, 16, 1 << 18, 1 << 14, 300, 1024, 1),
+    20: LevelLimits(20, 512, 60.0, 32, 1 << 20, 1 << 16, 600, 2048, 1),
+    30: LevelLimits(30, 1024, 60.0, 64, 1 << 22, 1 << 18, 600, 2048, 1),
 }
+# The parser's bound on the hash window when it does not check the level (check_profile off).
+MAX_HASH_SPAN_ANY_LEVEL = max(limits.max_hash_span for limits in LEVELS.values())
 
 
 def level_limits(level_idc: int) -> LevelLimits:

@@ -2,12 +2,15 @@
 (frame index, prediction, CABAC contexts, hash coverage), shared by encoder and decoder."""
 from __future__ import annotations
 
+import copy
+from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Union
+from itertools import islice
+from typing import Callable, Iterable, Iterator, Union
 
 from .cabac_contexts import SemanticContextState
 from .errors import BitstreamError
-from .profiles import LevelLimits, check_sequence_header
+from .profiles import MAX_HASH_SPAN_ANY_LEVEL, LevelLimits, check_sequence_header
 from .semantic_reconstruction import md5_of_packed, pack_levels, reconstruct_levels
 from .structures import (ENTROPY_CABAC, HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
@@ -29,11 +32,70 @@ class _ContextCarry:
             sh.new_context_state() if sh.sh_entropy_coding_mode == ENTROPY_CABAC else None)
         self.pending_reset = True
 
+    def trial_state(self) -> SemanticContextState | None:
+        """A copy of the state the next unit would start from, to code it on the side."""
+        if self.state is None:
+            return None
+        trial = copy.deepcopy(self.state)
+        if self.pending_reset or not self.sh.sh_cabac_context_carry_flag:
+            trial.initialize()
+        return trial
+
     def for_next_unit(self) -> SemanticContextState | None:
         if self.state is not None and (self.pending_reset or not self.sh.sh_cabac_context_carry_flag):
             self.state.initialize()
         self.pending_reset = False
         return self.state
+
+
+class HashWindow:
+    """The frames a hash unit may cover (spec 7.4.6): those carried or inferred since the
+    previous hash unit, at most MaxHashSpan frames (Annex A) before the hash unit. Their packed
+    levels are kept in a window of that many frames, so memory does not grow with the stream,
+    whatever the hash placement. Frames are added in FrameIdx order, without gaps."""
+
+    def __init__(self, span: int) -> None:
+        self.span = span
+        self.first = 0                       # FrameIdx of the oldest frame held
+        self._packed: deque[bytes] = deque()
+        self._keyframes: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    @property
+    def end(self) -> int:
+        """FrameIdx following the newest frame held."""
+        return self.first + len(self._packed)
+
+    def add(self, idx: int, packed: bytes, keyframe: bool = False) -> None:
+        if not self._packed:
+            self.first = idx
+        assert idx == self.end, "frames enter the hash window in order"
+        self._packed.append(packed)
+        if keyframe:
+            self._keyframes.add(idx)
+        if len(self._packed) > self.span:     # the oldest frame can no longer be covered
+            self._packed.popleft()
+            self._keyframes.discard(self.first)
+            self.first += 1
+
+    def holds(self, idx: int) -> bool:
+        return self.first <= idx < self.end
+
+    def is_keyframe(self, idx: int) -> bool:
+        return idx in self._keyframes
+
+    def frames(self) -> range:
+        return range(self.first, self.end)
+
+    def packed(self, first: int, count: int) -> Iterable[bytes]:
+        """Packed levels of frames first .. first + count - 1 (all held)."""
+        return islice(self._packed, first - self.first, first - self.first + count)
+
+    def clear(self) -> None:
+        self._packed.clear()
+        self._keyframes.clear()
 
 
 @dataclass
@@ -57,7 +119,9 @@ class StreamWriter:
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
         self.records: list[UnitRecord] = []
-        self._uncovered: dict[int, bytes] = {}   # frame idx -> packed levels, not yet hashed
+        self._window = HashWindow(self.limits.max_hash_span)   # frames not yet hashed
+        self._inferred = 0                   # frames inferred so far (Annex A budget)
+        self._num_bytes = 0
         self._chunks: list[bytes] = []
         self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
 
@@ -74,6 +138,7 @@ class StreamWriter:
                 replace(t, bit_pos=t.bit_pos + 8 * (at + header)) for t in self.trace[start:]]
         self.records.append(UnitRecord(unit_type, len(unit), first, frames))
         self._chunks.append(unit)
+        self._num_bytes += len(unit)
         return unit
 
     def keyframe(self, picture_payload: bytes, ref_levels: list[int], *, codec_id: int | None = None,
@@ -88,12 +153,13 @@ class StreamWriter:
         self._check_levels(ref_levels, "kf_ref_sem_level")
         kf = KeyframeUnit(frame_idx_delta, self.sh.sh_keyframe_codec_id if codec_id is None else codec_id,
                           list(ref_levels), geometry_version, geometry_payload, picture_payload)
+        self._check_gap(frame_idx_delta, lambda c: code_keyframe_unit(c, kf, self.sh), UnitType.KEYFRAME)
         # Everything is validated before the writer's state changes (a rejected unit leaves none).
         self._fill_gap(frame_idx_delta)
         idx = self.next_frame_idx
         unit = self._emit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, self.sh), idx, 1)
         self._prev_levels = list(ref_levels)
-        self._uncovered[idx] = pack_levels(ref_levels)
+        self._window.add(idx, pack_levels(ref_levels), keyframe=True)
         self._carry.pending_reset = True
         self.next_frame_idx += 1
         return unit
@@ -107,13 +173,29 @@ class StreamWriter:
                 raise BitstreamError(f"cannot write: {name}[{i}] = {level} out of range [{lo}, {hi}]",
                                      element=f"{name}[{i}]")
 
-    def _fill_gap(self, delta: int) -> None:
+    def _check_gap(self, delta: int, code: Callable[[SyntaxWriter], object], unit_type: int) -> None:
+        """The level limits on inferred frames (Annex A), for a unit that code() writes. The
+        budget counts the unit's own bytes: when the bytes written so far do not suffice, the
+        unit is coded once more on the side to learn its size (no state changes)."""
         if delta > self.limits.max_frame_idx_delta:
             raise BitstreamError(f"frame index delta {delta} exceeds level {self.sh.sh_level_idc}'s "
                                  f"limit {self.limits.max_frame_idx_delta}")
+        rate = self.limits.max_inferred_per_byte
+        if self._inferred + delta <= rate * self._num_bytes:
+            return
+        trial = SyntaxWriter()
+        code(trial)
+        size = self._num_bytes + len(frame_unit(unit_type, trial.getvalue()))
+        if self._inferred + delta > rate * size:
+            raise BitstreamError(f"frame index delta {delta}: {self._inferred + delta} inferred frames "
+                                 f"in the first {size} bytes exceed level {self.sh.sh_level_idc}'s "
+                                 f"limit of {rate} per byte of stream")
+
+    def _fill_gap(self, delta: int) -> None:
+        self._inferred += delta
         for _ in range(delta):   # inferred frames repeat the previous levels
             if self._prev_levels is not None:
-                self._uncovered[self.next_frame_idx] = pack_levels(self._prev_levels)
+                self._window.add(self.next_frame_idx, pack_levels(self._prev_levels))
             self.next_frame_idx += 1
 
     def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
@@ -124,8 +206,6 @@ class StreamWriter:
                                  f"{self.sh.sh_level_idc} allows 1..{self.limits.max_frames_per_unit}")
         for levels in frames_levels:
             self._check_levels(levels, "sem_level")
-        self._fill_gap(frame_idx_delta)
-        first = self.next_frame_idx
         frames = []
         prev = self._prev_levels
         for levels in frames_levels:
@@ -133,29 +213,50 @@ class StreamWriter:
             frames.append(SemanticFrame(int(not any(res)), res))
             prev = list(levels)
         su = SemanticUnit(frame_idx_delta, frames)
+        self._check_gap(frame_idx_delta, lambda c: code_semantic_unit(c, su, self.sh, self._carry.trial_state()),
+                        UnitType.SEMANTIC)
+        self._fill_gap(frame_idx_delta)
+        first = self.next_frame_idx
         ctx = self._carry.for_next_unit()
         unit = self._emit(UnitType.SEMANTIC, lambda c: code_semantic_unit(c, su, self.sh, ctx),
                           first, len(frames))
         for levels in frames_levels:
-            self._uncovered[self.next_frame_idx] = pack_levels(levels)
+            self._window.add(self.next_frame_idx, pack_levels(levels))
             self.next_frame_idx += 1
         self._prev_levels = list(frames_levels[-1])
         return unit
 
+    def hash_due(self, upcoming_frames: int | None = None) -> bool:
+        """True when the next unit could push a frame not yet hashed out of the hash window
+        (MaxHashSpan, spec 7.4.6 and Annex A): a caller that wants every frame covered writes a
+        hash unit now. upcoming_frames: the frames (inferred and carried) the next unit adds;
+        by default the most one unit may add at the stream's level."""
+        if not self._window:
+            return False
+        if upcoming_frames is None:
+            upcoming_frames = self.limits.max_frame_idx_delta + self.limits.max_frames_per_unit
+        return len(self._window) + upcoming_frames > self._window.span
+
     def hash_unit(self, keyframe_md5: dict[int, bytes] | None = None,
                   per_frame: bool = False) -> bytes:
-        """Covers every frame since the previous hash unit: one semantics MD5 over the whole
-        range (or one per frame), plus the given key-frame picture MD5s."""
+        """Covers the frames since the previous hash unit that are still in the hash window
+        (all of them when the caller follows hash_due): one semantics MD5 over the whole range
+        (or one per frame), plus the given key-frame picture MD5s, whose frames must be key
+        frames in that window."""
+        for idx in sorted(keyframe_md5 or {}):
+            if not self._window.is_keyframe(idx):
+                raise BitstreamError(f"cannot write a key-frame hash entry for frame {idx}: not a key "
+                                     "frame in the hash window (spec 7.4.6; see hash_due)")
         entries = []
-        idxs = sorted(self._uncovered)
+        idxs = self._window.frames()
         if idxs:
-            runs = [[i] for i in idxs] if per_frame else [idxs]
+            runs = [range(i, i + 1) for i in idxs] if per_frame else [idxs]
             for run in runs:
                 entries.append(HashEntry(HASH_ENTRY_SEMANTICS, run[0], len(run) - 1,
-                                         md5_of_packed([self._uncovered[i] for i in run])))
+                                         md5_of_packed(self._window.packed(run[0], len(run)))))
         for idx, digest in sorted((keyframe_md5 or {}).items()):
             entries.append(HashEntry(HASH_ENTRY_KEYFRAME, idx, 0, digest))
-        self._uncovered.clear()
+        self._window.clear()
         hu = HashUnit(entries=entries)
         return self._emit(UnitType.HASH, lambda c: code_hash_unit(c, hu))
 
@@ -243,11 +344,17 @@ class StreamParser:
         self._carry: _ContextCarry | None = None
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
-        # Packed levels of the frames not yet covered by a hash unit (56 bytes a frame for
-        # the baseline set), so that memory stays small without hash units too.
-        self._uncovered: dict[int, bytes] = {}
-        self._uncovered_keyframes: set[int] = set()
+        # Packed levels of the frames a hash unit may still cover (at most MaxHashSpan).
+        self._window = HashWindow(MAX_HASH_SPAN_ANY_LEVEL)
+        self._since_hash = 0        # NextFrameIdx after the previous hash unit
+        self._inferred = 0          # frames inferred so far, and the stream's bytes so far
+        self._num_bytes = 0
         self._ended = False
+
+    @property
+    def hash_window_first(self) -> int:
+        """The lowest FrameIdx a hash entry may still cover (spec 7.4.6)."""
+        return self._window.first if self._window else self.next_frame_idx
 
     def parse(self, data: bytes) -> Iterator[ParsedUnit]:
         """All units of a complete stream, then the end-of-stream checks of finish()."""
@@ -273,6 +380,7 @@ class StreamParser:
         if self.sh is None and raw.unit_type != UnitType.SEQUENCE_HEADER:
             raise BitstreamError("the stream does not start with a sequence header "
                                  f"(first unit is {name})", unit=name, bit_pos=8 * raw.offset)
+        self._num_bytes += raw.size
         if self.trace is not None:
             self.trace += header_trace(raw.unit_type, raw.offset, raw.header_size, len(raw.payload))
         c = SyntaxReader(raw.payload, trace=self.trace, unit=name, bit_offset=raw.payload_bit_offset)
@@ -297,18 +405,26 @@ class StreamParser:
         sh = code_sequence_header(c, SequenceHeader())
         limits = check_sequence_header(sh) if self.check_profile else None
         self.sh, self.limits = sh, limits
+        if limits is not None:
+            self._window = HashWindow(limits.max_hash_span)
         self._carry = _ContextCarry(sh)
         return ParsedSequenceHeader(raw, sh, limits)  # type: ignore[arg-type]
 
     def _infer_gap(self, delta: int, c: SyntaxReader, name: str) -> list[tuple[int, list[int]]]:
-        if self.limits is not None and delta > self.limits.max_frame_idx_delta:
-            raise c.error(f"{name} {delta} exceeds the level limit {self.limits.max_frame_idx_delta}",
+        limits = self.limits
+        if limits is not None and delta > limits.max_frame_idx_delta:
+            raise c.error(f"{name} {delta} exceeds the level limit {limits.max_frame_idx_delta}",
                           name, 0)
+        self._inferred += delta
+        if limits is not None and self._inferred > limits.max_inferred_per_byte * self._num_bytes:
+            raise c.error(f"{name} {delta}: {self._inferred} inferred frames in the first "
+                          f"{self._num_bytes} bytes of the stream exceed the level limit of "
+                          f"{limits.max_inferred_per_byte} per byte (Annex A)", name, 0)
         inferred = []
         for _ in range(delta):
             if self._prev_levels is not None:
                 inferred.append((self.next_frame_idx, list(self._prev_levels)))
-                self._uncovered[self.next_frame_idx] = pack_levels(self._prev_levels)
+                self._window.add(self.next_frame_idx, pack_levels(self._prev_levels))
             self.next_frame_idx += 1
         return inferred
 
@@ -333,8 +449,7 @@ class StreamParser:
         idx = self.next_frame_idx
         self.next_frame_idx += 1
         self._prev_levels = list(kf.kf_ref_sem_level)
-        self._uncovered[idx] = pack_levels(kf.kf_ref_sem_level)
-        self._uncovered_keyframes.add(idx)
+        self._window.add(idx, pack_levels(kf.kf_ref_sem_level), keyframe=True)
         self._carry.pending_reset = True
         return ParsedKeyframe(raw, idx, kf, list(kf.kf_ref_sem_level), inferred)
 
@@ -356,7 +471,7 @@ class StreamParser:
                 prev = reconstruct_levels(sh, prev, frame.sem_res, self.next_frame_idx)
             except BitstreamError as exc:
                 raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
-            self._uncovered[self.next_frame_idx] = pack_levels(prev)
+            self._window.add(self.next_frame_idx, pack_levels(prev))
             out.append(DecodedSemanticFrame(self.next_frame_idx, prev, bool(frame.sf_skip_flag), False))
             self.next_frame_idx += 1
         self._prev_levels = prev
@@ -368,27 +483,36 @@ class StreamParser:
         covered: set[int] = set()   # entries of one hash unit do not overlap (spec 7.4.6)
         for e in hu.entries:
             if e.hu_entry_type == HASH_ENTRY_KEYFRAME:
-                if e.hu_first_frame_idx not in self._uncovered_keyframes:
+                self._check_covered(c, e.hu_first_frame_idx, "hu_first_frame_idx")
+                if not self._window.is_keyframe(e.hu_first_frame_idx):
                     raise c.error(f"key-frame hash entry names frame {e.hu_first_frame_idx}, which "
                                   "is not a key frame decoded since the previous hash unit",
                                   "hu_first_frame_idx", 0)
                 checks.append(HashCheck(e, None))
                 continue
-            idxs = range(e.hu_first_frame_idx, e.hu_first_frame_idx + e.hu_num_frames_minus1 + 1)
-            # First and last frame before the range: the range is then bounded by the frames
-            # decoded since the previous hash unit, and the work stays linear.
-            for idx, name in ((idxs[0], "hu_first_frame_idx"), (idxs[-1], "hu_num_frames_minus1")):
-                if idx not in self._uncovered:
-                    raise c.error(f"hash entry covers frame {idx}, which is not a frame decoded "
-                                  "since the previous hash unit", name, 0)
-            missing = [i for i in idxs if i not in self._uncovered]
-            if missing:
-                raise c.error(f"hash entry covers frame {missing[0]}, which is not a frame decoded "
-                              "since the previous hash unit", "hu_first_frame_idx", 0)
+            first, count = e.hu_first_frame_idx, e.hu_num_frames_minus1 + 1
+            # The window holds consecutive frames: checking both ends checks the range, and
+            # the work stays linear in the frames covered.
+            self._check_covered(c, first, "hu_first_frame_idx")
+            self._check_covered(c, first + count - 1, "hu_num_frames_minus1")
+            idxs = range(first, first + count)
             if covered.intersection(idxs):
                 raise c.error("hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
             covered.update(idxs)
-            checks.append(HashCheck(e, md5_of_packed([self._uncovered[i] for i in idxs]) == e.hu_md5))
-        self._uncovered.clear()
-        self._uncovered_keyframes.clear()
+            checks.append(HashCheck(e, md5_of_packed(self._window.packed(first, count)) == e.hu_md5))
+        self._window.clear()
+        self._since_hash = self.next_frame_idx
         return ParsedHash(raw, hu, checks)
+
+    def _check_covered(self, c: SyntaxReader, idx: int, name: str) -> None:
+        """A frame a hash entry covers: decoded since the previous hash unit, and at most
+        MaxHashSpan frames before this one (spec 7.4.6, Annex A)."""
+        if self._window.holds(idx):
+            return
+        span = self._window.span
+        if self._since_hash <= idx < self.next_frame_idx - span:
+            raise c.error(f"hash entry covers frame {idx}, more than MaxHashSpan ({span}) frames "
+                          f"before the hash unit (frame {self.next_frame_idx}; level limit, Annex A)",
+                          name, 0)
+        raise c.error(f"hash entry covers frame {idx}, which is not a frame decoded "
+                      "since the previous hash unit", name, 0)

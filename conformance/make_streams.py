@@ -71,11 +71,12 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
     """All streams, in suite order; and the names taken from reuse_from instead of rebuilt."""
     built = streams_positive.all_streams() + streams_negative.all_streams()
     reused: list[str] = []
-    vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512"]
+    vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512",
+                 "neg_vvc_wrong_size", "neg_vvc_bit_depth_12"]
     face_names = ["face_real_cabac", "face_synthetic_motion_eg", "face_synthetic_motion_refine_cabac",
                   "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS]
     if _have_vvenc():
-        built += streams_vvc.picture_size_streams()
+        built += streams_vvc.picture_size_streams() + streams_vvc.wrong_format_streams()
     else:
         log("VVenC (ffmpeg with libvvenc) not found: vvc_* streams are reused, not rebuilt")
         built += [_reuse(reuse_from, n) for n in vvc_names]
@@ -175,7 +176,10 @@ def describe(b: Built) -> dict:
     }
     if b.outcome == ERROR:
         d["expected"]["error_substring"] = b.error_substring
-        d["expected"]["reference_error"] = streams_negative._reference_error(b.data)
+        d["expected"]["reference_error"] = err = streams_negative._reference_error(b.data)
+        if err is None or (b.error_substring or "") not in err:
+            raise BuildError(f"{b.name}: expected an error with {b.error_substring!r}, the reference "
+                             f"decoder gives {err!r}")
         return d
     if b.outcome == DECODE_SKIPPING:
         present = sorted({u.unit_type for u in iter_units(b.data) if u.unit_type > 4})

@@ -7,13 +7,20 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bitstream.errors import BitstreamError
+from bitstream.profiles import level_limits
+from bitstream.semantic_reconstruction import semantics_md5
 from bitstream.structures import (
     ENTROPY_CABAC,
     ENTROPY_EXP_GOLOMB,
+    HASH_ENTRY_KEYFRAME,
+    HASH_ENTRY_SEMANTICS,
+    HashEntry,
+    HashUnit,
     KeyframeUnit,
     SemanticFrame,
     SemanticUnit,
     SequenceHeader,
+    code_hash_unit,
     code_keyframe_unit,
     code_semantic_unit,
     code_sequence_header,
@@ -22,7 +29,7 @@ from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import UnitType, frame_unit, iter_units
 from ref_decoder.decoder import Decoder, DecodingError
 
-from .stream_kit import Assembler, Built, coded_unit, header, raw_picture
+from .stream_kit import Assembler, Built, coded_unit, header, raw_keyframe_md5, raw_picture, trajectory_levels
 from .suite_format import ERROR, HASH_MISMATCH
 
 EG, CABAC = ENTROPY_EXP_GOLOMB, ENTROPY_CABAC
@@ -288,9 +295,55 @@ def header_errors() -> list[Built]:
     return out
 
 
+def resource_limits() -> list[Built]:
+    """The level limits that bound a decoder's memory and work whatever the stream's length
+    (Annex A): the hash window and the inferred-frame budget."""
+    out = []
+    # A hash unit reaching back MaxHashSpan + 1 frames (cabac_hash_span_limit plus one frame).
+    sh = header(entropy=CABAC, ids=IDS, precisions=PREC, width=16, height=16)
+    span = level_limits(sh.sh_level_idc).max_hash_span
+    lv = trajectory_levels(sh, span + 1, 18)
+    a = Assembler(sh)
+    pic = raw_picture(sh)
+    a.keyframe(pic, lv[0])
+    a.semantics_in_units(lv[1:], 16)
+    hu = HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, span, semantics_md5(lv)),
+                           HashEntry(HASH_ENTRY_KEYFRAME, 0, 0, raw_keyframe_md5(sh, pic))])
+    data = a.getvalue() + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, hu))
+    out.append(_neg("neg_hash_span_exceeded", data + frame_unit(UnitType.END_OF_SEQUENCE, b"\x80"), sh,
+                    f"a hash entry over frames 0..{span}, reaching back MaxHashSpan + 1 = {span + 1} frames "
+                    "(level 1.0); otherwise correct (its MD5s match)",
+                    ["MaxHashSpan (Annex A, spec 7.4.6)"],
+                    f"key frame + {span} frames in units of 16, then a HASH unit with a semantics entry "
+                    f"over frames 0..{span} and a key-frame entry for frame 0", "MaxHashSpan"))
+    # Inferred frames beyond MaxInferredPerByte x the bytes of the stream so far: units with
+    # the level's largest frame index delta and one coded frame, until the budget is exceeded.
+    sh = _sh(EG)
+    limits = level_limits(sh.sh_level_idc)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh), LEVELS[0])
+    data = a.getvalue()
+    inferred = 0
+    units = 0
+    while inferred <= limits.max_inferred_per_byte * len(data):
+        su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+            c, SemanticUnit(limits.max_frame_idx_delta, [SemanticFrame(1, [0, 0])]), sh, None))
+        data += su
+        inferred += limits.max_frame_idx_delta
+        units += 1
+    out.append(_neg("neg_inferred_frames_per_byte", data, sh,
+                    f"{inferred} inferred frames in the first {len(data)} bytes of the stream, above "
+                    f"MaxInferredPerByte ({limits.max_inferred_per_byte}) at level 1.0; every unit within "
+                    "the frame index delta limit",
+                    ["MaxInferredPerByte (Annex A)", "work amplification by frame index deltas"],
+                    f"key frame, then {units} SEMANTIC units each with su_frame_idx_delta "
+                    f"{limits.max_frame_idx_delta} and one skipped frame", "per byte"))
+    return out
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order,
-                                                  header_errors]
+                                                  header_errors, resource_limits]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
         if b.outcome == ERROR:

@@ -15,6 +15,7 @@ from bitstream.geometry_payload import (
     posed_canonical,
     write_payload,
 )
+from bitstream.profiles import level_limits
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import dequantize
 from bitstream.structures import (
@@ -303,6 +304,51 @@ def chroma420_streams() -> list[Built]:
     return out
 
 
+def odd_size_420_streams() -> list[Built]:
+    """Raw 4:2:0 key frames of odd width and/or height: chroma planes of half the size
+    rounded up (spec 8.4.1), the upsampled chroma cropped to the picture (8.4.3)."""
+    out = []
+    for mode, (w, h) in ((EG, (33, 17)), (CABAC, (31, 32)), (CABAC, (32, 19))):
+        sh = header(entropy=mode, chroma=1, width=w, height=h, num_frames=10)
+        lv = trajectory_levels(sh, 10, 17)
+        a = Assembler(sh)
+        pic = raw_picture(sh)
+        a.keyframe(pic, lv[0])
+        a.semantics_in_units(lv[1:10], 3)
+        a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+        a.end()
+        odd = " and ".join(n for n, v in (("width", w), ("height", h)) if v % 2)
+        out.append(Built(f"{MODE[mode]}_raw420_odd_{w}x{h}", a.getvalue(), sh,
+                         f"{MODE[mode]}: a raw 4:2:0 key frame of {w}x{h} (odd {odd}): chroma planes "
+                         f"of {(w + 1) // 2}x{(h + 1) // 2}; the upsampled chroma is cropped to the picture",
+                         ["sh_chroma_format_idc=1", "raw 4:2:0 key frames", f"odd {odd}",
+                          "spec 8.4.1 (chroma size rounded up)", "spec 8.4.3 (cropping after upsampling)"],
+                         "test_rgb converted by bitstream.picture_format.rgb_to_yuv420 (last row/column "
+                         "repeated for the chroma); synthetic_trajectories(seed=17)", DECODE))
+    return out
+
+
+def hash_span_stream() -> list[Built]:
+    """One hash unit whose entries reach back exactly MaxHashSpan frames (level 1.0: 1024):
+    a key-frame entry for frame 0 and a semantics entry over frames 0..1023."""
+    sh = header(entropy=CABAC, ids=[0, 9], precisions=[2, 6], width=16, height=16, num_frames=1024)
+    span = level_limits(sh.sh_level_idc).max_hash_span
+    lv = trajectory_levels(sh, span, 18)
+    a = Assembler(sh)
+    pic = raw_picture(sh)
+    a.keyframe(pic, lv[0])
+    a.semantics_in_units(lv[1:], 16)
+    a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+    a.end()
+    return [Built("cabac_hash_span_limit", a.getvalue(), sh,
+                  f"a hash unit after {span} frames covers all of them: its entries reach back exactly "
+                  f"MaxHashSpan ({span}) frames, the key frame 0 included",
+                  ["MaxHashSpan (Annex A, spec 7.4.6)", "hash entry over the whole window",
+                   "key-frame hash entry at the oldest frame of the window"],
+                  f"key frame + {span - 1} frames in units of 16, then one hash unit; "
+                  "synthetic_trajectories(seed=18)", DECODE)]
+
+
 def _extreme_sequence(lo: int, hi: int) -> list[int]:
     """Levels that jump across the whole range (residuals of +-ResMax) and step next to the ends."""
     mid = (lo + hi) // 2
@@ -398,6 +444,7 @@ def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
                                                   geometry_streams, chroma420_streams,
+                                                  odd_size_420_streams, hash_span_stream,
                                                   element_streams, level_streams]
     out = [b for build in builders for b in build()]
     out.append(edited_stream(next(b for b in out if b.name == "eg_all_fpu4_hashrange")))

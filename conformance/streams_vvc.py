@@ -23,7 +23,7 @@ from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
 from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC
 
 from .stream_kit import Assembler, Built, header, test_rgb, trajectory_levels
-from .suite_format import DECODE
+from .suite_format import DECODE, ERROR
 
 REPO = Path(__file__).resolve().parents[1]
 FACE_CLIP = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
@@ -62,6 +62,69 @@ def picture_size_streams() -> list[Built]:
                          f"test_rgb({w}, {h}, {level // 10}) coded by ref_encoder.keyframe_coding."
                          f"encode_vvc_intra (VVenC, preset faster, QP {SYNTH_QP}); "
                          f"synthetic_trajectories(seed={40 + level})", DECODE, needs_vvenc=True))
+    return out
+
+
+def _ue_bits(value: int) -> str:
+    code = bin(value + 1)[2:]
+    return "0" * (len(code) - 1) + code
+
+
+def _with_emulation_prevention(rbsp: bytes) -> bytes:
+    out = bytearray()
+    zeros = 0
+    for byte in rbsp:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+def with_sps_bitdepth(payload: bytes, bitdepth_minus8: int) -> bytes:
+    """The payload with sps_bitdepth_minus8 of its SPS rewritten (the rest of the SPS moved,
+    its trailing bits and emulation prevention redone); the slices are left as they are."""
+    from bitstream.vvc_headers import NUT_SPS, nal_rbsp, nal_unit_header, parse_sps, split_nal_units
+    nal = next(n for n in split_nal_units(payload) if nal_unit_header(n).nal_unit_type == NUT_SPS)
+    rbsp = nal_rbsp(nal)
+    sps = parse_sps(rbsp)
+    bits = "".join(f"{b:08b}" for b in rbsp).rstrip("0")[:-1]          # without rbsp_trailing_bits
+    pos = sps.bitdepth_bit_pos
+    old = _ue_bits(sps.sps_bitdepth_minus8)
+    assert bits[pos:pos + len(old)] == old
+    bits = bits[:pos] + _ue_bits(bitdepth_minus8) + bits[pos + len(old):] + "1"
+    bits += "0" * (-len(bits) % 8)
+    new_rbsp = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    new_nal = nal[:2] + _with_emulation_prevention(new_rbsp)
+    assert payload.count(nal) == 1
+    return payload.replace(nal, new_nal)
+
+
+def wrong_format_streams() -> list[Built]:
+    """VVC key frames whose picture is not the one the sequence header describes (spec
+    8.4.2): the same number of samples at another size, and a bit depth of 12 in the SPS."""
+    out = []
+    sh = header(entropy=ENTROPY_CABAC, width=256, height=256, chroma=3, codec=KEYFRAME_CODEC_VVC,
+                num_frames=4)
+    lv = trajectory_levels(sh, 4, 50)
+    for name, payload, purpose, how, needle in (
+            ("neg_vvc_wrong_size", _vvc(test_rgb(128, 512, 1), SYNTH_QP)[0],
+             "a 128x512 VVC key frame (the same number of samples as 256x256) in a 256x256 stream",
+             f"test_rgb(128, 512, 1) coded by encode_vvc_intra (VVenC, preset faster, QP {SYNTH_QP})",
+             "128x512 picture"),
+            ("neg_vvc_bit_depth_12", with_sps_bitdepth(_vvc(test_rgb(256, 256, 1), SYNTH_QP)[0], 4),
+             "a VVC key frame whose SPS says 12 bits (sps_bitdepth_minus8 4): only 8 and 10 are allowed",
+             f"test_rgb(256, 256, 1) coded by encode_vvc_intra (QP {SYNTH_QP}), then sps_bitdepth_minus8 "
+             "rewritten from 2 to 4 (conformance.streams_vvc.with_sps_bitdepth)", "bit depth 12")):
+        a = Assembler(sh)
+        a.keyframe(payload, lv[0])
+        a.semantic(lv[1:4])
+        a.end()
+        out.append(Built(name, a.getvalue(), sh, purpose,
+                         ["kf_codec_id=1 (VVC)", "VVC picture format checked against the sequence header "
+                          "(spec 8.4.2)"], how + f"; synthetic_trajectories(seed=50)", ERROR,
+                         error_substring=needle, needs_vvenc=True))
     return out
 
 

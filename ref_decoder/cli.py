@@ -1,5 +1,8 @@
 """ifvc-decode: .ifvc stream in, video out (.rgb, .yuv or .mp4), with optional edits of the
-semantics, a virtual character, the decoded semantics as CSV/JSON and the hash check."""
+semantics, a virtual character, the decoded semantics as CSV/JSON and the hash check.
+
+A hash mismatch (spec 8.5) does not stop decoding: every output is written in full, the
+mismatch is reported and the exit code is 2."""
 from __future__ import annotations
 
 import argparse
@@ -53,11 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", choices=["cpu", "cuda"], help="device of a learned generator")
     ap.add_argument("--character", help="an .ifvc stream whose key frame replaces the stream's (virtual character)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--max-frames", type=int, metavar="N",
+                    help="refuse (exit 1, no output) a stream with more than N frames, for services "
+                    "that decode untrusted streams (default: no limit)")
     args = ap.parse_args(argv)
     if not (args.output or args.semantics or args.levels):
         return _fail("nothing to do: give -o OUTPUT, --semantics FILE and/or --levels FILE")
     if args.semantics and Path(args.semantics).suffix.lower() not in (".csv", ".json"):
         return _fail("--semantics must end in .csv or .json")
+    if args.max_frames is not None and args.max_frames < 1:
+        return _fail(f"--max-frames must be at least 1, got {args.max_frames}")
     stream_path = Path(args.stream)
     if not stream_path.is_file():
         return _fail(f"stream not found: {stream_path}")
@@ -73,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.generator:
             from .generators import get_generator
             generator = get_generator(args.generator)
-        dec = Decoder(edits=edits, character=character, generator=generator)
+        dec = Decoder(edits=edits, character=character, generator=generator, max_frames=args.max_frames)
         rows = []
         level_rows: list[list[object]] = []
         count = 0

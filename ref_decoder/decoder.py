@@ -98,7 +98,10 @@ def decode_keyframe_picture(sh: SequenceHeader, codec_id: int, payload: bytes) -
 
 class Decoder:
     def __init__(self, *, generator: Generator | None = None, edits: EditApplier | None = None,
-                 character: Character | None = None) -> None:
+                 character: Character | None = None, max_frames: int | None = None) -> None:
+        """max_frames: refuse (DecodingError) a stream that asks for more frames than this,
+        before synthesising any frame of the unit that asks (for untrusted streams)."""
+        self.max_frames = max_frames
         self.generator_override = generator
         self.edits = edits or EditApplier([])
         self.character = character
@@ -163,6 +166,7 @@ class Decoder:
     def _decode_units(self, data: bytes) -> Iterator[DecodedFrame]:
         parser = StreamParser()
         for unit in parser.parse(data):
+            self._check_max_frames(parser)
             if isinstance(unit, ParsedSequenceHeader):
                 self.sh = unit.sh
                 if unit.sh.sh_num_frames:     # known length: an edit outside it is an error now
@@ -171,11 +175,22 @@ class Decoder:
             elif isinstance(unit, ParsedKeyframe):
                 yield from self._inferred(unit.inferred_before)
                 yield self._keyframe(unit)
+                # Key frames a hash unit can no longer name are forgotten (bounded memory).
+                first = parser.hash_window_first
+                self._key_md5 = {k: v for k, v in self._key_md5.items() if k >= first}
             elif isinstance(unit, ParsedSemanticUnit):
                 for f in unit.frames:
                     yield self._synth(f.frame_idx, f.levels, "inferred" if f.inferred else "semantic")
             elif isinstance(unit, ParsedHash):
                 self._check_hashes(unit)
+
+    def _check_max_frames(self, parser: StreamParser) -> None:
+        if self.max_frames is None or parser.sh is None:
+            return
+        asked = max(parser.next_frame_idx, parser.sh.sh_num_frames)
+        if asked > self.max_frames:
+            raise DecodingError(f"the stream has more than {self.max_frames} frames (at least "
+                                f"{asked}; limit set by --max-frames)")
 
     def _inferred(self, frames: list[tuple[int, list[int]]]) -> Iterator[DecodedFrame]:
         for idx, levels in frames:

@@ -228,6 +228,9 @@ class Encoder:
                     if len(pending) == self.cfg.frames_per_unit:
                         writer.semantic_unit(pending)
                         pending = []
+                        if self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
+                            writer.hash_unit(keyframe_md5=key_md5)   # before MaxHashSpan is exceeded
+                            key_md5 = {}
                 if progress:
                     progress(idx + 1)
         if writer is None:

@@ -28,6 +28,8 @@ def encode_vvc_intra(frame: np.ndarray, qp: int, preset: str = "medium") -> Code
     if not 0 <= qp <= 63:
         raise KeyframeCodingError(f"key-frame QP {qp} out of range 0..63")
     h, w = frame.shape[:2]
+    if h % 2 or w % 2:
+        raise KeyframeCodingError(f"a VVC key frame needs an even width and height (spec 8.4.2), got {w}x{h}")
     y, cb, cr = rgb_to_yuv420(frame)
     planes10 = b"".join((p.astype("<u2") << 2).tobytes() for p in (y, cb, cr))
     cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
