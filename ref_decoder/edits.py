@@ -7,6 +7,13 @@ An edit sets, offsets, scales or holds one element over a frame range. Text form
     eye_blink_left:set=0@30      close the left eye in frame 30
     mouth_open:scale=2@0-        open the mouth twice as wide from frame 0 on
     head_roll:hold@40-80         keep the roll of frame 40 until frame 80
+
+Python API: ``EditApplier([parse_edit("head_yaw:offset=15@10-60"), ...])`` is given to
+``ref_decoder.decoder.Decoder(edits=...)`` (or used by ``tools.bitstream_editor`` to rewrite a
+stream). ``apply(frame_idx, values)`` takes and returns the 14 element values of one frame
+(float64, Annex B's table order, the units of Annex B) and clips each edited value to its
+element's range; ``touches(frame_idx)`` says whether any edit covers the frame. Frame indices
+are output frame indices (0 = the first frame of the stream).
 """
 from __future__ import annotations
 

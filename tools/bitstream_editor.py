@@ -8,7 +8,6 @@ hash units recomputed. Key frames are shown as coded, so edits do not change the
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -21,7 +20,12 @@ from bitstream.structures import SequenceHeader
 from ref_decoder.decoder import values_from_levels
 from ref_decoder.edits import EditApplier, EditError, parse_edit
 
-from .cli_common import atomic_output, fail, read_input_file
+from ifvc_common.errors import fail
+from ifvc_common.outputs import OutputTransaction
+from ifvc_common.parser import CommandParser, command
+from ifvc_common.paths import check_outputs, read_input_file
+
+PROG = "ifvc-edit"
 
 
 def _levels(sh: SequenceHeader, values: np.ndarray, original: list[int]) -> list[int]:
@@ -70,12 +74,16 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
     return writer.getvalue(), changed
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-edit", description=__doc__)
-    ap.add_argument("stream")
-    ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--edit", action="append", required=True, metavar="ELEMENT:OP[=V]@FIRST[-LAST]")
+    ap = CommandParser(prog=PROG, description=__doc__)
+    ap.add_argument("stream", help="the .ifvc stream to edit")
+    ap.add_argument("-o", "--output", required=True,
+                    help="the edited stream (its folder must exist; never the input file)")
+    ap.add_argument("--edit", action="append", required=True, metavar="ELEMENT:OP[=V]@FIRST[-LAST]",
+                    help="an edit (repeatable), e.g. mouth_open:set=0.3@20-40")
     args = ap.parse_args(argv)
+    check_outputs([args.stream], [args.output])
     data = read_input_file(args.stream, "stream")
     try:
         edits = EditApplier([parse_edit(e) for e in args.edit])
@@ -83,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         list(StreamParser().parse(out))     # the result must parse as a conforming stream
     except (BitstreamError, EditError) as exc:
         fail(str(exc))
-    with atomic_output(args.output) as fh:
-        fh.write(out)  # type: ignore[attr-defined]
+    with OutputTransaction() as outputs:
+        outputs.write_bytes(args.output, out)
     print(f"{changed} frame(s) changed; {len(data)} -> {len(out)} bytes; key-frame payloads unchanged")
     return 0
 
