@@ -8,12 +8,16 @@ from collections.abc import Callable
 from fractions import Fraction
 
 
+def _num(x: object) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
 def _range_text(lo: object, hi: object, lo_open: bool = False) -> str:
     if lo is not None and hi is not None:
-        return f"in {lo}..{hi}"
+        return f"> {_num(lo)} and <= {_num(hi)}" if lo_open else f"in {_num(lo)}..{_num(hi)}"
     if lo is not None:
-        return f"{'>' if lo_open else '>='} {lo}"
-    return f"<= {hi}" if hi is not None else "any"
+        return f"{'>' if lo_open else '>='} {_num(lo)}"
+    return f"<= {_num(hi)}" if hi is not None else "(any value)"
 
 
 def int_range(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:

@@ -316,6 +316,20 @@ def test_decode_md5_is_the_md5_of_the_rgb_output(tmp_path: Path, streams: dict[s
     assert only.returncode == 0 and printed.group(0) in only.stdout
 
 
+def test_encoder_rate_split_covers_every_bit(streams: dict[str, Path]) -> None:
+    from bitstream.units import UnitType, iter_units
+    from ref_encoder.cli import bits_by_part
+    data = streams["short"].read_bytes()
+    parts = bits_by_part(data)
+    assert list(parts) == ["sequence header", "key frames", "semantics", "hash", "end/framing"]
+    assert sum(parts.values()) == 8 * len(data)
+    units = list(iter_units(data))
+    payload = {t: 8 * sum(len(u.payload) for u in units if u.unit_type == t) for t in UnitType}
+    assert parts["key frames"] == payload[UnitType.KEYFRAME] > 0
+    assert parts["semantics"] == payload[UnitType.SEMANTIC] > 0
+    assert parts["end/framing"] == 8 * sum(u.header_size for u in units) + payload[UnitType.END_OF_SEQUENCE]
+
+
 # --- numeric options: usage errors naming the option and the range -------------------------
 
 BAD_NUMBERS = {

@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ifvc_common.argtypes import int_range  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
+from ifvc_common.paths import refuse_same_file  # noqa: E402
 from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,13 +39,20 @@ def main(argv: list[str] | None = None) -> int:
                  "give your own with --input)" if args.input == DEFAULT_INPUT else ""), file=sys.stderr)
         return 1
 
-    from tools.prepare_sequences import PrepareError, prepare_clip, sha256_file
+    from tools.prepare_sequences import PrepareError, output_names, prepare_clip, sha256_file
     from tools.sequence_files import read_rgb444
     from ref_encoder import cli as encode_cli
     from ref_decoder import cli as decode_cli
     from conformance.metrics import lpips, psnr_rgb
 
     seq_dir = args.out / "sequence"
+    seq = seq_dir / output_names(args.input.stem)["rgb"]
+    learned = args.generator != GeometricGenerator.name
+    tag = f"_{args.generator}" if learned else ""
+    stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
+    decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
+    refuse_same_file([args.input], [*(seq_dir / fn for fn in output_names(args.input.stem).values()),
+                                    stream, decoded])
     seq_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     try:
@@ -52,11 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except PrepareError as exc:
         print(f"ifvc-demo: error: {exc}", file=sys.stderr)
         return 1
-    seq = seq_dir / f"{args.input.stem}_256x256_25_8bit_444.rgb"
-    learned = args.generator != GeometricGenerator.name
-    tag = f"_{args.generator}" if learned else ""
-    stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
-    decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
     # the encoder names a learned generator by the SHA-256 of the weights the decoder ships
     generator_args = ["--generator", args.generator, "--generator-weights",
                       str(shipped_weights(args.generator))] if learned else []
