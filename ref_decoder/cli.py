@@ -48,7 +48,9 @@ def load_character(path: Path) -> Character:
 
 
 def build_parser() -> CommandParser:
-    ap = CommandParser(prog=PROG, description=__doc__)
+    ap = CommandParser(prog=PROG, description=__doc__,
+                       exit_codes_note="ifvc-decode also exits 2 when a hash unit does not match the decoded "
+                                       "data (the outputs are still written).")
     ap.add_argument("stream", help="an .ifvc stream")
     ap.add_argument("-o", "--output", help="decoded video: .rgb (planar 4:4:4), .yuv (4:2:0) or .mp4 "
                     "(its folder must exist; never an input file)")

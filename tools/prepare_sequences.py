@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True,
                         help="output folder (git-ignored, e.g. work/sequences; created if missing)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="clip names (file stems) to prepare")
-    parser.add_argument("--max-frames", type=int_range(1), default=250, help="frames per sequence at most (250 = 10 s)")
+    parser.add_argument("--max-frames", type=int_range(1), default=250, help="frames per sequence at most (10 s at 25 fps)")
     parser.add_argument("--force", action="store_true", help="redo clips even when up to date")
     args = parser.parse_args(argv)
     if not args.raw.is_dir():
