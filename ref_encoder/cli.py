@@ -1,6 +1,7 @@
 """ifvc-encode: face video in, .ifvc stream out."""
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
@@ -14,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bitstream.errors import BitstreamError  # noqa: E402
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
 from bitstream.profiles import LEVELS  # noqa: E402
+from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
 from bitstream.units import UnitType, iter_units  # noqa: E402
 from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
 from ifvc_common.errors import describe_os_error, print_error  # noqa: E402
@@ -32,6 +34,19 @@ PROG = "ifvc-encode"
 MAX_PIC_SIZE = max(lim.max_pic_size for lim in LEVELS.values())
 MAX_FRAME_RATE = max(lim.max_frame_rate for lim in LEVELS.values())
 MAX_FRAMES_PER_UNIT = max(lim.max_frames_per_unit for lim in LEVELS.values())
+
+
+def _precision_item(text: str) -> tuple[str, int]:
+    """ELEMENT=P with P in the element's precision range (Annex B): a usage error otherwise."""
+    name, _, p = text.partition("=")
+    element = ELEMENT_BY_NAME.get(name)
+    if element is None:
+        raise argparse.ArgumentTypeError(f"unknown semantic element {name!r} in {text!r}; known: "
+                                         f"{', '.join(ELEMENT_BY_NAME)}")
+    try:
+        return name, int_range(0, element.max_precision)(p)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
 
 
 def _fail(msg: str) -> int:
@@ -108,8 +123,9 @@ def build_parser() -> CommandParser:
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
-    ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P",
-                    help="precision of an element (repeatable), e.g. mouth_open=7")
+    ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P", type=_precision_item,
+                    help="precision of an element (repeatable), e.g. mouth_open=7 (P: 0..the element's "
+                         "maximum, Annex B)")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
     ap.add_argument("--generator", default="ifvc-geometric-1",
                     help="generator named in the sequence header (sh_generator_name)")
@@ -128,12 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     check_outputs([args.input, args.generator_weights], [args.output, args.log])
 
     try:
-        precisions = {}
-        for item in args.precision:
-            name, _, p = item.partition("=")
-            if not p.isdigit():
-                return _fail(f"--precision {item!r}: expected ELEMENT=P with an integer P")
-            precisions[name] = int(p)
+        precisions = dict(args.precision)
         if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
             return _fail("--generator must be 1..255 printable ASCII characters")
         generator_sha256 = bytes(32)
