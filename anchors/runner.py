@@ -26,6 +26,8 @@ from anchors.configs import AnchorConfig, load_config
 from anchors.errors import AnchorError
 from anchors.nal_units import analyse, starts_with_start_code
 from anchors.rawio import Geometry
+from ifvc_common.errors import UsageError
+from ifvc_common.paths import refuse_same_file
 
 # Bump when the pipeline's output for the same inputs changes (e.g. the colour conversion).
 PIPELINE_VERSION = 1
@@ -115,6 +117,15 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
     _check_job(job, config)
     geometry = Geometry(job.width, job.height)
     input_path = Path(job.input_path)
+    out_dir = Path(job.out_dir)
+    base = f"{input_path.stem}_{job.codec}_qp{job.qp}"
+    stream_path = out_dir / (base + config.stream_extension)
+    output_path = out_dir / (base + ".rgb")
+    result_path = out_dir / (base + ".json")
+    try:        # before the input is read: no output may be the input (by a link, say)
+        refuse_same_file([input_path], [stream_path, output_path, result_path])
+    except UsageError as error:
+        raise AnchorError(str(error)) from None
     available = rawio.count_rgb_frames(input_path, geometry)
     frames = available if job.frames is None else job.frames
     if frames > available:
@@ -124,11 +135,6 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
     input_sha = rawio.sha256_file(input_path, frames * geometry.rgb_frame_bytes)
     job_hash = _job_hash(job, config, tools, frames, input_sha)
 
-    out_dir = Path(job.out_dir)
-    base = f"{input_path.stem}_{job.codec}_qp{job.qp}"
-    stream_path = out_dir / (base + config.stream_extension)
-    output_path = out_dir / (base + ".rgb")
-    result_path = out_dir / (base + ".json")
     if not job.force:
         previous = _reusable(result_path, job_hash)
         if previous is not None:

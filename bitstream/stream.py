@@ -334,7 +334,17 @@ ParsedUnit = Union[ParsedSequenceHeader, ParsedKeyframe, ParsedSemanticUnit, Par
 
 class StreamParser:
     """Parses a stream unit by unit (low delay: each unit is usable when it is parsed),
-    reconstructs the integer semantics and checks every constraint it can."""
+    reconstructs the integer semantics and checks every constraint it can (clauses 7, 8.3
+    and 9; integers only, no pictures).
+
+    ``StreamParser().parse(data)`` yields one ``Parsed*`` object per unit
+    (``ParsedSequenceHeader``, ``ParsedKeyframe``, ``ParsedSemanticUnit``, ``ParsedHash``,
+    ``ParsedEndOfSequence``; reserved unit types are skipped, 7.4.1) and raises
+    ``BitstreamError`` (naming the element and bit position) at the first violation. For a
+    live stream, feed ``parse_unit(raw)`` with units from ``bitstream.units.iter_units`` and
+    call ``finish()`` at the end. ``trace``: a list that receives one ``TraceEntry`` per
+    syntax element (what ``ifvc-dump`` prints). Key-frame pictures are decoded by the
+    ``ref_decoder`` (8.4), not here."""
 
     def __init__(self, trace: list[TraceEntry] | None = None, check_profile: bool = True) -> None:
         self.trace = trace

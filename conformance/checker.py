@@ -19,7 +19,6 @@ stream must decode and exit with 2. Exit code of the checker: 0 all pass, 1 a st
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -34,6 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ifvc_common.argtypes import float_range, int_range
+from ifvc_common.errors import UsageError
+from ifvc_common.outputs import OutputTransaction
+from ifvc_common.parser import CommandParser, command
+from ifvc_common.paths import check_outputs
 
 from .suite_format import (
     DECODE,
@@ -55,9 +60,6 @@ REFERENCE_TEMPLATE = "ifvc-decode {stream} -o {output} --levels {levels} --quiet
 PLACEHOLDERS = ("{stream}", "{output}", "{levels}")
 DEFAULT_TIMEOUT_S = 120.0
 
-
-class UsageError(Exception):
-    pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -332,18 +334,19 @@ def summary(results: list[StreamResult]) -> dict:
             "all_passed": all(r.passed for r in results) and bool(results)}
 
 
+@command("ifvc-conformance")
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-conformance", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = CommandParser(prog="ifvc-conformance", description=__doc__,
+                       exit_codes_note="ifvc-conformance exits 1 when a stream fails the check.")
     ap.add_argument("--decoder", required=True, help="decoder command template with {stream} {output} {levels}")
     ap.add_argument("--reference-decoder", default=REFERENCE_TEMPLATE,
-                    help="the reference decoder's template, run to get the reference output frames "
-                         "(default: %(default)s)")
+                    help="the reference decoder's template, run to get the reference output frames")
     ap.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="the suite's index.json")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="check only these streams")
     ap.add_argument("--report", type=Path, help="write the per-stream results and summary as JSON")
-    ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per decoder run")
-    ap.add_argument("--jobs", type=int, default=1, help="streams checked in parallel")
+    ap.add_argument("--timeout", type=float_range(0, lo_open=True), default=DEFAULT_TIMEOUT_S,
+                    help="seconds per decoder run")
+    ap.add_argument("--jobs", type=int_range(1, 256), default=1, help="streams checked in parallel")
     ap.add_argument("--work", type=Path, help="keep decoder outputs here (default: a temporary folder)")
     ap.add_argument("--hashes-not-verified", action="store_true",
                     help="the decoder does not verify hash units: accept exit 0 on the hash-mismatch stream")
@@ -351,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         decoder = DecoderCommand.parse(args.decoder, "--decoder")
         reference = DecoderCommand.parse(args.reference_decoder, "--reference-decoder")
+        check_outputs([args.suite], [args.report])
         if not args.suite.is_file():
             raise UsageError(f"suite index not found: {args.suite}")
         index = load_index(args.suite)
@@ -379,9 +383,10 @@ def main(argv: list[str] | None = None) -> int:
           f"key frames bit-exact {summ['keyframes_bit_exact']}) in {summ['seconds']} s: "
           f"{'PASS' if summ['all_passed'] else 'FAIL'}")
     if args.report:
-        args.report.write_text(json.dumps({"decoder": args.decoder, "reference_decoder": args.reference_decoder,
-                                           "suite": str(args.suite), "summary": summ,
-                                           "results": [asdict(r) for r in results]}, indent=1) + "\n")
+        with OutputTransaction() as outputs:
+            outputs.write_text(args.report, json.dumps({
+                "decoder": args.decoder, "reference_decoder": args.reference_decoder, "suite": str(args.suite),
+                "summary": summ, "results": [asdict(r) for r in results]}, indent=1) + "\n")
     return 0 if summ["all_passed"] else 1
 
 

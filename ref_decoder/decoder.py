@@ -97,6 +97,26 @@ def decode_keyframe_picture(sh: SequenceHeader, codec_id: int, payload: bytes) -
 
 
 class Decoder:
+    """The reference decoder (Python API of ``ifvc-decode``): parsing and the normative
+    reconstruction of semantics and key frames (clauses 8 and 9), then synthesis (8.6).
+
+    ``for frame in Decoder().decode(data): ...`` yields one ``DecodedFrame`` per output frame,
+    in output order, as soon as the unit that carries it is parsed (low delay, clause 6.3);
+    a stream error raises ``BitstreamError`` (or ``DecodingError``) where it is found. After
+    the loop, ``.sh`` is the sequence header and ``.hashes`` the hash-unit verdict (8.5).
+
+    Frame layout: ``frame.rgb`` is a ``numpy.ndarray`` of shape (sh_pic_height,
+    sh_pic_width, 3), dtype ``uint8``, channels R, G, B (not BGR), 8 bits, full range;
+    ``frame.values`` the 14 element values of Annex B's table order after edits (float64),
+    ``frame.levels`` the normative integer levels in signalled order, before edits. The
+    ``.rgb`` output of ``ifvc-decode`` is these frames as planar R, G, B planes, frame after
+    frame (``bitstream.picture_format.frame_to_rgb_planar``).
+
+    ``edits`` (``ref_decoder.edits.EditApplier``) change what the generator draws, never the
+    levels; ``character`` replaces the key frame (virtual character); ``generator``
+    overrides the generator the stream names.
+    """
+
     def __init__(self, *, generator: Generator | None = None, edits: EditApplier | None = None,
                  character: Character | None = None, max_frames: int | None = None) -> None:
         """max_frames: refuse (DecodingError) a stream that asks for more frames than this,

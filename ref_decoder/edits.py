@@ -9,19 +9,24 @@ An edit sets, offsets, scales or holds one element over a frame range. Text form
     head_roll:hold@40-80         keep the roll of frame 40 until frame 80
     head_loc:set=5               move the head into cell 5 of the 4x4 grid (row 1, column 1)
 
-API: ``EditApplier(edits, warn=...)``; ``apply(frame_idx, values)`` on each frame's 14
-element values (table order, float64) returns the edited copy. The decoder calls
-``check_stream_length`` with sh_num_frames when it is known (an edit wholly outside the
-stream is an EditError before anything is output) and ``finish`` with the number of frames
-decoded. Warnings (values clamped to an element's range, once per edit; edit ranges partly
-or wholly outside a live stream) go to ``warn``, by default Python's warnings module.
-
 head_loc is derived from head_tx / head_ty (Annex B.3), which win: an edit of head_loc
 moves the head to the target cell by changing head_tx / head_ty (bitstream.head_location.
 move_to_cell), and whenever an edit touches head_tx, head_ty or head_loc in a frame,
 head_loc is derived again from the edited translation. A head_loc edit takes set=CELL
 (an integer 0..15) or hold (stay in the cell of the range's first frame); offset and scale
 have no meaning for a cell index and are refused.
+
+Python API: ``EditApplier([parse_edit("head_yaw:offset=15@10-60"), ...])`` is given to
+``ref_decoder.decoder.Decoder(edits=...)`` (or used by ``tools.bitstream_editor`` to rewrite a
+stream). ``apply(frame_idx, values)`` takes and returns the 14 element values of one frame
+(float64, Annex B's table order, the units of Annex B) and clips each edited value to its
+element's range; ``touches(frame_idx)`` says whether any edit covers the frame. Frame indices
+are output frame indices (0 = the first frame of the stream). The decoder calls
+``check_stream_length`` with sh_num_frames when it is known (an edit wholly outside the
+stream is an EditError before anything is output) and ``finish`` with the number of frames
+decoded. Warnings (values clamped to an element's range, once per edit; edit ranges partly
+or wholly outside a live stream) go to ``EditApplier(edits, warn=...)``, by default Python's
+warnings module.
 """
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Decoder output: raw .rgb (planar 4:4:4), .yuv (4:2:0, the spec's integer conversion) or an
-.mp4 for viewing (H.264 through ffmpeg). Written to a temporary file and renamed on close(),
-so a failed decode never leaves a partial file that looks complete."""
+.mp4 for viewing (H.264 through ffmpeg). The writer writes the file it is given; the decoder
+CLI gives it a temporary file of an ifvc_common.outputs.OutputTransaction, renamed onto the
+output only when the whole decode succeeded, so a failed or interrupted decode never leaves a
+partial file that looks complete."""
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,27 +16,32 @@ from bitstream.picture_format import frame_to_rgb_planar, rgb_to_yuv420, yuv420_
 FORMATS = ("rgb", "yuv", "mp4")
 
 
+def output_format(path: str | Path) -> str:
+    """The format an output name asks for ("rgb", "yuv" or "mp4"), or ValueError."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValueError(f"output format .{fmt} not supported; use .rgb, .yuv or .mp4")
+    return fmt
+
+
 class VideoWriter:
+    """Writes frames (height x width x 3 uint8 RGB) to ``path`` in the format its suffix names."""
+
     def __init__(self, path: str | Path, width: int, height: int, fps: float) -> None:
         self.path = Path(path)
-        self.fmt = self.path.suffix.lower().lstrip(".")
-        if self.fmt not in FORMATS:
-            raise ValueError(f"output format .{self.fmt} not supported; use .rgb, .yuv or .mp4")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=f".part.{self.fmt}",
-                                   dir=self.path.parent)
-        self.tmp = Path(tmp)
+        self.fmt = output_format(self.path)
         self.frames = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._fh = None
         if self.fmt == "mp4":
-            os.close(fd)
             cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
                    "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "pipe:0",
-                   "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", str(self.tmp)]
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-            self._fh = None
+                   "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", str(self.path)]
+            # its own process group: a Ctrl-C in the terminal reaches the decoder only, which
+            # then stops ffmpeg itself (abort) instead of racing a dying pipe
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0)
         else:
-            self._fh = os.fdopen(fd, "wb")
+            self._fh = open(self.path, "wb")
 
     def write(self, rgb: np.ndarray) -> None:
         if self._proc is not None:
@@ -58,15 +63,12 @@ class VideoWriter:
                 raise RuntimeError(f"ffmpeg failed to write {self.path}: {err.strip()[-300:]}")
         else:
             self._fh.close()  # type: ignore[union-attr]
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(self.tmp, 0o666 & ~mask)     # mkstemp makes files private; outputs are not
-        os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        """Stops writing and removes the file (after an error or an interrupt)."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
         elif self._fh is not None and not self._fh.closed:
             self._fh.close()
-        self.tmp.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import os
 import sys
-import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")        # MediaPipe's C++ logging
@@ -15,7 +14,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bitstream.errors import BitstreamError  # noqa: E402
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
-from bitstream.units import UnitType  # noqa: E402
+from bitstream.profiles import LEVELS  # noqa: E402
+from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
+from bitstream.units import UnitType, iter_units  # noqa: E402
+from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
+from ifvc_common.errors import describe_os_error, print_error  # noqa: E402
+from ifvc_common.exit_codes import EXIT_ERROR  # noqa: E402
+from ifvc_common.outputs import OutputTransaction  # noqa: E402
+from ifvc_common.parser import CommandParser, command  # noqa: E402
+from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import EncodeResult, Encoder, EncoderConfig  # noqa: E402
@@ -23,32 +30,31 @@ from .keyframe_coding import KeyframeCodingError  # noqa: E402
 from .video_input import InputError, iter_frames, probe  # noqa: E402
 
 
-def _umask_mode() -> int:
-    """Mode for a new output file: what open() would give (mkstemp makes files private)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+PROG = "ifvc-encode"
+MAX_PIC_SIZE = max(lim.max_pic_size for lim in LEVELS.values())
+MAX_FRAME_RATE = max(lim.max_frame_rate for lim in LEVELS.values())
+MAX_FRAMES_PER_UNIT = max(lim.max_frames_per_unit for lim in LEVELS.values())
+
+
+def _precision_item(text: str) -> tuple[str, int]:
+    """ELEMENT=P with P in the element's precision range (Annex B): a usage error otherwise."""
+    name, _, p = text.partition("=")
+    element = ELEMENT_BY_NAME.get(name)
+    if element is None:
+        raise argparse.ArgumentTypeError(f"unknown semantic element {name!r} in {text!r}; known: "
+                                         f"{', '.join(ELEMENT_BY_NAME)}")
+    try:
+        return name, int_range(0, element.max_precision)(p)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
 
 
 def _fail(msg: str) -> int:
-    print(f"ifvc-encode: error: {msg}", file=sys.stderr)
-    return 1
+    print_error(PROG, msg)
+    return EXIT_ERROR
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_log(path: Path, result: EncodeResult) -> None:
+def _log_text(result: EncodeResult) -> str:
     from bitstream.semantic_elements import SEMANTIC_ELEMENTS
     names = [e.name for e in SEMANTIC_ELEMENTS]
     rows = [["frame_idx", "kind", "face_found", *names, *(f"{n}_level" for n in names)]]
@@ -60,24 +66,35 @@ def _write_log(path: Path, result: EncodeResult) -> None:
                       r.num_bytes, "" if r.first_frame_idx is None else r.first_frame_idx, r.num_frames])
     text = []
     for table in (rows, units):
-        import io
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(table)
         text.append(buf.getvalue())
-    _write_atomic(path, "\n".join(text).encode())
+    return "\n".join(text)
+
+
+# The summary's rate split: unit payloads by type; "end/framing" is every unit's header (unit type
+# byte and leb128 unit_payload_size), end-of-sequence and reserved units.
+RATE_PARTS = (("sequence header", UnitType.SEQUENCE_HEADER), ("key frames", UnitType.KEYFRAME),
+              ("semantics", UnitType.SEMANTIC), ("hash", UnitType.HASH))
+
+
+def bits_by_part(stream: bytes) -> dict[str, int]:
+    """Bits of the stream per rate part (RATE_PARTS plus "end/framing"); they sum to 8 * len(stream)."""
+    bits = {name: 0 for name, _ in RATE_PARTS} | {"end/framing": 0}
+    names = {int(t): name for name, t in RATE_PARTS}
+    for unit in iter_units(stream):
+        payload = 8 * len(unit.payload)
+        bits["end/framing"] += 8 * unit.header_size
+        bits[names.get(unit.unit_type, "end/framing")] += payload
+    return bits
 
 
 def summary(result: EncodeResult, fps: float) -> str:
     frames = result.writer.next_frame_idx
     total = 8 * len(result.stream)
-    by = result.bits_by_unit_type()
     seconds = frames / fps
-    key = by.get(UnitType.KEYFRAME, 0)
-    sem = by.get(UnitType.SEMANTIC, 0)
-    other = total - key - sem
-    lines = [f"{frames} frames, {len(result.stream)} bytes: {total / 1000 / seconds:.3f} kbit/s "
-             f"(key frames {key / 1000 / seconds:.3f}, semantics {sem / 1000 / seconds:.3f}, "
-             f"headers/hash/framing {other / 1000 / seconds:.3f})"]
+    split = ", ".join(f"{name} {bits / 1000 / seconds:.3f}" for name, bits in bits_by_part(result.stream).items())
+    lines = [f"{frames} frames, {len(result.stream)} bytes: {total / 1000 / seconds:.3f} kbit/s ({split})"]
     if result.no_face_frames or result.skipped_leading_frames:
         lines.append(f"frames without a face: {result.no_face_frames} carried forward, "
                      f"{result.skipped_leading_frames} leading frames skipped")
@@ -86,26 +103,31 @@ def summary(result: EncodeResult, fps: float) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-encode", description=__doc__)
+def build_parser() -> CommandParser:
+    ap = CommandParser(prog=PROG, description=__doc__)
     ap.add_argument("input", help=".rgb (planar 4:4:4) or .yuv (4:2:0) 8-bit sequence, or a video file")
-    ap.add_argument("-o", "--output", required=True, help="the .ifvc stream to write")
-    ap.add_argument("--width", type=int, help="width of a raw input")
-    ap.add_argument("--height", type=int, help="height of a raw input")
-    ap.add_argument("--fps", type=Fraction, help="frame rate (raw inputs: default 25)")
-    ap.add_argument("--frames", type=int, help="code at most this many frames")
-    ap.add_argument("--qp", type=int, default=42, help="key-frame QP (test points 22/32/42/52)")
-    ap.add_argument("--keyframe-codec", choices=["vvc", "raw"], default="vvc")
-    ap.add_argument("--entropy", choices=["cabac", "exp-golomb"], default="cabac")
-    ap.add_argument("--frames-per-unit", type=int, default=8, help="frames per semantic unit (1: lowest delay)")
-    ap.add_argument("--keyframe-period", type=int, default=0, help="a key frame every N frames (0: only the first)")
-    ap.add_argument("--keyframe-pose-threshold", type=float, default=0.0,
-                    help="new key frame when yaw/pitch/roll move this many degrees from the key frame")
+    ap.add_argument("-o", "--output", required=True,
+                    help="the .ifvc stream to write (its folder must exist; never an input file)")
+    ap.add_argument("--width", type=int_range(1, MAX_PIC_SIZE), help="width of a raw input")
+    ap.add_argument("--height", type=int_range(1, MAX_PIC_SIZE), help="height of a raw input")
+    ap.add_argument("--fps", type=fraction_range(0, MAX_FRAME_RATE),
+                    help="frame rate, e.g. 25 or 30000/1001 (raw inputs: default 25; videos: their own)")
+    ap.add_argument("--frames", type=int_range(1), help="code at most this many frames (default: all)")
+    ap.add_argument("--qp", type=int_range(0, 63), default=42, help="key-frame QP (test points 22/32/42/52)")
+    ap.add_argument("--keyframe-codec", choices=["vvc", "raw"], default="vvc", help="key-frame picture coding")
+    ap.add_argument("--entropy", choices=["cabac", "exp-golomb"], default="cabac", help="entropy coder of the semantics")
+    ap.add_argument("--frames-per-unit", type=int_range(1, MAX_FRAMES_PER_UNIT), default=8,
+                    help="frames per semantic unit (1: lowest delay; the level bounds it)")
+    ap.add_argument("--keyframe-period", type=int_range(0), default=0,
+                    help="a key frame every N frames (0: only the first)")
+    ap.add_argument("--keyframe-pose-threshold", type=float_range(0, 360), default=0.0,
+                    help="new key frame when yaw/pitch/roll move this many degrees from the key frame (0: off)")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
-    ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P",
-                    help="precision of an element (repeatable), e.g. mouth_open=7")
+    ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P", type=_precision_item,
+                    help="precision of an element (repeatable), e.g. mouth_open=7 (P: 0..the element's "
+                         "maximum, Annex B)")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
     ap.add_argument("--generator", default="ifvc-geometric-1",
                     help="generator named in the sequence header (sh_generator_name): a registered "
@@ -114,18 +136,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="the generator's weights file: its SHA-256 goes into the header "
                          "(default: the registered generator's shipped weights; all zeros for none)")
     ap.add_argument("--log", help="write a per-frame and per-unit CSV log here")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
+    ap.add_argument("--quiet", action="store_true", help="no progress messages")
+    return ap
+
+
+@command(PROG)
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # before anything is read or written (UsageError: exit status 2)
+    check_outputs([args.input, args.generator_weights], [args.output, args.log])
 
     try:
-        precisions = {}
-        for item in args.precision:
-            name, _, p = item.partition("=")
-            if not p.isdigit():
-                return _fail(f"--precision {item!r}: expected ELEMENT=P with an integer P")
-            precisions[name] = int(p)
-        if args.frames is not None and args.frames < 1:
-            return _fail("--frames must be at least 1")
+        precisions = dict(args.precision)
         if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
             return _fail("--generator must be 1..255 printable ASCII characters")
         generator_sha256: bytes | None = None      # none given: the registered generator's own
@@ -156,15 +178,16 @@ def main(argv: list[str] | None = None) -> int:
         result = enc.encode(iter_frames(inp, info, args.frames), progress)
         if not args.quiet:
             print("", file=sys.stderr)
-        _write_atomic(Path(args.output), result.stream)
-        if args.log:
-            _write_log(Path(args.log), result)
+        with OutputTransaction() as outputs:      # the stream and the log, both or neither
+            outputs.write_bytes(args.output, result.stream)
+            if args.log:
+                outputs.write_text(args.log, _log_text(result))
         print(summary(result, float(info.fps)))
         return 0
     except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError) as exc:
         return _fail(str(exc))
     except OSError as exc:
-        return _fail(f"{exc.filename or ''}: {exc.strerror}" if exc.strerror else str(exc))
+        return _fail(describe_os_error(exc))
 
 
 if __name__ == "__main__":

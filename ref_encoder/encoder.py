@@ -108,6 +108,20 @@ def _choose_level(width: int, height: int, fps: float, fpu: int) -> int:
 
 
 class Encoder:
+    """The reference encoder (Python API of ``ifvc-encode``).
+
+    ``Encoder(config, width, height, fps, num_frames=0).encode(frames)`` codes an iterable of
+    frames and returns an ``EncodeResult``: the stream (``.stream``, bytes of a conforming
+    coded sequence, clause 6), one ``FrameLog`` per coded frame and the unit records
+    (``.writer.records``: type and size of every unit, for rate breakdowns).
+
+    Frame layout: each frame is a ``numpy.ndarray`` of shape (height, width, 3), dtype
+    ``uint8``, channels in R, G, B order (not OpenCV's BGR), 8 bits per sample, full range;
+    width and height are even and equal to the constructor's. ``fps`` is exact
+    (``fractions.Fraction``, e.g. ``Fraction(30000, 1001)``). ``num_frames`` (0: unknown, e.g.
+    live) becomes sh_num_frames (7.4.2). A new Encoder is needed for every stream.
+    """
+
     def __init__(self, config: EncoderConfig, width: int, height: int, fps: Fraction,
                  num_frames: int = 0, warn: Callable[[str], None] | None = None) -> None:
         """warn receives the warnings meant for the user (default: Python's warnings module)."""

@@ -128,8 +128,10 @@ def test_bad_inputs_are_one_line_errors(setup: Path, capsys: pytest.CaptureFixtu
         capsys, ["run", "--config", config, "--out", out, "--codecs", "av1"])
     assert "only 6" in _one_line_error(capsys, ["run", "--config", config, "--out", out,
                                                 "--frames", "50"])
-    assert "--vgg-stride must be at least 1" in _one_line_error(
-        capsys, ["run", "--config", config, "--out", out, "--vgg-stride", "0"])
+    with pytest.raises(SystemExit) as usage:        # a range checked by the parser: usage error
+        main(["run", "--config", config, "--out", out, "--vgg-stride", "0"])
+    err = capsys.readouterr().err
+    assert usage.value.code == 2 and err.count("\n") == 1 and "--vgg-stride: must be an integer >= 1" in err
     data = json.loads((setup / "tiny.json").read_text())
     data["sequences_dir"] = str(setup / "nowhere")
     (setup / "no_dir.json").write_text(json.dumps(data))

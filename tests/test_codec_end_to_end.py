@@ -135,9 +135,10 @@ def test_encoder_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     noise.write_bytes(np.random.default_rng(0).integers(0, 256, 3 * 64 * 64 * 3, dtype=np.uint8).tobytes())
     assert encode_cli.main([str(noise), "--width", "64", "--height", "64", "-o", str(out), "--quiet"]) == 1
     assert "no face" in capsys.readouterr().err
-    assert encode_cli.main([str(noise), "--width", "64", "--height", "64", "-o", str(out),
-                            "--precision", "nose=3"]) == 1
-    assert "unknown semantic element" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:            # a usage error, before the input is read
+        encode_cli.main([str(noise), "--width", "64", "--height", "64", "-o", str(out),
+                         "--precision", "nose=3"])
+    assert usage.value.code == 2 and "unknown semantic element" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -88,13 +88,11 @@ def test_editor_rewrites_semantics_only(mode: int) -> None:
 
 
 def test_editor_cli_errors(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(SystemExit) as exc:
-        editor_main([str(tmp_path / "missing.ifvc"), "-o", str(tmp_path / "x.ifvc"), "--edit", "head_yaw:set=1@0"])
-    assert exc.value.code == 1 and "not found" in capsys.readouterr().err
+    rc = editor_main([str(tmp_path / "missing.ifvc"), "-o", str(tmp_path / "x.ifvc"), "--edit", "head_yaw:set=1@0"])
+    assert rc == 1 and "not found" in capsys.readouterr().err
     bad = tmp_path / "bad.ifvc"
     bad.write_bytes(b"\x00\x05garbage")
-    with pytest.raises(SystemExit):
-        editor_main([str(bad), "-o", str(tmp_path / "y.ifvc"), "--edit", "head_yaw:set=1@0"])
+    assert editor_main([str(bad), "-o", str(tmp_path / "y.ifvc"), "--edit", "head_yaw:set=1@0"]) == 1
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "y.ifvc").exists()
 

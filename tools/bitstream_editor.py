@@ -11,7 +11,6 @@ signal both; head_loc is then derived again from them.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -25,7 +24,12 @@ from bitstream.structures import SequenceHeader
 from ref_decoder.decoder import values_from_levels
 from ref_decoder.edits import EditApplier, EditError, parse_edit
 
-from .cli_common import atomic_output, fail, read_input_file
+from ifvc_common.errors import fail
+from ifvc_common.outputs import OutputTransaction
+from ifvc_common.parser import CommandParser, command
+from ifvc_common.paths import check_outputs, read_input_file
+
+PROG = "ifvc-edit"
 
 
 def _levels(sh: SequenceHeader, values: np.ndarray, original: list[int]) -> list[int]:
@@ -94,12 +98,16 @@ def _check_signalled(sh: SequenceHeader, edits: EditApplier) -> None:
                             "rewrite it (the decoder's --edit can)")
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-edit", description=__doc__)
-    ap.add_argument("stream")
-    ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--edit", action="append", required=True, metavar="ELEMENT:OP[=V]@FIRST[-LAST]")
+    ap = CommandParser(prog=PROG, description=__doc__)
+    ap.add_argument("stream", help="the .ifvc stream to edit")
+    ap.add_argument("-o", "--output", required=True,
+                    help="the edited stream (its folder must exist; never the input file)")
+    ap.add_argument("--edit", action="append", required=True, metavar="ELEMENT:OP[=V]@FIRST[-LAST]",
+                    help="an edit (repeatable), e.g. mouth_open:set=0.3@20-40")
     args = ap.parse_args(argv)
+    check_outputs([args.stream], [args.output])
     data = read_input_file(args.stream, "stream")
     try:
         edits = EditApplier([parse_edit(e) for e in args.edit],
@@ -108,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         list(StreamParser().parse(out))     # the result must parse as a conforming stream
     except (BitstreamError, EditError) as exc:
         fail(str(exc))
-    with atomic_output(args.output) as fh:
-        fh.write(out)  # type: ignore[attr-defined]
+    with OutputTransaction() as outputs:
+        outputs.write_bytes(args.output, out)
     print(f"{changed} frame(s) changed; {len(data)} -> {len(out)} bytes; key-frame payloads unchanged")
     return 0
 

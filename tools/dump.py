@@ -2,7 +2,6 @@
 and value, like a VTM trace; --json for machines."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -12,8 +11,11 @@ from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
 from bitstream.semantic_elements import ELEMENT_BY_ID
 from bitstream.trace import TraceEntry
 from bitstream.units import unit_name
+from ifvc_common.errors import print_error
+from ifvc_common.parser import CommandParser, command
+from ifvc_common.paths import read_input_file
 
-from .cli_common import read_input_file
+PROG = "ifvc-dump"
 
 
 def _unit_summary(unit: object) -> dict[str, object]:
@@ -62,7 +64,7 @@ def dump(data: bytes, as_json: bool, show_elements: bool, out=None) -> int:  # t
     elif error is None:
         out.write(f"# {len(units)} units, {len(data)} bytes, no error\n")
     if error is not None:
-        print(f"error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return 1
     return 0
 
@@ -83,8 +85,9 @@ def _print_unit(record: dict[str, object], trace: list[TraceEntry], out) -> None
                       f"{verdict[c['matches']]}\n")
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-dump", description=__doc__)
+    ap = CommandParser(prog=PROG, description=__doc__ + "\nIt writes to standard output only.")
     ap.add_argument("stream", help="an .ifvc stream")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--units-only", action="store_true", help="one line per unit, no elements")

@@ -6,7 +6,6 @@ Default input: a clip of the test split from ../shared/data/faces/raw; give your
 with --input (it is face-cropped the same way)."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -15,18 +14,22 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights
+from ifvc_common.argtypes import int_range  # noqa: E402
+from ifvc_common.parser import CommandParser, command  # noqa: E402
+from ifvc_common.paths import refuse_same_file  # noqa: E402
+from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
 
 
+@command("ifvc-demo")
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-demo", description=__doc__)
+    ap = CommandParser(prog="ifvc-demo", description=__doc__)
     ap.add_argument("--input", type=Path, default=DEFAULT_INPUT, help="a face video (any size)")
-    ap.add_argument("--frames", type=int, default=100, help="frames to code (at 25 fps)")
-    ap.add_argument("--qp", type=int, default=42, help="key-frame QP")
-    ap.add_argument("--out", type=Path, default=Path("out") / "e2e", help="work and output folder")
+    ap.add_argument("--frames", type=int_range(2), default=100, help="frames to code (at 25 fps)")
+    ap.add_argument("--qp", type=int_range(0, 63), default=42, help="key-frame QP")
+    ap.add_argument("--out", type=Path, default=Path("out") / "e2e", help="work and output folder (created if missing)")
     ap.add_argument("--generator", choices=known_generators(), default=GeometricGenerator.name,
                     help="the generator named in the stream and used to decode it (Annex E / Annex F)")
     args = ap.parse_args(argv)
@@ -35,17 +38,21 @@ def main(argv: list[str] | None = None) -> int:
               + (" (the default clip lives in ../shared/data beside the checkout; "
                  "give your own with --input)" if args.input == DEFAULT_INPUT else ""), file=sys.stderr)
         return 1
-    if args.frames < 2:
-        print("ifvc-demo: error: --frames must be at least 2", file=sys.stderr)
-        return 1
 
-    from tools.prepare_sequences import PrepareError, prepare_clip, sha256_file
+    from tools.prepare_sequences import PrepareError, output_names, prepare_clip, sha256_file
     from tools.sequence_files import read_rgb444
     from ref_encoder import cli as encode_cli
     from ref_decoder import cli as decode_cli
     from conformance.metrics import lpips, psnr_rgb
 
     seq_dir = args.out / "sequence"
+    seq = seq_dir / output_names(args.input.stem)["rgb"]
+    learned = args.generator != GeometricGenerator.name
+    tag = f"_{args.generator}" if learned else ""
+    stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
+    decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
+    refuse_same_file([args.input], [*(seq_dir / fn for fn in output_names(args.input.stem).values()),
+                                    stream, decoded])
     seq_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     try:
@@ -53,11 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except PrepareError as exc:
         print(f"ifvc-demo: error: {exc}", file=sys.stderr)
         return 1
-    seq = seq_dir / f"{args.input.stem}_256x256_25_8bit_444.rgb"
-    learned = args.generator != GeometricGenerator.name
-    tag = f"_{args.generator}" if learned else ""
-    stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
-    decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
     # the encoder names a learned generator by the SHA-256 of the weights the decoder ships
     generator_args = ["--generator", args.generator, "--generator-weights",
                       str(shipped_weights(args.generator))] if learned else []

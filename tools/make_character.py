@@ -20,8 +20,15 @@ from ref_encoder.analysis import FaceAnalyzer, NoFaceError  # noqa: E402
 from ref_encoder.encoder import Encoder, EncoderConfig  # noqa: E402
 from ref_encoder.keyframe_coding import KeyframeCodingError  # noqa: E402
 
-from .cli_common import atomic_output, fail  # noqa: E402
+from ifvc_common.argtypes import int_range  # noqa: E402
+from ifvc_common.errors import fail  # noqa: E402
+from ifvc_common.outputs import OutputTransaction  # noqa: E402
+from ifvc_common.parser import CommandParser, command  # noqa: E402
+from ifvc_common.paths import check_outputs  # noqa: E402
+
 from .prepare_sequences import choose_crop, face_box  # noqa: E402
+
+PROG = "ifvc-character"
 
 
 def character_frame(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -42,26 +49,34 @@ def make_character(rgb: np.ndarray, size: int, qp: int) -> bytes:
     return Encoder(cfg, size, size, Fraction(25), num_frames=1).encode([frame]).stream
 
 
+def _even_size(text: str) -> int:
+    size = int_range(16, 1024)(text)
+    if size % 2:
+        raise argparse.ArgumentTypeError(f"must be an even integer in 16..1024, not {size}")
+    return size
+
+
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="ifvc-character", description=__doc__)
+    ap = CommandParser(prog=PROG, description=__doc__)
     ap.add_argument("image", help="a face picture (PNG, JPEG, ...)")
-    ap.add_argument("-o", "--output", required=True, help="the character stream (.ifvc)")
-    ap.add_argument("--size", type=int, default=256, help="picture size of the streams it will animate")
-    ap.add_argument("--qp", type=int, default=27, help="key-frame QP (the character is sent once)")
+    ap.add_argument("-o", "--output", required=True,
+                    help="the character stream (.ifvc; its folder must exist; never the input file)")
+    ap.add_argument("--size", type=_even_size, default=256, help="picture size of the streams it will animate")
+    ap.add_argument("--qp", type=int_range(0, 63), default=27, help="key-frame QP (the character is sent once)")
     args = ap.parse_args(argv)
+    check_outputs([args.image], [args.output])
     if not Path(args.image).is_file():
         fail(f"picture not found: {args.image}")
     bgr = cv2.imread(args.image, cv2.IMREAD_COLOR)
     if bgr is None:
         fail(f"cannot read {args.image} as a picture")
-    if args.size < 16 or args.size % 2:
-        fail("--size must be even and at least 16")
     try:
         data = make_character(np.ascontiguousarray(bgr[:, :, ::-1]), args.size, args.qp)
     except (NoFaceError, KeyframeCodingError, ValueError) as exc:
         fail(str(exc))
-    with atomic_output(args.output) as fh:
-        fh.write(data)  # type: ignore[attr-defined]
+    with OutputTransaction() as outputs:
+        outputs.write_bytes(args.output, data)
     print(f"character {args.output}: {len(data)} bytes, {args.size}x{args.size}")
     return 0
 

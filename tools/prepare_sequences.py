@@ -24,11 +24,10 @@ warnings. A clip whose manifest entry, parameters and output hashes all match is
 """
 from __future__ import annotations
 
-import argparse
 import csv
+import io
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,10 @@ from typing import Iterator
 
 import numpy as np
 
+from ifvc_common.argtypes import int_range
+from ifvc_common.outputs import OutputTransaction
+from ifvc_common.parser import CommandParser, command
+from ifvc_common.paths import refuse_same_file
 from tools.sequence_files import rgb_frame_to_planar, yuv420_frame_bytes
 
 TOOL_VERSION = 2  # 2: .yuv written with the integer conversion of bitstream/picture_format.py
@@ -206,11 +209,11 @@ def write_outputs(path: Path, out_dir: Path, name: str, fps_src: float, max_fram
     x0, y0, side = crop
     names = output_names(name)
     final = {key: out_dir / fn for key, fn in names.items()}
-    tmp = {key: p.with_name(p.stem + ".tmp" + p.suffix) for key, p in final.items()}
     interp = cv2.INTER_AREA if side >= OUT_SIZE else cv2.INTER_CUBIC
     sheet_at = set(np.linspace(0, n_frames - 1, 8).round().astype(int).tolist())
     thumbs: list[tuple[int, np.ndarray]] = []
-    try:
+    with OutputTransaction() as outputs:        # the three files, or none
+        tmp = {key: outputs.reserve(p) for key, p in final.items()}    # same suffix: cv2 picks PNG
         with open(tmp["rgb"], "wb") as frgb, open(tmp["yuv"], "wb") as fyuv:
             for k, rgb in resampled_frames(path, fps_src, max_frames):
                 img = cv2.resize(rgb[y0:y0 + side, x0:x0 + side], (OUT_SIZE, OUT_SIZE), interpolation=interp)
@@ -221,12 +224,7 @@ def write_outputs(path: Path, out_dir: Path, name: str, fps_src: float, max_fram
         if not cv2.imwrite(str(tmp["png"]), cv2.cvtColor(contact_sheet(thumbs), cv2.COLOR_RGB2BGR)):
             raise PrepareError(f"cannot write {tmp['png']}")
         hashes = {names[key]: sha256_file(tmp[key]) for key in names}
-        for key in names:
-            os.replace(tmp[key], final[key])
-        return hashes
-    finally:
-        for p in tmp.values():
-            p.unlink(missing_ok=True)
+    return hashes
 
 
 def prepare_clip(path: Path, out_dir: Path, max_frames: int, progress: str, source_sha: str) -> SequenceEntry:
@@ -297,36 +295,36 @@ def is_up_to_date(entry: dict | None, source_sha: str, max_frames: int, out_dir:
 def save_manifest(out_dir: Path, entries: dict[str, dict]) -> None:
     ordered = [entries[k] for k in sorted(entries)]
     doc = {"description": "IFVC test sequences prepared by tools/prepare_sequences.py", "sequences": ordered}
-    tmp = out_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, out_dir / "manifest.json")
     cols = ["name", "source_file", "source_sha256", "source_fps", "source_frames", "frames", "crop_box",
             "no_face_frames", "second_face_frames", "tracking_jumps", "face_outside_crop_frames", "warnings"]
-    tmp = out_dir / "manifest.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        wr = csv.writer(f)
-        wr.writerow(cols + ["rgb_sha256", "yuv_sha256"])
-        for e in ordered:
-            outs = e.get("outputs", {})
-            row = [" ".join(map(str, e[c])) if c == "crop_box" else "; ".join(e[c]) if c == "warnings" else e[c]
-                   for c in cols]
-            row += [next((v for k, v in outs.items() if k.endswith(".rgb")), ""),
-                    next((v for k, v in outs.items() if k.endswith(".yuv")), "")]
-            wr.writerow(row)
-    os.replace(tmp, out_dir / "manifest.csv")
+    table = io.StringIO(newline="")     # csv's own \r\n line ends, as in a file opened with newline=""
+    wr = csv.writer(table)
+    wr.writerow(cols + ["rgb_sha256", "yuv_sha256"])
+    for e in ordered:
+        outs = e.get("outputs", {})
+        row = [" ".join(map(str, e[c])) if c == "crop_box" else "; ".join(e[c]) if c == "warnings" else e[c]
+               for c in cols]
+        row += [next((v for k, v in outs.items() if k.endswith(".rgb")), ""),
+                next((v for k, v in outs.items() if k.endswith(".yuv")), "")]
+        wr.writerow(row)
+    with OutputTransaction() as outputs:    # both manifests, or neither
+        outputs.write_text(out_dir / "manifest.json", json.dumps(doc, indent=1) + "\n")
+        outputs.write_bytes(out_dir / "manifest.csv", table.getvalue().encode())
 
 
+PROG = "ifvc-prepare-sequences"
+
+
+@command(PROG, interrupted="finished clips are kept; re-run to resume")
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.prepare_sequences", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog=PROG, description=__doc__)
     parser.add_argument("--raw", type=Path, required=True, help="folder with the source .mp4 clips")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (git-ignored, e.g. work/sequences)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder (git-ignored, e.g. work/sequences; created if missing)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="clip names (file stems) to prepare")
-    parser.add_argument("--max-frames", type=int, default=250, help="frames per sequence at most (default 250 = 10 s)")
+    parser.add_argument("--max-frames", type=int_range(1), default=250, help="frames per sequence at most (10 s at 25 fps)")
     parser.add_argument("--force", action="store_true", help="redo clips even when up to date")
     args = parser.parse_args(argv)
-    if args.max_frames < 1:
-        parser.error("--max-frames must be at least 1")
     if not args.raw.is_dir():
         print(f"error: --raw {args.raw} is not a folder", file=sys.stderr)
         return 2
@@ -341,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         print(f"error: no .mp4 clips in {args.raw}", file=sys.stderr)
         return 2
+    # no clip may be one of the files this run writes (a clip linked to an earlier output)
+    refuse_same_file(clips, [args.out / "manifest.json", args.out / "manifest.csv",
+                             *(args.out / fn for clip in clips for fn in output_names(clip.stem).values())])
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -379,8 +380,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main())

@@ -7,32 +7,36 @@ tolerance or is missing on one side.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from ifvc_common.argtypes import int_range
+from ifvc_common.parser import CommandParser, command
 
 EXIT_ERROR = 2
 PROG = "python -m conformance.campaign"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     from .config import DEFAULT_CONFIG
-    parser = argparse.ArgumentParser(prog=PROG, description="IFVC evaluation campaign: codecs x "
-                                     "rate points x sequences, metrics, BD-rate, RD plots.")
+    parser = CommandParser(prog=PROG, command_name="ifvc-campaign", description="IFVC evaluation campaign: codecs x "
+                           "rate points x sequences, metrics, BD-rate, RD plots.",
+                           exit_codes_note="ifvc-campaign exits 2 on an error a user can fix (config, "
+                                           "sequence, table) and 1 when a cell failed (run) or differs (compare).")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run (or resume) a campaign and write its report")
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
                      help="campaign config JSON (default: the CTC, configs/ctc.json)")
-    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--sequences", nargs="+", metavar="NAME",
                      help="sequence names (default: the config's split, the test split)")
-    run.add_argument("--frames", type=int, help="code the first N frames (default: config)")
+    run.add_argument("--frames", type=int_range(1), help="code the first N frames (default: config)")
     run.add_argument("--codecs", help="comma-separated subset of the config's codecs, e.g. "
                      "ifvc,vvc,hevc (default: all)")
-    run.add_argument("--jobs", type=int, default=1, help="cells run in parallel (default 1)")
-    run.add_argument("--threads", type=int, default=1,
-                     help="torch threads per job (default 1, the fastest on a small CPU)")
-    run.add_argument("--vgg-stride", type=int, metavar="K",
+    run.add_argument("--jobs", type=int_range(1, 256), default=1, help="cells run in parallel")
+    run.add_argument("--threads", type=int_range(1, 256), default=1,
+                     help="torch threads per job (1 is the fastest on a small CPU)")
+    run.add_argument("--vgg-stride", type=int_range(1), metavar="K",
                      help="evaluate LPIPS-vgg and DISTS on every K-th frame (default: config, "
                           "10 in the CTC); PSNR and LPIPS-alex use every frame")
     run.add_argument("--force", action="store_true", help="redo finished cells")
@@ -46,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@command(PROG, interrupted="finished cells are kept, re-run to resume")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .errors import CampaignError
@@ -56,9 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     except CampaignError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; finished cells are kept, re-run to resume", file=sys.stderr)
-        return 130
 
 
 def _run(args: argparse.Namespace) -> int:

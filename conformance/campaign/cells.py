@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from anchors.rawio import sha256_file
+from ifvc_common.outputs import OutputTransaction
 
 from .config import CampaignConfig, CodecSpec, canonical_json
 from .sequences import Sequence
@@ -119,12 +118,6 @@ def finished_result(path: Path, expected_hash: str, verify_files: bool = True) -
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)      # cell folders inside the campaign's --out
+    with OutputTransaction() as outputs:
+        outputs.write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from anchors.rawio import sha256_file
+from ifvc_common.outputs import OutputTransaction
 
 from .cell_metrics import cell_frame_metrics, means_and_counts
 from .cells import CELL_PIPELINE_VERSION, Cell, cell_hash, finished_result, strided_indices, write_json_atomic
@@ -120,9 +121,8 @@ def run_cell(config: CampaignConfig, cell: Cell, out_dir: Path, expected_hash: s
     metrics_seconds = time.perf_counter() - metric_start
     frames_csv = cell.frames_csv_path(out_dir)
     frames_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp_csv = frames_csv.with_name("." + frames_csv.name + ".part")
-    table.to_csv(tmp_csv, index=False, float_format="%.6f")
-    tmp_csv.replace(frames_csv)
+    with OutputTransaction() as outputs:
+        table.to_csv(outputs.reserve(frames_csv), index=False, float_format="%.6f")
     folder = cell.folder(out_dir)
 
     def entry(path: Path) -> dict[str, str]:
