@@ -397,7 +397,9 @@ def test_decoder_cli_max_frames(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("ifvc-decode: error:") and "--max-frames" in err and "\n" not in err
     assert not out.exists() and not levels.exists() and list(tmp_path.iterdir()) == []
-    assert cli.main([str(stream), "-o", str(out), "--quiet", "--max-frames", "0"]) == 1
+    with pytest.raises(SystemExit) as usage:      # a usage error: argparse's exit status 2
+        cli.main([str(stream), "-o", str(out), "--quiet", "--max-frames", "0"])
+    assert usage.value.code == 2
     assert cli.main([str(stream), "-o", str(out), "--quiet", "--max-frames", "100000"]) == 0
     assert out.stat().st_size > 0
 
