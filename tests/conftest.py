@@ -2,9 +2,10 @@
 
 Hypothesis profiles (HYPOTHESIS_PROFILE; the default is "deterministic", on every machine and
 in CI):
-- deterministic: derandomized, so every run tries the same examples and a submission never
-  fails by chance; no example database (nothing is written to .hypothesis/); no deadline
-  (speed is never a pass criterion). Each test's own max_examples applies.
+- deterministic: derandomized, so every run of a commit tries the same examples and a
+  submission never fails by chance; no example database (no failure is saved or replayed;
+  hypothesis still caches source constants in .hypothesis/); no deadline (speed is never a
+  pass criterion). Each test's own max_examples applies.
 - explore: random search with the example database in .hypothesis/ (git-ignored, replays
   what failed before) and EXPLORE_FACTOR times each test's examples, for local bug hunting.
 
