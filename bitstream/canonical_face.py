@@ -4,15 +4,22 @@ Both the encoder (analysis, Annex B) and the decoder (IDI and the geometric gene
 Annex C; prediction of the key-frame geometry payload) use it, so it lives in bitstream/
 (numpy only). The data file is bitstream/data/canonical_face.json; regenerate it with
 tools/extract_canonical_face.py. Nothing here reads ../shared.
+
+The posed face predicts the geometry payload's positions (Annex E.2.3), which decide whether
+a payload is accepted, so its products are evaluated in a fixed order (bitstream/fixed_order.py)
+and its trigonometry by the C library (math), never by BLAS or numpy's SIMD kernels.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .fixed_order import matmul3, norm3, rows_times
 
 DATA_FILE = Path(__file__).with_name("data") / "canonical_face.json"
 CHEEK_RIGHT, CHEEK_LEFT = 234, 454   # face width landmarks (subject's right / left)
@@ -38,7 +45,7 @@ def load_canonical_face() -> CanonicalFace:
     v.setflags(write=False)
     return CanonicalFace(vertices=v, basis_ids=ids, basis_weights=w,
                          basis_centroid=(w[:, None] * v[ids]).sum(axis=0),
-                         face_width=float(np.linalg.norm(v[CHEEK_RIGHT] - v[CHEEK_LEFT])))
+                         face_width=float(norm3(v[CHEEK_RIGHT] - v[CHEEK_LEFT])))
 
 
 def euler_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -47,11 +54,11 @@ def euler_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     R = Rz(c) Rx(b) Ry(a) with a = -yaw, b = pitch, c = -roll (right-handed rotations about
     the fit-space axes x right, y up, z towards the viewer).
     """
-    a, b, c = np.radians(-yaw), np.radians(pitch), np.radians(-roll)
-    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
-    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
-    return rz @ rx @ ry
+    a, b, c = math.radians(-yaw), math.radians(pitch), math.radians(-roll)
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    return matmul3(matmul3(rz, rx), ry)
 
 
 REFERENCE_FACE_WIDTH = 0.5   # head_tz = 0: the face is half the picture width wide (Annex B.3)
@@ -79,7 +86,7 @@ def model_to_pixels(model: np.ndarray, pose: HeadPose, width: int, face: Canonic
                     ) -> np.ndarray:
     """Model-space points (N, 3) in cm -> (N, 3) picture pixels (u, v) and fit-space depth z."""
     face = face or load_canonical_face()
-    fit = pose.scale * (model - face.basis_centroid) @ pose.rotation.T + pose.translation
+    fit = rows_times(pose.scale * (model - face.basis_centroid), pose.rotation.T) + pose.translation
     return np.stack([fit[:, 0] * width, -fit[:, 1] * width, fit[:, 2]], axis=1)
 
 
@@ -88,4 +95,4 @@ def pixels_to_model(pix: np.ndarray, pose: HeadPose, width: int, face: Canonical
     """Inverse of model_to_pixels: (N, 3) (u, v, fit-space z) -> model space (cm)."""
     face = face or load_canonical_face()
     fit = np.stack([pix[:, 0] / width, -pix[:, 1] / width, pix[:, 2]], axis=1)
-    return (fit - pose.translation) @ pose.rotation / pose.scale + face.basis_centroid
+    return rows_times(fit - pose.translation, pose.rotation) / pose.scale + face.basis_centroid

@@ -14,7 +14,9 @@ canonical face), its reference semantic values and a target frame's semantic val
    (Delaunay triangulation of the key-frame positions, triangles drawn far to near so the
    nearer surface wins where the target mesh folds).
 
-Everything is numpy + OpenCV, deterministic, and needs no training data.
+Everything is numpy + OpenCV, deterministic, and needs no training data. The geometry avoids
+BLAS and LAPACK (bitstream/fixed_order.py and the closed-form triangle maps below), so the
+motion field is the same for every BLAS kernel and thread count.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from bitstream.canonical_face import (load_canonical_face, model_to_pixels,
                                       pixels_to_model, pose_from_values)
+from bitstream.fixed_order import norm3
 from bitstream.geometry_payload import GP_INDEX, KeyGeometry
 
 # --- element indices (table order, bitstream/semantic_elements.py) ----------------------------
@@ -73,23 +76,46 @@ def _idx(ids) -> np.ndarray:
 def eye_ratio(m: np.ndarray, eye: dict) -> float:
     """Annex B.3 eye measure on subset points m (model space)."""
     a, b = eye["corners"]
-    width = np.linalg.norm(m[GP_INDEX[a]] - m[GP_INDEX[b]])
-    gap = np.mean([np.linalg.norm(m[GP_INDEX[u]] - m[GP_INDEX[d]]) for u, d in eye["annex"]])
+    width = norm3(m[GP_INDEX[a]] - m[GP_INDEX[b]])
+    gap = np.mean([norm3(m[GP_INDEX[u]] - m[GP_INDEX[d]]) for u, d in eye["annex"]])
     return float(gap / width)
 
 
 def mouth_measures(m: np.ndarray) -> tuple[float, float, float, float, float]:
     """Annex B.3 mouth measures in cm: (gap, width, corner raise, protrusion, asymmetry)."""
     g = GP_INDEX
-    gap = float(np.mean([np.linalg.norm(m[g[u]] - m[g[d]]) for u, d in INNER_LIP_ANNEX]))
+    gap = float(np.mean([norm3(m[g[u]] - m[g[d]]) for u, d in INNER_LIP_ANNEX]))
     cr, cl = m[g[61]], m[g[291]]
     mid = (m[g[0]] + m[g[17]]) / 2
-    return (gap, float(np.linalg.norm(cl - cr)), float((cr[1] + cl[1]) / 2 - mid[1]),
+    return (gap, norm3(cl - cr), float((cr[1] + cl[1]) / 2 - mid[1]),
             float(mid[2] - (cr[2] + cl[2]) / 2), float(cl[1] - cr[1]))
 
 
 def _openness_ratio(o: float) -> float:
     return EYE_RATIO_CLOSED + (EYE_RATIO_OPEN - EYE_RATIO_CLOSED) * max(float(o), 0.0)
+
+
+def triangle_affine_maps(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) affine maps A with [x y 1] @ A = the src corner for each dst corner (x, y) of
+    T triangles (T, 3, 2 each), in closed form: A's linear part is E^-1 F with the edge
+    vectors E = (dst1 - dst0, dst2 - dst0) and F = (src1 - src0, src2 - src0), its offset
+    src0 - dst0 @ linear. A degenerate target triangle (twice its area |det E| <= 1e-6)
+    translates by the difference of the centroids. Written out (no LAPACK), so the maps do
+    not depend on the BLAS kernel."""
+    e1, e2 = dst[:, 1] - dst[:, 0], dst[:, 2] - dst[:, 0]
+    f1, f2 = src[:, 1] - src[:, 0], src[:, 2] - src[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    ok = np.abs(det) > 1e-6
+    d = np.where(ok, det, 1.0)
+    A = np.zeros((len(dst), 3, 2))
+    # E^-1 = [[e2y, -e1y], [-e2x, e1x]] / det (rows: x, y coefficients)
+    A[:, 0] = (e2[:, 1, None] * f1 - e1[:, 1, None] * f2) / d[:, None]
+    A[:, 1] = (e1[:, 0, None] * f2 - e2[:, 0, None] * f1) / d[:, None]
+    A[:, 2] = src[:, 0] - (dst[:, 0, 0, None] * A[:, 0] + dst[:, 0, 1, None] * A[:, 1])
+    A[~ok] = 0.0
+    A[~ok, 0, 0] = A[~ok, 1, 1] = 1.0
+    A[~ok, 2] = src[~ok].mean(axis=1) - dst[~ok].mean(axis=1)
+    return A
 
 
 @dataclass
@@ -308,16 +334,7 @@ class KeyFrameModel:
         w, h = self.width, self.height
         dst = tg.points[self.triangles]                            # (T, 3, 2) target triangles
         src = self._key_tri
-        # affine dst -> src per triangle: [x y 1] @ A = src
-        ones = np.ones((len(dst), 3, 1))
-        M = np.concatenate([dst, ones], axis=2)                    # (T, 3, 3)
-        det = np.linalg.det(M)
-        ok = np.abs(det) > 1e-6
-        A = np.zeros((len(dst), 3, 2))
-        A[ok] = np.linalg.solve(M[ok], src[ok])
-        # degenerate target triangles: translate by the centroid difference
-        A[~ok, 0, 0] = A[~ok, 1, 1] = 1.0
-        A[~ok, 2] = src[~ok].mean(axis=1) - dst[~ok].mean(axis=1)
+        A = triangle_affine_maps(dst, src)                         # [x y 1] @ A = src
         # painter's order: far triangles first, nearer ones overwrite
         tri_depth = tg.depth[self.triangles].mean(axis=1)
         order = np.argsort(tri_depth, kind="stable")

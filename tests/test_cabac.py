@@ -453,7 +453,7 @@ def test_decoder_init_on_short_data():
         ArithmeticDecoder(BitReader(b"\x00"))
 
 
-@settings(max_examples=100, deadline=1000)
+@settings(max_examples=100)
 @given(st.binary(min_size=2, max_size=24), st.lists(st.sampled_from(["dec", "byp", "term"]),
                                                      min_size=1, max_size=400))
 def test_decoder_on_garbage_only_raises_bitstream_error(data, ops):

@@ -25,7 +25,7 @@ from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import UnitType, frame_unit, iter_units, unit_name
 
 REPO = Path(__file__).resolve().parents[1]
-FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---------------------------------------------------------------------------------------
@@ -656,7 +656,7 @@ def test_random_bytes(data):
     fuzz_parse(data)
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(STREAMS)), st.binary(max_size=200),
        st.sampled_from(list(UnitType)))
 def test_random_payloads_after_a_valid_prefix(name, payload, unit_type):

@@ -13,6 +13,11 @@ Conventions (as in the JVET AhG16 GFVC evaluation):
   PSNR computed separately (JVET weighting for 4:2:0).
 * Identical planes (MSE 0) give PSNR_CAP_DB, and every PSNR is clipped to it, so that
   per-sequence and per-test means stay finite.
+
+Weighted sums (luma, the 4:2:0 weighting) are written out term by term in a fixed order
+rather than as matrix products: a matrix product goes through BLAS, whose rounding depends
+on the kernel chosen for the processor (OPENBLAS_CORETYPE), so identical frames gave
+99.99999999999997 instead of the cap on some machines.
 """
 from __future__ import annotations
 
@@ -47,10 +52,15 @@ def _plane_mse(ref: np.ndarray, dis: np.ndarray) -> np.ndarray:
     return np.mean(diff * diff, axis=(1, 2))
 
 
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """Kr R + Kg G + Kb B of float64 RGB (... x 3), summed left to right (no BLAS)."""
+    kr, kg, kb = BT709_LUMA
+    return kr * rgb[..., 0] + kg * rgb[..., 1] + kb * rgb[..., 2]
+
+
 def rgb_to_y_bt709(frames: np.ndarray) -> np.ndarray:
     """Float64 luma (... x H x W) of uint8 RGB (... x H x W x 3), BT.709 full range."""
-    rgb = frames.astype(np.float64)
-    return rgb @ np.asarray(BT709_LUMA)
+    return _luma(frames.astype(np.float64))
 
 
 def rgb_to_yuv420_bt709(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,7 +69,7 @@ def rgb_to_yuv420_bt709(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     if height % 2 or width % 2:
         raise ValueError(f"4:2:0 needs even frame height and width, got {height} x {width}")
     rgb = frames.astype(np.float64)
-    y = rgb @ np.asarray(BT709_LUMA)
+    y = _luma(rgb)
     cb = (rgb[..., 2] - y) / _CB_SCALE + 128.0
     cr = (rgb[..., 0] - y) / _CR_SCALE + 128.0
 
@@ -106,9 +116,14 @@ def psnr_yuv420_planes_frames(reference: Frames, distorted: Frames) -> np.ndarra
 
 
 def psnr_yuv420_frames(reference: Frames, distorted: Frames) -> np.ndarray:
-    """Per-frame (4 PSNR_Y + PSNR_U + PSNR_V) / 6 on BT.709 4:2:0 conversions."""
-    weights = np.asarray(YUV420_WEIGHTS)
-    return psnr_yuv420_planes_frames(reference, distorted) @ (weights / weights.sum())
+    """Per-frame (4 PSNR_Y + PSNR_U + PSNR_V) / 6 on BT.709 4:2:0 conversions.
+
+    The weighted sum is formed first and divided once: exact for identical frames
+    (4 * 100 + 100 + 100 = 600, / 6 = 100), never above the cap (rounding is monotonic).
+    """
+    planes = psnr_yuv420_planes_frames(reference, distorted)
+    wy, wu, wv = YUV420_WEIGHTS
+    return (wy * planes[:, 0] + wu * planes[:, 1] + wv * planes[:, 2]) / (wy + wu + wv)
 
 
 def psnr_rgb(reference: np.ndarray, distorted: np.ndarray) -> float:

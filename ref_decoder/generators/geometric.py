@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from bitstream.fixed_order import norm2
 from bitstream.generator_registry import GENERATOR_BY_NAME
 from bitstream.geometry_payload import (GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_V1, canonical_geometry,
                                         decode)
@@ -76,7 +77,7 @@ class GeometricGenerator:
         up = lm[_idx([u for u, _ in eye["pairs"][1:-1]])]
         lo = lm[_idx([d for _, d in eye["pairs"][1:-1]])]
         a, b = lm[_idx(eye["corners"])]
-        width = np.linalg.norm(a - b)
+        width = norm2(a - b)
         axis = (a - b) / max(width, 1e-6)
         normal = np.array([axis[1], -axis[0]])
         if normal[1] > 0:
