@@ -406,14 +406,14 @@ def element_streams() -> list[Built]:
 
 def edited_stream(base: Built) -> Built:
     edits = EditApplier([parse_edit(t) for t in ("head_yaw:offset=25@3-9", "mouth_open:set=0.4@5-12",
-                                                  "eye_blink_left:scale=0.2@8-10", "head_roll:hold@12-16")])
+                                                  "eye_blink_left:scale=0.2@8-10", "head_roll:hold@12-")])
     data, changed = edit_stream(base.data, edits)
     return Built(f"{base.name}_edited", data, base.sh,
                  f"{base.name} rewritten by the bitstream editor (tools/bitstream_editor.py): "
                  f"{changed} frames changed, hash units recomputed, key-frame payload unchanged",
                  ["output of tools.bitstream_editor.edit_stream", "recomputed hash units"],
                  f"edit_stream({base.name}, head_yaw:offset=25@3-9, mouth_open:set=0.4@5-12, "
-                 "eye_blink_left:scale=0.2@8-10, head_roll:hold@12-16)", DECODE)
+                 "eye_blink_left:scale=0.2@8-10, head_roll:hold@12-)", DECODE)
 
 
 def level_streams() -> list[Built]:
