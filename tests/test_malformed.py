@@ -601,23 +601,33 @@ def test_huge_frame_index_delta_does_not_hang(which):
     S.MAX_FRAME_IDX_DELTA = (1 << 16) - 1      # the parser checks the real bound
     outcome(data)
     """
-    try:
-        proc = run_isolated(code, timeout=6)
+    try:    # a hang guard only (a generous limit): the bound itself is checked below
+        proc = run_isolated(code, timeout=60)
     except subprocess.TimeoutExpired:
         proc = None
     if proc is None:
-        pytest.fail(f"parsing a {which} unit with frame index delta 2**31-1 did not finish in 6 s")
+        pytest.fail(f"parsing a {which} unit with frame index delta 2**31-1 did not finish in 60 s")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    seconds, result = proc.stdout.split(" ", 1)
-    assert float(seconds) < 2.0, result
-    assert result.startswith(("parsed", "BitstreamError")), result
+    _seconds, result = proc.stdout.split(" ", 1)
+    # The syntax's range (0..65535) rejects the unit before any frame is inferred.
+    assert result.startswith("BitstreamError") and "frame_idx_delta = 2147483647 out of range" in result, result
 
 
-def test_hash_unit_parse_time_is_linear_in_its_size():
+def test_hash_unit_parse_time_is_linear_in_its_size(monkeypatch):
     """Overlapping hash entries: each entry covering all 4096 decoded frames, 2500 entries
     (a 70 kB stream). Parsing must stay proportional to the stream size, not to
-    entries x frames (that product grows to ~30 minutes for a 1.8 MB stream)."""
-    import time
+    entries x frames (that product grows to ~30 minutes for a 1.8 MB stream): the frames
+    the parser hashes are counted (work, not wall time, so a busy machine cannot fail it)."""
+    import bitstream.stream as stream_module
+    hashed = [0]
+    real_md5 = stream_module.md5_of_packed
+
+    def counting_md5(packed):  # type: ignore[no-untyped-def]
+        packed = list(packed)
+        hashed[0] += len(packed)
+        return real_md5(packed)
+
+    monkeypatch.setattr(stream_module, "md5_of_packed", counting_md5)
     sh = sh_object()
     w = StreamWriter(sh)
     w.keyframe(b"p", [0, 0])
@@ -628,10 +638,8 @@ def test_hash_unit_parse_time_is_linear_in_its_size():
     code_hash_unit(c, HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, frames - 1, bytes(16))] * 2500))
     data = w.getvalue() + frame_unit(UnitType.HASH, c.getvalue())
     assert len(data) < 120_000
-    t0 = time.perf_counter()
     units, exc = parse_until_error(data)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"{elapsed:.1f} s to parse {len(data)} bytes"
+    assert hashed[0] <= frames, f"{hashed[0]} frames hashed for a stream of {frames} frames"
     if exc is None:
         assert all(ck.matches is False for ck in units[-1].checks)
 
