@@ -23,12 +23,13 @@ def package_version() -> str:
 
 
 def spec_version() -> str:
-    """The version of the specification this software writes (sh_version_major.sh_version_minor)."""
+    """The edition of the specification this software implements, and the stream version it
+    writes (sh_version_major.sh_version_minor)."""
     try:
-        from bitstream.structures import VERSION_MAJOR, VERSION_MINOR
+        from bitstream.structures import SPEC_TEXT_VERSION, VERSION_MAJOR, VERSION_MINOR
     except ImportError:          # bitstream not importable (a broken install): still answer
         return "unknown"
-    return f"{VERSION_MAJOR}.{VERSION_MINOR}"
+    return f"{SPEC_TEXT_VERSION}, streams of version {VERSION_MAJOR}.{VERSION_MINOR}"
 
 
 def git_revision() -> str | None:

@@ -116,3 +116,9 @@ def test_every_spec_element_is_coded() -> None:
     coded = _traced_names(0) | _traced_names(1) | FRAMING_ELEMENTS
     missing = _syntax_table_names() - coded
     assert not missing, f"spec syntax elements never coded: {sorted(missing)}"
+
+
+def test_spec_title_names_the_implemented_edition() -> None:
+    from bitstream.structures import SPEC_TEXT_VERSION
+    title = _spec_text().splitlines()[0]
+    assert title.endswith(f"version {SPEC_TEXT_VERSION}"), title
