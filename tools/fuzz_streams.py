@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
               PATH_FULL: Limits(args.full_time_limit, args.full_memory_limit)}
     print(f"corpus: {len(corpus)} seed streams (digest {corpus.digest}); seed {args.seed}, streams "
           f"{args.first_index}..{args.first_index + args.count - 1}", file=sys.stderr)
+    def terminate(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt     # SIGTERM as Ctrl-C: the workers are stopped on the way out
+    signal.signal(signal.SIGTERM, terminate)
     try:
         report = run_campaign(corpus, seed=args.seed, count=args.count, full_count=args.full_count,
                               first_index=args.first_index, out_dir=args.out, workers=args.workers,

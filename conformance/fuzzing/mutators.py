@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bitstream.profiles import LEVELS
+from bitstream.bitio import write_leb128
 from bitstream.structures import (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, KeyframeUnit,
                                   SemanticFrame, SemanticUnit, SequenceHeader, raw_picture_size)
-from bitstream.bitio import write_leb128
 from bitstream.units import UnitType
 
 from .corpus import Corpus
@@ -378,6 +378,7 @@ def mutate(corpus: Corpus, seed: int, index: int, config: MutationConfig = Mutat
             ops += res.ops
         elif res:
             ops.append(res)
+            must_reject = None  # a later change may undo what the oracle relied on
     data = write_model(model)
     if byte_only or rng.random() < config.byte_mutation_rate:
         data, op = byte_mutation(rng, data)

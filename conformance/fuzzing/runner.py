@@ -18,7 +18,7 @@ from bitstream.errors import BitstreamError
 
 from .corpus import Corpus
 from .mutators import MutationConfig, mutate
-from .signatures import innermost_project_frame, signature
+from .signatures import STREAM_LEVEL_MODULES, innermost_project_frame, signature
 
 PATH_PARSE = "parse"
 PATH_FULL = "full"
@@ -119,11 +119,11 @@ def classify(index: int, path: str, target: Callable[[bytes], None], data: bytes
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
     except _StreamTimeout as exc:
-        frame = innermost_project_frame(exc.__traceback__)
+        frame = innermost_project_frame(exc.__traceback__, STREAM_LEVEL_MODULES)
         return Outcome(index, path, HANG, f"more than {limits.seconds:g} s of CPU",
                        signature(HANG, "time limit", frame), time.process_time() - t0)
     except MemoryError as exc:
-        frame = innermost_project_frame(exc.__traceback__)
+        frame = innermost_project_frame(exc.__traceback__, STREAM_LEVEL_MODULES)
         return Outcome(index, path, MEMORY, f"more than {limits.memory_mb} MB",
                        signature(MEMORY, "MemoryError", frame), time.process_time() - t0)
     except rejections as exc:
@@ -160,6 +160,7 @@ Item = Union[int, bytes]       # a stream number of the run, or the stream itsel
 
 
 def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
+    parent = os.getppid()
     devnull = open(os.devnull, "w")
     sys.stdout = sys.stderr = devnull          # the decoder's notes are not the fuzzer's output
     target = spec.target or TARGETS[spec.path]
@@ -175,6 +176,8 @@ def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
         if batch is None:
             return
         for item in batch:
+            if os.getppid() != parent:
+                os._exit(1)              # the run is gone: do not linger as an orphan
             must_reject = None
             if isinstance(item, int):
                 assert spec.corpus is not None

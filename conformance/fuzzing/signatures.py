@@ -11,17 +11,23 @@ from types import TracebackType
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = ("bitstream", "ref_decoder", "ref_encoder", "conformance", "anchors")
 _FUZZING = Path(__file__).resolve().parent
+# Where a hang or memory exhaustion is signed: the stream-level code that was running (the
+# unit being parsed or the frame being synthesised). The innermost frame would split one
+# cause over every helper the timer happens to hit.
+STREAM_LEVEL_MODULES = ("bitstream/stream.py", "ref_decoder/decoder.py")
 
 
-def innermost_project_frame(tb: TracebackType | None) -> str:
+def innermost_project_frame(tb: TracebackType | None, modules: tuple[str, ...] | None = None) -> str:
     """'package/module.py:function' of the innermost frame in the project's packages (the
-    fuzzer's own frames excluded), or '?' when the error arose outside them."""
+    fuzzer's own frames excluded; only the given modules, if any), or '?' when none."""
     found = "?"
     for fs in traceback.extract_tb(tb):
         path = Path(fs.filename).resolve()
         try:
             rel = path.relative_to(REPO)
         except ValueError:
+            continue
+        if modules is not None and rel.as_posix() not in modules:
             continue
         if rel.parts and rel.parts[0] in PROJECT_PACKAGES and _FUZZING not in path.parents:
             found = f"{rel.as_posix()}:{fs.name}"
