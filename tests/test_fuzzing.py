@@ -207,6 +207,16 @@ def test_cli_rejects_bad_numbers(argv: list[str], capsys: pytest.CaptureFixture[
     assert "must be" in capsys.readouterr().err
 
 
+def test_cli_only_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert fuzz_streams.main(["--no-encoder-seeds", "--only-seeds", "nothing*", "--out", str(tmp_path)]) == 2
+    assert "no seed matches" in capsys.readouterr().err
+    rc = fuzz_streams.main(["--no-encoder-seeds", "--only-seeds", "*raw420*", "--count", "20", "--full-count", "0",
+                            "--workers", "1", "--minimise-tests", "0", "--out", str(tmp_path)])
+    assert rc == 0
+    seeds = json.loads((tmp_path / "report_seed1.json").read_text())["corpus"]["seeds"]
+    assert seeds == ["conformance/cabac_raw420", "conformance/eg_raw420"]
+
+
 def test_cli_missing_extra_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert fuzz_streams.main(["--extra-seed", str(tmp_path / "none.ifvc")]) == 2
     assert "seed stream not found" in capsys.readouterr().err

@@ -13,6 +13,7 @@ Exit codes: 0 no failure, 1 failures found, 2 usage error or missing input.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import signal
 import sys
@@ -101,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw-dir", type=Path, default=DEFAULT_CLIP, help="face clips for the seeds" + d)
     ap.add_argument("--extra-seed", type=Path, action="append", default=[], metavar="FILE",
                     help="another seed stream (repeatable)")
+    ap.add_argument("--only-seeds", metavar="PATTERN",
+                    help="focus: only the seeds whose name matches this glob, e.g. '*raw420*'")
     ap.add_argument("--write-stream", type=_non_negative, metavar="N",
                     help="write stream N of the run to OUT/stream_<seed>_<N>.ifvc and exit")
     args = ap.parse_args(argv)
 
     from conformance.fuzzing.campaign import run_campaign
-    from conformance.fuzzing.corpus import load_corpus, load_encoder_seeds
+    from conformance.fuzzing.corpus import Corpus, load_corpus, load_encoder_seeds
     from conformance.fuzzing.mutators import MutationConfig, mutate
     from conformance.fuzzing.runner import PATH_FULL, PATH_PARSE, Limits
 
@@ -124,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             print("fuzz_streams: note: no cached real-encoder seeds for this encoder version "
                   "(--build-seeds makes them); using the conformance streams", file=sys.stderr)
     corpus = load_corpus(cache, extra=args.extra_seed)
+    if args.only_seeds:
+        kept = [(s.name, s.data) for s in corpus.seeds if fnmatch.fnmatch(s.name, args.only_seeds)]
+        if not kept:
+            return _fail(f"no seed matches {args.only_seeds!r} (names: {corpus.seeds[0].name}, ...)")
+        corpus = Corpus(kept)
     mutation = MutationConfig(max_amplify_units=args.max_amplify)
     if args.write_stream is not None:
         mutant = mutate(corpus, args.seed, args.write_stream, mutation)
