@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     for f in report.late_rejections.values():
         print(f"rejected after parsing x{f.count} (first: stream {f.first_index}): {f.signature}")
     print(f"report: {args.out / f'report_seed{args.seed}.json'}")
+    if report.interrupted:
+        print("fuzz_streams: interrupted (the report covers the streams run so far)", file=sys.stderr)
+        return 130
     return 1 if report.failures else 0
 
 

@@ -55,6 +55,7 @@ class Report:
     paths: dict[str, PathStats] = field(default_factory=dict)
     findings: dict[str, Finding] = field(default_factory=dict)
     late_rejections: dict[str, Finding] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def failures(self) -> list[Finding]:
@@ -62,7 +63,7 @@ class Report:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "seed": self.seed, "first_index": self.first_index,
+            "seed": self.seed, "first_index": self.first_index, "interrupted": self.interrupted,
             "corpus": {"digest": self.corpus.digest, "seeds": [s.name for s in self.corpus.seeds]},
             "mutation": self.mutation.__dict__,
             "limits": {p: {"cpu_seconds": lim.seconds, "memory_mb": lim.memory_mb}
@@ -102,36 +103,14 @@ def run_campaign(corpus: Corpus, *, seed: int, count: int, full_count: int = 0, 
         plan.append((PATH_FULL, list(range(first_index, first_index + count, step))[:full_count],
                      max(1, batch // 16)))
     to_save: list[tuple[Finding, Outcome, WorkerSpec]] = []
-    for path, items, size in plan:
-        spec = WorkerSpec(path, limits[path], corpus, seed, mutation)
-        stats = report.paths.setdefault(path, PathStats())
-        t0 = time.monotonic()
-        pool = WorkerPool(spec, workers)
-        batches = [items[i:i + size] for i in range(0, len(items), size)]
-        next_note = t0 + 30
-        for out in pool.run(batches):
-            stats.streams += 1
-            stats.outcomes[out.kind] += 1
-            if out.late:
-                stats.outcomes["rejected_after_parse"] += 1
-                new = _record(report.late_rejections, _late_signature(out), out, corpus, seed, mutation)
-                if new is not None:
-                    to_save.append((new, out, spec))
-            if out.kind in FAILURES and out.signature:
-                new = _record(report.findings, out.signature, out, corpus, seed, mutation)
-                if new is not None:
-                    to_save.append((new, out, spec))
-                if new is not None and progress:
-                    progress(f"new signature ({path}, stream {out.index}): {new.signature}")
-            if progress and time.monotonic() > next_note:
-                next_note = time.monotonic() + 30
-                rate = stats.streams / (time.monotonic() - t0)
-                progress(f"{path}: {stats.streams}/{len(items)} streams, {rate:.0f}/s, "
-                         f"{len(report.findings)} signature(s)")
-        stats.seconds = time.monotonic() - t0
+    try:
+        _run_paths(report, plan, to_save, corpus, seed, mutation, limits, workers, progress)
+    except KeyboardInterrupt:        # Ctrl-C / SIGTERM: report what was run, no minimising
+        report.interrupted = True
+        minimise_tests = 0
     if out_dir is not None:      # after the run, so that minimising does not count in streams/s
         for finding, out, spec in to_save:
-            if progress:
+            if progress and minimise_tests:
                 progress(f"minimising: {finding.signature}")
             _save_reproducer(finding, out, corpus, seed, mutation, spec, out_dir, minimise_tests)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +119,41 @@ def run_campaign(corpus: Corpus, *, seed: int, count: int, full_count: int = 0, 
         tmp.write_text(json.dumps(report.as_dict(), indent=1) + "\n")
         tmp.replace(path)
     return report
+
+
+def _run_paths(report: Report, plan: list[tuple[str, list[int], int]],
+               to_save: list[tuple[Finding, Outcome, WorkerSpec]], corpus: Corpus, seed: int,
+               mutation: MutationConfig, limits: dict[str, Limits], workers: int,
+               progress: Callable[[str], None] | None) -> None:
+    for path, items, size in plan:
+        spec = WorkerSpec(path, limits[path], corpus, seed, mutation)
+        stats = report.paths.setdefault(path, PathStats())
+        t0 = time.monotonic()
+        pool = WorkerPool(spec, workers)
+        batches = [items[i:i + size] for i in range(0, len(items), size)]
+        next_note = t0 + 30
+        try:
+            for out in pool.run(batches):
+                stats.streams += 1
+                stats.outcomes[out.kind] += 1
+                if out.late:
+                    stats.outcomes["rejected_after_parse"] += 1
+                    new = _record(report.late_rejections, _late_signature(out), out, corpus, seed, mutation)
+                    if new is not None:
+                        to_save.append((new, out, spec))
+                if out.kind in FAILURES and out.signature:
+                    new = _record(report.findings, out.signature, out, corpus, seed, mutation)
+                    if new is not None:
+                        to_save.append((new, out, spec))
+                    if new is not None and progress:
+                        progress(f"new signature ({path}, stream {out.index}): {new.signature}")
+                if progress and time.monotonic() > next_note:
+                    next_note = time.monotonic() + 30
+                    rate = stats.streams / (time.monotonic() - t0)
+                    progress(f"{path}: {stats.streams}/{len(items)} streams, {rate:.0f}/s, "
+                             f"{len(report.findings)} signature(s)")
+        finally:
+            stats.seconds = time.monotonic() - t0
 
 
 def _late_signature(out: Outcome) -> str:
