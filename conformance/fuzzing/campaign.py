@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .corpus import Corpus
+from .corpus import Corpus, fuzzer_version
 from .minimise import minimise
 from .mutators import MutationConfig, mutate
 from .runner import (CRASH, DEFAULT_LIMITS, FAILURES, HANG, MEMORY, PATH_FULL, PATH_PARSE, REJECTED, Limits,
@@ -64,6 +64,7 @@ class Report:
     def as_dict(self) -> dict[str, object]:
         return {
             "seed": self.seed, "first_index": self.first_index, "interrupted": self.interrupted,
+            "fuzzer_version": fuzzer_version(),
             "corpus": {"digest": self.corpus.digest, "seeds": [s.name for s in self.corpus.seeds]},
             "mutation": self.mutation.__dict__,
             "limits": {p: {"cpu_seconds": lim.seconds, "memory_mb": lim.memory_mb}

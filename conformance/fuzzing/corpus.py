@@ -76,6 +76,14 @@ class Corpus:
         return h.hexdigest()[:16]
 
 
+def fuzzer_version() -> str:
+    """Hash of the fuzzer's own code: with the seed and the corpus digest, it fixes the streams."""
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def conformance_seeds(folder: Path = CONFORMANCE_STREAMS) -> list[tuple[str, bytes]]:
     """Every stream of the conformance suite, positive and negative."""
     return [(f"conformance/{p.stem}", p.read_bytes()) for p in sorted(folder.glob("*.ifvc"))]

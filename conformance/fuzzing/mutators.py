@@ -277,13 +277,15 @@ def m_picture_geometry(rng: random.Random, model: StreamModel, corpus: Corpus) -
     sh = u.structure
     assert isinstance(sh, SequenceHeader)
     w, h = sh.sh_pic_width, sh.sh_pic_height
-    kind = rng.choice(("odd", "swap", "same_samples", "random", "chroma"))
+    kind = rng.choice(("odd", "swap", "same_samples", "double_samples", "random", "chroma"))
     if kind == "odd":
         nw, nh = w + rng.choice((-1, 1, 0)), h + rng.choice((-1, 1))
     elif kind == "swap":
         nw, nh = h, w
     elif kind == "same_samples":
         nw, nh = (w * 2, h // 2) if rng.random() < 0.5 else (w // 2, h * 2)
+    elif kind == "double_samples":   # a 10-bit picture has the bytes of an 8-bit one twice its size
+        nw, nh = (w * 2, h) if rng.random() < 0.5 else (w, h * 2)
     elif kind == "random":
         nw, nh = rng.choice(_PIC_SIZES[:-1]), rng.choice(_PIC_SIZES[:-1])
     else:
