@@ -311,7 +311,7 @@ def m_picture_geometry(rng: random.Random, model: StreamModel, corpus: Corpus) -
     op = f"picture {w}x{h} -> {nw}x{nh}, chroma_format_idc {sh.sh_chroma_format_idc} ({kind})"
     if has_vvc and (nw, nh) != (w, h):
         return Mutant(-1, "", b"", [op], must_reject=f"VVC key frames coded at {w}x{h} "
-                      f"under a {nw}x{nh} header")
+                      f"under a {nw}x{nh} header ({kind.replace('_', ' ')})")
     return op
 
 
