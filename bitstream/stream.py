@@ -21,7 +21,7 @@ from .trace import TraceEntry
 from .units import RawUnit, UnitType, frame_unit, header_trace, iter_units, unit_name
 
 
-class _ContextCarry:
+class ContextCarry:
     """When the semantic parsing state is initialised (spec 9.3.1): at the first semantic
     unit after the sequence header or a key-frame unit, and at every semantic unit when
     sh_cabac_context_carry_flag is 0."""
@@ -115,7 +115,7 @@ class StreamWriter:
         self.sh = sh
         self.trace = trace
         self.limits = check_sequence_header(sh)
-        self._carry = _ContextCarry(sh)
+        self._carry = ContextCarry(sh)
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
         self.records: list[UnitRecord] = []
@@ -351,7 +351,7 @@ class StreamParser:
         self.check_profile = check_profile
         self.sh: SequenceHeader | None = None
         self.limits: LevelLimits | None = None
-        self._carry: _ContextCarry | None = None
+        self._carry: ContextCarry | None = None
         self._prev_levels: list[int] | None = None
         self.next_frame_idx = 0
         # Packed levels of the frames a hash unit may still cover (at most MaxHashSpan).
@@ -417,7 +417,7 @@ class StreamParser:
         self.sh, self.limits = sh, limits
         if limits is not None:
             self._window = HashWindow(limits.max_hash_span)
-        self._carry = _ContextCarry(sh)
+        self._carry = ContextCarry(sh)
         return ParsedSequenceHeader(raw, sh, limits)  # type: ignore[arg-type]
 
     def _infer_gap(self, delta: int, c: SyntaxReader, name: str) -> list[tuple[int, list[int]]]:

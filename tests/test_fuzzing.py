@@ -118,8 +118,8 @@ def test_encoder_seed_list_and_key() -> None:
     assert len(names) == len(set(names))
     assert {s.frames_per_unit for s in ENCODER_SEEDS} == {1, 8, 16}
     assert {s.entropy_coding_mode for s in ENCODER_SEEDS} == {0, 1}
-    # refresh only at 1 frame per unit until the encoder's refresh at more frames per unit is fixed
-    assert all(s.frames_per_unit == 1 for s in ENCODER_SEEDS if s.keyframe_period or s.keyframe_pose_threshold)
+    refresh = {s.frames_per_unit for s in ENCODER_SEEDS if s.keyframe_period or s.keyframe_pose_threshold}
+    assert refresh == {1, 8}                      # key-frame refresh with and without shortened units
     assert encoder_key() == encoder_key() and len(encoder_key()) == 16
 
 
@@ -214,7 +214,8 @@ def test_cli_only_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
                             "--workers", "1", "--minimise-tests", "0", "--out", str(tmp_path)])
     assert rc == 0
     seeds = json.loads((tmp_path / "report_seed1.json").read_text())["corpus"]["seeds"]
-    assert seeds == ["conformance/cabac_raw420", "conformance/eg_raw420"]
+    assert seeds == ["conformance/cabac_raw420", "conformance/cabac_raw420_odd_31x32",
+                     "conformance/cabac_raw420_odd_32x19", "conformance/eg_raw420", "conformance/eg_raw420_odd_33x17"]
 
 
 def test_cli_missing_extra_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

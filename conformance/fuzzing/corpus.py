@@ -31,15 +31,15 @@ class EncoderSeedSpec:
     keyframe_pose_threshold: float = 0.0
 
 
-# Key-frame refresh is used only at 1 frame per unit for now: at more frames per unit the
-# encoder places refresh key frames wrongly (issue 11, part 3). Add e.g.
-# EncoderSeedSpec("cabac_fpu8_period10", ENTROPY_CABAC, 8, keyframe_period=10) when fixed.
+# Key-frame refresh at 1 and 8 frames per unit (by period and by pose), both entropy modes.
 ENCODER_SEEDS: tuple[EncoderSeedSpec, ...] = tuple(
     EncoderSeedSpec(f"{mode}_fpu{fpu}", entropy, fpu)
     for mode, entropy in (("cabac", ENTROPY_CABAC), ("eg", ENTROPY_EXP_GOLOMB))
     for fpu in (1, 8, 16)) + (
     EncoderSeedSpec("cabac_fpu1_period10", ENTROPY_CABAC, 1, keyframe_period=10),
     EncoderSeedSpec("eg_fpu1_pose5", ENTROPY_EXP_GOLOMB, 1, keyframe_pose_threshold=5.0),
+    EncoderSeedSpec("cabac_fpu8_period10", ENTROPY_CABAC, 8, keyframe_period=10),
+    EncoderSeedSpec("eg_fpu8_pose5", ENTROPY_EXP_GOLOMB, 8, keyframe_pose_threshold=5.0),
 )
 ENCODER_SEED_FRAMES = 24
 ENCODER_SEED_QP = 47

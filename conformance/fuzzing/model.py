@@ -9,7 +9,7 @@ from typing import Callable
 
 from bitstream.errors import BitstreamError
 from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit, ParsedSequenceHeader,
-                              StreamParser, _ContextCarry)
+                              StreamParser, ContextCarry)
 from bitstream.structures import (ENTROPY_CABAC, HashUnit, KeyframeUnit, SemanticUnit, SequenceHeader,
                                   code_hash_unit, code_keyframe_unit, code_semantic_unit,
                                   code_sequence_header)
@@ -117,7 +117,7 @@ def _fit(values: list[int], n: int) -> list[int]:
     return (values + [0] * n)[:n]
 
 
-def _write_structure(unit: Unit, sh: SequenceHeader | None, carry: _ContextCarry | None,
+def _write_structure(unit: Unit, sh: SequenceHeader | None, carry: ContextCarry | None,
                      trace: list[TraceEntry] | None = None) -> bytes:
     """The unit's payload written from its structure (the header in force decides the
     element count; the carried CABAC state decides the contexts), as the parser reads it."""
@@ -151,7 +151,7 @@ def write_model(model: StreamModel) -> bytes:
     rewrite = any(u.dirty or u.overrides for u in model.units)
     out = bytearray()
     sh: SequenceHeader | None = None
-    carry: _ContextCarry | None = None
+    carry: ContextCarry | None = None
     for u in model.units:
         payload = u.payload
         if rewrite and u.structure is not None:
@@ -161,7 +161,7 @@ def write_model(model: StreamModel) -> bytes:
                 payload = u.payload      # a structure this header cannot express: keep the bytes
         if isinstance(u.structure, SequenceHeader) and sh is None:
             sh = u.structure
-            carry = _ContextCarry(sh)
+            carry = ContextCarry(sh)
         elif u.unit_type == UnitType.KEYFRAME and carry is not None:
             carry.pending_reset = True
         out += (u.header or _conforming_header(u.unit_type))(len(payload))
@@ -179,7 +179,7 @@ def element_trace(model: StreamModel, index: int) -> list[TraceEntry]:
     values): what an element mutation chooses from. Fresh CABAC contexts suffice here: they
     change the bits, not the elements."""
     sh = model.sequence_header
-    carry = _ContextCarry(sh) if sh is not None else None
+    carry = ContextCarry(sh) if sh is not None else None
     trace: list[TraceEntry] = []
     try:
         _write_structure(model.units[index].clone(), sh, carry, trace)
