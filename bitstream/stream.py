@@ -1,101 +1,22 @@
-"""Stream-level writing and parsing: the state that the spec carries between units
-(frame index, prediction, CABAC contexts, hash coverage), shared by encoder and decoder."""
+"""Stream-level writing and parsing (spec 6.3, 7.3.1, 8.2, 8.3): units in their order, with
+the state carried between units (frame index, prediction, CABAC contexts, hash coverage,
+inferred-frame budget) held once in SequenceState, which writer and parser both drive."""
 from __future__ import annotations
 
-import copy
-from collections import deque
 from dataclasses import dataclass, field, replace
-from itertools import islice
-from typing import Callable, Iterable, Iterator, Union
+from typing import Callable, Iterator, Union
 
-from .cabac_contexts import SemanticContextState
 from .errors import BitstreamError
 from .profiles import MAX_HASH_SPAN_ANY_LEVEL, LevelLimits, check_sequence_header
-from .semantic_reconstruction import md5_of_packed, pack_levels, reconstruct_levels
-from .structures import (ENTROPY_CABAC, HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
+from .semantic_reconstruction import md5_of_packed, reconstruct_levels
+from .sequence_state import ContextCarry, HashWindow, SequenceState  # noqa: F401 (ContextCarry re-exported)
+from .structures import (HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
                          code_end_of_sequence_unit, code_hash_unit, code_keyframe_unit,
                          code_semantic_unit, code_sequence_header, raw_picture_size)
 from .syntax_coder import SyntaxReader, SyntaxWriter
 from .trace import TraceEntry
 from .units import RawUnit, UnitType, frame_unit, header_trace, iter_units, unit_name
-
-
-class ContextCarry:
-    """When the semantic parsing state is initialised (spec 9.3.1): at the first semantic
-    unit after the sequence header or a key-frame unit, and at every semantic unit when
-    sh_cabac_context_carry_flag is 0."""
-
-    def __init__(self, sh: SequenceHeader) -> None:
-        self.sh = sh
-        self.state: SemanticContextState | None = (
-            sh.new_context_state() if sh.sh_entropy_coding_mode == ENTROPY_CABAC else None)
-        self.pending_reset = True
-
-    def trial_state(self) -> SemanticContextState | None:
-        """A copy of the state the next unit would start from, to code it on the side."""
-        if self.state is None:
-            return None
-        trial = copy.deepcopy(self.state)
-        if self.pending_reset or not self.sh.sh_cabac_context_carry_flag:
-            trial.initialize()
-        return trial
-
-    def for_next_unit(self) -> SemanticContextState | None:
-        if self.state is not None and (self.pending_reset or not self.sh.sh_cabac_context_carry_flag):
-            self.state.initialize()
-        self.pending_reset = False
-        return self.state
-
-
-class HashWindow:
-    """The frames a hash unit may cover (spec 7.4.6): those carried or inferred since the
-    previous hash unit, at most MaxHashSpan frames (Annex A) before the hash unit. Their packed
-    levels are kept in a window of that many frames, so memory does not grow with the stream,
-    whatever the hash placement. Frames are added in FrameIdx order, without gaps."""
-
-    def __init__(self, span: int) -> None:
-        self.span = span
-        self.first = 0                       # FrameIdx of the oldest frame held
-        self._packed: deque[bytes] = deque()
-        self._keyframes: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self._packed)
-
-    @property
-    def end(self) -> int:
-        """FrameIdx following the newest frame held."""
-        return self.first + len(self._packed)
-
-    def add(self, idx: int, packed: bytes, keyframe: bool = False) -> None:
-        if not self._packed:
-            self.first = idx
-        assert idx == self.end, "frames enter the hash window in order"
-        self._packed.append(packed)
-        if keyframe:
-            self._keyframes.add(idx)
-        if len(self._packed) > self.span:     # the oldest frame can no longer be covered
-            self._packed.popleft()
-            self._keyframes.discard(self.first)
-            self.first += 1
-
-    def holds(self, idx: int) -> bool:
-        return self.first <= idx < self.end
-
-    def is_keyframe(self, idx: int) -> bool:
-        return idx in self._keyframes
-
-    def frames(self) -> range:
-        return range(self.first, self.end)
-
-    def packed(self, first: int, count: int) -> Iterable[bytes]:
-        """Packed levels of frames first .. first + count - 1 (all held)."""
-        return islice(self._packed, first - self.first, first - self.first + count)
-
-    def clear(self) -> None:
-        self._packed.clear()
-        self._keyframes.clear()
 
 
 @dataclass
@@ -108,22 +29,23 @@ class UnitRecord:
 
 
 class StreamWriter:
-    """Writes a conforming stream unit by unit. The caller supplies levels; the writer forms
-    residuals against its own reconstruction (closed loop) and keeps the parsing state."""
+    """Writes a conforming stream unit by unit (spec 6.3, 7.3). The caller supplies levels;
+    the writer forms residuals against its own reconstruction (closed loop, 8.3.4) and drives
+    the same SequenceState as the parser."""
 
     def __init__(self, sh: SequenceHeader, trace: list[TraceEntry] | None = None) -> None:
         self.sh = sh
         self.trace = trace
         self.limits = check_sequence_header(sh)
-        self._carry = ContextCarry(sh)
-        self._prev_levels: list[int] | None = None
-        self.next_frame_idx = 0
+        self.state = SequenceState(sh, self.limits, self.limits.max_hash_span)
         self.records: list[UnitRecord] = []
-        self._window = HashWindow(self.limits.max_hash_span)   # frames not yet hashed
-        self._inferred = 0                   # frames inferred so far (Annex A budget)
-        self._num_bytes = 0
         self._chunks: list[bytes] = []
         self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
+
+    @property
+    def next_frame_idx(self) -> int:
+        """NextFrameIdx (spec 8.3.1): the index the next carried or inferred frame gets."""
+        return self.state.next_frame_idx
 
     def _emit(self, unit_type: int, code, first: int | None = None, frames: int = 0) -> bytes:  # type: ignore[no-untyped-def]
         start = len(self.trace) if self.trace is not None else 0
@@ -138,7 +60,7 @@ class StreamWriter:
                 replace(t, bit_pos=t.bit_pos + 8 * (at + header)) for t in self.trace[start:]]
         self.records.append(UnitRecord(unit_type, len(unit), first, frames))
         self._chunks.append(unit)
-        self._num_bytes += len(unit)
+        self.state.num_bytes += len(unit)
         return unit
 
     def keyframe(self, picture_payload: bytes, ref_levels: list[int], *, codec_id: int | None = None,
@@ -153,15 +75,13 @@ class StreamWriter:
         self._check_levels(ref_levels, "kf_ref_sem_level")
         kf = KeyframeUnit(frame_idx_delta, self.sh.sh_keyframe_codec_id if codec_id is None else codec_id,
                           list(ref_levels), geometry_version, geometry_payload, picture_payload)
-        self._check_gap(frame_idx_delta, lambda c: code_keyframe_unit(c, kf, self.sh), UnitType.KEYFRAME)
+        self._check_gap(frame_idx_delta, "kf_frame_idx_delta",
+                        lambda c: code_keyframe_unit(c, kf, self.sh), UnitType.KEYFRAME)
         # Everything is validated before the writer's state changes (a rejected unit leaves none).
-        self._fill_gap(frame_idx_delta)
-        idx = self.next_frame_idx
-        unit = self._emit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, self.sh), idx, 1)
-        self._prev_levels = list(ref_levels)
-        self._window.add(idx, pack_levels(ref_levels), keyframe=True)
-        self._carry.pending_reset = True
-        self.next_frame_idx += 1
+        self.state.infer_frames(frame_idx_delta)
+        unit = self._emit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, self.sh),
+                          self.state.next_frame_idx, 1)
+        self.state.keyframe(ref_levels)
         return unit
 
     def _check_levels(self, levels: list[int], name: str) -> None:
@@ -173,33 +93,22 @@ class StreamWriter:
                 raise BitstreamError(f"cannot write: {name}[{i}] = {level} out of range [{lo}, {hi}]",
                                      element=f"{name}[{i}]")
 
-    def _check_gap(self, delta: int, code: Callable[[SyntaxWriter], object], unit_type: int) -> None:
-        """The level limits on inferred frames (Annex A), for a unit that code() writes. The
+    def _check_gap(self, delta: int, name: str, code: Callable[[SyntaxWriter], object],
+                   unit_type: int) -> None:
+        """The level limits on inferred frames (Annex A.3), for a unit that code() writes. The
         budget counts the unit's own bytes: when the bytes written so far do not suffice, the
         unit is coded once more on the side to learn its size (no state changes)."""
-        if delta > self.limits.max_frame_idx_delta:
-            raise BitstreamError(f"frame index delta {delta} exceeds level {self.sh.sh_level_idc}'s "
-                                 f"limit {self.limits.max_frame_idx_delta}")
-        rate = self.limits.max_inferred_per_byte
-        if self._inferred + delta <= rate * self._num_bytes:
+        if self.state.frame_idx_delta_problem(delta, name) is None:
             return
         trial = SyntaxWriter()
         code(trial)
-        size = self._num_bytes + len(frame_unit(unit_type, trial.getvalue()))
-        if self._inferred + delta > rate * size:
-            raise BitstreamError(f"frame index delta {delta}: {self._inferred + delta} inferred frames "
-                                 f"in the first {size} bytes exceed level {self.sh.sh_level_idc}'s "
-                                 f"limit of {rate} per byte of stream")
-
-    def _fill_gap(self, delta: int) -> None:
-        self._inferred += delta
-        for _ in range(delta):   # inferred frames repeat the previous levels
-            if self._prev_levels is not None:
-                self._window.add(self.next_frame_idx, pack_levels(self._prev_levels))
-            self.next_frame_idx += 1
+        size = self.state.num_bytes + len(frame_unit(unit_type, trial.getvalue()))
+        problem = self.state.frame_idx_delta_problem(delta, name, size)
+        if problem is not None:
+            raise BitstreamError(f"cannot write: {problem}", element=name)
 
     def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
-        if self._prev_levels is None:
+        if self.state.prev_levels is None:
             raise BitstreamError("a semantic unit needs a preceding key-frame unit")
         if not 1 <= len(frames_levels) <= self.limits.max_frames_per_unit:
             raise BitstreamError(f"{len(frames_levels)} frames per semantic unit; level "
@@ -207,23 +116,22 @@ class StreamWriter:
         for levels in frames_levels:
             self._check_levels(levels, "sem_level")
         frames = []
-        prev = self._prev_levels
+        prev = self.state.prev_levels
         for levels in frames_levels:
             res = [a - b for a, b in zip(levels, prev)]
             frames.append(SemanticFrame(int(not any(res)), res))
             prev = list(levels)
         su = SemanticUnit(frame_idx_delta, frames)
-        self._check_gap(frame_idx_delta, lambda c: code_semantic_unit(c, su, self.sh, self._carry.trial_state()),
+        self._check_gap(frame_idx_delta, "su_frame_idx_delta",
+                        lambda c: code_semantic_unit(c, su, self.sh, self.state.carry.trial_state()),
                         UnitType.SEMANTIC)
-        self._fill_gap(frame_idx_delta)
-        first = self.next_frame_idx
-        ctx = self._carry.for_next_unit()
+        self.state.infer_frames(frame_idx_delta)
+        first = self.state.next_frame_idx
+        ctx = self.state.carry.for_next_unit()
         unit = self._emit(UnitType.SEMANTIC, lambda c: code_semantic_unit(c, su, self.sh, ctx),
                           first, len(frames))
         for levels in frames_levels:
-            self._window.add(self.next_frame_idx, pack_levels(levels))
-            self.next_frame_idx += 1
-        self._prev_levels = list(frames_levels[-1])
+            self.state.semantic_frame(levels)
         return unit
 
     def hash_due(self, upcoming_frames: int | None = None) -> bool:
@@ -231,11 +139,12 @@ class StreamWriter:
         (MaxHashSpan, spec 7.4.6 and Annex A): a caller that wants every frame covered writes a
         hash unit now. upcoming_frames: the frames (inferred and carried) the next unit adds;
         by default the most one unit may add at the stream's level."""
-        if not self._window:
+        window = self.state.window
+        if not window:
             return False
         if upcoming_frames is None:
             upcoming_frames = self.limits.max_frame_idx_delta + self.limits.max_frames_per_unit
-        return len(self._window) + upcoming_frames > self._window.span
+        return len(window) + upcoming_frames > window.span
 
     def hash_unit(self, keyframe_md5: dict[int, bytes] | None = None,
                   per_frame: bool = False) -> bytes:
@@ -243,20 +152,21 @@ class StreamWriter:
         (all of them when the caller follows hash_due): one semantics MD5 over the whole range
         (or one per frame), plus the given key-frame picture MD5s, whose frames must be key
         frames in that window."""
+        window = self.state.window
         for idx in sorted(keyframe_md5 or {}):
-            if not self._window.is_keyframe(idx):
+            if not window.is_keyframe(idx):
                 raise BitstreamError(f"cannot write a key-frame hash entry for frame {idx}: not a key "
                                      "frame in the hash window (spec 7.4.6; see hash_due)")
         entries = []
-        idxs = self._window.frames()
+        idxs = window.frames()
         if idxs:
             runs = [range(i, i + 1) for i in idxs] if per_frame else [idxs]
             for run in runs:
                 entries.append(HashEntry(HASH_ENTRY_SEMANTICS, run[0], len(run) - 1,
-                                         md5_of_packed(self._window.packed(run[0], len(run)))))
+                                         md5_of_packed(window.packed(run[0], len(run)))))
         for idx, digest in sorted((keyframe_md5 or {}).items()):
             entries.append(HashEntry(HASH_ENTRY_KEYFRAME, idx, 0, digest))
-        self._window.clear()
+        self.state.hash_unit_done()
         hu = HashUnit(entries=entries)
         return self._emit(UnitType.HASH, lambda c: code_hash_unit(c, hu))
 
@@ -351,20 +261,25 @@ class StreamParser:
         self.check_profile = check_profile
         self.sh: SequenceHeader | None = None
         self.limits: LevelLimits | None = None
-        self._carry: ContextCarry | None = None
-        self._prev_levels: list[int] | None = None
-        self.next_frame_idx = 0
-        # Packed levels of the frames a hash unit may still cover (at most MaxHashSpan).
-        self._window = HashWindow(MAX_HASH_SPAN_ANY_LEVEL)
-        self._since_hash = 0        # NextFrameIdx after the previous hash unit
-        self._inferred = 0          # frames inferred so far, and the stream's bytes so far
-        self._num_bytes = 0
+        self.state: SequenceState | None = None   # from the sequence header on (spec 6.3)
         self._ended = False
+
+    @property
+    def next_frame_idx(self) -> int:
+        """NextFrameIdx (spec 8.3.1)."""
+        return 0 if self.state is None else self.state.next_frame_idx
+
+    @property
+    def _window(self) -> HashWindow:
+        assert self.state is not None
+        return self.state.window
 
     @property
     def hash_window_first(self) -> int:
         """The lowest FrameIdx a hash entry may still cover (spec 7.4.6)."""
-        return self._window.first if self._window else self.next_frame_idx
+        if self.state is None or not self.state.window:
+            return self.next_frame_idx
+        return self.state.window.first
 
     def parse(self, data: bytes) -> Iterator[ParsedUnit]:
         """All units of a complete stream, then the end-of-stream checks of finish()."""
@@ -390,7 +305,8 @@ class StreamParser:
         if self.sh is None and raw.unit_type != UnitType.SEQUENCE_HEADER:
             raise BitstreamError("the stream does not start with a sequence header "
                                  f"(first unit is {name})", unit=name, bit_pos=8 * raw.offset)
-        self._num_bytes += raw.size
+        if self.state is not None:
+            self.state.num_bytes += raw.size
         if self.trace is not None:
             self.trace += header_trace(raw.unit_type, raw.offset, raw.header_size, len(raw.payload))
         c = SyntaxReader(raw.payload, trace=self.trace, unit=name, bit_offset=raw.payload_bit_offset)
@@ -410,37 +326,29 @@ class StreamParser:
         return SkippedUnit(raw)   # reserved unit types are skipped (spec 7.4.1)
 
     def _sequence_header(self, c: SyntaxReader, raw: RawUnit) -> ParsedSequenceHeader:
+        """Sequence header (spec 7.3.3, 7.4.2); it starts the state of the coded sequence."""
         if self.sh is not None:
             raise c.error("a second sequence header in one coded sequence", "sh_signature", 0)
         sh = code_sequence_header(c, SequenceHeader())
         limits = check_sequence_header(sh) if self.check_profile else None
         self.sh, self.limits = sh, limits
-        if limits is not None:
-            self._window = HashWindow(limits.max_hash_span)
-        self._carry = ContextCarry(sh)
+        self.state = SequenceState(sh, limits, MAX_HASH_SPAN_ANY_LEVEL if limits is None
+                                   else limits.max_hash_span)
+        self.state.num_bytes = raw.size
         return ParsedSequenceHeader(raw, sh, limits)  # type: ignore[arg-type]
 
     def _infer_gap(self, delta: int, c: SyntaxReader, name: str) -> list[tuple[int, list[int]]]:
-        limits = self.limits
-        if limits is not None and delta > limits.max_frame_idx_delta:
-            raise c.error(f"{name} {delta} exceeds the level limit {limits.max_frame_idx_delta}",
-                          name, 0)
-        self._inferred += delta
-        if limits is not None and self._inferred > limits.max_inferred_per_byte * self._num_bytes:
-            raise c.error(f"{name} {delta}: {self._inferred} inferred frames in the first "
-                          f"{self._num_bytes} bytes of the stream exceed the level limit of "
-                          f"{limits.max_inferred_per_byte} per byte (Annex A)", name, 0)
-        inferred = []
-        for _ in range(delta):
-            if self._prev_levels is not None:
-                inferred.append((self.next_frame_idx, list(self._prev_levels)))
-                self._window.add(self.next_frame_idx, pack_levels(self._prev_levels))
-            self.next_frame_idx += 1
-        return inferred
+        """Inferred frames of a frame index delta (spec 8.3.3), within the level limits (A.3)."""
+        assert self.state is not None
+        problem = self.state.frame_idx_delta_problem(delta, name)
+        if problem is not None:
+            raise c.error(problem, name, 0)
+        return self.state.infer_frames(delta)
 
     def _keyframe(self, c: SyntaxReader, raw: RawUnit) -> ParsedKeyframe:
-        sh = self.sh
-        assert sh is not None and self._carry is not None
+        """Key-frame unit (spec 7.3.4, 7.4.3; levels 8.3.2)."""
+        sh, state = self.sh, self.state
+        assert sh is not None and state is not None
         kf = code_keyframe_unit(c, KeyframeUnit(), sh)
         if self.limits is not None:
             if kf.kf_codec_id != sh.sh_keyframe_codec_id:
@@ -456,35 +364,30 @@ class StreamParser:
             raise c.error(f"kf_picture_size {len(kf.kf_picture_payload)} of a raw key frame is not "
                           f"the picture size {raw_picture_size(sh)} (spec 8.4.1)", "kf_picture_size", 0)
         inferred = self._infer_gap(kf.kf_frame_idx_delta, c, "kf_frame_idx_delta")
-        idx = self.next_frame_idx
-        self.next_frame_idx += 1
-        self._prev_levels = list(kf.kf_ref_sem_level)
-        self._window.add(idx, pack_levels(kf.kf_ref_sem_level), keyframe=True)
-        self._carry.pending_reset = True
+        idx = state.keyframe(kf.kf_ref_sem_level)
         return ParsedKeyframe(raw, idx, kf, list(kf.kf_ref_sem_level), inferred)
 
     def _semantic(self, c: SyntaxReader, raw: RawUnit) -> ParsedSemanticUnit:
-        sh = self.sh
-        assert sh is not None and self._carry is not None
-        if self._prev_levels is None:
+        """Semantic unit (spec 7.3.5, 7.4.4; CABAC 9.3; levels 8.3.3, 8.3.4)."""
+        sh, state = self.sh, self.state
+        assert sh is not None and state is not None
+        if state.prev_levels is None:
             raise c.error("semantic unit before the first key-frame unit", None, 0)
-        ctx = self._carry.for_next_unit()
+        ctx = state.carry.for_next_unit()
         su = code_semantic_unit(c, SemanticUnit(), sh, ctx)
         if self.limits is not None and len(su.frames) > self.limits.max_frames_per_unit:
             raise c.error(f"{len(su.frames)} frames in one semantic unit exceed level limit "
                           f"{self.limits.max_frames_per_unit}", "su_num_frames_minus1", 0)
         out = [DecodedSemanticFrame(i, lv, True, True)
                for i, lv in self._infer_gap(su.su_frame_idx_delta, c, "su_frame_idx_delta")]
-        prev = self._prev_levels
+        prev = state.prev_levels
         for frame in su.frames:
             try:
-                prev = reconstruct_levels(sh, prev, frame.sem_res, self.next_frame_idx)
+                prev = reconstruct_levels(sh, prev, frame.sem_res, state.next_frame_idx)
             except BitstreamError as exc:
                 raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
-            self._window.add(self.next_frame_idx, pack_levels(prev))
-            out.append(DecodedSemanticFrame(self.next_frame_idx, prev, bool(frame.sf_skip_flag), False))
-            self.next_frame_idx += 1
-        self._prev_levels = prev
+            idx = state.semantic_frame(prev)
+            out.append(DecodedSemanticFrame(idx, prev, bool(frame.sf_skip_flag), False))
         return ParsedSemanticUnit(raw, su, out)
 
     def _hash(self, c: SyntaxReader, raw: RawUnit) -> ParsedHash:
@@ -510,8 +413,7 @@ class StreamParser:
                 raise c.error("hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
             covered.update(idxs)
             checks.append(HashCheck(e, md5_of_packed(self._window.packed(first, count)) == e.hu_md5))
-        self._window.clear()
-        self._since_hash = self.next_frame_idx
+        self.state.hash_unit_done()   # type: ignore[union-attr]
         return ParsedHash(raw, hu, checks)
 
     def _check_covered(self, c: SyntaxReader, idx: int, name: str) -> None:
@@ -520,7 +422,7 @@ class StreamParser:
         if self._window.holds(idx):
             return
         span = self._window.span
-        if self._since_hash <= idx < self.next_frame_idx - span:
+        if self.state.since_hash <= idx < self.next_frame_idx - span:
             raise c.error(f"hash entry covers frame {idx}, more than MaxHashSpan ({span}) frames "
                           f"before the hash unit (frame {self.next_frame_idx}; level limit, Annex A)",
                           name, 0)
