@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .face_measures import REFERENCE_FACE_WIDTH
 from .fixed_order import matmul3, norm3, rows_times
 
 DATA_FILE = Path(__file__).with_name("data") / "canonical_face.json"
@@ -61,7 +62,6 @@ def euler_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return matmul3(matmul3(rz, rx), ry)
 
 
-REFERENCE_FACE_WIDTH = 0.5   # head_tz = 0: the face is half the picture width wide (Annex B.3)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""The table of facial semantic elements (spec clause 7.4.3, Table 3).
+"""The table of facial semantic elements (spec clause 7.4.2, Table 3).
 
 Each element has an identifier that is fixed for all versions of the specification, a name
-used in code, spec and trace, a unit, and a value range. A stream carries an element as an
+used in code, spec and trace, a unit, a value range, and a neutral value: the value an element
+that a stream does not signal takes (clause 8.3.5; a neutral face: straight head, open eyes). A stream carries an element as an
 integer level; its value is level * 2**-p, where p is the element's precision signalled in
 the sequence header. The value range is given in integers so that the level range
 [min_value * 2**p, max_value * 2**p] is exact.
@@ -20,6 +21,7 @@ class SemanticElement:
     max_value: int
     default_precision: int
     max_precision: int
+    neutral_value: int
     description: str
 
     def level_range(self, precision: int) -> tuple[int, int]:
@@ -28,36 +30,38 @@ class SemanticElement:
 
 
 SEMANTIC_ELEMENTS: tuple[SemanticElement, ...] = (
-    SemanticElement(0, "head_yaw", "degree", -90, 90, 1, 8,
+    SemanticElement(0, "head_yaw", "degree", -90, 90, 1, 8, 0,
                     "rotation about the vertical axis; positive turns the face to the picture's left"),
-    SemanticElement(1, "head_pitch", "degree", -90, 90, 1, 8,
+    SemanticElement(1, "head_pitch", "degree", -90, 90, 1, 8, 0,
                     "rotation about the horizontal axis; positive tilts the face down"),
-    SemanticElement(2, "head_roll", "degree", -180, 180, 1, 8,
+    SemanticElement(2, "head_roll", "degree", -180, 180, 1, 8, 0,
                     "in-plane rotation; positive is clockwise in the picture"),
-    SemanticElement(3, "head_tx", "picture width", -1, 1, 7, 12,
+    SemanticElement(3, "head_tx", "picture width", -1, 1, 7, 12, 0,
                     "horizontal position of the face centre relative to the picture centre"),
-    SemanticElement(4, "head_ty", "picture height", -1, 1, 7, 12,
+    SemanticElement(4, "head_ty", "picture height", -1, 1, 7, 12, 0,
                     "vertical position of the face centre relative to the picture centre, down positive"),
-    SemanticElement(5, "head_tz", "log2 scale", -4, 4, 6, 12,
+    SemanticElement(5, "head_tz", "log2 scale", -4, 4, 6, 12, 0,
                     "depth as log2 of the face size relative to the reference face size"),
-    SemanticElement(6, "head_loc", "cell index", 0, 15, 0, 0,
+    SemanticElement(6, "head_loc", "cell index", 0, 15, 0, 0, 0,
                     "coarse position cell of the face centre in a 4x4 grid, raster order"),
-    SemanticElement(7, "eye_blink_left", "openness", 0, 2, 4, 10,
+    SemanticElement(7, "eye_blink_left", "openness", 0, 2, 4, 10, 1,
                     "openness of the subject's left eye; 0 closed, 1 the reference open eye"),
-    SemanticElement(8, "eye_blink_right", "openness", 0, 2, 4, 10,
+    SemanticElement(8, "eye_blink_right", "openness", 0, 2, 4, 10, 1,
                     "openness of the subject's right eye; 0 closed, 1 the reference open eye"),
-    SemanticElement(9, "mouth_open", "face size", 0, 2, 7, 10,
+    SemanticElement(9, "mouth_open", "face size", 0, 2, 7, 10, 0,
                     "vertical inner-lip gap relative to the face size"),
-    SemanticElement(10, "mouth_width", "face size", 0, 2, 6, 10,
+    SemanticElement(10, "mouth_width", "face size", 0, 2, 6, 10, 0,
                     "mouth corner distance relative to the face size"),
-    SemanticElement(11, "mouth_shape_1", "coefficient", -4, 4, 3, 10,
+    SemanticElement(11, "mouth_shape_1", "coefficient", -4, 4, 3, 10, 0,
                     "first mouth-shape coefficient (defined in Annex B)"),
-    SemanticElement(12, "mouth_shape_2", "coefficient", -4, 4, 3, 10,
+    SemanticElement(12, "mouth_shape_2", "coefficient", -4, 4, 3, 10, 0,
                     "second mouth-shape coefficient (defined in Annex B)"),
-    SemanticElement(13, "mouth_shape_3", "coefficient", -4, 4, 3, 10,
+    SemanticElement(13, "mouth_shape_3", "coefficient", -4, 4, 3, 10, 0,
                     "third mouth-shape coefficient (defined in Annex B)"),
 )
 
 ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_ELEMENTS}
 ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS}
 BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS)
+# The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
+NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)

@@ -10,12 +10,28 @@ from __future__ import annotations
 import hashlib
 import struct
 
+import numpy as np
+
 from .errors import BitstreamError
+from .semantic_elements import NEUTRAL_VALUES
 from .structures import SequenceHeader
 
 
 def dequantize(level: int, precision: int) -> float:
+    """SemValue = SemLevel / 2**SemPrecision (spec 8.3.5), exact in binary floating point."""
     return level / (1 << precision)
+
+
+def values_from_levels(sh: SequenceHeader, levels: list[int], base: np.ndarray | None = None) -> np.ndarray:
+    """The values of all elements of Table 3, indexed by element id (spec 8.3.5): signalled
+    elements dequantised, the others taken from base (default: each element's neutral value,
+    Table 3). Signalled ids beyond Table 3 are ignored."""
+    out = (np.array(NEUTRAL_VALUES, dtype=np.float64) if base is None
+           else np.array(base, dtype=np.float64))
+    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
+        if eid < len(out):
+            out[eid] = dequantize(levels[i], p)
+    return out
 
 
 def quantize(value: float, precision: int) -> int:

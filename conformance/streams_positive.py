@@ -17,7 +17,7 @@ from bitstream.geometry_payload import (
 )
 from bitstream.profiles import level_limits
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from bitstream.semantic_reconstruction import dequantize
+from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.structures import (
     ENTROPY_CABAC,
     ENTROPY_EXP_GOLOMB,
@@ -241,9 +241,7 @@ def hash_and_reserved_streams() -> list[Built]:
 def _geometry(points_shift: int, pred_mode: int, sh: SequenceHeader, levels: list[int]) -> bytes:
     """A geometry payload v1: the posed canonical face moved by a fixed, smooth offset (a
     person whose face is a little wider and whose mouth is a little lower)."""
-    values = np.array([1.0 if e.name.startswith("eye_blink") else 0.0 for e in SEMANTIC_ELEMENTS])
-    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
-        values[eid] = dequantize(levels[i], p)
+    values = values_from_levels(sh, levels)
     w, h = sh.sh_pic_width, sh.sh_pic_height
     pts = posed_canonical(values, w, h)[list(GP_LANDMARK_IDS), :2]
     centre = pts.mean(axis=0)

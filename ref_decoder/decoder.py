@@ -17,7 +17,7 @@ from bitstream.keyframe_vvc import decode_vvc_yuv420
 from bitstream.picture_format import (frame_to_rgb_planar, rgb_planar_to_frame, yuv420_from_bytes,
                                       yuv420_planar_bytes, yuv420_to_rgb)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from bitstream.semantic_reconstruction import dequantize
+from bitstream.semantic_reconstruction import values_from_levels  # noqa: F401 (spec 8.3.5; re-exported)
 from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser)
 from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
@@ -25,20 +25,8 @@ from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, Sequenc
 from .edits import EditApplier
 from .generators import Generator, get_generator
 
-# Values a stream that omits an element gets (neutral face: open eyes, straight head).
-_NEUTRAL = np.array([1.0 if e.name.startswith("eye_blink") else 0.0 for e in SEMANTIC_ELEMENTS])
 _MIN_VALUES = np.array([e.min_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
 _MAX_VALUES = np.array([e.max_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
-
-
-def values_from_levels(sh: SequenceHeader, levels: list[int], base: np.ndarray | None = None) -> np.ndarray:
-    """The 14 element values in table order: signalled elements dequantised (spec 8.3.5), the
-    others taken from base (default: a neutral face); ids beyond the table are ignored."""
-    out = (_NEUTRAL if base is None else base).copy()
-    for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
-        if eid < len(out):
-            out[eid] = dequantize(levels[i], p)
-    return out
 
 
 class DecodingError(RuntimeError):

@@ -27,34 +27,31 @@ import numpy as np
 
 from bitstream.canonical_face import (load_canonical_face, model_to_pixels,
                                       pixels_to_model, pose_from_values)
-from bitstream.fixed_order import norm3
+from bitstream.face_measures import (LEFT_EYE_CORNERS, LEFT_EYE_LIDS, MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT,
+                                     MOUTH_SHAPE_UNIT, RIGHT_EYE_CORNERS, RIGHT_EYE_LIDS,
+                                     ratio_from_openness)
+from bitstream.face_measures import eye_ratio as _eye_ratio, mouth_measures as _mouth_measures
 from bitstream.geometry_payload import GP_INDEX, KeyGeometry
 
 # --- element indices (table order, bitstream/semantic_elements.py) ----------------------------
 YAW, PITCH, ROLL, TX, TY, TZ, LOC, EYE_L, EYE_R, MOUTH_OPEN, MOUTH_WIDTH, SHAPE1, SHAPE2, SHAPE3 = range(14)
 
-# --- Annex B constants ----------------------------------------------------------------------
-EYE_RATIO_CLOSED, EYE_RATIO_OPEN = 0.05, 0.30
-MOUTH_SHAPE_UNIT = 1.0 / 32.0
-
 # --- landmark groups (MediaPipe ids; "left"/"right" are the subject's) -----------------------
 # (upper, lower) eyelid pairs along each eye, corners excluded; Annex B uses the middle three.
-EYE_LEFT = dict(corners=(263, 362), annex=((387, 373), (386, 374), (385, 380)),
+EYE_LEFT = dict(corners=LEFT_EYE_CORNERS, annex=LEFT_EYE_LIDS,
                 pairs=((466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)),
                 ring=(362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382))
-EYE_RIGHT = dict(corners=(33, 133), annex=((160, 144), (159, 145), (158, 153)),
+EYE_RIGHT = dict(corners=RIGHT_EYE_CORNERS, annex=RIGHT_EYE_LIDS,
                  pairs=((246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)),
                  ring=(33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7))
-INNER_LIP_ANNEX = ((82, 87), (13, 14), (312, 317))
 INNER_LIP_PAIRS = ((191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402),
                    (310, 318), (415, 324))
 INNER_LIP_RING = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87,
                   178, 88, 95)
 OUTER_UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409)
 OUTER_LOWER_LIP = (146, 91, 181, 84, 17, 314, 405, 321, 375)
-MOUTH_CORNERS = (61, 291)            # right, left (Annex B)
+MOUTH_CORNERS = (MOUTH_CORNER_RIGHT, MOUTH_CORNER_LEFT)   # Annex B.3
 INNER_CORNERS = (78, 308)
-UPPER_LIP_TOP, LOWER_LIP_BOTTOM = 0, 17
 JAW = (379, 378, 400, 377, 152, 148, 176, 149, 150)   # chin arc (not the Procrustes basis 136, 365)
 CONTOUR_IDS = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
                400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21,
@@ -75,24 +72,13 @@ def _idx(ids) -> np.ndarray:
 
 def eye_ratio(m: np.ndarray, eye: dict) -> float:
     """Annex B.3 eye measure on subset points m (model space)."""
-    a, b = eye["corners"]
-    width = norm3(m[GP_INDEX[a]] - m[GP_INDEX[b]])
-    gap = np.mean([norm3(m[GP_INDEX[u]] - m[GP_INDEX[d]]) for u, d in eye["annex"]])
-    return float(gap / width)
+    return _eye_ratio(m, eye["corners"], eye["annex"], GP_INDEX)
 
 
 def mouth_measures(m: np.ndarray) -> tuple[float, float, float, float, float]:
-    """Annex B.3 mouth measures in cm: (gap, width, corner raise, protrusion, asymmetry)."""
-    g = GP_INDEX
-    gap = float(np.mean([norm3(m[g[u]] - m[g[d]]) for u, d in INNER_LIP_ANNEX]))
-    cr, cl = m[g[61]], m[g[291]]
-    mid = (m[g[0]] + m[g[17]]) / 2
-    return (gap, norm3(cl - cr), float((cr[1] + cl[1]) / 2 - mid[1]),
-            float(mid[2] - (cr[2] + cl[2]) / 2), float(cl[1] - cr[1]))
-
-
-def _openness_ratio(o: float) -> float:
-    return EYE_RATIO_CLOSED + (EYE_RATIO_OPEN - EYE_RATIO_CLOSED) * max(float(o), 0.0)
+    """Annex B.3 mouth measures in cm on subset points m: (gap, width, corner raise,
+    protrusion, asymmetry)."""
+    return _mouth_measures(m, GP_INDEX)
 
 
 def triangle_affine_maps(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -244,7 +230,7 @@ class KeyFrameModel:
         # eyes: scale the lid gap vectors, upper lid 80 %, lower lid 20 %
         gains = []
         for eye, i in ((EYE_LEFT, EYE_L), (EYE_RIGHT, EYE_R)):
-            gain = float(np.clip(_openness_ratio(v[i]) / _openness_ratio(k[i]), 0.02, 6.0))
+            gain = float(np.clip(ratio_from_openness(v[i]) / ratio_from_openness(k[i]), 0.02, 6.0))
             gains.append(gain)
             if gain != 1.0:
                 for u, d in eye["pairs"]:

@@ -21,7 +21,7 @@ from bitstream.head_location import head_loc_cell
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from bitstream.semantic_reconstruction import dequantize, quantize
+from bitstream.semantic_reconstruction import dequantize, quantize, values_from_levels
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
@@ -266,14 +266,11 @@ class Encoder:
         fa = analyzer.analyze_frame(decoded)
         if not fa.face_found:
             levels = self._levels(values)
-            return levels, self._dequantized(levels), 0, b""
+            return levels, values_from_levels(self.sh, levels), 0, b""
         levels = self._levels(fa.semantics)
-        ref = self._dequantized(levels)
+        ref = values_from_levels(self.sh, levels)
         payload = geometry_from_landmarks(fa.landmarks, ref, self.width, self.height)
         return levels, ref, GEOMETRY_VERSION_V1, payload
-
-    def _dequantized(self, levels: list[int]) -> np.ndarray:
-        return np.array([dequantize(lv, p) for lv, p in zip(levels, self.precisions)])
 
     def _code_picture(self, rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:

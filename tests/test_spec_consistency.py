@@ -54,9 +54,10 @@ def test_table3_semantic_elements_match_code() -> None:
     rows = _table_after("Table 3 ")
     assert len(rows) == len(SEMANTIC_ELEMENTS)
     for row, el in zip(rows, SEMANTIC_ELEMENTS):
-        assert row[:7] == [str(el.element_id), el.name, el.unit, str(el.min_value),
-                           str(el.max_value), str(el.default_precision), str(el.max_precision)], el.name
-        assert row[7] == el.description
+        assert row[:8] == [str(el.element_id), el.name, el.unit, str(el.min_value),
+                           str(el.max_value), str(el.default_precision), str(el.max_precision),
+                           str(el.neutral_value)], el.name
+        assert row[8] == el.description
 
 
 def test_context_init_tables_match_code() -> None:
