@@ -9,7 +9,7 @@ mode the value is checked, written and returned, so structure code reads the sam
 """
 from __future__ import annotations
 
-from .bitio import BitReader, BitWriter
+from .bitio import BitReader, BitWriter, read_leb128, write_leb128
 from .cabac_engine import ArithmeticDecoder, ArithmeticEncoder, ContextModel
 from .errors import BitstreamError
 from .trace import TraceEntry
@@ -59,11 +59,20 @@ class SyntaxWriter:
         self._rec(start, name, f"u({n})", value)
         return value
 
-    def f(self, name: str, n: int, expected: int) -> int:
+    def f(self, name: str, n: int, expected: int, problem: str | None = None) -> int:
+        """A fixed-pattern element (problem: the reader's message when it differs)."""
         start = self.bw.bit_pos
         self.bw.write_bits(expected, n)
         self._rec(start, name, f"f({n})", expected)
         return expected
+
+    def leb128(self, name: str, value: int, max_bytes: int) -> int:
+        """leb128( ) (spec 7.3.1): value in its shortest form of at most max_bytes bytes."""
+        self._check(name, value, 0, (1 << (7 * max_bytes)) - 1)
+        start = self.bw.bit_pos
+        self.bw.write_bytes(write_leb128(value, max_bytes))
+        self._rec(start, name, "leb128()", value)
+        return value
 
     def ue(self, name: str, value: int, lo: int = 0, hi: int | None = None) -> int:
         self._check(name, value, lo, hi)
@@ -198,12 +207,26 @@ class SyntaxReader:
         self._rec(start, name, f"u({n})", v)
         return v
 
-    def f(self, name: str, n: int, expected: int) -> int:
+    def f(self, name: str, n: int, expected: int, problem: str | None = None) -> int:
+        """A fixed-pattern element; problem: the message when it differs (default: both values)."""
         start = self.br.bit_pos
         v = self._guard(name, start, lambda: self.br.read_bits(n))
         if v != expected:
-            raise self.error(f"{name} = {v:#x}, expected {expected:#x}", name, start)
+            raise self.error(problem or f"{name} = {v:#x}, expected {expected:#x}", name, start)
         self._rec(start, name, f"f({n})", v)
+        return v
+
+    def leb128(self, name: str, value: int | None, max_bytes: int) -> int:
+        """leb128( ) (spec 7.3.1): at most max_bytes bytes, in the shortest form; byte-aligned."""
+        start = self.br.bit_pos
+        if start & 7:
+            raise self.error(f"{name} is not byte-aligned", name, start)
+        try:
+            v, used = read_leb128(self.br._data, start >> 3, max_bytes)
+        except BitstreamError as exc:
+            raise self.error(exc.reason, name, exc.bit_pos) from None
+        self.br.read_bytes(used)
+        self._rec(start, name, "leb128()", v)
         return v
 
     def ue(self, name: str, value: int | None = None, lo: int = 0, hi: int | None = None) -> int:

@@ -1,13 +1,13 @@
-"""Unit framing (spec 7.3.1): a stream is a sequence of byte-aligned, typed units, each
-a one-byte header followed by leb128 unit_payload_size and the payload."""
+"""Unit framing (spec 7.3.1, 7.4.1): a stream is a sequence of byte-aligned, typed units, each
+a one-byte header followed by leb128 unit_payload_size and the payload. The header is coded
+by the shared syntax coder, like every other syntax structure."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Iterator
 
-from .bitio import read_leb128, write_leb128
-from .errors import BitstreamError
+from .syntax_coder import SyntaxReader, SyntaxWriter
 from .trace import TraceEntry
 
 MAX_PAYLOAD_SIZE_BYTES = 4  # leb128 bytes of unit_payload_size: payloads below 2**28 bytes
@@ -51,46 +51,61 @@ class RawUnit:
         return self.header_size + len(self.payload)
 
 
+@dataclass
+class UnitHeader:
+    """The elements of a unit that precede its payload (spec 7.3.1)."""
+    unit_type: int = 0
+    unit_payload_size: int = 0
+
+
+def code_unit_header(c: SyntaxReader | SyntaxWriter, uh: UnitHeader) -> UnitHeader:
+    """unit( ) up to the payload (spec 7.3.1; semantics 7.4.1): forbidden_zero_bit f(1),
+    unit_type u(5), unit_reserved_zero_2bits u(2), unit_payload_size leb128( )."""
+    c.f("forbidden_zero_bit", 1, 0, "forbidden_zero_bit is 1 (not an IFVC unit)")
+    uh.unit_type = c.u("unit_type", 5, uh.unit_type)
+    start = c.bit_pos
+    if c.u("unit_reserved_zero_2bits", 2, 0):
+        raise c.error("unit_reserved_zero_2bits is not 0", "unit_reserved_zero_2bits", start)
+    uh.unit_payload_size = c.leb128("unit_payload_size", uh.unit_payload_size, MAX_PAYLOAD_SIZE_BYTES)
+    return uh
+
+
 def frame_unit(unit_type: int, payload: bytes) -> bytes:
-    """unit_header( ): forbidden_zero_bit f(1), unit_type u(5), unit_reserved_zero_2bits u(2),
-    then unit_payload_size leb128( ), then the payload."""
+    """A whole unit (spec 7.3.1): its header, coded by code_unit_header, then the payload."""
     if not 0 <= unit_type <= 31:
         raise ValueError(f"unit_type {unit_type} out of range")
     if not payload:
         raise ValueError("a unit payload holds at least its trailing bits")
-    return bytes([unit_type << 2]) + write_leb128(len(payload), MAX_PAYLOAD_SIZE_BYTES) + payload
+    c = SyntaxWriter()
+    code_unit_header(c, UnitHeader(unit_type, len(payload)))
+    return c.getvalue() + payload
 
 
 def iter_units(data: bytes) -> Iterator[RawUnit]:
-    """Splits a stream into units; a truncated or malformed header is an error."""
+    """Splits a stream into units (spec 7.3.1, 7.4.1); a truncated or malformed header is an
+    error."""
     pos = 0
     n = len(data)
     while pos < n:
-        header = data[pos]
-        if header & 0x80:
-            raise BitstreamError("forbidden_zero_bit is 1 (not an IFVC unit)",
-                                 element="forbidden_zero_bit", bit_pos=8 * pos)
-        unit_type = (header >> 2) & 0x1F
-        if header & 0x03:
-            raise BitstreamError("unit_reserved_zero_2bits is not 0",
-                                 element="unit_reserved_zero_2bits", bit_pos=8 * pos + 6)
-        size, used = read_leb128(data, pos + 1, MAX_PAYLOAD_SIZE_BYTES)
-        start = pos + 1 + used
+        c = SyntaxReader(data[pos:pos + 1 + MAX_PAYLOAD_SIZE_BYTES], bit_offset=8 * pos)
+        uh = code_unit_header(c, UnitHeader())
+        size = uh.unit_payload_size
+        header_size = c.bit_pos >> 3
+        start = pos + header_size
+        c.unit = unit_name(uh.unit_type)
         if size == 0:
-            raise BitstreamError("unit_payload_size is 0", element="unit_payload_size",
-                                 unit=unit_name(unit_type), bit_pos=8 * (pos + 1))
+            raise c.error("unit_payload_size is 0", "unit_payload_size", 8)
         if start + size > n:
-            raise BitstreamError(f"unit truncated: unit_payload_size {size} but only "
-                                 f"{n - start} byte(s) left", element="unit_payload_size",
-                                 unit=unit_name(unit_type), bit_pos=8 * (pos + 1))
-        yield RawUnit(unit_type, pos, 1 + used, data[start:start + size])
+            raise c.error(f"unit truncated: unit_payload_size {size} but only {n - start} byte(s) "
+                          "left", "unit_payload_size", 8)
+        yield RawUnit(uh.unit_type, pos, header_size, data[start:start + size])
         pos = start + size
 
 
 def header_trace(unit_type: int, offset: int, header_size: int, payload_size: int) -> list[TraceEntry]:
     """Trace entries of a unit header at byte offset (the same for writer and parser)."""
-    pos = 8 * offset
-    return [TraceEntry(pos, "forbidden_zero_bit", "f(1)", 0, 1),
-            TraceEntry(pos + 1, "unit_type", "u(5)", unit_type, 5),
-            TraceEntry(pos + 6, "unit_reserved_zero_2bits", "u(2)", 0, 2),
-            TraceEntry(pos + 8, "unit_payload_size", "leb128()", payload_size, 8 * (header_size - 1))]
+    trace: list[TraceEntry] = []
+    c = SyntaxWriter(trace)
+    code_unit_header(c, UnitHeader(unit_type, payload_size))
+    assert c.bit_pos == 8 * header_size, "unit_payload_size is coded in its shortest form"
+    return [replace(t, bit_pos=t.bit_pos + 8 * offset) for t in trace]

@@ -15,9 +15,10 @@ from bitstream.structures import KEYFRAME_CODEC_RAW, SequenceHeader, raw_picture
 from bitstream.trace import TraceEntry
 
 SPEC = Path(__file__).resolve().parents[1] / "spec" / "ifvc_spec.md"
-# Unit-header elements are parsed by the framing layer (units.py), not traced per element.
-FRAMING_ELEMENTS = {"forbidden_zero_bit", "unit_type", "unit_reserved_zero_2bits",
-                    "unit_payload_size", "leb128_byte", "unit_reserved_byte"}
+# The unit header is coded (and traced) by code_unit_header like every structure; leb128( )
+# is traced as one unit_payload_size entry, not per leb128_byte, and the test stream below
+# holds no reserved unit (unit_reserved_byte).
+FRAMING_ELEMENTS = {"leb128_byte", "unit_reserved_byte"}
 
 
 def _spec_text() -> str:
