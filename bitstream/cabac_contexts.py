@@ -46,10 +46,13 @@ ELEMENT_CTX_INIT: dict[int, ElementContextInit] = {
 
 
 def default_element_init(element_id: int) -> ElementContextInit:
+    """The Table 10 and 11 initialisation of an element id (spec 9.3.2.2)."""
     return ELEMENT_CTX_INIT.get(element_id, DEFAULT_ELEMENT_INIT)
 
 
 class ElementContexts:
+    """The nine context variables and RiceStat of one signalled element (spec 9.3.2.2,
+    Table 10; RiceStat 9.3.3.4)."""
     __slots__ = ("sig", "gt1", "gt2", "sign", "rice_stat")
 
     def __init__(self, init: ElementContextInit, init_qp: int) -> None:
@@ -84,6 +87,7 @@ class SemanticContextState:
         self.initialize()
 
     def initialize(self) -> None:
+        """Initialisation of the parsing state (spec 9.3.2.1, 9.3.2.2)."""
         self.skip = [ContextModel(v, s, self._init_qp) for v, s in self._skip_init]
         self.elements = [ElementContexts(init, self._init_qp) for init in self._inits]
         self.prev_skip = 0

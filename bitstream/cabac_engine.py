@@ -81,6 +81,7 @@ class ArithmeticDecoder:
         return self._reader.bit_pos
 
     def decode_decision(self, ctx: ContextModel) -> int:
+        """Decoding a context-coded bin (spec 9.3.4.3)."""
         self.bins_decoded += 1
         val_mps, lps = _lps_range(self._range, ctx.p1 + 16 * ctx.p0)
         rng = self._range - lps
@@ -101,6 +102,7 @@ class ArithmeticDecoder:
         return bin_val
 
     def decode_bypass(self) -> int:
+        """Decoding a bypass bin (spec 9.3.4.4)."""
         self.bins_decoded += 1
         self._offset = (self._offset << 1) | self._reader.read_bit()
         if self._offset >= self._range:
@@ -109,6 +111,7 @@ class ArithmeticDecoder:
         return 0
 
     def decode_bypass_bits(self, n: int) -> int:
+        """n bypass bins, most significant first (spec 9.3.4.4)."""
         value = 0
         for _ in range(n):
             value = (value << 1) | self.decode_bypass()
@@ -167,6 +170,7 @@ class ArithmeticEncoder:
             self._low <<= 1
 
     def encode_decision(self, ctx: ContextModel, bin_val: int) -> None:
+        """Encoding a context-coded bin (spec 9.3.5, informative)."""
         self.bins_encoded += 1
         val_mps, lps = _lps_range(self._range, ctx.p1 + 16 * ctx.p0)
         self._range -= lps
@@ -177,6 +181,7 @@ class ArithmeticEncoder:
         self._renorm()
 
     def encode_bypass(self, bin_val: int) -> None:
+        """Encoding a bypass bin (spec 9.3.5, informative)."""
         self.bins_encoded += 1
         self._low <<= 1
         if bin_val:
@@ -191,10 +196,12 @@ class ArithmeticEncoder:
             self._outstanding += 1
 
     def encode_bypass_bits(self, value: int, n: int) -> None:
+        """n bypass bins, most significant first (spec 9.3.5, informative)."""
         for i in range(n - 1, -1, -1):
             self.encode_bypass((value >> i) & 1)
 
     def encode_terminate(self, bin_val: int) -> None:
+        """Encoding a terminate bin and, after a one, the flush (spec 9.3.5, informative)."""
         self.bins_encoded += 1
         self._range -= 2
         if bin_val:

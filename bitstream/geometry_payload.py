@@ -67,6 +67,7 @@ class GeometryPayloadV1:
 
 
 def code_geometry_v1(c: Coder, gp: GeometryPayloadV1) -> GeometryPayloadV1:
+    """geometry_payload_v1( ) (spec Annex E.2.1; semantics E.2.2)."""
     gp.gp_precision_shift = c.u("gp_precision_shift", 2, gp.gp_precision_shift,
                                 hi=GP_MAX_PRECISION_SHIFT)
     gp.gp_pred_mode = c.u("gp_pred_mode", 1, gp.gp_pred_mode)
@@ -148,12 +149,14 @@ def points_from_payload(gp: GeometryPayloadV1, ref_values: np.ndarray, width: in
 
 
 def write_payload(gp: GeometryPayloadV1, trace: list | None = None) -> bytes:
+    """Writes geometry_payload_v1( ) (spec Annex E.2.1)."""
     w = SyntaxWriter(trace)
     code_geometry_v1(w, gp)
     return w.getvalue()
 
 
 def parse_payload(data: bytes, trace: list | None = None) -> GeometryPayloadV1:
+    """Parses geometry_payload_v1( ) (spec Annex E.2.1, E.2.2)."""
     r = SyntaxReader(bytes(data), trace=trace, unit="geometry_payload_v1")
     return code_geometry_v1(r, GeometryPayloadV1())
 

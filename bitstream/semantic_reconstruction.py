@@ -42,7 +42,7 @@ def quantize(value: float, precision: int) -> int:
 
 def reconstruct_levels(sh: SequenceHeader, pred: list[int], sem_res: list[int],
                        frame_idx: int) -> list[int]:
-    """Level = PredLevel + sem_res, each within the element's level range."""
+    """Semantic frames (spec 8.3.4): SemLevel = PrevLevel + SemRes, each within LevelMin..LevelMax."""
     levels = [p + r for p, r in zip(pred, sem_res)]
     for i, level in enumerate(levels):
         lo, hi = sh.level_bounds(i)
@@ -65,6 +65,7 @@ def semantics_md5(frames_levels: list[list[int]]) -> bytes:
 
 
 def md5_of_packed(packed_frames: list[bytes]) -> bytes:
+    """MD5 of packed frames in order (spec 7.4.6)."""
     md5 = hashlib.md5()
     for chunk in packed_frames:
         md5.update(chunk)

@@ -66,6 +66,8 @@ class StreamWriter:
     def keyframe(self, picture_payload: bytes, ref_levels: list[int], *, codec_id: int | None = None,
                  geometry_version: int = 0, geometry_payload: bytes = b"",
                  frame_idx_delta: int = 0) -> bytes:
+        """Writes a key-frame unit (spec 7.3.4) with kf_frame_idx_delta inferred frames before it
+        (8.3.3) and the level limits of Annex A."""
         if len(picture_payload) > self.limits.max_picture_payload:
             raise BitstreamError(f"key-frame payload of {len(picture_payload)} bytes exceeds level "
                                  f"{self.sh.sh_level_idc} ({self.limits.max_picture_payload})")
@@ -108,6 +110,8 @@ class StreamWriter:
             raise BitstreamError(f"cannot write: {problem}", element=name)
 
     def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
+        """Writes a semantic unit (spec 7.3.5) of the given frames' levels as residuals (8.3.4),
+        after frame_idx_delta inferred frames (8.3.3)."""
         if self.state.prev_levels is None:
             raise BitstreamError("a semantic unit needs a preceding key-frame unit")
         if not 1 <= len(frames_levels) <= self.limits.max_frames_per_unit:
@@ -171,6 +175,7 @@ class StreamWriter:
         return self._emit(UnitType.HASH, lambda c: code_hash_unit(c, hu))
 
     def end_of_sequence(self) -> bytes:
+        """Writes the end-of-sequence unit (spec 7.3.7, 7.4.5)."""
         n = self.sh.sh_num_frames
         if n and n != self.next_frame_idx:
             raise BitstreamError(f"sh_num_frames is {n} but {self.next_frame_idx} frames were written",
@@ -186,6 +191,7 @@ class StreamWriter:
 # ---------------------------------------------------------------------------------------
 @dataclass
 class ParsedSequenceHeader:
+    """A parsed sequence header (spec 7.3.3) and its level limits (Annex A)."""
     raw: RawUnit
     sh: SequenceHeader
     limits: LevelLimits
@@ -193,6 +199,8 @@ class ParsedSequenceHeader:
 
 @dataclass
 class ParsedKeyframe:
+    """A parsed key-frame unit (spec 7.3.4), its FrameIdx and levels (8.3.2) and the
+    frames inferred before it (8.3.3)."""
     raw: RawUnit
     frame_idx: int
     kf: KeyframeUnit
@@ -202,6 +210,7 @@ class ParsedKeyframe:
 
 @dataclass
 class DecodedSemanticFrame:
+    """The levels of one frame (spec 8.3.3 or 8.3.4)."""
     frame_idx: int
     levels: list[int]
     skip: bool
@@ -210,6 +219,7 @@ class DecodedSemanticFrame:
 
 @dataclass
 class ParsedSemanticUnit:
+    """A parsed semantic unit (spec 7.3.5) and the levels of its frames (8.3)."""
     raw: RawUnit
     su: SemanticUnit
     frames: list[DecodedSemanticFrame]
@@ -217,12 +227,14 @@ class ParsedSemanticUnit:
 
 @dataclass
 class HashCheck:
+    """The result of one hash entry (spec 7.4.6, 8.5)."""
     entry: HashEntry
     matches: bool | None   # None: a key-frame picture hash, checked by the picture decoder
 
 
 @dataclass
 class ParsedHash:
+    """A parsed hash unit (spec 7.3.6) and its checks (8.5)."""
     raw: RawUnit
     hu: HashUnit
     checks: list[HashCheck]
@@ -230,11 +242,13 @@ class ParsedHash:
 
 @dataclass
 class ParsedEndOfSequence:
+    """A parsed end-of-sequence unit (spec 7.3.7)."""
     raw: RawUnit
 
 
 @dataclass
 class SkippedUnit:
+    """A unit of a reserved type, skipped (spec 7.4.1)."""
     raw: RawUnit
 
 
@@ -299,6 +313,7 @@ class StreamParser:
                                  f"{self.next_frame_idx} frames", element="sh_num_frames")
 
     def parse_unit(self, raw: RawUnit) -> ParsedUnit:
+        """Unit decoding (spec 8.2): one unit, in stream order (6.2), to its Parsed* object."""
         name = unit_name(raw.unit_type)
         if self._ended:
             raise BitstreamError("unit after END_OF_SEQUENCE", unit=name, bit_pos=8 * raw.offset)

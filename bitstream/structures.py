@@ -39,6 +39,7 @@ MAX_FRAME_IDX_DELTA = (1 << 16) - 1   # syntax bound; levels bound it further (A
 # ---------------------------------------------------------------------------------------
 @dataclass
 class SequenceHeader:
+    """sequence_header( ) (syntax spec 7.3.3, semantics 7.4.2)."""
     sh_version_major: int = VERSION_MAJOR
     sh_version_minor: int = VERSION_MINOR
     sh_profile_idc: int = 1
@@ -67,32 +68,38 @@ class SequenceHeader:
 
     @property
     def num_sem_elements(self) -> int:
+        """NumSemElements (spec 7.2)."""
         return len(self.sh_sem_element_id)
 
     def level_bounds(self, i: int) -> tuple[int, int]:
-        """Inclusive level range of the i-th signalled element (spec 7.4.3)."""
+        """LevelMin[ i ]..LevelMax[ i ] of the i-th signalled element (spec 7.2)."""
         element = ELEMENT_BY_ID.get(self.sh_sem_element_id[i])
         if element is None:
             return -UNKNOWN_ELEMENT_MAX_LEVEL, UNKNOWN_ELEMENT_MAX_LEVEL
         return element.level_range(self.sh_sem_precision[i])
 
     def element_inits(self) -> list[ElementContextInit]:
+        """initValue, shiftIdx and RiceStat init of each signalled element (spec 9.3.2.2, Tables 10
+        and 11, or the explicit values of 7.3.3)."""
         if self.sh_cabac_explicit_init_flag:
             return [ElementContextInit(tuple(v), tuple(s), k) for v, s, k in
                     zip(self.sh_ctx_init_value, self.sh_ctx_shift_idx, self.sh_rice_stat_init)]
         return [default_element_init(e) for e in self.sh_sem_element_id]
 
     def skip_ctx_init(self) -> list[tuple[int, int]]:
+        """initValue and shiftIdx of the sf_skip_flag contexts (spec 9.3.2.2, Table 9, or explicit)."""
         if self.sh_cabac_explicit_init_flag:
             return list(zip(self.sh_skip_ctx_init_value, self.sh_skip_ctx_shift_idx))
         return list(SKIP_CTX_INIT)
 
     def new_context_state(self) -> SemanticContextState:
+        """A parsing state of semantic units for this header (spec 9.3.2)."""
         return SemanticContextState(self.element_inits(), self.sh_cabac_init_qp,
                                     self.skip_ctx_init())
 
     @property
     def frame_rate(self) -> float:
+        """sh_frame_rate_num / sh_frame_rate_den (spec 7.4.2)."""
         return self.sh_frame_rate_num / self.sh_frame_rate_den
 
 
@@ -106,6 +113,7 @@ def raw_picture_size(sh: SequenceHeader) -> int:
 
 
 def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
+    """sequence_header( ) (spec 7.3.3; semantics and constraints 7.4.2)."""
     c.f("sh_signature", 32, SH_SIGNATURE)
     sh.sh_version_major = c.u("sh_version_major", 8, sh.sh_version_major)
     sh.sh_version_minor = c.u("sh_version_minor", 8, sh.sh_version_minor)
@@ -162,6 +170,8 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
 
 
 def _code_explicit_init(c: Coder, sh: SequenceHeader, n: int) -> None:
+    """The explicit CABAC initialisation of sequence_header( ) (spec 7.3.3; semantics 7.4.2,
+    used by 9.3.2.2)."""
     if c.reading:
         sh.sh_skip_ctx_init_value = [0] * len(SKIP_CTX_INIT)
         sh.sh_skip_ctx_shift_idx = [0] * len(SKIP_CTX_INIT)
@@ -198,6 +208,7 @@ def with_explicit_init(sh: SequenceHeader, element_inits: list[ElementContextIni
 
 
 def raise_or_fail(c: Coder, message: str, name: str) -> None:
+    """A constraint of clause 7.4 that the values break, as the coder's error."""
     raise c.error(message, name)
 
 
@@ -206,6 +217,7 @@ def raise_or_fail(c: Coder, message: str, name: str) -> None:
 # ---------------------------------------------------------------------------------------
 @dataclass
 class KeyframeUnit:
+    """keyframe_unit( ) (syntax spec 7.3.4, semantics 7.4.3)."""
     kf_frame_idx_delta: int = 0
     kf_codec_id: int = KEYFRAME_CODEC_VVC
     kf_ref_sem_level: list[int] = field(default_factory=list)
@@ -215,6 +227,7 @@ class KeyframeUnit:
 
 
 def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> KeyframeUnit:
+    """keyframe_unit( ) (spec 7.3.4; semantics and constraints 7.4.3)."""
     kf.kf_frame_idx_delta = c.ue("kf_frame_idx_delta", kf.kf_frame_idx_delta, hi=MAX_FRAME_IDX_DELTA)
     kf.kf_codec_id = c.u("kf_codec_id", 8, kf.kf_codec_id)
     n = sh.num_sem_elements
@@ -243,12 +256,14 @@ def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> Keyfra
 # ---------------------------------------------------------------------------------------
 @dataclass
 class SemanticFrame:
+    """One frame of semantic_unit( ) (spec 7.3.5, semantics 7.4.4)."""
     sf_skip_flag: int = 0
     sem_res: list[int] = field(default_factory=list)   # one residual per signalled element
 
 
 @dataclass
 class SemanticUnit:
+    """semantic_unit( ) (syntax spec 7.3.5, semantics 7.4.4)."""
     su_frame_idx_delta: int = 0
     frames: list[SemanticFrame] = field(default_factory=list)
 
@@ -304,6 +319,8 @@ def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
 
 def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: list[int],
                       ctx: SemanticContextState) -> None:
+    """One frame of semantic_unit( ) in CABAC mode (spec 7.3.5): binarization (9.3.3, Table 12)
+    and context selection (9.3.4.2); ctx.update_rice_stat is 9.3.3.4."""
     skip = c.ae_decision(f"sf_skip_flag[{f}]", ctx.skip[ctx.prev_skip], frame.sf_skip_flag)
     frame.sf_skip_flag = skip
     ctx.prev_skip = skip
@@ -344,6 +361,7 @@ def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: li
 # ---------------------------------------------------------------------------------------
 @dataclass
 class HashEntry:
+    """One entry of hash_unit( ) (syntax spec 7.3.6, semantics 7.4.6)."""
     hu_entry_type: int
     hu_first_frame_idx: int
     hu_num_frames_minus1: int
@@ -352,11 +370,13 @@ class HashEntry:
 
 @dataclass
 class HashUnit:
+    """hash_unit( ) (syntax spec 7.3.6, semantics 7.4.6)."""
     hu_hash_type: int = HASH_TYPE_MD5
     entries: list[HashEntry] = field(default_factory=list)
 
 
 def code_hash_unit(c: Coder, hu: HashUnit) -> HashUnit:
+    """hash_unit( ) (spec 7.3.6; semantics and constraints 7.4.6)."""
     hu.hu_hash_type = c.u("hu_hash_type", 8, hu.hu_hash_type, hi=HASH_TYPE_MD5)
     count = c.u("hu_num_entries", 16, len(hu.entries))
     if c.reading:
@@ -372,4 +392,5 @@ def code_hash_unit(c: Coder, hu: HashUnit) -> HashUnit:
 
 
 def code_end_of_sequence_unit(c: Coder) -> None:
+    """end_of_sequence_unit( ) (spec 7.3.7; semantics 7.4.5)."""
     c.trailing_bits()

@@ -25,6 +25,7 @@ def _check_range(name: str, value: int, lo: int | None, hi: int | None) -> str |
 
 
 class SyntaxWriter:
+    """Writes syntax structures (spec 7.1: descriptors of 5.2 and 9.2, ae(v) of 9.3.5)."""
     reading = False
 
     def __init__(self, trace: list[TraceEntry] | None = None) -> None:
@@ -53,6 +54,7 @@ class SyntaxWriter:
 
     # -- fixed and variable length codes -------------------------------------------------
     def u(self, name: str, n: int, value: int, lo: int | None = None, hi: int | None = None) -> int:
+        """u(n): n-bit unsigned integer, most significant bit first (spec 5.2)."""
         self._check(name, value, 0 if lo is None else lo, (1 << n) - 1 if hi is None else hi)
         start = self.bw.bit_pos
         self.bw.write_bits(value, n)
@@ -75,6 +77,7 @@ class SyntaxWriter:
         return value
 
     def ue(self, name: str, value: int, lo: int = 0, hi: int | None = None) -> int:
+        """ue(v): unsigned Exp-Golomb code (spec 9.2)."""
         self._check(name, value, lo, hi)
         start = self.bw.bit_pos
         self.bw.write_ue(value)
@@ -82,6 +85,7 @@ class SyntaxWriter:
         return value
 
     def se(self, name: str, value: int, lo: int | None = None, hi: int | None = None) -> int:
+        """se(v): signed Exp-Golomb code (spec 9.2)."""
         self._check(name, value, lo, hi)
         start = self.bw.bit_pos
         self.bw.write_se(value)
@@ -99,6 +103,7 @@ class SyntaxWriter:
         return value
 
     def byte_alignment(self) -> None:
+        """byte_alignment( ) (spec 7.3.2)."""
         while not self.bw.byte_aligned():
             self.f("alignment_zero_bit", 1, 0)
 
@@ -109,6 +114,7 @@ class SyntaxWriter:
 
     # -- CABAC ---------------------------------------------------------------------------
     def start_ae(self) -> None:
+        """Starts the arithmetic-coded section of a semantic unit (spec 9.3.5, informative)."""
         self._ae = ArithmeticEncoder(self.bw)
 
     @property
@@ -118,6 +124,7 @@ class SyntaxWriter:
         return self._ae
 
     def ae_decision(self, name: str, ctx: ContextModel, value: int) -> int:
+        """A context-coded bin (spec 9.3.5; decoding 9.3.4.3)."""
         start = self.bw.bit_pos
         self.ae_engine.encode_decision(ctx, value)
         self._rec(start, name, "ae(v)", value)
@@ -139,12 +146,14 @@ class SyntaxWriter:
         return value
 
     def ae_bypass_flag(self, name: str, value: int) -> int:
+        """A bypass bin (spec 9.3.5; decoding 9.3.4.4)."""
         start = self.bw.bit_pos
         self.ae_engine.encode_bypass(value)
         self._rec(start, name, "ae(v)", value)
         return value
 
     def ae_terminate(self, name: str, value: int) -> int:
+        """A terminate bin (spec 9.3.5; decoding 9.3.4.5)."""
         start = self.bw.bit_pos
         self.ae_engine.encode_terminate(value)
         self._rec(start, name, "ae(v)", value)
@@ -161,6 +170,8 @@ class SyntaxWriter:
 
 
 class SyntaxReader:
+    """Reads syntax structures: the parsing process of spec 7.1 with the descriptors of 5.2,
+    Exp-Golomb codes (9.2) and CABAC (9.3)."""
     reading = True
 
     def __init__(self, data: bytes, *, trace: list[TraceEntry] | None = None,
@@ -201,6 +212,7 @@ class SyntaxReader:
 
     def u(self, name: str, n: int, value: int | None = None, lo: int | None = None,
           hi: int | None = None) -> int:
+        """u(n): n-bit unsigned integer, most significant bit first (spec 5.2)."""
         start = self.br.bit_pos
         v = self._guard(name, start, lambda: self.br.read_bits(n))
         self._check(name, v, lo, hi, start)
@@ -230,6 +242,7 @@ class SyntaxReader:
         return v
 
     def ue(self, name: str, value: int | None = None, lo: int = 0, hi: int | None = None) -> int:
+        """ue(v): unsigned Exp-Golomb code (spec 9.2)."""
         start = self.br.bit_pos
         v = self._guard(name, start, self.br.read_ue)
         self._check(name, v, lo, hi, start)
@@ -238,6 +251,7 @@ class SyntaxReader:
 
     def se(self, name: str, value: int | None = None, lo: int | None = None,
            hi: int | None = None) -> int:
+        """se(v): signed Exp-Golomb code (spec 9.2)."""
         start = self.br.bit_pos
         v = self._guard(name, start, self.br.read_se)
         self._check(name, v, lo, hi, start)
@@ -245,27 +259,32 @@ class SyntaxReader:
         return v
 
     def b8_string(self, name: str, value: bytes | None, n: int) -> bytes:
+        """n bytes, b(8) each (spec 5.2)."""
         start = self.br.bit_pos
         v = self._guard(name, start, lambda: self.br.read_bytes(n))
         self._rec(start, name, "b(8)", f"<{n} bytes>")
         return v
 
     def byte_alignment(self) -> None:
+        """byte_alignment( ) (spec 7.3.2)."""
         while not self.br.byte_aligned():
             self.f("alignment_zero_bit", 1, 0)
 
     def trailing_bits(self) -> None:
+        """unit_trailing_bits( ) (spec 7.3.2); the payload ends there (7.4.1)."""
         self.f("unit_stop_one_bit", 1, 1)
         self.byte_alignment()
         self.expect_end()
 
     def expect_end(self) -> None:
+        """The payload ends with the syntax structure (spec 7.4.1)."""
         if self.br.bits_left:
             raise self.error(f"{self.br.bits_left} bit(s) of unexpected data after the end of the "
                              "syntax structure (wrong unit_payload_size or corrupt unit)")
 
     # -- CABAC ---------------------------------------------------------------------------
     def start_ae(self) -> None:
+        """Initialises the arithmetic decoding engine at the current bit (spec 9.3.2.5)."""
         start = self.br.bit_pos
         self._ad = self._guard("ae(v)", start, lambda: ArithmeticDecoder(self.br))
 
@@ -276,12 +295,14 @@ class SyntaxReader:
         return self._ad
 
     def ae_decision(self, name: str, ctx: ContextModel, value: int | None = None) -> int:
+        """A context-coded bin (spec 9.3.4.3)."""
         start = self.br.bit_pos
         v = self._guard(name, start, lambda: self.ae_engine.decode_decision(ctx))
         self._rec(start, name, "ae(v)", v)
         return v
 
     def ae_bypass_egk(self, name: str, value: int | None, k: int, hi: int | None = None) -> int:
+        """A non-negative value as k-th order Exp-Golomb in bypass bins (spec 9.3.3.3, 9.3.4.4)."""
         start = self.br.bit_pos
         eng = self.ae_engine
 
@@ -303,12 +324,14 @@ class SyntaxReader:
         return v
 
     def ae_bypass_flag(self, name: str, value: int | None = None) -> int:
+        """A bypass bin (spec 9.3.4.4)."""
         start = self.br.bit_pos
         v = self._guard(name, start, self.ae_engine.decode_bypass)
         self._rec(start, name, "ae(v)", v)
         return v
 
     def ae_terminate(self, name: str, value: int | None = None) -> int:
+        """A terminate bin (spec 9.3.4.5)."""
         start = self.br.bit_pos
         v = self._guard(name, start, self.ae_engine.decode_terminate)
         self._rec(start, name, "ae(v)", v)

@@ -14,6 +14,7 @@ MAX_PAYLOAD_SIZE_BYTES = 4  # leb128 bytes of unit_payload_size: payloads below 
 
 
 class UnitType(IntEnum):
+    """unit_type values (spec 7.4.1, Table 1)."""
     SEQUENCE_HEADER = 0
     KEYFRAME = 1
     SEMANTIC = 2
@@ -37,6 +38,7 @@ def unit_name(unit_type: int) -> str:
 
 @dataclass(frozen=True)
 class RawUnit:
+    """One unit as split from the stream (spec 7.3.1): its type, position, header and payload."""
     unit_type: int
     offset: int           # byte offset of the unit header in the stream
     header_size: int      # bytes of header + unit_payload_size
