@@ -30,7 +30,7 @@ from bitstream.canonical_face import (load_canonical_face, model_to_pixels,
 from bitstream.face_measures import (LEFT_EYE_CORNERS, LEFT_EYE_LIDS, MOUTH_CORNER_LEFT, MOUTH_CORNER_RIGHT,
                                      MOUTH_SHAPE_UNIT, RIGHT_EYE_CORNERS, RIGHT_EYE_LIDS,
                                      ratio_from_openness)
-from bitstream.face_measures import eye_ratio as _eye_ratio, mouth_measures as _mouth_measures
+from bitstream.face_measures import eye_ratio, mouth_measures
 from bitstream.geometry_payload import GP_INDEX, KeyGeometry
 
 # --- element indices (table order, bitstream/semantic_elements.py) ----------------------------
@@ -38,10 +38,10 @@ YAW, PITCH, ROLL, TX, TY, TZ, LOC, EYE_L, EYE_R, MOUTH_OPEN, MOUTH_WIDTH, SHAPE1
 
 # --- landmark groups (MediaPipe ids; "left"/"right" are the subject's) -----------------------
 # (upper, lower) eyelid pairs along each eye, corners excluded; Annex B uses the middle three.
-EYE_LEFT = dict(corners=LEFT_EYE_CORNERS, annex=LEFT_EYE_LIDS,
+EYE_LEFT = dict(corners=LEFT_EYE_CORNERS,
                 pairs=((466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)),
                 ring=(362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382))
-EYE_RIGHT = dict(corners=RIGHT_EYE_CORNERS, annex=RIGHT_EYE_LIDS,
+EYE_RIGHT = dict(corners=RIGHT_EYE_CORNERS,
                  pairs=((246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)),
                  ring=(33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7))
 INNER_LIP_PAIRS = ((191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402),
@@ -68,17 +68,6 @@ MIN_PAIR_GAP_PX = 0.75        # key-frame lid / lip pairs closer than this are p
 
 def _idx(ids) -> np.ndarray:
     return np.array([GP_INDEX[i] for i in ids], dtype=np.int64)
-
-
-def eye_ratio(m: np.ndarray, eye: dict) -> float:
-    """Annex B.3 eye measure on subset points m (model space)."""
-    return _eye_ratio(m, eye["corners"], eye["annex"], GP_INDEX)
-
-
-def mouth_measures(m: np.ndarray) -> tuple[float, float, float, float, float]:
-    """Annex B.3 mouth measures in cm on subset points m: (gap, width, corner raise,
-    protrusion, asymmetry)."""
-    return _mouth_measures(m, GP_INDEX)
 
 
 def triangle_affine_maps(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -125,8 +114,9 @@ class KeyFrameModel:
         key_pix = np.column_stack([geom.points, geom.depth])
         self.key_landmarks = geom.points.astype(np.float64).copy()
         self.model = pixels_to_model(key_pix, self.key_pose, self.width, self.face)
-        self.key_measures = dict(eye_l=eye_ratio(self.model, EYE_LEFT), eye_r=eye_ratio(self.model, EYE_RIGHT),
-                                 mouth=mouth_measures(self.model))
+        self.key_measures = dict(eye_l=eye_ratio(self.model, LEFT_EYE_CORNERS, LEFT_EYE_LIDS, GP_INDEX),
+                                 eye_r=eye_ratio(self.model, RIGHT_EYE_CORNERS, RIGHT_EYE_LIDS, GP_INDEX),
+                                 mouth=mouth_measures(self.model, GP_INDEX))
         self._build_outer_points()
         self._build_mesh()
 
@@ -248,7 +238,7 @@ class KeyFrameModel:
         gap_t = max(gap0 + (v[MOUTH_OPEN] - k[MOUTH_OPEN]) * F, 0.0)
         if gap_t != gap0:
             self._open_mouth(m, gap_t)
-        gap_now, _, raise_now, prot_now, asym_now = mouth_measures(m)
+        gap_now, _, raise_now, prot_now, asym_now = mouth_measures(m, GP_INDEX)
         xc = (m[g[61], 0] + m[g[291], 0]) / 2
         hw = max(abs(m[g[291], 0] - m[g[61], 0]) / 2, 1e-6)
         rel = np.clip(np.abs(m[lips, 0] - xc) / hw, 0.0, 1.0)
@@ -264,7 +254,7 @@ class KeyFrameModel:
     def _open_mouth(self, m: np.ndarray, gap_t: float) -> None:
         g = GP_INDEX
         base = m.copy()
-        gap0 = mouth_measures(base)[0]
+        gap0 = mouth_measures(base, GP_INDEX)[0]
         xc = (base[g[61], 0] + base[g[291], 0]) / 2
         hw = max(abs(base[g[291], 0] - base[g[61], 0]) / 2, 1e-6)
         F = self.face.face_width
@@ -294,7 +284,7 @@ class KeyFrameModel:
             m[upper, 1] += 0.3 * amount * w_up
             m[lower, 1] -= 0.7 * amount * w_lo
             m[jaw, 1] -= 0.6 * amount * w_jaw
-            got = mouth_measures(m)[0]
+            got = mouth_measures(m, GP_INDEX)[0]
             if abs(got - gap_t) < 1e-4 or got <= gap0:
                 break
             amount *= (gap_t - gap0) / (got - gap0)
