@@ -27,6 +27,7 @@ from anchors.errors import AnchorError
 from anchors.nal_units import analyse, starts_with_start_code
 from anchors.rawio import Geometry
 from ifvc_common.errors import UsageError
+from ifvc_common.files import sha256_file
 from ifvc_common.paths import refuse_same_file
 
 # Bump when the pipeline's output for the same inputs changes (e.g. the colour conversion).
@@ -132,7 +133,7 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
         raise AnchorError(f"--frames {frames} asked, but {input_path} has only {available} "
                           f"frames of {job.width}x{job.height}")
     tools = _Tools.prepare(job, config)
-    input_sha = rawio.sha256_file(input_path, frames * geometry.rgb_frame_bytes)
+    input_sha = sha256_file(input_path, frames * geometry.rgb_frame_bytes)
     job_hash = _job_hash(job, config, tools, frames, input_sha)
 
     if not job.force:
@@ -178,8 +179,8 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
             decode_fps=round(frames / decode.seconds, 2),
             commands={"encode": shlex.join(encode.argv), "decode": shlex.join(decode.argv)},
             input_path=str(input_path), input_sha256=input_sha,
-            stream_path=str(stream_path), stream_sha256=rawio.sha256_file(stream_tmp),
-            output_path=str(output_path), output_sha256=rawio.sha256_file(output_tmp),
+            stream_path=str(stream_path), stream_sha256=sha256_file(stream_tmp),
+            output_path=str(output_path), output_sha256=sha256_file(output_tmp),
             stream_structure=structure, colour_conversion=COLOUR_CONVERSION,
             job_hash=job_hash,
             created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -240,9 +241,9 @@ class _Tools:
         decoder = toolchain.require_executable(Path(job.vtm_decoder), "VTM decoder").absolute()
         cfg = commands.resolve_vtm_cfg(job.vtm_cfg or str(config.data["default_cfg"]), encoder).absolute()
         # The binaries and the cfg, by content: a rebuilt VTM makes a new result.
-        version = (f"VTM EncoderApp sha256 {rawio.sha256_file(encoder)}, DecoderApp "
-                   f"sha256 {rawio.sha256_file(decoder)}, cfg {cfg.name} sha256 "
-                   f"{rawio.sha256_file(cfg)}")
+        version = (f"VTM EncoderApp sha256 {sha256_file(encoder)}, DecoderApp "
+                   f"sha256 {sha256_file(decoder)}, cfg {cfg.name} sha256 "
+                   f"{sha256_file(cfg)}")
         return cls("vtm", version, vtm_encoder=encoder, vtm_decoder=decoder, vtm_cfg=cfg)
 
     def encode(self, config: AnchorConfig, job: AnchorJob, geometry: Geometry, frames: int,
@@ -272,7 +273,7 @@ class _Tools:
         """VTM only: the encoder's reconstruction must match the decoder's output."""
         recon = work / "vtm_recon.yuv"
         if self.kind == "vtm" and recon.is_file():
-            if rawio.sha256_file(recon) != rawio.sha256_file(yuv_out):
+            if sha256_file(recon) != sha256_file(yuv_out):
                 raise AnchorError("VTM DecoderApp output differs from EncoderApp's "
                                   "reconstruction (encoder/decoder mismatch)")
 
@@ -297,7 +298,7 @@ def _reusable(result_path: Path, job_hash: str) -> AnchorResult | None:
         return None
     for path, sha in ((previous.stream_path, previous.stream_sha256),
                       (previous.output_path, previous.output_sha256)):
-        if not Path(path).is_file() or rawio.sha256_file(Path(path)) != sha:
+        if not Path(path).is_file() or sha256_file(Path(path)) != sha:
             return None
     previous.reused = True
     return previous

@@ -22,7 +22,7 @@ from bitstream.structures import (
 )
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import frame_unit
-from tools.synthetic_semantics import synthetic_trajectories
+from conformance.synthetic_semantics import synthetic_trajectories
 
 GENERATOR = "ifvc-geometric-1"
 ALL_IDS = [e.element_id for e in SEMANTIC_ELEMENTS]

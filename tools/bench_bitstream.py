@@ -15,7 +15,7 @@ from bitstream.cabac_engine import ArithmeticDecoder, ArithmeticEncoder, Context
 from bitstream.stream import StreamParser
 
 from .semantic_stream_demo import code_trajectories, semantic_bits
-from .synthetic_semantics import synthetic_trajectories
+from conformance.synthetic_semantics import synthetic_trajectories
 
 
 def _best_of(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]

@@ -50,7 +50,8 @@ def build_seeds(raw_dir: Path, cache: Path) -> int:
 
     from conformance.fuzzing.corpus import (ENCODER_SEED_CLIP, ENCODER_SEED_FRAMES, build_encoder_seeds,
                                             encoder_seed_dir)
-    from tools.prepare_sequences import prepare_clip, sha256_file
+    from conformance.sequence_preparation import prepare_clip
+    from ifvc_common.files import sha256_file
     clip = raw_dir / ENCODER_SEED_CLIP
     if not clip.is_file():
         print(f"fuzz_streams: no real-encoder seeds: {clip} not found (the corpus is the "

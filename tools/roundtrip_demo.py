@@ -15,7 +15,7 @@ from ifvc_common.outputs import OutputTransaction
 from ifvc_common.parser import CommandParser, command
 
 from .semantic_stream_demo import code_trajectories, semantic_bits
-from .synthetic_semantics import synthetic_trajectories
+from conformance.synthetic_semantics import synthetic_trajectories
 
 PROG = "ifvc-bitstream-demo"
 

@@ -8,7 +8,7 @@ from bitstream.stream import StreamWriter
 from bitstream.structures import KEYFRAME_CODEC_RAW, SequenceHeader
 from bitstream.units import UnitType
 
-from .synthetic_semantics import quantize_trajectories
+from conformance.synthetic_semantics import quantize_trajectories
 
 
 def demo_keyframe(width: int = 256, height: int = 256) -> bytes:

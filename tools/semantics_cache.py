@@ -47,7 +47,7 @@ def file_hash(path: Path) -> str:
 def raw_semantics(name: str, seq_dir: Path = SEQ_DIR) -> tuple[np.ndarray, dict]:
     """Unsmoothed semantics (N x 14) of a prepared sequence, and its report (tracking mode)."""
     from ref_encoder.analysis import analyze_sequence
-    from tools.sequence_files import iter_rgb444
+    from bitstream.raw_video import iter_rgb444
 
     path = sequence_path(name, seq_dir)
     if not path.is_file():

@@ -115,7 +115,7 @@ class Clip:
 
 def load_clip(name: str, key_indices: Callable[[int], Iterable[int]]) -> Clip:
     from tools.semantics_cache import raw_semantics, sequence_path
-    from tools.sequence_files import read_rgb444
+    from bitstream.raw_video import read_rgb444
 
     frames = read_rgb444(sequence_path(name))
     values, _ = raw_semantics(name)
