@@ -13,6 +13,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")        # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bitstream.errors import BitstreamError  # noqa: E402
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, REGISTERED_GENERATORS  # noqa: E402
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
 from bitstream.profiles import LEVELS  # noqa: E402
 from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
@@ -129,9 +130,10 @@ def build_parser() -> CommandParser:
                     help="precision of an element (repeatable), e.g. mouth_open=7 (P: 0..the element's "
                          "maximum, Annex B)")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
-    ap.add_argument("--generator", default="ifvc-geometric-1",
+    ap.add_argument("--generator", default=DEFAULT_GENERATOR_NAME,
                     help="generator named in the sequence header (sh_generator_name): a registered "
-                         "one (ifvc-geometric-1, ifvc-refine-1), or any name with --generator-weights")
+                         f"one ({', '.join(g.name for g in REGISTERED_GENERATORS)}), or any name with "
+                         "--generator-weights")
     ap.add_argument("--generator-weights", metavar="FILE",
                     help="the generator's weights file: its SHA-256 goes into the header "
                          "(default: the registered generator's shipped weights; all zeros for none)")
