@@ -28,6 +28,7 @@ from anchors.nal_units import analyse, starts_with_start_code
 from anchors.rawio import Geometry
 from ifvc_common.errors import UsageError
 from ifvc_common.files import sha256_file
+from ifvc_common.outputs import OutputTransaction
 from ifvc_common.paths import refuse_same_file
 
 # Bump when the pipeline's output for the same inputs changes (e.g. the colour conversion).
@@ -188,9 +189,10 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
         result_tmp = work / "result.json"
         result_tmp.write_text(result.to_json())
         # The JSON goes last: a result file only ever describes files already in place.
-        os.replace(stream_tmp, stream_path)
-        os.replace(output_tmp, output_path)
-        os.replace(result_tmp, result_path)
+        with OutputTransaction() as outputs:
+            outputs.adopt(stream_tmp, stream_path)
+            outputs.adopt(output_tmp, output_path)
+            outputs.adopt(result_tmp, result_path)
     except OSError as error:
         raise AnchorError(f"file error in {out_dir}: {error}") from None
     finally:

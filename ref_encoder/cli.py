@@ -19,8 +19,7 @@ from bitstream.profiles import LEVELS  # noqa: E402
 from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
 from bitstream.units import UnitType, iter_units  # noqa: E402
 from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
-from ifvc_common.errors import describe_os_error, print_error  # noqa: E402
-from ifvc_common.exit_codes import EXIT_ERROR  # noqa: E402
+from ifvc_common.errors import describe_os_error, fail  # noqa: E402
 from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
@@ -48,11 +47,6 @@ def _precision_item(text: str) -> tuple[str, int]:
         return name, int_range(0, element.max_precision)(p)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
-
-
-def _fail(msg: str) -> int:
-    print_error(PROG, msg)
-    return EXIT_ERROR
 
 
 def _log_text(result: EncodeResult) -> str:
@@ -151,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         precisions = dict(args.precision)
         if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
-            return _fail("--generator must be 1..255 printable ASCII characters")
+            fail("--generator must be 1..255 printable ASCII characters")
         generator_sha256: bytes | None = None      # none given: the registered generator's own
         if args.generator_weights:
             weights = Path(args.generator_weights)
             if not weights.is_file():
-                return _fail(f"generator weights not found: {weights}")
+                fail(f"generator weights not found: {weights}")
             generator_sha256 = hashlib.sha256(weights.read_bytes()).digest()
         inp = Path(args.input)
         info = probe(inp, args.width, args.height, args.fps)
@@ -187,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(result, float(info.fps)))
         return 0
     except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError) as exc:
-        return _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        return _fail(describe_os_error(exc))
+        fail(describe_os_error(exc))
 
 
 if __name__ == "__main__":
