@@ -1,7 +1,9 @@
 """Prepare IFVC test sequences from real talking-face clips (FOMM/VoxCeleb-style face crops).
 
-Library of the ``ifvc-prepare-sequences`` command (tools/prepare_sequences.py) and of the
-conformance streams made from real clips (conformance/streams_vvc.py).
+    ifvc-prepare-sequences --raw ../shared/data/faces/raw --out work/sequences [--only NAME ...]
+
+(the command is tools/prepare_sequences.py; conformance/streams_vvc.py prepares its real-clip
+streams with prepare_clip too)
 
 For every clip:
 1. Decode (cv2.VideoCapture) and resample to 25 fps by timestamps: output frame k (time

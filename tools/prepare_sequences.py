@@ -1,28 +1,9 @@
-"""Prepare IFVC test sequences from real talking-face clips (FOMM/VoxCeleb-style face crops).
+"""ifvc-prepare-sequences: face-crop real talking-face clips into IFVC test sequences.
 
     python -m tools.prepare_sequences --raw ../shared/data/faces/raw --out work/sequences [--only NAME ...]
 
-For every clip:
-1. Decode (cv2.VideoCapture) and resample to 25 fps by timestamps: output frame k (time
-   k/25 s) shows the source frame i = floor(k * fps_src / 25 + 0.5) whose nominal time
-   i / fps_src is nearest; source frames are dropped (fps_src > 25) or repeated
-   (fps_src < 25). Output stops at the clip's end or after --max-frames frames.
-2. Find the face in every output frame with MediaPipe FaceMesh (tracking, max_num_faces=2).
-   The main face is the largest in the first frame, then the one nearest the previous main
-   face. Frames with a second face, frames with no face and tracking jumps are counted and
-   reported as warnings.
-3. Choose ONE square crop for the clip: centred on the union of the main face's boxes
-   (landmark extremes), shifted up by 10 % of the face size to keep hair and chin, side
-   max(1.75 x median face size, 1.15 x union extent), moved inside the frame and limited
-   to the frame's short side (reported when that limit cuts the margin).
-4. Resize to 256x256 (cv2.INTER_AREA when shrinking, INTER_CUBIC when enlarging) and write
-   <name>_256x256_25_8bit_444.rgb (planar R, G, B), <name>_256x256_25_8bit_420.yuv (BT.709
-   limited range, see bitstream/raw_video.py) and <name>_contact.png.
-The manifest (manifest.json and manifest.csv in --out) records, per clip, the source file
-and SHA-256, crop box, source fps, frame counts, output SHA-256s, frames with no face and
-warnings. A clip whose manifest entry, parameters and output hashes all match is skipped.
-The library (cropping, tracking, manifest) is conformance/sequence_preparation.py; this is its
-command-line front end.
+The command-line front end of conformance/sequence_preparation.py, whose docstring (shown by
+--help) describes every step and the manifest.
 """
 from __future__ import annotations
 
@@ -31,6 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from conformance import sequence_preparation
 from conformance.sequence_preparation import (PrepareError, is_up_to_date, load_manifest, output_names, prepare_clip,
                                               save_manifest)
 from ifvc_common.argtypes import int_range
@@ -43,7 +25,7 @@ PROG = "ifvc-prepare-sequences"
 
 @command(PROG, interrupted="finished clips are kept; re-run to resume")
 def main(argv: list[str] | None = None) -> int:
-    parser = CommandParser(prog=PROG, description=__doc__)
+    parser = CommandParser(prog=PROG, description=sequence_preparation.__doc__)
     parser.add_argument("--raw", type=Path, required=True, help="folder with the source .mp4 clips")
     parser.add_argument("--out", type=Path, required=True,
                         help="output folder (git-ignored, e.g. work/sequences; created if missing)")
