@@ -23,44 +23,28 @@ _REQUIRED = ("name", "codec", "standard", "tool", "encoder", "coded_bit_depth",
 
 @dataclass(frozen=True)
 class AnchorConfig:
-    """One anchor configuration as loaded from its JSON file."""
+    """One anchor configuration as loaded from its JSON file: ``data`` is the file's content
+    (command templates are read from it by ``args``), the other fields its typed values."""
 
     path: Path
     data: dict[str, Any]
     sha256: str
+    name: str
+    codec: str
+    standard: str
+    tool: str
+    qps: tuple[int, ...]
+    qp_range: tuple[int, int]
+    coded_bit_depth: int
+    stream_extension: str
 
-    @property
-    def name(self) -> str:
-        return str(self.data["name"])
-
-    @property
-    def codec(self) -> str:
-        return str(self.data["codec"])
-
-    @property
-    def standard(self) -> str:
-        return str(self.data["standard"])
-
-    @property
-    def tool(self) -> str:
-        return str(self.data["tool"])
-
-    @property
-    def qps(self) -> tuple[int, ...]:
-        return tuple(int(qp) for qp in self.data.get("qps", GFVC_QPS))
-
-    @property
-    def qp_range(self) -> tuple[int, int]:
-        low, high = self.data.get("qp_range", (0, 63))
-        return int(low), int(high)
-
-    @property
-    def coded_bit_depth(self) -> int:
-        return int(self.data["coded_bit_depth"])
-
-    @property
-    def stream_extension(self) -> str:
-        return str(self.data["stream_extension"])
+    @classmethod
+    def from_json(cls, path: Path, data: dict[str, Any], sha256: str) -> AnchorConfig:
+        low, high = data.get("qp_range", (0, 63))
+        return cls(path=path, data=data, sha256=sha256, name=str(data["name"]), codec=str(data["codec"]),
+                   standard=str(data["standard"]), tool=str(data["tool"]),
+                   qps=tuple(int(qp) for qp in data.get("qps", GFVC_QPS)), qp_range=(int(low), int(high)),
+                   coded_bit_depth=int(data["coded_bit_depth"]), stream_extension=str(data["stream_extension"]))
 
     def args(self, key: str, **values: object) -> list[str]:
         """The argument list under ``key`` with {placeholders} filled in."""
@@ -87,4 +71,4 @@ def load_config(codec: str, path: Path | None = None) -> AnchorConfig:
         raise AnchorError(f"config {path} lacks {', '.join(missing)}")
     if data["codec"] != codec:
         raise AnchorError(f"config {path} is for codec {data['codec']!r}, not {codec!r}")
-    return AnchorConfig(path, data, hashlib.sha256(raw).hexdigest())
+    return AnchorConfig.from_json(path, data, hashlib.sha256(raw).hexdigest())

@@ -3,10 +3,11 @@
 A ``.rgb`` frame is the full R plane, then G, then B (8 bits a sample). A ``.yuv`` frame is
 Y, then Cb, then Cr at half width and height; 10-bit files hold little-endian 16-bit words.
 Sequences are read and written a chunk of frames at a time so long clips fit in memory.
+Frame sizes come from bitstream/raw_video.py, the one description of these layouts; what is
+here is the anchors' own access pattern (chunks of frames, 10-bit 4:2:0, AnchorError).
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from anchors.colour import YuvPlanes
 from anchors.errors import AnchorError
+from bitstream.raw_video import rgb444_frame_bytes, yuv420_frame_bytes
 
 CHUNK_FRAMES = 32
 
@@ -29,11 +31,10 @@ class Geometry:
 
     @property
     def rgb_frame_bytes(self) -> int:
-        return 3 * self.width * self.height
+        return rgb444_frame_bytes(self.width, self.height)
 
     def yuv_frame_bytes(self, bit_depth: int) -> int:
-        samples = self.width * self.height * 3 // 2
-        return samples * (2 if bit_depth > 8 else 1)
+        return yuv420_frame_bytes(self.width, self.height, bit_depth)
 
 
 def count_rgb_frames(path: Path, geometry: Geometry) -> int:
@@ -88,21 +89,6 @@ def write_yuv420(handle: BinaryIO, planes: YuvPlanes, bit_depth: int) -> None:
 def write_rgb(handle: BinaryIO, rgb: np.ndarray) -> None:
     """Append (n, 3, H, W) uint8 frames to a planar .rgb file."""
     handle.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
-
-
-def sha256_file(path: Path, limit: int | None = None) -> str:
-    """SHA-256 of a file, or of its first ``limit`` bytes."""
-    digest = hashlib.sha256()
-    remaining = limit
-    with path.open("rb") as handle:
-        while remaining is None or remaining > 0:
-            block = handle.read(1 << 20 if remaining is None else min(1 << 20, remaining))
-            if not block:
-                break
-            digest.update(block)
-            if remaining is not None:
-                remaining -= len(block)
-    return digest.hexdigest()
 
 
 def _read_exact(handle: BinaryIO, size: int, path: Path) -> bytes:

@@ -27,6 +27,8 @@ from anchors.errors import AnchorError
 from anchors.nal_units import analyse, starts_with_start_code
 from anchors.rawio import Geometry
 from ifvc_common.errors import UsageError
+from ifvc_common.files import sha256_file
+from ifvc_common.outputs import OutputTransaction
 from ifvc_common.paths import refuse_same_file
 
 # Bump when the pipeline's output for the same inputs changes (e.g. the colour conversion).
@@ -132,7 +134,7 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
         raise AnchorError(f"--frames {frames} asked, but {input_path} has only {available} "
                           f"frames of {job.width}x{job.height}")
     tools = _Tools.prepare(job, config)
-    input_sha = rawio.sha256_file(input_path, frames * geometry.rgb_frame_bytes)
+    input_sha = sha256_file(input_path, frames * geometry.rgb_frame_bytes)
     job_hash = _job_hash(job, config, tools, frames, input_sha)
 
     if not job.force:
@@ -178,8 +180,8 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
             decode_fps=round(frames / decode.seconds, 2),
             commands={"encode": shlex.join(encode.argv), "decode": shlex.join(decode.argv)},
             input_path=str(input_path), input_sha256=input_sha,
-            stream_path=str(stream_path), stream_sha256=rawio.sha256_file(stream_tmp),
-            output_path=str(output_path), output_sha256=rawio.sha256_file(output_tmp),
+            stream_path=str(stream_path), stream_sha256=sha256_file(stream_tmp),
+            output_path=str(output_path), output_sha256=sha256_file(output_tmp),
             stream_structure=structure, colour_conversion=COLOUR_CONVERSION,
             job_hash=job_hash,
             created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -187,9 +189,10 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
         result_tmp = work / "result.json"
         result_tmp.write_text(result.to_json())
         # The JSON goes last: a result file only ever describes files already in place.
-        os.replace(stream_tmp, stream_path)
-        os.replace(output_tmp, output_path)
-        os.replace(result_tmp, result_path)
+        with OutputTransaction() as outputs:
+            outputs.adopt(stream_tmp, stream_path)
+            outputs.adopt(output_tmp, output_path)
+            outputs.adopt(result_tmp, result_path)
     except OSError as error:
         raise AnchorError(f"file error in {out_dir}: {error}") from None
     finally:
@@ -240,9 +243,9 @@ class _Tools:
         decoder = toolchain.require_executable(Path(job.vtm_decoder), "VTM decoder").absolute()
         cfg = commands.resolve_vtm_cfg(job.vtm_cfg or str(config.data["default_cfg"]), encoder).absolute()
         # The binaries and the cfg, by content: a rebuilt VTM makes a new result.
-        version = (f"VTM EncoderApp sha256 {rawio.sha256_file(encoder)}, DecoderApp "
-                   f"sha256 {rawio.sha256_file(decoder)}, cfg {cfg.name} sha256 "
-                   f"{rawio.sha256_file(cfg)}")
+        version = (f"VTM EncoderApp sha256 {sha256_file(encoder)}, DecoderApp "
+                   f"sha256 {sha256_file(decoder)}, cfg {cfg.name} sha256 "
+                   f"{sha256_file(cfg)}")
         return cls("vtm", version, vtm_encoder=encoder, vtm_decoder=decoder, vtm_cfg=cfg)
 
     def encode(self, config: AnchorConfig, job: AnchorJob, geometry: Geometry, frames: int,
@@ -272,7 +275,7 @@ class _Tools:
         """VTM only: the encoder's reconstruction must match the decoder's output."""
         recon = work / "vtm_recon.yuv"
         if self.kind == "vtm" and recon.is_file():
-            if rawio.sha256_file(recon) != rawio.sha256_file(yuv_out):
+            if sha256_file(recon) != sha256_file(yuv_out):
                 raise AnchorError("VTM DecoderApp output differs from EncoderApp's "
                                   "reconstruction (encoder/decoder mismatch)")
 
@@ -297,7 +300,7 @@ def _reusable(result_path: Path, job_hash: str) -> AnchorResult | None:
         return None
     for path, sha in ((previous.stream_path, previous.stream_sha256),
                       (previous.output_path, previous.output_sha256)):
-        if not Path(path).is_file() or rawio.sha256_file(Path(path)) != sha:
+        if not Path(path).is_file() or sha256_file(Path(path)) != sha:
             return None
     previous.reused = True
     return previous

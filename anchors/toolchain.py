@@ -4,13 +4,14 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from anchors.errors import AnchorError
+from bitstream import keyframe_vvc
+from bitstream.keyframe_vvc import ToolMissingError
 
 STDERR_TAIL_LINES = 6
 STDERR_TAIL_CHARS = 800
@@ -27,21 +28,11 @@ class ToolRun:
 
 
 def find_ffmpeg(explicit: str | Path | None = None) -> Path:
-    """ffmpeg to use: ``explicit``, else $IFVC_FFMPEG, else imageio-ffmpeg's, else PATH's."""
-    if explicit is None:
-        explicit = os.environ.get("IFVC_FFMPEG") or None
-    if explicit is not None:
-        return require_executable(Path(explicit), "ffmpeg")
+    """ffmpeg to use (bitstream.keyframe_vvc.find_ffmpeg's search), an AnchorError when none is found."""
     try:
-        import imageio_ffmpeg  # the pinned ffmpeg build with libvvenc and the vvc decoder
-        return require_executable(Path(imageio_ffmpeg.get_ffmpeg_exe()), "ffmpeg")
-    except (ImportError, RuntimeError, AnchorError):
-        pass
-    found = shutil.which("ffmpeg")
-    if found is None:
-        raise AnchorError("ffmpeg not found: install imageio-ffmpeg, or give --ffmpeg PATH "
-                          "or IFVC_FFMPEG")
-    return Path(found)
+        return Path(keyframe_vvc.find_ffmpeg(explicit))
+    except ToolMissingError as exc:
+        raise AnchorError(str(exc)) from None
 
 
 def require_executable(path: Path, what: str) -> Path:

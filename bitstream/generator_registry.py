@@ -26,6 +26,7 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
         "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
+DEFAULT_GENERATOR_NAME = REGISTERED_GENERATORS[0].name    # what an encoder writes unless told otherwise
 
 
 class UnknownGeneratorError(ValueError):

@@ -24,20 +24,32 @@ class ToolMissingError(RuntimeError):
     """A required external program (ffmpeg) is not available."""
 
 
-def find_ffmpeg() -> str:
-    override = os.environ.get("IFVC_FFMPEG")
-    if override:
-        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise ToolMissingError(f"IFVC_FFMPEG={override} is not an executable file")
-        return override
+def find_ffmpeg(explicit: str | os.PathLike[str] | None = None) -> str:
+    """The ffmpeg every part of the project runs (key frames, .mp4 output, anchors): ``explicit``
+    (a command-line option), else $IFVC_FFMPEG, else imageio-ffmpeg's pinned build (libvvenc and
+    the native VVC decoder), else the PATH's; ToolMissingError when none is usable."""
+    where = ""
+    if explicit is None and os.environ.get("IFVC_FFMPEG"):
+        explicit, where = os.environ["IFVC_FFMPEG"], " (from IFVC_FFMPEG)"
+    if explicit is not None:
+        path = os.fspath(explicit)
+        if not os.path.isfile(path):
+            raise ToolMissingError(f"ffmpeg not found: {path}{where}")
+        if not os.access(path, os.X_OK):
+            raise ToolMissingError(f"ffmpeg is not executable: {path}{where}")
+        return path
     try:
         import imageio_ffmpeg  # the project's pinned ffmpeg with libvvenc and the vvc decoder
-        return imageio_ffmpeg.get_ffmpeg_exe()
+        bundled = imageio_ffmpeg.get_ffmpeg_exe()
+        if os.path.isfile(bundled) and os.access(bundled, os.X_OK):
+            return bundled
     except Exception:  # noqa: BLE001 - any failure means: no bundled binary
-        found = shutil.which("ffmpeg")
-        if found:
-            return found
-    raise ToolMissingError("no ffmpeg found: install the imageio-ffmpeg package or set IFVC_FFMPEG")
+        pass
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    raise ToolMissingError("ffmpeg not found: install the imageio-ffmpeg package, or set IFVC_FFMPEG "
+                           "(or give --ffmpeg PATH where a command has it)")
 
 
 def to_8bit(plane: np.ndarray, bit_depth: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME
 from bitstream.picture_format import rgb_to_yuv420, yuv420_planar_bytes
 from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import quantize
@@ -22,9 +23,9 @@ from bitstream.structures import (
 )
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import frame_unit
-from tools.synthetic_semantics import synthetic_trajectories
+from conformance.synthetic_semantics import synthetic_trajectories
 
-GENERATOR = "ifvc-geometric-1"
+GENERATOR = DEFAULT_GENERATOR_NAME
 ALL_IDS = [e.element_id for e in SEMANTIC_ELEMENTS]
 # Precisions of the suite's streams when a builder gives none: Table 3's default precisions
 # when the suite was made, pinned here because those defaults are informative and may change

@@ -25,7 +25,7 @@ from bitstream.structures import (
     with_explicit_init,
 )
 from ref_decoder.edits import EditApplier, parse_edit
-from tools.bitstream_editor import edit_stream
+from ref_decoder.stream_editing import edit_stream
 
 from .stream_kit import (
     MAX_P,

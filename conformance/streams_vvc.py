@@ -130,7 +130,8 @@ def wrong_format_streams() -> list[Built]:
 
 def _clip_frames(clip: Path, n: int) -> list[np.ndarray]:
     """The first n frames of the clip, face-cropped to 256x256 at 25 fps (prepare_sequences)."""
-    from tools.prepare_sequences import prepare_clip, sha256_file
+    from conformance.sequence_preparation import prepare_clip
+    from ifvc_common.files import sha256_file
     with tempfile.TemporaryDirectory() as tmp:
         prepare_clip(clip, Path(tmp), n, "[conformance]", sha256_file(clip))
         data = (Path(tmp) / f"{clip.stem}_256x256_25_8bit_444.rgb").read_bytes()

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bitstream.generator_registry import REGISTERED_GENERATORS
 from bitstream.semantic_reconstruction import semantics_md5
 
 SUITE_NAME = "IFVC-Main-1.0"
@@ -23,7 +24,7 @@ SUITE_VERSION = 1
 # thread counts, GPU), measured by tools/generator_numerics.py.
 TOLERANCE = {"metric": "psnr_rgb", "min_db_per_frame": 40.0,
              "applies_to": "every output frame; key frames must be bit-exact"}
-TOLERANCES = {"ifvc-geometric-1": TOLERANCE, "ifvc-refine-1": TOLERANCE}
+TOLERANCES = {g.name: TOLERANCE for g in REGISTERED_GENERATORS}
 
 
 def tolerance_for(generator_name: str) -> dict:

@@ -46,6 +46,11 @@ class OutputTransaction:
         self._pending.append((Path(tmp), target))
         return Path(tmp)
 
+    def adopt(self, written: PathLike, target: PathLike) -> None:
+        """Takes a file already written elsewhere on the target's file system (e.g. by an
+        external tool in a work folder) as the temporary file of ``target``."""
+        self._pending.append((Path(written), Path(target)))
+
     def write_bytes(self, target: PathLike, data: bytes) -> None:
         self.reserve(target).write_bytes(data)
 

@@ -17,8 +17,8 @@ from bitstream.errors import BitstreamError
 from bitstream.keyframe_vvc import ToolMissingError
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from ifvc_common.errors import describe_os_error, print_error
-from ifvc_common.exit_codes import EXIT_ERROR, EXIT_HASH_MISMATCH
+from ifvc_common.errors import describe_os_error, fail
+from ifvc_common.exit_codes import EXIT_HASH_MISMATCH
 from ifvc_common.outputs import OutputTransaction
 from ifvc_common.argtypes import int_range
 from ifvc_common.parser import CommandParser, command
@@ -29,11 +29,6 @@ from .edits import EditApplier, EditError, parse_edit
 from .video_output import VideoWriter, output_format
 
 PROG = "ifvc-decode"
-
-
-def _fail(msg: str) -> int:
-    print_error(PROG, msg)
-    return EXIT_ERROR
 
 
 def load_character(path: Path) -> Character:
@@ -82,19 +77,19 @@ def build_parser() -> CommandParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not (args.output or args.semantics or args.levels or args.md5):
-        return _fail("nothing to do: give -o OUTPUT, --semantics FILE, --levels FILE and/or --md5")
+        fail("nothing to do: give -o OUTPUT, --semantics FILE, --levels FILE and/or --md5")
     # before anything is read or written (UsageError: exit status 2)
     check_outputs([args.stream, args.character], [args.output, args.semantics, args.levels])
     if args.semantics and Path(args.semantics).suffix.lower() not in (".csv", ".json"):
-        return _fail("--semantics must end in .csv or .json")
+        fail("--semantics must end in .csv or .json")
     if args.output:
         try:
             output_format(args.output)
         except ValueError as exc:
-            return _fail(str(exc))
+            fail(str(exc))
     stream_path = Path(args.stream)
     if not stream_path.is_file():
-        return _fail(f"stream not found: {stream_path}")
+        fail(f"stream not found: {stream_path}")
     writer = None
     md5 = hashlib.md5() if args.md5 else None
     try:
@@ -142,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                 header = ["frame_idx", "kind", *(f"element_{e}" for e in dec.sh.sh_sem_element_id)]
                 outputs.write_text(args.levels, _csv([header, *level_rows]))
     except (BitstreamError, DecodingError, EditError, ToolMissingError, ValueError, RuntimeError) as exc:
-        return _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        return _fail(describe_os_error(exc))
+        fail(describe_os_error(exc))
     h = dec.hashes
     verdict = "no hash units" if not (h.semantics_checked or h.keyframes_checked) else (
         f"hash check: {'OK' if h.ok else 'MISMATCH'} ({h.semantics_checked} semantic, "

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from bitstream.keyframe_vvc import find_ffmpeg
-from bitstream.picture_format import frame_to_rgb_planar, rgb_to_yuv420, yuv420_planar_bytes
+from bitstream.picture_format import frame_to_rgb_planar
+from bitstream.raw_video import rgb_frame_to_yuv420_bytes
 
 FORMATS = ("rgb", "yuv", "mp4")
 
@@ -50,7 +51,7 @@ class VideoWriter:
         elif self.fmt == "rgb":
             self._fh.write(frame_to_rgb_planar(rgb))  # type: ignore[union-attr]
         else:
-            self._fh.write(yuv420_planar_bytes(*rgb_to_yuv420(rgb)))  # type: ignore[union-attr]
+            self._fh.write(rgb_frame_to_yuv420_bytes(rgb))  # type: ignore[union-attr]
         self.frames += 1
 
     def close(self) -> None:

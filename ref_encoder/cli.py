@@ -13,13 +13,13 @@ os.environ.setdefault("GLOG_minloglevel", "2")        # MediaPipe's C++ logging
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bitstream.errors import BitstreamError  # noqa: E402
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, REGISTERED_GENERATORS  # noqa: E402
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
 from bitstream.profiles import LEVELS  # noqa: E402
 from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
 from bitstream.units import UnitType, iter_units  # noqa: E402
 from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
-from ifvc_common.errors import describe_os_error, print_error  # noqa: E402
-from ifvc_common.exit_codes import EXIT_ERROR  # noqa: E402
+from ifvc_common.errors import describe_os_error, fail  # noqa: E402
 from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
@@ -47,11 +47,6 @@ def _precision_item(text: str) -> tuple[str, int]:
         return name, int_range(0, element.max_precision)(p)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
-
-
-def _fail(msg: str) -> int:
-    print_error(PROG, msg)
-    return EXIT_ERROR
 
 
 def _log_text(result: EncodeResult) -> str:
@@ -129,9 +124,10 @@ def build_parser() -> CommandParser:
                     help="precision of an element (repeatable), e.g. mouth_open=7 (P: 0..the element's "
                          "maximum, Annex B)")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
-    ap.add_argument("--generator", default="ifvc-geometric-1",
+    ap.add_argument("--generator", default=DEFAULT_GENERATOR_NAME,
                     help="generator named in the sequence header (sh_generator_name): a registered "
-                         "one (ifvc-geometric-1, ifvc-refine-1), or any name with --generator-weights")
+                         f"one ({', '.join(g.name for g in REGISTERED_GENERATORS)}), or any name with "
+                         "--generator-weights")
     ap.add_argument("--generator-weights", metavar="FILE",
                     help="the generator's weights file: its SHA-256 goes into the header "
                          "(default: the registered generator's shipped weights; all zeros for none)")
@@ -149,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         precisions = dict(args.precision)
         if not args.generator or len(args.generator) > 255 or not all(0x20 <= ord(ch) <= 0x7E for ch in args.generator):
-            return _fail("--generator must be 1..255 printable ASCII characters")
+            fail("--generator must be 1..255 printable ASCII characters")
         generator_sha256: bytes | None = None      # none given: the registered generator's own
         if args.generator_weights:
             weights = Path(args.generator_weights)
             if not weights.is_file():
-                return _fail(f"generator weights not found: {weights}")
+                fail(f"generator weights not found: {weights}")
             generator_sha256 = hashlib.sha256(weights.read_bytes()).digest()
         inp = Path(args.input)
         info = probe(inp, args.width, args.height, args.fps)
@@ -185,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(result, float(info.fps)))
         return 0
     except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError) as exc:
-        return _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        return _fail(describe_os_error(exc))
+        fail(describe_os_error(exc))
 
 
 if __name__ == "__main__":

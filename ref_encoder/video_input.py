@@ -9,7 +9,7 @@ from typing import Iterator
 
 import numpy as np
 
-from bitstream.picture_format import yuv420_to_rgb
+from bitstream.raw_video import RAW_FORMATS, iter_raw_frames, raw_frame_bytes
 
 
 class InputError(ValueError):
@@ -24,21 +24,17 @@ class VideoInfo:
     num_frames: int   # frames available (before --frames)
 
 
-def _raw_frame_bytes(fmt: str, width: int, height: int) -> int:
-    return 3 * width * height if fmt == "rgb" else width * height + 2 * (width // 2) * (height // 2)
-
-
 def probe(path: Path, width: int | None, height: int | None, fps: Fraction | None) -> VideoInfo:
     if not path.is_file():
         raise InputError(f"input file not found: {path}")
     fmt = path.suffix.lower().lstrip(".")
-    if fmt in ("rgb", "yuv"):
+    if fmt in RAW_FORMATS:
         if not width or not height:
             raise InputError(f"a raw .{fmt} input needs --width and --height")
         if fmt == "yuv" and (width % 2 or height % 2):
             raise InputError("a 4:2:0 .yuv input needs even --width and --height")
         size = path.stat().st_size
-        frame = _raw_frame_bytes(fmt, width, height)
+        frame = raw_frame_bytes(fmt, width, height)
         if size == 0 or size % frame:
             raise InputError(f"{path} has {size} bytes, not a whole number of {width}x{height} "
                              f"{'RGB 4:4:4' if fmt == 'rgb' else 'YUV 4:2:0'} frames ({frame} bytes each)")
@@ -65,21 +61,11 @@ def iter_frames(path: Path, info: VideoInfo, max_frames: int | None = None) -> I
     fmt = path.suffix.lower().lstrip(".")
     limit = info.num_frames if max_frames is None else min(max_frames, info.num_frames or max_frames)
     w, h = info.width, info.height
-    if fmt in ("rgb", "yuv"):
-        frame_bytes = _raw_frame_bytes(fmt, w, h)
-        with open(path, "rb") as fh:
-            for _ in range(limit):
-                chunk = fh.read(frame_bytes)
-                if len(chunk) != frame_bytes:
-                    raise InputError(f"{path}: truncated frame")
-                buf = np.frombuffer(chunk, np.uint8)
-                if fmt == "rgb":
-                    yield buf.reshape(3, h, w).transpose(1, 2, 0).copy()
-                else:
-                    y = buf[:w * h].reshape(h, w)
-                    c = (w // 2) * (h // 2)
-                    yield yuv420_to_rgb(y, buf[w * h:w * h + c].reshape(h // 2, w // 2),
-                                        buf[w * h + c:].reshape(h // 2, w // 2))
+    if fmt in RAW_FORMATS:
+        try:
+            yield from iter_raw_frames(path, fmt, w, h, max_frames=limit)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         return
     import cv2
     cap = cv2.VideoCapture(str(path))

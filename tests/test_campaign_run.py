@@ -162,7 +162,8 @@ def test_ifvc_cell_from_outside_the_repository_writes_only_there(shared_data: Pa
     """Relative --out, sequences_dir and split_file are relative to the working directory
     (a folder outside the repository); the IFVC encoder runs there too."""
     from conformance.campaign.sequences import REPO_ROOT
-    from tools.prepare_sequences import prepare_clip, sha256_file
+    from conformance.sequence_preparation import prepare_clip
+    from ifvc_common.files import sha256_file
     clip = shared_data / "faces" / "raw" / "fomm_demo_old_08.mp4"
     (tmp_path / "seqs").mkdir()
     prepare_clip(clip, tmp_path / "seqs", 3, "[test]", sha256_file(clip))

@@ -14,8 +14,9 @@ from ref_encoder import cli as encode_cli
 from ref_encoder.analysis import FaceAnalyzer
 from tools import dump
 from tools.make_character import main as character_main
-from tools.prepare_sequences import prepare_clip, sha256_file
-from tools.sequence_files import read_rgb444
+from conformance.sequence_preparation import prepare_clip
+from ifvc_common.files import sha256_file
+from bitstream.raw_video import read_rgb444
 
 FRAMES = 24
 CLIP = "fomm_demo_old_08.mp4"          # test split, a tight face crop

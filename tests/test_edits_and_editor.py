@@ -14,13 +14,13 @@ from bitstream.semantic_elements import ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
 from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit, ParsedSequenceHeader,
                               StreamParser, StreamWriter)
 from bitstream.units import frame_unit, iter_units
+from conformance.synthetic_semantics import baseline_header, code_trajectories, demo_keyframe, synthetic_trajectories
 from ref_decoder import cli as decode_cli
 from ref_decoder.decoder import Decoder
 from ref_decoder.edits import Edit, EditApplier, EditError, parse_edit
 from ref_encoder.analysis import FaceAnalyzer
-from tools.bitstream_editor import edit_stream, main as editor_main
-from tools.semantic_stream_demo import baseline_header, code_trajectories, demo_keyframe
-from tools.synthetic_semantics import synthetic_trajectories
+from ref_decoder.stream_editing import edit_stream
+from tools.bitstream_editor import main as editor_main
 
 YAW = [e.name for e in SEMANTIC_ELEMENTS].index("head_yaw")
 

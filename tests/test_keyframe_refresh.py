@@ -14,8 +14,9 @@ import pytest
 from ref_decoder import cli as decode_cli
 from ref_encoder import cli as encode_cli
 from ref_encoder.encoder import EncodeResult, Encoder, EncoderConfig
-from tools.prepare_sequences import prepare_clip, sha256_file
-from tools.sequence_files import read_rgb444
+from conformance.sequence_preparation import prepare_clip
+from ifvc_common.files import sha256_file
+from bitstream.raw_video import read_rgb444
 
 CLIP = "fomm_demo_old_08.mp4"     # test split; yaw moves about 10 degrees in the first 48 frames
 FRAMES = 48

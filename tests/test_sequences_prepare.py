@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tools import prepare_sequences as ps
-from tools.sequence_files import read_rgb444, rgb_frame_to_planar, rgb_to_yuv420
+from bitstream.picture_format import frame_to_rgb_planar, rgb_to_yuv420
+from bitstream.raw_video import read_rgb444
+from conformance import sequence_preparation as ps
+from ifvc_common.files import sha256_file
+from tools.prepare_sequences import main as prepare_main
 
 SPLIT = Path(__file__).resolve().parents[1] / "tools" / "test_split.json"
 
@@ -34,7 +37,7 @@ def test_planar_layout_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, size=(3, 8, 6, 3), dtype=np.uint8)
     path = tmp_path / "x.rgb"
-    path.write_bytes(b"".join(rgb_frame_to_planar(f) for f in frames))
+    path.write_bytes(b"".join(frame_to_rgb_planar(f) for f in frames))
     assert path.read_bytes()[:48] == frames[0, :, :, 0].tobytes()       # the R plane first
     assert np.array_equal(read_rgb444(path, width=6, height=8), frames)
 
@@ -72,7 +75,7 @@ def test_cli_prepares_manifest_and_skips(shared_data, tmp_path, capsys):
     raw = shared_data / "faces" / "raw"
     out = tmp_path / "seq"
     args = ["--raw", str(raw), "--out", str(out), "--only", "videoretalking_face_1", "--max-frames", "12"]
-    assert ps.main(args) == 0
+    assert prepare_main(args) == 0
     names = ps.output_names("videoretalking_face_1")
     assert (out / names["rgb"]).stat().st_size == 12 * 3 * 256 * 256
     assert (out / names["yuv"]).stat().st_size == 12 * 256 * 256 * 3 // 2
@@ -80,34 +83,34 @@ def test_cli_prepares_manifest_and_skips(shared_data, tmp_path, capsys):
     entry = json.loads((out / "manifest.json").read_text())["sequences"][0]
     assert entry["frames"] == 12 and entry["no_face_frames"] == 0
     assert entry["source_fps"] == pytest.approx(22.13, abs=0.05)
-    assert entry["outputs"][names["rgb"]] == ps.sha256_file(out / names["rgb"])
+    assert entry["outputs"][names["rgb"]] == sha256_file(out / names["rgb"])
     x0, y0, side = entry["crop_box"]
     assert side < 700 and x0 > 0                              # upper-body clip: a real face crop
     frames = read_rgb444(out / names["rgb"])
     assert frames.shape == (12, 256, 256, 3) and frames.std() > 10
     capsys.readouterr()
-    assert ps.main(args) == 0
+    assert prepare_main(args) == 0
     assert "up to date" in capsys.readouterr().err
     (out / names["rgb"]).write_bytes(b"corrupt")              # a changed output is redone
-    assert ps.main(args) == 0
+    assert prepare_main(args) == 0
     assert (out / names["rgb"]).stat().st_size == 12 * 3 * 256 * 256
 
 
 def test_cli_user_errors(tmp_path, capsys):
-    assert ps.main(["--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert prepare_main(["--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "is not a folder" in capsys.readouterr().err
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "broken.mp4").write_bytes(b"not a video")
-    assert ps.main(["--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o"), "--only", "other"]) == 2
+    assert prepare_main(["--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o"), "--only", "other"]) == 2
     assert "not found" in capsys.readouterr().err
-    assert ps.main(["--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o")]) == 1
+    assert prepare_main(["--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o")]) == 1
     assert "broken" in capsys.readouterr().err
     assert not [p for p in (tmp_path / "o").iterdir() if p.suffix in (".rgb", ".yuv", ".png")]
 
 
 def test_portrait_clip_gets_a_face_crop(shared_data, tmp_path):
     out = tmp_path / "seq"
-    assert ps.main(["--raw", str(shared_data / "faces" / "raw"), "--out", str(out),
+    assert prepare_main(["--raw", str(shared_data / "faces" / "raw"), "--out", str(out),
                     "--only", "liveportrait_driving_d13", "--max-frames", "8"]) == 0
     entry = json.loads((out / "manifest.json").read_text())["sequences"][0]
     x0, y0, side = entry["crop_box"]
@@ -133,7 +136,7 @@ def test_second_face_and_lost_tracking_are_reported(shared_data, tmp_path):
     writer.release()
     (raw / "two.avi").rename(raw / "two.mp4")       # the tool looks for .mp4; cv2 reads by content
     out = tmp_path / "seq"
-    assert ps.main(["--raw", str(raw), "--out", str(out)]) == 0
+    assert prepare_main(["--raw", str(raw), "--out", str(out)]) == 0
     entry = json.loads((out / "manifest.json").read_text())["sequences"][0]
     assert entry["frames"] == 14
     assert entry["second_face_frames"] >= 6

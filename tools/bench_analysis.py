@@ -13,7 +13,7 @@ import sys
 import time
 
 from tools.semantics_cache import sequence_path
-from tools.sequence_files import read_rgb444
+from bitstream.raw_video import read_rgb444
 
 
 def main(argv: list[str] | None = None) -> int:

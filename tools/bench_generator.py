@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.sequence_files import read_rgb444
+from bitstream.raw_video import read_rgb444
 
 SEQ_DIR = Path("work") / "sequences"       # relative to the working directory
 

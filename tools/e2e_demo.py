@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                  "give your own with --input)" if args.input == DEFAULT_INPUT else ""), file=sys.stderr)
         return 1
 
-    from tools.prepare_sequences import PrepareError, output_names, prepare_clip, sha256_file
-    from tools.sequence_files import read_rgb444
+    from conformance.sequence_preparation import PrepareError, output_names, prepare_clip
+    from ifvc_common.files import sha256_file
+    from bitstream.raw_video import read_rgb444
     from ref_encoder import cli as encode_cli
     from ref_decoder import cli as decode_cli
     from conformance.metrics import lpips, psnr_rgb

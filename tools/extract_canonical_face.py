@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
+
+from ifvc_common.outputs import OutputTransaction
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "bitstream" / "data" / "canonical_face.json"
 MEDIAPIPE_COMMIT = "85c0cdc7d70653888903c88df45962b764296342"
@@ -63,9 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         "procrustes_landmark_weights": [w for _, w in basis],
         "vertices": [[round(c, 6) for c in v] for v in vertices],
     }
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, args.out)
+    with OutputTransaction() as outputs:
+        outputs.write_text(args.out, json.dumps(data, indent=1) + "\n")
     print(f"wrote {args.out} ({len(vertices)} vertices, {len(basis)} procrustes weights)")
     return 0
 

@@ -19,13 +19,17 @@ import signal
 import sys
 from pathlib import Path
 
+from ifvc_common.errors import print_error
+from ifvc_common.exit_codes import EXIT_USAGE
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = REPO.parent / "shared" / "data" / "faces" / "raw"
 
 
 def _fail(msg: str) -> int:
-    print(f"fuzz_streams: error: {msg}", file=sys.stderr)
-    return 2
+    """A one-line usage error (the campaign has no outputs to roll back: no @command wrapper)."""
+    print_error("fuzz_streams", msg)
+    return EXIT_USAGE
 
 
 def _positive(kind):  # type: ignore[no-untyped-def]
@@ -50,7 +54,8 @@ def build_seeds(raw_dir: Path, cache: Path) -> int:
 
     from conformance.fuzzing.corpus import (ENCODER_SEED_CLIP, ENCODER_SEED_FRAMES, build_encoder_seeds,
                                             encoder_seed_dir)
-    from tools.prepare_sequences import prepare_clip, sha256_file
+    from conformance.sequence_preparation import prepare_clip
+    from ifvc_common.files import sha256_file
     clip = raw_dir / ENCODER_SEED_CLIP
     if not clip.is_file():
         print(f"fuzz_streams: no real-encoder seeds: {clip} not found (the corpus is the "

@@ -26,7 +26,7 @@ from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
-from .prepare_sequences import choose_crop, face_box  # noqa: E402
+from conformance.sequence_preparation import choose_crop, face_box  # noqa: E402
 
 PROG = "ifvc-character"
 

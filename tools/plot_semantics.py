@@ -8,12 +8,12 @@ eye_blink_left/right towards 0.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ifvc_common.outputs import OutputTransaction
 from tools.semantics_cache import raw_semantics, sequence_path
 
 DEFAULT = ["liveportrait_driving_d14", "sadtalker_WDA_AlexandriaOcasioCortez_000", "pcavs_Pose_Source_620900105"]
@@ -41,10 +41,9 @@ def plot(name: str, out_dir: Path) -> Path:
     fig.tight_layout()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}_semantics.png"
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    with OutputTransaction() as outputs:
+        fig.savefig(outputs.reserve(path), dpi=80)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

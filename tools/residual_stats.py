@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from ifvc_common.outputs import OutputTransaction
 from tools.semantics_cache import load_split, raw_semantics, sequence_path
 
 
@@ -99,9 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"split": args.split, "sequences": names, "frames": total, "still_frames": still_frames,
            "smoothing": "one_euro (DEFAULT_ONE_EURO)", "elements": elements, "no_face": no_face}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, args.out)
+    with OutputTransaction() as outputs:
+        outputs.write_text(args.out, json.dumps(doc, indent=1) + "\n")
     print(f"{args.split}: {len(names)} sequences, {total} frames, {still_frames} in still segments")
     print(f"{'element':16s} {'p1':>8s} {'p99':>8s} {'jit_raw':>8s} {'jit_smo':>8s} {'lag':>4s} "
           f"{'rec_p':>5s} {'rec_ps':>6s}  H(bits)/std of residual at p-1, p, p+1")

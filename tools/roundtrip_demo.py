@@ -8,14 +8,12 @@ from pathlib import Path
 
 from bitstream.errors import BitstreamError
 from bitstream.stream import ParsedHash, ParsedKeyframe, ParsedSemanticUnit, StreamParser
+from conformance.synthetic_semantics import code_trajectories, semantic_bits, synthetic_trajectories
 
 from ifvc_common.argtypes import float_range, int_range
 from ifvc_common.errors import fail
 from ifvc_common.outputs import OutputTransaction
 from ifvc_common.parser import CommandParser, command
-
-from .semantic_stream_demo import code_trajectories, semantic_bits
-from .synthetic_semantics import synthetic_trajectories
 
 PROG = "ifvc-bitstream-demo"
 

@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 
+from conformance.synthetic_semantics import code_trajectories, semantic_bits
 from ref_encoder.analysis import apply_smoothing
 
-from .semantic_stream_demo import code_trajectories, semantic_bits
 from .semantics_cache import load_split, raw_semantics
 
 

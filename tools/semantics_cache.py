@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ifvc_common.outputs import OutputTransaction
 
 REPO = Path(__file__).resolve().parents[1]
 # Work folders are relative to the working directory (the repository's own files: REPO).
@@ -47,7 +48,7 @@ def file_hash(path: Path) -> str:
 def raw_semantics(name: str, seq_dir: Path = SEQ_DIR) -> tuple[np.ndarray, dict]:
     """Unsmoothed semantics (N x 14) of a prepared sequence, and its report (tracking mode)."""
     from ref_encoder.analysis import analyze_sequence
-    from tools.sequence_files import iter_rgb444
+    from bitstream.raw_video import iter_rgb444
 
     path = sequence_path(name, seq_dir)
     if not path.is_file():
@@ -62,7 +63,6 @@ def raw_semantics(name: str, seq_dir: Path = SEQ_DIR) -> tuple[np.ndarray, dict]
     rep = {"frames": report.frames, "no_face_frames": report.no_face_frames,
            "multi_face_frames": report.multi_face_frames, "mean_fit_rms_cm": report.mean_fit_rms_cm}
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.stem + ".tmp.npz")
-    np.savez(tmp, values=values, key=key, report=json.dumps(rep))
-    os.replace(tmp, cache)
+    with OutputTransaction() as outputs:
+        np.savez(outputs.reserve(cache), values=values, key=key, report=json.dumps(rep))
     return values, rep

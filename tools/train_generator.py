@@ -39,6 +39,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
+from ifvc_common.outputs import OutputTransaction
 from ref_decoder.generators.geometric import GeometricGenerator
 from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
                                             network_inputs)
@@ -115,7 +116,7 @@ class Clip:
 
 def load_clip(name: str, key_indices: Callable[[int], Iterable[int]]) -> Clip:
     from tools.semantics_cache import raw_semantics, sequence_path
-    from tools.sequence_files import read_rgb444
+    from bitstream.raw_video import read_rgb444
 
     frames = read_rgb444(sequence_path(name))
     values, _ = raw_semantics(name)
@@ -267,9 +268,8 @@ def save_weights(model: RefineNet, path: Path, extra_meta: dict[str, str] | None
     meta = {"format": WEIGHTS_FORMAT, "name": NAME, "config": json.dumps(model.config.to_json_dict())}
     meta.update(extra_meta or {})
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with OutputTransaction() as outputs:
+        save_file(tensors, str(outputs.reserve(path)), metadata=meta)
 
 
 def load_model_file(path: Path) -> RefineNet:
@@ -338,9 +338,8 @@ class Trainer:
         state = {"step": self.step, "elapsed_s": self.elapsed_s, "best_val_lpips": self.best_val,
                  "numpy_rng": self.rng.bit_generator.state, "config": self.cfg.__dict__,
                  "model_config": self.model.config.to_json_dict(), "history": self.history}
-        tmp = self.run_dir / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, self.run_dir / "state.json")
+        with OutputTransaction() as outputs:
+            outputs.write_text(self.run_dir / "state.json", json.dumps(state, indent=1))
 
     def resume(self) -> bool:
         """Load the run folder's checkpoint if there is one; True when resumed."""

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from conformance.metrics import frame_scores, sequence_mean
-from tools.sequence_files import read_rgb444
+from bitstream.raw_video import read_rgb444
 
 from .cells import strided_indices
 

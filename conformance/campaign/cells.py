@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anchors.rawio import sha256_file
+from ifvc_common.files import sha256_file
 from ifvc_common.outputs import OutputTransaction
 
 from .config import CampaignConfig, CodecSpec, canonical_json

@@ -21,6 +21,7 @@ from typing import Any
 
 from anchors.errors import AnchorError
 from anchors.runner import AnchorJob, run_anchor
+from ifvc_common.outputs import OutputTransaction
 
 from .cells import Cell
 from .config import CampaignConfig
@@ -112,9 +113,10 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
         decode_seconds = time.perf_counter() - start
         bits = 8 * len(data)
         units = _bits_by_unit_type(log_tmp)
-        os.replace(stream_tmp, stream_path)
-        os.replace(work / "decoded.rgb", decoded_path)
-        os.replace(log_tmp, log_path)
+        with OutputTransaction() as outputs:
+            outputs.adopt(stream_tmp, stream_path)
+            outputs.adopt(work / "decoded.rgb", decoded_path)
+            outputs.adopt(log_tmp, log_path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return CodingOutcome(

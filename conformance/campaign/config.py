@@ -47,72 +47,27 @@ class CodecSpec:
 
 @dataclass(frozen=True)
 class CampaignConfig:
+    """A checked campaign config: ``data`` is the effective JSON (overrides applied, what is
+    hashed); the other fields are its typed values (parse_config fills them)."""
+
     path: Path
     data: dict[str, Any]               # the effective config (overrides applied)
     codecs: dict[str, CodecSpec]
-
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name", self.path.stem))
-
-    @property
-    def sequences_dir(self) -> Path:
-        return Path(self.data["sequences_dir"])
-
-    @property
-    def split_file(self) -> Path | None:
-        """None (JSON null): the repository's split, tools/test_split.json."""
-        value = self.data["split_file"]
-        return None if value is None else Path(value)
-
-    @property
-    def split(self) -> str:
-        return str(self.data["split"])
-
-    @property
-    def width(self) -> int:
-        return int(self.data["width"])
-
-    @property
-    def height(self) -> int:
-        return int(self.data["height"])
-
-    @property
-    def fps(self) -> float:
-        return float(self.data["fps"])
-
-    @property
-    def frames(self) -> int | None:
-        value = self.data.get("frames")
-        return None if value is None else int(value)
-
-    @property
-    def anchor(self) -> str:
-        return str(self.data["anchor"])
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return tuple(self.data["metrics"])
-
-    @property
-    def strided_metrics(self) -> tuple[str, ...]:
-        return tuple(self.data.get("strided_metrics", ()))
-
-    @property
-    def vgg_stride(self) -> int:
-        return int(self.data.get("vgg_stride", 1))
-
-    @property
-    def bd_method(self) -> str:
-        return str(self.data["bd_rate"]["method"])
-
-    @property
-    def bd_metrics(self) -> tuple[str, ...]:
-        return tuple(self.data["bd_rate"]["metrics"])
-
-    @property
-    def bd_min_overlap(self) -> float:
-        return float(self.data["bd_rate"].get("min_overlap", 0.5))
+    name: str
+    sequences_dir: Path
+    split_file: Path | None            # None (JSON null): the repository's split, tools/test_split.json
+    split: str
+    width: int
+    height: int
+    fps: float
+    frames: int | None                 # None: every frame of each sequence
+    anchor: str
+    metrics: tuple[str, ...]
+    strided_metrics: tuple[str, ...]
+    vgg_stride: int
+    bd_method: str
+    bd_metrics: tuple[str, ...]
+    bd_min_overlap: float
 
     def sha256(self) -> str:
         """Hash of the effective config (the file's content with the overrides applied)."""
@@ -199,7 +154,14 @@ def parse_config(data: Any, path: Path) -> CampaignConfig:
     overlap = bd.get("min_overlap", 0.5)
     if not isinstance(overlap, (int, float)) or not 0 <= overlap <= 1:
         raise CampaignError(f"{where}: bd_rate.min_overlap must be between 0 and 1")
-    return CampaignConfig(path=Path(path), data=data, codecs=codecs)
+    return CampaignConfig(
+        path=Path(path), data=data, codecs=codecs, name=str(data.get("name", Path(path).stem)),
+        sequences_dir=Path(data["sequences_dir"]),
+        split_file=None if data["split_file"] is None else Path(data["split_file"]),
+        split=str(data["split"]), width=data["width"], height=data["height"], fps=float(data["fps"]),
+        frames=frames, anchor=str(data["anchor"]), metrics=tuple(metrics), strided_metrics=tuple(strided),
+        vgg_stride=stride, bd_method=str(bd["method"]), bd_metrics=tuple(bd_metrics),
+        bd_min_overlap=float(overlap))
 
 
 def _parse_codecs(raw: Any, where: str) -> dict[str, CodecSpec]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anchors.rawio import sha256_file
+from ifvc_common.files import sha256_file
 from ifvc_common.outputs import OutputTransaction
 
 from .cell_metrics import cell_frame_metrics, means_and_counts

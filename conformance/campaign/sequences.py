@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from anchors.rawio import sha256_file
+from ifvc_common.files import sha256_file
 
 from .config import CampaignConfig
 from .errors import CampaignError

@@ -18,15 +18,18 @@ from bitstream.geometry_payload import (GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_
 
 from ..idi import (EYE_LEFT, EYE_RIGHT, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP,
                    OUTER_UPPER_LIP, KeyFrameModel, TargetGeometry, _idx)
+from .registry import builtin_generator
 
+NAME = "ifvc-geometric-1"
 NUM_ELEMENTS = 14
 MOUTH_MIN_GAP_PX = 0.8        # below this opening (target pixels) no cavity is drawn
 EYE_FILL_START, EYE_FILL_FULL = 0.6, 0.25   # lid-gap gain where the lid fill starts / is opaque
 FEATHER_SIGMA = 0.8
 
 
+@builtin_generator(NAME)
 class GeometricGenerator:
-    name = "ifvc-geometric-1"
+    name = NAME
     weights_sha256 = GENERATOR_BY_NAME[name].weights_sha256      # all zero: no weights
 
     def __init__(self) -> None:

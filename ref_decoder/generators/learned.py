@@ -30,12 +30,10 @@ from safetensors.torch import load as load_safetensors
 from bitstream.generator_registry import GENERATOR_BY_NAME
 
 from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx
-from . import shipped_weights
 from .geometric import GeometricGenerator
+from .refine_1 import NAME, WEIGHTS_FILE
 from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8
 
-NAME = "ifvc-refine-1"
-WEIGHTS_FILE = shipped_weights(NAME)
 # SHA-256 of the shipped WEIGHTS_FILE, pinned in bitstream/generator_registry.py (where
 # tools/train_generator.py export says to pin a new value).
 WEIGHTS_SHA256_HEX = GENERATOR_BY_NAME[NAME].weights_sha256.hex()

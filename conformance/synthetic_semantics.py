@@ -1,5 +1,6 @@
 """Synthetic facial-semantic trajectories with realistic dynamics, for bitstream
-measurements and demos when no analysed video is at hand.
+measurements and demos when no analysed video is at hand, and their coding into a stream
+(used by the conformance suite, the bitstream demo and benchmark, and the rate study).
 
 Head pose drifts smoothly (an AR(2) process, a damped oscillator driven by noise), eyes blink
 every few seconds, the mouth opens and closes at speech rates, and every element carries
@@ -9,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import quantize
+from bitstream.stream import StreamWriter
+from bitstream.structures import KEYFRAME_CODEC_RAW, SequenceHeader
+from bitstream.units import UnitType
 
 # element name -> (mean, slow-motion std, measurement-noise std), in the element's unit
 _DYNAMICS: dict[str, tuple[float, float, float]] = {
@@ -64,3 +68,39 @@ def synthetic_trajectories(num_frames: int = 250, fps: float = 25.0, seed: int =
 
 def quantize_trajectories(values: np.ndarray, precisions: list[int]) -> list[list[int]]:
     return [[quantize(float(v), p) for v, p in zip(row, precisions)] for row in values]
+
+
+def demo_keyframe(width: int = 256, height: int = 256) -> bytes:
+    """A smooth synthetic RGB planar picture (the raw key-frame codec)."""
+    y, x = np.mgrid[0:height, 0:width]
+    planes = [(x * 255 // max(width - 1, 1)), (y * 255 // max(height - 1, 1)), ((x + y) * 127 // max(width + height - 2, 1))]
+    return np.stack(planes).astype(np.uint8).tobytes()
+
+
+def baseline_header(entropy_mode: int, num_frames: int) -> SequenceHeader:
+    ids = list(BASELINE_ELEMENT_IDS)
+    return SequenceHeader(sh_entropy_coding_mode=entropy_mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
+                          sh_num_frames=num_frames, sh_sem_element_id=ids,
+                          sh_sem_precision=[ELEMENT_BY_ID[e].default_precision for e in ids],
+                          sh_generator_name="none")
+
+
+def code_trajectories(values: np.ndarray, entropy_mode: int, frames_per_unit: int,
+                      with_hash: bool = True) -> tuple[bytes, StreamWriter, list[list[int]]]:
+    """Frame 0 is the key frame (its levels are the reference semantics); the others go into
+    semantic units of frames_per_unit frames."""
+    sh = baseline_header(entropy_mode, len(values))
+    levels = quantize_trajectories(values, sh.sh_sem_precision)
+    w = StreamWriter(sh)
+    w.keyframe(demo_keyframe(), levels[0])
+    for start in range(1, len(levels), frames_per_unit):
+        w.semantic_unit(levels[start:start + frames_per_unit])
+        if with_hash:
+            w.hash_unit()
+    w.end_of_sequence()
+    return w.getvalue(), w, levels
+
+
+def semantic_bits(writer: StreamWriter) -> int:
+    """All bits of the semantic units, framing included."""
+    return sum(8 * r.num_bytes for r in writer.records if r.unit_type == UnitType.SEMANTIC)
