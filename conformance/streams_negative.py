@@ -341,8 +341,69 @@ def resource_limits() -> list[Built]:
     return out
 
 
+def hash_entries() -> list[Built]:
+    """Hash units that break a rule of clause 7.4.6 other than the MD5 itself: overlapping
+    entries of the same hu_entry_type, frames that a hash cannot cover, reserved values.
+    Every MD5 that is present is correct, so only the named rule is broken."""
+    out = []
+    sh = _sh(CABAC)
+    pic = raw_picture(sh)
+    a = Assembler(sh)
+    a.keyframe(pic, LEVELS[0])
+    a.semantic(LEVELS[1:5])
+    a.semantic(LEVELS[5:9])
+    body = a.getvalue()
+    eos = frame_unit(UnitType.END_OF_SEQUENCE, b"\x80")
+    kf_md5 = raw_keyframe_md5(sh, pic)
+
+    def hashed(hu: HashUnit) -> bytes:
+        return body + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, hu)) + eos
+
+    cases: list[tuple[str, HashUnit, str, list[str], str, str]] = [
+        ("neg_hash_semantics_overlap",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 4, semantics_md5(LEVELS[0:5])),
+                           HashEntry(HASH_ENTRY_SEMANTICS, 4, 4, semantics_md5(LEVELS[4:9]))]),
+         "two semantics hash entries of one hash unit both cover frame 4 (their MD5s match)",
+         ["no overlap among hash entries of the same hu_entry_type (7.4.6)"],
+         "HASH unit with semantics entries over frames 0..4 and 4..8", "overlap"),
+        ("neg_hash_keyframe_twice",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS)),
+                           HashEntry(HASH_ENTRY_KEYFRAME, 0, 0, kf_md5),
+                           HashEntry(HASH_ENTRY_KEYFRAME, 0, 0, kf_md5)]),
+         "two key-frame hash entries of one hash unit name frame 0 (their MD5s match)",
+         ["no overlap among hash entries of the same hu_entry_type (7.4.6)"],
+         "HASH unit with a semantics entry over frames 0..8 and two key-frame entries for frame 0",
+         "overlap"),
+        ("neg_hash_type_reserved",
+         HashUnit(hu_hash_type=1, entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS))]),
+         "hu_hash_type 1 (reserved)", ["reserved hu_hash_type (7.4.6)"],
+         "HASH unit with hu_hash_type 1", "hu_hash_type"),
+        ("neg_hash_entry_type_reserved",
+         HashUnit(entries=[HashEntry(2, 0, 8, semantics_md5(LEVELS))]),
+         "hu_entry_type 2 (reserved)", ["reserved hu_entry_type (7.4.6)"],
+         "HASH unit with one entry of hu_entry_type 2 over frames 0..8", "hu_entry_type"),
+    ]
+    for name, hu, purpose, exercises, how, needle in cases:
+        out.append(_neg(name, hashed(hu), sh, purpose, exercises, how, needle))
+    # Frames inferred before the first key frame have no levels: a hash entry cannot cover them.
+    a = Assembler(sh)
+    kf = KeyframeUnit(2, 0, LEVELS[0], 0, b"", pic)
+    head = a.getvalue()
+    data = (head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+            + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, HashUnit(entries=[
+                HashEntry(HASH_ENTRY_SEMANTICS, 0, 2, semantics_md5([LEVELS[0]] * 3))])))
+            + eos)
+    out.append(_neg("neg_hash_inferred_before_keyframe", data, sh,
+                    "a semantics hash entry covers frames 0 and 1, inferred before the first key frame "
+                    "(kf_frame_idx_delta 2), which have no levels",
+                    ["frames a hash entry may cover (7.4.6, 8.3.3)"],
+                    "KEYFRAME unit with kf_frame_idx_delta 2, then a HASH unit with a semantics entry "
+                    "over frames 0..2 (MD5 of the key frame's levels three times)", "not a frame decoded"))
+    return out
+
+
 def all_streams() -> list[Built]:
-    builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order,
+    builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
                                                   header_errors, resource_limits]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
