@@ -128,6 +128,23 @@ def truncation_and_framing() -> list[Built]:
     out.append(_neg("neg_unit_reserved_bits", bytes(bad), sh, "unit_reserved_zero_2bits not 0",
                     ["unit_reserved_zero_2bits"], "bit 0 of the header byte of the unit after the key frame set",
                     "unit_reserved_zero_2bits"))
+    bad = bytearray(data)
+    bad[_first(data, UnitType.SEQUENCE_HEADER)[0]] ^= 0x01
+    out.append(_neg("neg_signature", bytes(bad), sh, "sh_signature 0x48465643 instead of \"IFVC\"",
+                    ["sh_signature (7.4.2)"], "bit 0 of the first byte of sh_signature flipped",
+                    "sh_signature"))
+    size_at = _first(data, UnitType.SEMANTIC)[0] - 1      # a one-byte leb128
+    bad = data[:size_at] + bytes([data[size_at] | 0x80, 0x00]) + data[size_at + 1:]
+    out.append(_neg("neg_leb128_not_shortest", bad, sh,
+                    "unit_payload_size of the first semantic unit written in two leb128 bytes",
+                    ["leb128( ) in its shortest form (7.3.1)"],
+                    "the one-byte unit_payload_size N of the first SEMANTIC unit replaced by N|0x80, 0x00",
+                    "shortest leb128"))
+    bad = data[:ke] + bytes([9 << 2, 0x00]) + data[ke:]
+    out.append(_neg("neg_payload_size_zero", bad, sh,
+                    "a unit (of reserved type 9) with unit_payload_size 0",
+                    ["unit_payload_size > 0 (7.4.1)"],
+                    "the bytes 0x24 0x00 inserted after the key-frame unit", "unit_payload_size is 0"))
     return out
 
 
@@ -188,6 +205,10 @@ def values_and_order() -> list[Built]:
     out.append(_neg("neg_reserved_after_eos", data + frame_unit(9, b"\x00"), sh,
                     "a reserved unit after the end-of-sequence unit (no unit may follow it)",
                     ["END_OF_SEQUENCE is last (7.4.5)"], "a type-9 unit appended", "after END_OF_SEQUENCE"))
+    out.append(_neg("neg_reserved_before_sequence_header", frame_unit(9, b"\x00") + data, sh,
+                    "a reserved unit before the sequence header (the first unit shall be the sequence "
+                    "header)", ["unit order (6.2)"], "a type-9 unit prepended",
+                    "does not start with a sequence header"))
     out.append(_neg("neg_num_frames_mismatch", _sh_unit(replace(sh, sh_num_frames=12)) + data[len(head):], sh,
                     "sh_num_frames 12 but the stream carries 9 frames", ["sh_num_frames (spec 6.3)"],
                     "the base stream with sh_num_frames 12", "sh_num_frames"))
@@ -268,6 +289,24 @@ def header_errors() -> list[Built]:
          ["level limit: frame rate"], "frame rate"),
         ("neg_bit_depth_10", {"sh_bit_depth_minus8": 2}, "10-bit output in the Main profile",
          ["sh_bit_depth_minus8 (A.2)"], "sh_bit_depth_minus8"),
+        ("neg_chroma_format_422", {"sh_chroma_format_idc": 2}, "4:2:2 output in the Main profile",
+         ["sh_chroma_format_idc (A.2)"], "sh_chroma_format_idc"),
+        ("neg_entropy_mode_reserved", {"sh_entropy_coding_mode": 2},
+         "sh_entropy_coding_mode 2 (reserved)", ["reserved sh_entropy_coding_mode (7.4.2)"],
+         "sh_entropy_coding_mode"),
+        ("neg_keyframe_codec_reserved", {"sh_keyframe_codec_id": 2},
+         "sh_keyframe_codec_id 2 (reserved, Table 2)", ["reserved sh_keyframe_codec_id (A.2)"],
+         "sh_keyframe_codec_id"),
+        ("neg_precision_above_max", {"sh_sem_precision": [9, 8]},
+         "sh_sem_precision 9 for head_yaw, above its max precision 8 (Table 3)",
+         ["sh_sem_precision range (7.4.2)"], "sh_sem_precision"),
+        ("neg_frame_rate_den_zero", {"sh_frame_rate_den": 0}, "sh_frame_rate_den 0",
+         ["sh_frame_rate_den > 0 (7.4.2)"], "sh_frame_rate_den"),
+        ("neg_pic_width_15", {"sh_pic_width": 15}, "sh_pic_width 15, below the minimum 16",
+         ["sh_pic_width range (7.4.2)"], "sh_pic_width"),
+        ("neg_generator_name_not_printable", {"sh_generator_name": "ifvc\x01"},
+         "a generator name with the byte 0x01 (not printable ASCII)",
+         ["sh_generator_name_byte range (7.4.2)"], "sh_generator_name_byte"),
     ]
     for name, change, purpose, exercises, needle in cases:
         bad_sh = replace(sh, **change)  # type: ignore[arg-type]
