@@ -421,9 +421,34 @@ def hash_entries() -> list[Built]:
          HashUnit(entries=[HashEntry(2, 0, 8, semantics_md5(LEVELS))]),
          "hu_entry_type 2 (reserved)", ["reserved hu_entry_type (7.4.6)"],
          "HASH unit with one entry of hu_entry_type 2 over frames 0..8", "hu_entry_type"),
+        ("neg_hash_keyframe_entry_not_keyframe",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_KEYFRAME, 3, 0, kf_md5)]),
+         "a key-frame hash entry names frame 3, a semantic frame",
+         ["hu_entry_type 1 names a key frame (7.4.6)"],
+         "HASH unit with one key-frame entry for frame 3", "not a key frame"),
+        ("neg_hash_keyframe_entry_two_frames",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_KEYFRAME, 0, 1, kf_md5)]),
+         "a key-frame hash entry with hu_num_frames_minus1 1",
+         ["hu_num_frames_minus1 of hu_entry_type 1 is 0 (7.4.6)"],
+         "HASH unit with one key-frame entry for frames 0..1", "hu_num_frames_minus1"),
+        ("neg_hash_future_frame",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 9, semantics_md5(LEVELS + [LEVELS[-1]]))]),
+         "a semantics hash entry over frames 0..9 when only frames 0..8 are decoded",
+         ["frames a hash entry may cover (7.4.6)"],
+         "HASH unit with a semantics entry over frames 0..9", "not a frame decoded"),
     ]
     for name, hu, purpose, exercises, how, needle in cases:
         out.append(_neg(name, hashed(hu), sh, purpose, exercises, how, needle))
+    # A frame already covered by an earlier hash unit.
+    first = HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS))])
+    again = HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 8, 0, semantics_md5(LEVELS[8:]))])
+    out.append(_neg("neg_hash_frame_before_previous_hash",
+                    body + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, first))
+                    + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, again)) + eos, sh,
+                    "a second hash unit covers frame 8, decoded before the previous hash unit",
+                    ["frames a hash entry may cover (7.4.6)"],
+                    "two HASH units in a row, the second with a semantics entry for frame 8",
+                    "not a frame decoded"))
     # Frames inferred before the first key frame have no levels: a hash entry cannot cover them.
     a = Assembler(sh)
     kf = KeyframeUnit(2, 0, LEVELS[0], 0, b"", pic)
