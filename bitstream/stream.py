@@ -408,7 +408,10 @@ class StreamParser:
     def _hash(self, c: SyntaxReader, raw: RawUnit) -> ParsedHash:
         hu = code_hash_unit(c, HashUnit())
         checks = []
-        covered: set[int] = set()   # entries of one hash unit do not overlap (spec 7.4.6)
+        # Entries of the same hu_entry_type do not overlap; a semantics entry and a key-frame
+        # entry may cover the same frame (spec 7.4.6).
+        covered: set[int] = set()       # frames covered by semantics entries
+        keyframes: set[int] = set()     # frames covered by key-frame entries
         for e in hu.entries:
             if e.hu_entry_type == HASH_ENTRY_KEYFRAME:
                 self._check_covered(c, e.hu_first_frame_idx, "hu_first_frame_idx")
@@ -416,6 +419,10 @@ class StreamParser:
                     raise c.error(f"key-frame hash entry names frame {e.hu_first_frame_idx}, which "
                                   "is not a key frame decoded since the previous hash unit",
                                   "hu_first_frame_idx", 0)
+                if e.hu_first_frame_idx in keyframes:
+                    raise c.error(f"key-frame hash entries of one hash unit overlap (frame "
+                                  f"{e.hu_first_frame_idx} twice)", "hu_first_frame_idx", 0)
+                keyframes.add(e.hu_first_frame_idx)
                 checks.append(HashCheck(e, None))
                 continue
             first, count = e.hu_first_frame_idx, e.hu_num_frames_minus1 + 1
@@ -425,7 +432,7 @@ class StreamParser:
             self._check_covered(c, first + count - 1, "hu_num_frames_minus1")
             idxs = range(first, first + count)
             if covered.intersection(idxs):
-                raise c.error("hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
+                raise c.error("semantics hash entries of one hash unit overlap", "hu_first_frame_idx", 0)
             covered.update(idxs)
             checks.append(HashCheck(e, md5_of_packed(self._window.packed(first, count)) == e.hu_md5))
         self.state.hash_unit_done()   # type: ignore[union-attr]

@@ -128,6 +128,23 @@ def truncation_and_framing() -> list[Built]:
     out.append(_neg("neg_unit_reserved_bits", bytes(bad), sh, "unit_reserved_zero_2bits not 0",
                     ["unit_reserved_zero_2bits"], "bit 0 of the header byte of the unit after the key frame set",
                     "unit_reserved_zero_2bits"))
+    bad = bytearray(data)
+    bad[_first(data, UnitType.SEQUENCE_HEADER)[0]] ^= 0x01
+    out.append(_neg("neg_signature", bytes(bad), sh, "sh_signature 0x48465643 instead of \"IFVC\"",
+                    ["sh_signature (7.4.2)"], "bit 0 of the first byte of sh_signature flipped",
+                    "sh_signature"))
+    size_at = _first(data, UnitType.SEMANTIC)[0] - 1      # a one-byte leb128
+    bad = data[:size_at] + bytes([data[size_at] | 0x80, 0x00]) + data[size_at + 1:]
+    out.append(_neg("neg_leb128_not_shortest", bad, sh,
+                    "unit_payload_size of the first semantic unit written in two leb128 bytes",
+                    ["leb128( ) in its shortest form (7.3.1)"],
+                    "the one-byte unit_payload_size N of the first SEMANTIC unit replaced by N|0x80, 0x00",
+                    "shortest leb128"))
+    bad = data[:ke] + bytes([9 << 2, 0x00]) + data[ke:]
+    out.append(_neg("neg_payload_size_zero", bad, sh,
+                    "a unit (of reserved type 9) with unit_payload_size 0",
+                    ["unit_payload_size > 0 (7.4.1)"],
+                    "the bytes 0x24 0x00 inserted after the key-frame unit", "unit_payload_size is 0"))
     return out
 
 
@@ -188,6 +205,10 @@ def values_and_order() -> list[Built]:
     out.append(_neg("neg_reserved_after_eos", data + frame_unit(9, b"\x00"), sh,
                     "a reserved unit after the end-of-sequence unit (no unit may follow it)",
                     ["END_OF_SEQUENCE is last (7.4.5)"], "a type-9 unit appended", "after END_OF_SEQUENCE"))
+    out.append(_neg("neg_reserved_before_sequence_header", frame_unit(9, b"\x00") + data, sh,
+                    "a reserved unit before the sequence header (the first unit shall be the sequence "
+                    "header)", ["unit order (6.2)"], "a type-9 unit prepended",
+                    "does not start with a sequence header"))
     out.append(_neg("neg_num_frames_mismatch", _sh_unit(replace(sh, sh_num_frames=12)) + data[len(head):], sh,
                     "sh_num_frames 12 but the stream carries 9 frames", ["sh_num_frames (spec 6.3)"],
                     "the base stream with sh_num_frames 12", "sh_num_frames"))
@@ -268,6 +289,24 @@ def header_errors() -> list[Built]:
          ["level limit: frame rate"], "frame rate"),
         ("neg_bit_depth_10", {"sh_bit_depth_minus8": 2}, "10-bit output in the Main profile",
          ["sh_bit_depth_minus8 (A.2)"], "sh_bit_depth_minus8"),
+        ("neg_chroma_format_422", {"sh_chroma_format_idc": 2}, "4:2:2 output in the Main profile",
+         ["sh_chroma_format_idc (A.2)"], "sh_chroma_format_idc"),
+        ("neg_entropy_mode_reserved", {"sh_entropy_coding_mode": 2},
+         "sh_entropy_coding_mode 2 (reserved)", ["reserved sh_entropy_coding_mode (7.4.2)"],
+         "sh_entropy_coding_mode"),
+        ("neg_keyframe_codec_reserved", {"sh_keyframe_codec_id": 2},
+         "sh_keyframe_codec_id 2 (reserved, Table 2)", ["reserved sh_keyframe_codec_id (A.2)"],
+         "sh_keyframe_codec_id"),
+        ("neg_precision_above_max", {"sh_sem_precision": [9, 8]},
+         "sh_sem_precision 9 for head_yaw, above its max precision 8 (Table 3)",
+         ["sh_sem_precision range (7.4.2)"], "sh_sem_precision"),
+        ("neg_frame_rate_den_zero", {"sh_frame_rate_den": 0}, "sh_frame_rate_den 0",
+         ["sh_frame_rate_den > 0 (7.4.2)"], "sh_frame_rate_den"),
+        ("neg_pic_width_15", {"sh_pic_width": 15}, "sh_pic_width 15, below the minimum 16",
+         ["sh_pic_width range (7.4.2)"], "sh_pic_width"),
+        ("neg_generator_name_not_printable", {"sh_generator_name": "ifvc\x01"},
+         "a generator name with the byte 0x01 (not printable ASCII)",
+         ["sh_generator_name_byte range (7.4.2)"], "sh_generator_name_byte"),
     ]
     for name, change, purpose, exercises, needle in cases:
         bad_sh = replace(sh, **change)  # type: ignore[arg-type]
@@ -341,8 +380,94 @@ def resource_limits() -> list[Built]:
     return out
 
 
+def hash_entries() -> list[Built]:
+    """Hash units that break a rule of clause 7.4.6 other than the MD5 itself: overlapping
+    entries of the same hu_entry_type, frames that a hash cannot cover, reserved values.
+    Every MD5 that is present is correct, so only the named rule is broken."""
+    out = []
+    sh = _sh(CABAC)
+    pic = raw_picture(sh)
+    a = Assembler(sh)
+    a.keyframe(pic, LEVELS[0])
+    a.semantic(LEVELS[1:5])
+    a.semantic(LEVELS[5:9])
+    body = a.getvalue()
+    eos = frame_unit(UnitType.END_OF_SEQUENCE, b"\x80")
+    kf_md5 = raw_keyframe_md5(sh, pic)
+
+    def hashed(hu: HashUnit) -> bytes:
+        return body + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, hu)) + eos
+
+    cases: list[tuple[str, HashUnit, str, list[str], str, str]] = [
+        ("neg_hash_semantics_overlap",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 4, semantics_md5(LEVELS[0:5])),
+                           HashEntry(HASH_ENTRY_SEMANTICS, 4, 4, semantics_md5(LEVELS[4:9]))]),
+         "two semantics hash entries of one hash unit both cover frame 4 (their MD5s match)",
+         ["no overlap among hash entries of the same hu_entry_type (7.4.6)"],
+         "HASH unit with semantics entries over frames 0..4 and 4..8", "overlap"),
+        ("neg_hash_keyframe_twice",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS)),
+                           HashEntry(HASH_ENTRY_KEYFRAME, 0, 0, kf_md5),
+                           HashEntry(HASH_ENTRY_KEYFRAME, 0, 0, kf_md5)]),
+         "two key-frame hash entries of one hash unit name frame 0 (their MD5s match)",
+         ["no overlap among hash entries of the same hu_entry_type (7.4.6)"],
+         "HASH unit with a semantics entry over frames 0..8 and two key-frame entries for frame 0",
+         "overlap"),
+        ("neg_hash_type_reserved",
+         HashUnit(hu_hash_type=1, entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS))]),
+         "hu_hash_type 1 (reserved)", ["reserved hu_hash_type (7.4.6)"],
+         "HASH unit with hu_hash_type 1", "hu_hash_type"),
+        ("neg_hash_entry_type_reserved",
+         HashUnit(entries=[HashEntry(2, 0, 8, semantics_md5(LEVELS))]),
+         "hu_entry_type 2 (reserved)", ["reserved hu_entry_type (7.4.6)"],
+         "HASH unit with one entry of hu_entry_type 2 over frames 0..8", "hu_entry_type"),
+        ("neg_hash_keyframe_entry_not_keyframe",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_KEYFRAME, 3, 0, kf_md5)]),
+         "a key-frame hash entry names frame 3, a semantic frame",
+         ["hu_entry_type 1 names a key frame (7.4.6)"],
+         "HASH unit with one key-frame entry for frame 3", "not a key frame"),
+        ("neg_hash_keyframe_entry_two_frames",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_KEYFRAME, 0, 1, kf_md5)]),
+         "a key-frame hash entry with hu_num_frames_minus1 1",
+         ["hu_num_frames_minus1 of hu_entry_type 1 is 0 (7.4.6)"],
+         "HASH unit with one key-frame entry for frames 0..1", "hu_num_frames_minus1"),
+        ("neg_hash_future_frame",
+         HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 9, semantics_md5(LEVELS + [LEVELS[-1]]))]),
+         "a semantics hash entry over frames 0..9 when only frames 0..8 are decoded",
+         ["frames a hash entry may cover (7.4.6)"],
+         "HASH unit with a semantics entry over frames 0..9", "not a frame decoded"),
+    ]
+    for name, hu, purpose, exercises, how, needle in cases:
+        out.append(_neg(name, hashed(hu), sh, purpose, exercises, how, needle))
+    # A frame already covered by an earlier hash unit.
+    first = HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 0, 8, semantics_md5(LEVELS))])
+    again = HashUnit(entries=[HashEntry(HASH_ENTRY_SEMANTICS, 8, 0, semantics_md5(LEVELS[8:]))])
+    out.append(_neg("neg_hash_frame_before_previous_hash",
+                    body + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, first))
+                    + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, again)) + eos, sh,
+                    "a second hash unit covers frame 8, decoded before the previous hash unit",
+                    ["frames a hash entry may cover (7.4.6)"],
+                    "two HASH units in a row, the second with a semantics entry for frame 8",
+                    "not a frame decoded"))
+    # Frames inferred before the first key frame have no levels: a hash entry cannot cover them.
+    a = Assembler(sh)
+    kf = KeyframeUnit(2, 0, LEVELS[0], 0, b"", pic)
+    head = a.getvalue()
+    data = (head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+            + coded_unit(UnitType.HASH, lambda c: code_hash_unit(c, HashUnit(entries=[
+                HashEntry(HASH_ENTRY_SEMANTICS, 0, 2, semantics_md5([LEVELS[0]] * 3))])))
+            + eos)
+    out.append(_neg("neg_hash_inferred_before_keyframe", data, sh,
+                    "a semantics hash entry covers frames 0 and 1, inferred before the first key frame "
+                    "(kf_frame_idx_delta 2), which have no levels",
+                    ["frames a hash entry may cover (7.4.6, 8.3.3)"],
+                    "KEYFRAME unit with kf_frame_idx_delta 2, then a HASH unit with a semantics entry "
+                    "over frames 0..2 (MD5 of the key frame's levels three times)", "not a frame decoded"))
+    return out
+
+
 def all_streams() -> list[Built]:
-    builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order,
+    builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
                                                   header_errors, resource_limits]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream

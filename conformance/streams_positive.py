@@ -85,6 +85,9 @@ def entropy_streams() -> list[Built]:
                       purpose="CABAC default tables with sh_cabac_init_qp 0 (preCtxState clipping)",
                       exercises=["sh_cabac_init_qp=0", "Clip3 of preCtxState"]))
     out.append(_explicit_init())
+    # Non-default tables at low init QPs: a decoder that clamps sh_cabac_init_qp (e.g. to at
+    # least 16) derives other context states and fails these (the default tables hide it).
+    out += [_explicit_init(qp) for qp in (0, 8)]
     out.append(_basic("cabac_fpu16", CABAC, per_unit=16, frames=32, seed=5,
                       purpose="16 frames per semantic unit, the level 1.0 maximum",
                       exercises=["su_num_frames_minus1=15", "level 1.0 max frames per unit"]))
@@ -98,8 +101,8 @@ def entropy_streams() -> list[Built]:
     return out
 
 
-def _explicit_init() -> Built:
-    sh = header(entropy=CABAC, sh_cabac_init_qp=63, num_frames=17)
+def _explicit_init(init_qp: int = 63) -> Built:
+    sh = header(entropy=CABAC, sh_cabac_init_qp=init_qp, num_frames=17)
     inits = [ElementContextInit(tuple((7 * i + 3 * j + 5) % 64 for j in range(9)),
                                 tuple((i + 2 * j) % 16 for j in range(9)), (5 * i) % 48)
              for i in range(sh.num_sem_elements)]
@@ -109,11 +112,12 @@ def _explicit_init() -> Built:
     a.keyframe(raw_picture(sh), levels[0])
     a.semantics_in_units(levels[1:], 4, hash_every_unit=True)
     a.end()
-    return Built("cabac_explicit_init", a.getvalue(), sh,
+    name = "cabac_explicit_init" if init_qp == 63 else f"cabac_explicit_init_qp{init_qp}"
+    return Built(name, a.getvalue(), sh,
                  "CABAC with explicit context initialisation in the sequence header (every init "
-                 "value, shift index and RiceStat init different) at sh_cabac_init_qp 63",
+                 f"value, shift index and RiceStat init different) at sh_cabac_init_qp {init_qp}",
                  ["sh_cabac_explicit_init_flag=1", "sh_skip_ctx_init_value/shift_idx",
-                  "sh_ctx_init_value/shift_idx", "sh_rice_stat_init", "sh_cabac_init_qp=63"],
+                  "sh_ctx_init_value/shift_idx", "sh_rice_stat_init", f"sh_cabac_init_qp={init_qp}"],
                  "conformance.streams_positive._explicit_init: init values (7i+3j+5)%64, shift "
                  "(i+2j)%16, RiceStat (5i)%48; synthetic_trajectories(seed=8)", DECODE)
 

@@ -138,6 +138,22 @@ def test_decoder_with_a_wrong_level_fails_semantics_only(tmp_path: Path) -> None
     assert results["neg_unknown_profile"]["passed"]
 
 
+def test_decoder_that_clamps_the_cabac_init_qp_fails_the_low_init_qp_streams(tmp_path: Path) -> None:
+    """With the default tables (slope 0) sh_cabac_init_qp has no effect; the streams with
+    explicit tables at init QPs 0 and 8 catch a decoder that clamps it to at least 16."""
+    body = ("import bitstream.cabac_engine as engine\n"
+            "exact = engine.init_context_state\n"
+            "engine.init_context_state = lambda value, qp: exact(value, max(qp, 16))\n"
+            + RUN_REFERENCE + "sys.exit(rc)\n")
+    names = ["cabac_explicit_init_qp0", "cabac_explicit_init_qp8", "cabac_init_qp0", "cabac_explicit_init"]
+    rc, results = run_checker(tmp_path, wrapper(tmp_path, "clamp_init_qp", body), names)
+    assert rc == 1
+    for n in names[:2]:
+        assert not results[n]["passed"], results[n]
+    for n in names[2:]:           # the default tables and init QP 63 do not notice the clamp
+        assert results[n]["passed"], results[n]
+
+
 def test_decoder_that_accepts_everything_fails_the_negative_streams(tmp_path: Path) -> None:
     body = RUN_REFERENCE + "sys.exit(0)\n"    # decodes what it can, always reports success
     names = ["neg_truncated_mid_semantic", "neg_level10_frame_idx_delta", "neg_hash_mismatch",
