@@ -411,9 +411,9 @@ def edited_stream(base: Built) -> Built:
                                                   "eye_blink_left:scale=0.2@8-10", "head_roll:hold@12-")])
     data, changed = edit_stream(base.data, edits)
     return Built(f"{base.name}_edited", data, base.sh,
-                 f"{base.name} rewritten by the bitstream editor (tools/bitstream_editor.py): "
+                 f"{base.name} rewritten by the bitstream editor (ref_decoder.stream_editing, the library of ifvc-edit): "
                  f"{changed} frames changed, hash units recomputed, key-frame payload unchanged",
-                 ["output of tools.bitstream_editor.edit_stream", "recomputed hash units"],
+                 ["output of ref_decoder.stream_editing.edit_stream", "recomputed hash units"],
                  f"edit_stream({base.name}, head_yaw:offset=25@3-9, mouth_open:set=0.4@5-12, "
                  "eye_blink_left:scale=0.2@8-10, head_roll:hold@12-)", DECODE)
 

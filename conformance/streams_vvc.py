@@ -149,7 +149,7 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     real = enc.encode(frames).stream
     source = f"{clip.name}, frames 0..{len(frames) - 1}"
     how = (f"ref_encoder.encoder.Encoder on the first {len(frames)} frames of {clip.name} (face-cropped "
-           f"by tools.prepare_sequences): VVC key frames at QP {KEY_QP} every 8 frames with geometry "
+           f"by conformance.sequence_preparation): VVC key frames at QP {KEY_QP} every 8 frames with geometry "
            "payload v1 measured on the decoded key frame, analysed semantics, CABAC, 4 frames per unit")
     face_real = Built("face_real_cabac", real, enc.sh,
                       "a real face: the reference encoder's output for 16 frames of a talking-head clip "
@@ -189,7 +189,7 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
         result = enc.encode(frames)
         keys = [f.frame_idx for f in result.frames if f.kind == "key"]
         how = (f"ref_encoder.encoder.Encoder on the first {len(frames)} frames of {clip.name} (face-cropped "
-               f"by tools.prepare_sequences): VVC key frames at QP {KEY_QP}, {policy}, analysed semantics, "
+               f"by conformance.sequence_preparation): VVC key frames at QP {KEY_QP}, {policy}, analysed semantics, "
                f"{'CABAC' if entropy == ENTROPY_CABAC else 'Exp-Golomb'}, 8 frames per unit")
         out.append(Built(name, result.stream, enc.sh,
                          f"key-frame refresh by the reference encoder at 8 frames per unit: key frames at "

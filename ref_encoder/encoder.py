@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from bitstream.generator_registry import resolve_generator_id
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.head_location import head_loc_cell
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import LEVELS
@@ -64,7 +64,7 @@ class EncoderConfig:
     precision_preset: str = "default"        # PRECISION_PRESETS key
     precisions: dict[str, int] = field(default_factory=dict)   # element name -> p, over the preset
     hash_units: bool = True
-    generator_name: str = "ifvc-geometric-1"
+    generator_name: str = DEFAULT_GENERATOR_NAME
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
                                              # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "faster"
