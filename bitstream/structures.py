@@ -189,7 +189,7 @@ def code_extension_data(c: Coder, prefix: str, data: bytes) -> bytes:
         raise c.error(f"{prefix}_extension_length = {length} bytes exceeds the unit payload",
                       f"{prefix}_extension_length")
     out = bytearray()
-    for i in range(length):
+    for i in range(length if c.reading else len(data)):   # a writer writes the data it has
         out.append(c.u(f"{prefix}_extension_data_byte[{i}]", 8, 0 if c.reading else data[i]))
     return bytes(out)
 
