@@ -361,7 +361,7 @@ def _code_su_extension(c: Coder, data: bytes) -> bytes:
     if c.reading and 8 * length > c.bits_left:
         raise c.error(f"su_extension_length = {length} bytes exceeds the unit payload",
                       "su_extension_length")
-    return c.b8_string("su_extension_data_byte", data, length)
+    return c.b8_string("su_extension_data_byte", data, length if c.reading else len(data))
 
 
 def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: list[int],
