@@ -18,6 +18,8 @@ from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CO
 from bitstream.syntax_coder import SyntaxReader, SyntaxWriter
 from bitstream.trace import TraceEntry
 from bitstream.units import UnitType, iter_units
+from ref_decoder.edits import EditApplier
+from ref_decoder.stream_editing import edit_stream
 
 MODES = [ENTROPY_EXP_GOLOMB, ENTROPY_CABAC]
 extension_bytes = st.binary(max_size=300)   # lengths above 127 need a 2-byte leb128
@@ -141,3 +143,13 @@ def test_extension_length_beyond_payload_is_an_error(mode, element, monkeypatch)
         list(StreamParser().parse(bad))
     assert info.value.unit == {UnitType.SEQUENCE_HEADER: "SEQUENCE_HEADER", UnitType.KEYFRAME: "KEYFRAME",
                                UnitType.SEMANTIC: "SEMANTIC"}[unit_type]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stream_editing_carries_extension_data(mode):
+    """An edit rewrites levels; the extension data it does not understand goes along unchanged."""
+    sh = _header(mode, sh_su_extension_flag=1, sh_extension_data=b"\x01")
+    data = _stream(sh, kf_ext=b"\x02\x03", su_ext=[b"\x04", b"", b"\x05" * 130])
+    rewritten, changed = edit_stream(data, EditApplier([]))
+    assert changed == 0
+    assert rewritten == data
