@@ -65,9 +65,9 @@ class StreamWriter:
 
     def keyframe(self, picture_payload: bytes, ref_levels: list[int], *, codec_id: int | None = None,
                  geometry_version: int = 0, geometry_payload: bytes = b"",
-                 frame_idx_delta: int = 0) -> bytes:
+                 frame_idx_delta: int = 0, extension_data: bytes = b"") -> bytes:
         """Writes a key-frame unit (spec 7.3.4) with kf_frame_idx_delta inferred frames before it
-        (8.3.3) and the level limits of Annex A."""
+        (8.3.3) and the level limits of Annex A; extension_data: kf_extension_data_byte (7.4.3)."""
         if len(picture_payload) > self.limits.max_picture_payload:
             raise BitstreamError(f"key-frame payload of {len(picture_payload)} bytes exceeds level "
                                  f"{self.sh.sh_level_idc} ({self.limits.max_picture_payload})")
@@ -76,7 +76,8 @@ class StreamWriter:
                                  f"{self.sh.sh_level_idc} ({self.limits.max_geometry_payload})")
         self._check_levels(ref_levels, "kf_ref_sem_level")
         kf = KeyframeUnit(frame_idx_delta, self.sh.sh_keyframe_codec_id if codec_id is None else codec_id,
-                          list(ref_levels), geometry_version, geometry_payload, picture_payload)
+                          list(ref_levels), geometry_version, geometry_payload, picture_payload,
+                          kf_extension_data=extension_data)
         self._check_gap(frame_idx_delta, "kf_frame_idx_delta",
                         lambda c: code_keyframe_unit(c, kf, self.sh), UnitType.KEYFRAME)
         # Everything is validated before the writer's state changes (a rejected unit leaves none).
@@ -109,9 +110,11 @@ class StreamWriter:
         if problem is not None:
             raise BitstreamError(f"cannot write: {problem}", element=name)
 
-    def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0) -> bytes:
+    def semantic_unit(self, frames_levels: list[list[int]], frame_idx_delta: int = 0,
+                      extension_data: bytes = b"") -> bytes:
         """Writes a semantic unit (spec 7.3.5) of the given frames' levels as residuals (8.3.4),
-        after frame_idx_delta inferred frames (8.3.3)."""
+        after frame_idx_delta inferred frames (8.3.3); extension_data: su_extension_data_byte,
+        allowed when sh_su_extension_flag is 1 (7.4.4)."""
         if self.state.prev_levels is None:
             raise BitstreamError("a semantic unit needs a preceding key-frame unit")
         if not 1 <= len(frames_levels) <= self.limits.max_frames_per_unit:
@@ -125,7 +128,9 @@ class StreamWriter:
             res = [a - b for a, b in zip(levels, prev)]
             frames.append(SemanticFrame(int(not any(res)), res))
             prev = list(levels)
-        su = SemanticUnit(frame_idx_delta, frames)
+        if extension_data and not self.sh.sh_su_extension_flag:
+            raise BitstreamError("semantic-unit extension data needs sh_su_extension_flag 1")
+        su = SemanticUnit(frame_idx_delta, frames, extension_data)
         self._check_gap(frame_idx_delta, "su_frame_idx_delta",
                         lambda c: code_semantic_unit(c, su, self.sh, self.state.carry.trial_state()),
                         UnitType.SEMANTIC)

@@ -32,6 +32,7 @@ HASH_ENTRY_KEYFRAME = 1
 UNKNOWN_ELEMENT_MAX_LEVEL = (1 << 24) - 1
 MAX_FRAMES_PER_UNIT = 1 << 16
 MAX_FRAME_IDX_DELTA = (1 << 16) - 1   # syntax bound; levels bound it further (Annex A)
+MAX_EXTENSION_LENGTH = (1 << 28) - 1  # bytes of one extension data field (spec 7.4.2)
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,6 +66,10 @@ class SequenceHeader:
     sh_rice_stat_init: list[int] = field(default_factory=list)
     sh_generator_name: str = ""
     sh_generator_sha256: bytes = bytes(32)
+    # Extension (spec 7.3.3): present when more_payload_data( ) follows sh_generator_sha256_byte.
+    sh_extension_present: int = 0
+    sh_su_extension_flag: int = 0
+    sh_extension_data: bytes = b""
 
     @property
     def num_sem_elements(self) -> int:
@@ -165,8 +170,28 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
         digest.append(c.u(f"sh_generator_sha256_byte[{i}]", 8,
                           sh.sh_generator_sha256[i] if not c.reading else 0))
     sh.sh_generator_sha256 = bytes(digest)
+    present = sh.sh_extension_present or sh.sh_su_extension_flag or sh.sh_extension_data
+    sh.sh_extension_present = int(c.more_payload_data(bool(present)))
+    if sh.sh_extension_present:
+        sh.sh_su_extension_flag = c.u("sh_su_extension_flag", 1, sh.sh_su_extension_flag)
+        sh.sh_extension_data = code_extension_data(c, "sh", sh.sh_extension_data)
+    else:
+        sh.sh_su_extension_flag, sh.sh_extension_data = 0, b""
     c.trailing_bits()
     return sh
+
+
+def code_extension_data(c: Coder, prefix: str, data: bytes) -> bytes:
+    """The extension data of a sequence header or key-frame unit (spec 7.3.3, 7.3.4; semantics
+    7.4.2): a length, then that many bytes that a decoder of this version skips."""
+    length = c.ue(f"{prefix}_extension_length", len(data), hi=MAX_EXTENSION_LENGTH)
+    if c.reading and 8 * length > c.bits_left:
+        raise c.error(f"{prefix}_extension_length = {length} bytes exceeds the unit payload",
+                      f"{prefix}_extension_length")
+    out = bytearray()
+    for i in range(length if c.reading else len(data)):   # a writer writes the data it has
+        out.append(c.u(f"{prefix}_extension_data_byte[{i}]", 8, 0 if c.reading else data[i]))
+    return bytes(out)
 
 
 def _code_explicit_init(c: Coder, sh: SequenceHeader, n: int) -> None:
@@ -224,6 +249,9 @@ class KeyframeUnit:
     kf_geometry_version: int = 0
     kf_geometry_payload: bytes = b""
     kf_picture_payload: bytes = b""
+    # Extension (spec 7.3.4): present when more_payload_data( ) follows kf_picture_byte.
+    kf_extension_present: int = 0
+    kf_extension_data: bytes = b""
 
 
 def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> KeyframeUnit:
@@ -247,6 +275,10 @@ def code_keyframe_unit(c: Coder, kf: KeyframeUnit, sh: SequenceHeader) -> Keyfra
                       f"bytes exceed the unit payload", "kf_picture_size")
     kf.kf_geometry_payload = c.b8_string("kf_geometry_byte", kf.kf_geometry_payload, geometry_size)
     kf.kf_picture_payload = c.b8_string("kf_picture_byte", kf.kf_picture_payload, picture_size)
+    present = kf.kf_extension_present or kf.kf_extension_data
+    kf.kf_extension_present = int(c.more_payload_data(bool(present)))
+    kf.kf_extension_data = (code_extension_data(c, "kf", kf.kf_extension_data)
+                            if kf.kf_extension_present else b"")
     c.trailing_bits()
     return kf
 
@@ -266,6 +298,7 @@ class SemanticUnit:
     """semantic_unit( ) (syntax spec 7.3.5, semantics 7.4.4)."""
     su_frame_idx_delta: int = 0
     frames: list[SemanticFrame] = field(default_factory=list)
+    su_extension_data: bytes = b""   # coded only when sh_su_extension_flag is 1 (spec 7.3.5)
 
 
 def residual_bound(sh: SequenceHeader, i: int) -> int:
@@ -281,6 +314,10 @@ def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     cabac = sh.sh_entropy_coding_mode == ENTROPY_CABAC
     n = sh.num_sem_elements
     bounds = [residual_bound(sh, i) for i in range(n)]
+    if sh.sh_su_extension_flag:
+        su.su_extension_data = _code_su_extension(c, su.su_extension_data)
+    elif not c.reading and su.su_extension_data:
+        raise ValueError("su_extension_data needs sh_su_extension_flag equal to 1")
     if cabac:
         assert ctx is not None
         c.start_ae()
@@ -315,6 +352,16 @@ def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     else:
         c.trailing_bits()
     return su
+
+
+def _code_su_extension(c: Coder, data: bytes) -> bytes:
+    """The extension data of a semantic unit (spec 7.3.5, semantics 7.4.4): byte-oriented, at the
+    start of the payload, so the arithmetic-coded part starts byte-aligned as without it."""
+    length = c.leb128("su_extension_length", len(data), 4)
+    if c.reading and 8 * length > c.bits_left:
+        raise c.error(f"su_extension_length = {length} bytes exceeds the unit payload",
+                      "su_extension_length")
+    return c.b8_string("su_extension_data_byte", data, length if c.reading else len(data))
 
 
 def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: list[int],

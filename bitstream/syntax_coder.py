@@ -102,6 +102,10 @@ class SyntaxWriter:
         self._rec(start, name, "b(8)", f"<{len(value)} bytes>")
         return value
 
+    def more_payload_data(self, present: bool) -> bool:
+        """more_payload_data( ) (spec 5.2): the writer decides whether extension data follows."""
+        return bool(present)
+
     def byte_alignment(self) -> None:
         """byte_alignment( ) (spec 7.3.2)."""
         while not self.bw.byte_aligned():
@@ -264,6 +268,16 @@ class SyntaxReader:
         v = self._guard(name, start, lambda: self.br.read_bytes(n))
         self._rec(start, name, "b(8)", f"<{n} bytes>")
         return v
+
+    def more_payload_data(self, present: bool | None = None) -> bool:
+        """more_payload_data( ) (spec 5.2): TRUE when a bit equal to 1 follows the next bit equal
+        to 1 in the payload, that is when more syntax precedes unit_trailing_bits( )."""
+        data, pos = self.br._data, self.br.bit_pos
+        for byte_idx in range((self.br._end >> 3) - 1, (pos >> 3) - 1, -1):
+            b = data[byte_idx]
+            if b:   # the last bit equal to 1 of the payload (the unit_stop_one_bit)
+                return 8 * byte_idx + 8 - (b & -b).bit_length() > pos
+        return False
 
     def byte_alignment(self) -> None:
         """byte_alignment( ) (spec 7.3.2)."""

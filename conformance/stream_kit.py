@@ -132,13 +132,17 @@ class Assembler:
         self.units.append(self.writer.keyframe(picture, levels, **kw))  # type: ignore[arg-type]
         return idx_before
 
-    def semantic(self, frames: list[list[int]], delta: int = 0) -> None:
-        self.units.append(self.writer.semantic_unit(frames, frame_idx_delta=delta))
+    def semantic(self, frames: list[list[int]], delta: int = 0, extension_data: bytes = b"") -> None:
+        self.units.append(self.writer.semantic_unit(frames, frame_idx_delta=delta,
+                                                    extension_data=extension_data))
 
     def semantics_in_units(self, frames: list[list[int]], per_unit: int, *,
-                           hash_every_unit: bool = False, per_frame_hash: bool = False) -> None:
-        for start in range(0, len(frames), per_unit):
-            self.semantic(frames[start:start + per_unit])
+                           hash_every_unit: bool = False, per_frame_hash: bool = False,
+                           extension_data: Callable[[int], bytes] | None = None) -> None:
+        """extension_data(k): the su_extension_data_byte of the k-th unit (spec 7.3.5)."""
+        for k, start in enumerate(range(0, len(frames), per_unit)):
+            self.semantic(frames[start:start + per_unit],
+                          extension_data=extension_data(k) if extension_data else b"")
             if hash_every_unit:
                 self.hash(per_frame=per_frame_hash)
 

@@ -466,9 +466,30 @@ def hash_entries() -> list[Built]:
     return out
 
 
+class _LongExtensionWriter(SyntaxWriter):
+    """Writes every *_extension_length 100 larger than the extension data that follows it."""
+
+    def ue(self, name: str, value: int, lo: int = 0, hi: int | None = None) -> int:
+        return super().ue(name, value + 100 if name.endswith("_extension_length") else value, lo, hi)
+
+
+def extension_errors() -> list[Built]:
+    """A malformed extension (spec 7.4.2): sh_extension_length beyond the payload."""
+    sh = _sh(sh_version_minor=1, sh_extension_data=b"\x01\x02")
+    _, data = _valid()
+    head_len = _unit_offset(data, UnitType.KEYFRAME)
+    bad_head = coded_unit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, replace(sh)),
+                          writer=_LongExtensionWriter)
+    return [_neg("neg_extension_length_beyond_payload", bad_head + data[head_len:], sh,
+                 "sh_extension_length 102 with 2 bytes of extension data left in the sequence header",
+                 ["sh_extension_length", "more_payload_data()"],
+                 "the valid base stream with its sequence header carrying extension data whose "
+                 "length is written 100 too large", "sh_extension_length")]
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
-                                                  header_errors, resource_limits]
+                                                  header_errors, resource_limits, extension_errors]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
         if b.outcome == ERROR:

@@ -442,12 +442,42 @@ def level_streams() -> list[Built]:
     return out
 
 
+def extension_streams() -> list[Built]:
+    """Extension data (spec 7.3.3-7.3.5, 7.4.2): a decoder skips it and decodes the same
+    levels and pictures as without it."""
+    out = []
+    for mode in (EG, CABAC):
+        sh = header(entropy=mode, num_frames=13, sh_version_minor=1, sh_su_extension_flag=1,
+                    sh_extension_data=b"IFVC-ext\x00\xff")
+        lv = trajectory_levels(sh, 13, 12)
+        a = Assembler(sh)
+        pic = raw_picture(sh)
+        a.keyframe(pic, lv[0], extension_data=bytes(range(5)))
+        a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+        # unit k carries k bytes: 0 (a length of zero), 1, 2, then 200 (a 2-byte leb128 length)
+        a.semantics_in_units(lv[1:], 3, hash_every_unit=True,
+                             extension_data=lambda k: bytes((7 * k + j) & 0xFF
+                                                            for j in (range(200) if k == 3 else range(k))))
+        a.end()
+        out.append(Built(f"{MODE[mode]}_extension_data", a.getvalue(), sh,
+                         f"{MODE[mode]}: sh_version_minor 1 with extension data in the sequence "
+                         "header, the key-frame unit and (sh_su_extension_flag 1) every semantic unit; "
+                         "a decoder skips it and decodes as without it",
+                         ["sh_version_minor=1", "sh_su_extension_flag=1", "sh_extension_data_byte",
+                          "kf_extension_data_byte", "su_extension_length=0",
+                          "su_extension_length leb128 2 bytes"],
+                         "synthetic_trajectories(seed=12); raw 32x32 key frame; 3 frames per semantic "
+                         "unit with 0, 1, 2 and 200 extension bytes", DECODE))
+    return out
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
                                                   geometry_streams, chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,
-                                                  element_streams, level_streams]
+                                                  element_streams, level_streams,
+                                                  extension_streams]
     out = [b for build in builders for b in build()]
     out.append(edited_stream(next(b for b in out if b.name == "eg_all_fpu4_hashrange")))
     return out

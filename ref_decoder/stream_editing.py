@@ -44,7 +44,7 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
             kf = unit.kf
             writer.keyframe(kf.kf_picture_payload, kf.kf_ref_sem_level, codec_id=kf.kf_codec_id,
                             geometry_version=kf.kf_geometry_version, geometry_payload=kf.kf_geometry_payload,
-                            frame_idx_delta=kf.kf_frame_idx_delta)
+                            frame_idx_delta=kf.kf_frame_idx_delta, extension_data=kf.kf_extension_data)
         elif isinstance(unit, ParsedSemanticUnit):
             assert writer is not None and sh is not None
             frames = [f for f in unit.frames if not f.inferred]
@@ -54,7 +54,8 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
                     if edits.touches(f.frame_idx) else f.levels
                 changed += lv != f.levels
                 new.append(lv)
-            writer.semantic_unit(new, frame_idx_delta=unit.su.su_frame_idx_delta)
+            writer.semantic_unit(new, frame_idx_delta=unit.su.su_frame_idx_delta,
+                                 extension_data=unit.su.su_extension_data)   # carried, not read
         elif isinstance(unit, ParsedHash):
             assert writer is not None
             # Key-frame picture hashes are unchanged by edits: carry them over.
