@@ -11,7 +11,8 @@ canonical face.
 
 The syntax structure is written once (code_geometry_v1) for SyntaxReader and SyntaxWriter.
 encode()/decode() are the byte-level helpers; decoding raises BitstreamError on any
-malformed payload.
+malformed payload. Whether a payload is accepted is decided by its syntax alone (integers):
+decoded positions are clipped into range, never rejected (Annex E.2.3 step 3).
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def _prediction(ref_values: np.ndarray, width: int, height: int, shift: int) -> 
 
 
 def _position_bounds(width: int, height: int, shift: int) -> tuple[int, int, int, int]:
-    """Allowed range of decoded positions: one picture size around the picture, in units."""
+    """Range of decoded positions (clipped into it): one picture size around the picture, in units."""
     return -width << shift, (2 * width) << shift, -height << shift, (2 * height) << shift
 
 
@@ -128,23 +129,34 @@ def payload_from_points(points: np.ndarray, ref_values: np.ndarray, width: int, 
     return GeometryPayloadV1(shift, pred_mode, 0, [int(v) for v in d[:, 0]], [int(v) for v in d[:, 1]])
 
 
+def positions_from_payload(gp: GeometryPayloadV1, pred_pos: np.ndarray | None, width: int,
+                           height: int) -> np.ndarray:
+    """Steps 2 and 3 of Annex E.2.3, in integers: Pos[k] in units of 2^-shift pixels.
+
+    pred_pos: PredPos (step 1), needed by gp_pred_mode 1 only. Positions are clipped into the
+    range of one picture size around the picture, never rejected: PredPos comes from floating
+    point, so a range check on Pos would let rounding decide whether a stream is accepted.
+    """
+    s = gp.gp_precision_shift
+    d = np.stack([np.asarray(gp.gp_delta_x, np.int64), np.asarray(gp.gp_delta_y, np.int64)], axis=1)
+    if gp.gp_pred_mode == GP_PRED_CANONICAL:
+        if pred_pos is None:
+            raise ValueError("gp_pred_mode 1 needs PredPos")
+        q = np.cumsum(d, axis=0) + np.asarray(pred_pos, np.int64)
+    else:
+        q = np.cumsum(d, axis=0) + np.array([width << s >> 1, height << s >> 1], np.int64)
+    x0, x1, y0, y1 = _position_bounds(width, height, s)
+    q[:, 0] = np.clip(q[:, 0], x0, x1)
+    q[:, 1] = np.clip(q[:, 1], y0, y1)
+    return q
+
+
 def points_from_payload(gp: GeometryPayloadV1, ref_values: np.ndarray, width: int, height: int
                         ) -> np.ndarray:
     """Decoding process of Annex E.2.3: positions in units of 2^-shift pixels -> pixels."""
     s = gp.gp_precision_shift
-    d = np.stack([np.asarray(gp.gp_delta_x, np.int64), np.asarray(gp.gp_delta_y, np.int64)], axis=1)
-    if gp.gp_pred_mode == GP_PRED_CANONICAL:
-        q = np.cumsum(d, axis=0) + _prediction(ref_values, width, height, s)
-    else:
-        q = np.cumsum(d, axis=0) + np.array([width << s >> 1, height << s >> 1], np.int64)
-    x0, x1, y0, y1 = _position_bounds(width, height, s)
-    bad = (q[:, 0] < x0) | (q[:, 0] > x1) | (q[:, 1] < y0) | (q[:, 1] > y1)
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise BitstreamError(f"geometry landmark {GP_LANDMARK_IDS[k]} at "
-                             f"({q[k, 0] / (1 << s)}, {q[k, 1] / (1 << s)}) px lies more than a "
-                             f"picture size outside the {width}x{height} picture",
-                             element="gp_delta_x", unit="geometry_payload_v1")
+    pred = _prediction(ref_values, width, height, s) if gp.gp_pred_mode == GP_PRED_CANONICAL else None
+    q = positions_from_payload(gp, pred, width, height)
     return q.astype(np.float64) / (1 << s)
 
 

@@ -9,12 +9,15 @@ reconstructed integer levels (frame_idx, kind, one column per signalled element)
 protocol of the decoder: 0 decoded, 2 decoded but a hash unit mismatched, anything else an
 error. A signal, or a Python traceback on stderr, is a crash.
 
-Positive streams: semantics bit-exact (spec 7.4.6 MD5 over the levels CSV), key frames
-bit-exact (MD5 of the output frames at key-frame indices), and every output frame within the
-tolerance (PSNR-RGB) of the reference decoder's output, which the checker produces by running
---reference-decoder (the suite stores only per-frame MD5s of it). Negative streams: rejected
-with a non-zero exit code (not 2), without a crash, within the time limit; the hash-mismatch
-stream must decode and exit with 2. Exit code of the checker: 0 all pass, 1 a stream failed,
+Two conformance classes (spec Annex C.2), reported separately:
+- normative decoding: positive streams decode (exit 0; 2 for the hash-mismatch stream) with
+  semantics bit-exact (spec 7.4.6 MD5 over the levels CSV) and key frames bit-exact (MD5 of the
+  output frames at key-frame indices); negative streams are rejected with a non-zero exit code
+  (not 2); never a crash, never past the time limit;
+- generator output (per generator the stream names, e.g. ifvc-geometric-1): every output frame
+  within the generator's tolerance (PSNR-RGB) of the reference decoder's output, which the
+  checker produces by running --reference-decoder (the suite stores only per-frame MD5s of it).
+A stream passes when it passes both. Exit code of the checker: 0 all pass, 1 a stream failed,
 2 usage error (bad template, unknown stream, missing suite).
 """
 from __future__ import annotations
@@ -162,6 +165,9 @@ class StreamResult:
     keyframes: str = "-"
     output: str = "-"           # "min 43.2 dB" / "exact" / "no ..."
     reference_reproduced: str = "-"
+    generator: str = ""         # sh_generator_name of the stream (positive streams)
+    normative: str = "-"        # class "normative decoding": pass / fail
+    generator_output: str = "-"  # class "generator output (<generator>)": pass / fail / n/a
     notes: list[str] = field(default_factory=list)
 
 
@@ -242,6 +248,10 @@ class Checker:
             return res
         run = run_decoder(self.decoder, stream, self.work / "test", self.timeout)
         res.exit_code, res.seconds = run.exit_code, round(run.seconds, 3)
+        if outcome != ERROR:
+            res.generator = desc["generator"]["name"]
+        res.normative = "fail"
+        res.generator_output = "n/a" if outcome == ERROR else "fail"   # until checked
         if run.timed_out:
             res.decode = f"timeout ({self.timeout:g} s)"
             return res
@@ -256,6 +266,8 @@ class Checker:
             if ok and needle and needle not in run.stderr_tail:
                 res.notes.append(f"message differs from the reference's ({needle!r}); informative only")
             res.passed = ok
+            res.normative = "pass" if ok else "fail"
+            res.generator_output = "n/a"
             return res
         return self._check_decoded(desc, run, res)
 
@@ -279,6 +291,8 @@ class Checker:
         min_db = float(desc["tolerance"]["min_db_per_frame"])
         out_ok, out_note, _ = check_output(desc, frames, ref, min_db)
         res.output = out_note
+        res.normative = "pass" if exit_ok and sem_ok and key_ok else "fail"
+        res.generator_output = "pass" if out_ok else "fail"
         res.passed = exit_ok and sem_ok and key_ok and out_ok
         return res
 
@@ -308,8 +322,11 @@ class Checker:
 # Report and CLI
 # ---------------------------------------------------------------------------------------
 def format_table(results: list[StreamResult]) -> str:
-    cols = ("stream", "kind", "result", "exit", "decode", "semantics", "keyframes", "output", "ref", "s")
-    rows = [[r.name, r.kind, "PASS" if r.passed else "FAIL", "-" if r.exit_code is None else str(r.exit_code),
+    cols = ("stream", "kind", "result", "normative", "generator output", "exit", "decode", "semantics",
+            "keyframes", "output", "ref", "s")
+    rows = [[r.name, r.kind, "PASS" if r.passed else "FAIL", r.normative,
+             f"{r.generator_output} ({r.generator})" if r.generator else r.generator_output,
+             "-" if r.exit_code is None else str(r.exit_code),
              r.decode, r.semantics, r.keyframes, r.output, r.reference_reproduced, f"{r.seconds:.1f}"]
             for r in results]
     widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(cols)]
@@ -322,10 +339,22 @@ def format_table(results: list[StreamResult]) -> str:
     return "\n".join(lines)
 
 
+def class_summary(results: list[StreamResult]) -> dict[str, dict]:
+    """Annex C.2's conformance classes: "normative decoding" over every stream, and one
+    "generator output (<name>)" class per generator over the streams that decode with it."""
+    classes: dict[str, list[bool]] = {"normative decoding": [r.normative == "pass" for r in results]}
+    for r in results:
+        if r.generator_output in ("pass", "fail") and r.generator:
+            classes.setdefault(f"generator output ({r.generator})", []).append(r.generator_output == "pass")
+    return {name: {"passed": sum(v), "streams": len(v), "result": "pass" if v and all(v) else "fail"}
+            for name, v in classes.items()}
+
+
 def summary(results: list[StreamResult]) -> dict:
     pos = [r for r in results if r.kind == "positive"]
     neg = [r for r in results if r.kind == "negative"]
     return {"streams": len(results), "passed": sum(r.passed for r in results),
+            "classes": class_summary(results),
             "failed": [r.name for r in results if not r.passed],
             "positive_passed": f"{sum(r.passed for r in pos)}/{len(pos)}",
             "negative_passed": f"{sum(r.passed for r in neg)}/{len(neg)}",
@@ -382,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
           f"negative {summ['negative_passed']}; semantics bit-exact {summ['semantics_bit_exact']}, "
           f"key frames bit-exact {summ['keyframes_bit_exact']}) in {summ['seconds']} s: "
           f"{'PASS' if summ['all_passed'] else 'FAIL'}")
+    for name, c in summ["classes"].items():
+        print(f"{name}: {c['result']} ({c['passed']}/{c['streams']} streams)")
     if args.report:
         with OutputTransaction() as outputs:
             outputs.write_text(args.report, json.dumps({

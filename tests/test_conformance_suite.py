@@ -42,9 +42,17 @@ def descriptions(index: dict) -> dict[str, dict]:
 
 
 def run_checker(tmp_path: Path, decoder: str, names: list[str], *extra: str) -> tuple[int, dict]:
+    rc, results, _ = run_checker_with_classes(tmp_path, decoder, names, *extra)
+    return rc, results
+
+
+def run_checker_with_classes(tmp_path: Path, decoder: str, names: list[str], *extra: str
+                             ) -> tuple[int, dict, dict]:
+    """The checker's exit code, per-stream results and its conformance classes (Annex C.2)."""
     report = tmp_path / "report.json"
     rc = checker.main(["--decoder", decoder, "--only", *names, "--report", str(report), "--jobs", "2", *extra])
-    return rc, {r["name"]: r for r in json.loads(report.read_text())["results"]}
+    data = json.loads(report.read_text())
+    return rc, {r["name"]: r for r in data["results"]}, data["summary"]["classes"]
 
 
 def wrapper(tmp_path: Path, name: str, body: str) -> str:
@@ -110,9 +118,20 @@ def test_tolerance_is_per_generator() -> None:
         tolerance_for("other-gen")
 
 
-def test_reference_decoder_passes_a_representative_subset(tmp_path: Path) -> None:
-    rc, results = run_checker(tmp_path, REFERENCE, SUBSET)
+def test_reference_decoder_passes_a_representative_subset(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    rc, results, classes = run_checker_with_classes(tmp_path, REFERENCE, SUBSET)
     assert rc == 0, {n: r for n, r in results.items() if not r["passed"]}
+    decoding = [n for n in SUBSET if not n.startswith("neg_") or n == "neg_hash_mismatch"]
+    assert classes == {
+        "normative decoding": {"passed": len(SUBSET), "streams": len(SUBSET), "result": "pass"},
+        "generator output (ifvc-geometric-1)": {"passed": len(decoding) - 1, "streams": len(decoding) - 1,
+                                                "result": "pass"},
+        "generator output (ifvc-refine-1)": {"passed": 1, "streams": 1, "result": "pass"}}
+    out = capsys.readouterr().out
+    assert f"normative decoding: pass ({len(SUBSET)}/{len(SUBSET)} streams)" in out
+    assert "generator output (ifvc-refine-1): pass (1/1 streams)" in out
+    assert all(results[n]["generator_output"] == "n/a" for n in SUBSET if n not in decoding)
     assert all(results[n]["semantics"] == "yes" for n in SUBSET if not n.startswith("neg_"))
     assert results["neg_hash_mismatch"]["exit_code"] == 2
     assert results["neg_unknown_profile"]["decode"] == "rejected"
@@ -129,13 +148,16 @@ def test_decoder_with_a_wrong_level_fails_semantics_only(tmp_path: Path) -> None
         "    open(levels, 'w').write('\\n'.join(rows) + '\\n')\n"
         "sys.exit(rc)\n")
     names = ["eg_all_fpu4_hashrange", "cabac_raw420", "neg_unknown_profile"]
-    rc, results = run_checker(tmp_path, wrapper(tmp_path, "flip_level", body), names)
+    rc, results, classes = run_checker_with_classes(tmp_path, wrapper(tmp_path, "flip_level", body), names)
     assert rc == 1
     for n in names[:2]:
         r = results[n]
         assert not r["passed"] and r["semantics"] == "no"
         assert r["keyframes"] == "yes" and r["output"] == "exact" and r["decode"] == "ok"
+        assert r["normative"] == "fail" and r["generator_output"] == "pass"
     assert results["neg_unknown_profile"]["passed"]
+    assert classes["normative decoding"] == {"passed": 1, "streams": 3, "result": "fail"}
+    assert classes["generator output (ifvc-geometric-1)"]["result"] == "pass"
 
 
 def test_decoder_that_clamps_the_cabac_init_qp_fails_the_low_init_qp_streams(tmp_path: Path) -> None:
@@ -182,6 +204,30 @@ def test_decoder_with_wrong_pixels_fails_keyframes_or_output(tmp_path: Path) -> 
     r = results["cabac_skip_frames"]
     assert rc == 1 and r["semantics"] == "yes" and r["keyframes"] == "no"
     assert "below 40 dB" in r["output"]
+    assert r["normative"] == "fail" and r["generator_output"] == "fail"
+
+
+def test_normative_decoding_passes_while_generator_output_fails(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A decoder whose levels and key frames are exact but whose synthesised frames are not
+    conforms to the normative decoding process and fails the generator output class only."""
+    body = RUN_REFERENCE + (
+        "import numpy as np\n"
+        "if rc in (0, 2):\n"
+        "    a = np.fromfile(output, np.uint8)\n"
+        "    a[-3 * 32 * 32:] = 0     # the last frame (synthesised) black\n"
+        "    a.tofile(output)\n"
+        "sys.exit(rc)\n")
+    rc, results, classes = run_checker_with_classes(tmp_path, wrapper(tmp_path, "bad_synthesis", body),
+                                                    ["cabac_skip_frames", "neg_unknown_profile"])
+    r = results["cabac_skip_frames"]
+    assert rc == 1 and not r["passed"]
+    assert r["normative"] == "pass" and r["generator_output"] == "fail" and r["generator"] == "ifvc-geometric-1"
+    assert classes == {"normative decoding": {"passed": 2, "streams": 2, "result": "pass"},
+                       "generator output (ifvc-geometric-1)": {"passed": 0, "streams": 1, "result": "fail"}}
+    out = capsys.readouterr().out
+    assert "normative decoding: pass (2/2 streams)" in out
+    assert "generator output (ifvc-geometric-1): fail (0/1 streams)" in out
 
 
 def test_crash_and_hang_are_detected(tmp_path: Path) -> None:

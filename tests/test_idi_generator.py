@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from bitstream.errors import BitstreamError
 from bitstream.geometry_payload import (GP_LANDMARK_IDS, GP_PRED_CANONICAL, GP_PRED_DELTA,
                                         NUM_GP_LANDMARKS, GeometryPayloadV1, KeyGeometry, decode,
-                                        encode, parse_payload, posed_canonical, write_payload)
+                                        encode, parse_payload, posed_canonical, positions_from_payload,
+                                        write_payload)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from ref_decoder.generators import Generator, GeometricGenerator, get_generator
 
@@ -84,15 +85,6 @@ def test_payload_round_trip(pose, shift, mode, noise):
     assert len(encode(geom)) == min(len(encode(geom, pred_mode=m)) for m in (0, 1))
 
 
-@settings(max_examples=150, deadline=None)
-@given(data=st.binary(max_size=300))
-def test_payload_malformed_bytes_raise_bitstream_error(data):
-    try:
-        decode(data, width=W, height=H, ref_values=_values((0, 0, 0, 0, 0, 0)))
-    except BitstreamError:
-        pass
-
-
 def test_payload_truncated_and_trailing_data():
     ref = _values((5, -3, 2, 0.02, 0.05, 0.0))
     base = posed_canonical(ref, W, H)[list(GP_LANDMARK_IDS)]
@@ -102,12 +94,59 @@ def test_payload_truncated_and_trailing_data():
             decode(data[:cut], width=W, height=H, ref_values=ref)
     with pytest.raises(BitstreamError):
         decode(data + b"\x00", width=W, height=H, ref_values=ref)
-    bad = GeometryPayloadV1(gp_precision_shift=0, gp_pred_mode=GP_PRED_DELTA)
-    bad.gp_delta_x[0] = 5000                                           # far outside the picture
-    with pytest.raises(BitstreamError, match="outside"):
-        decode(write_payload(bad), width=W, height=H, ref_values=ref)
+    far = GeometryPayloadV1(gp_precision_shift=0, gp_pred_mode=GP_PRED_DELTA)
+    far.gp_delta_x[0] = 5000                      # far outside the picture: clipped, not an error
+    assert decode(write_payload(far), width=W, height=H, ref_values=ref).points[0, 0] == 2 * W
     with pytest.raises(BitstreamError, match="gp_precision_shift"):
         parse_payload(bytes([0xC0]) + data[1:])                        # shift 3 is reserved
+
+
+def _payload_from_positions(pos: np.ndarray, pred: np.ndarray, shift: int) -> GeometryPayloadV1:
+    """The gp_pred_mode 1 payload whose Pos[ k ] are pos (integers) given PredPos pred."""
+    d = np.diff(np.vstack([np.zeros((1, 2), np.int64), pos - pred]), axis=0)
+    return GeometryPayloadV1(shift, GP_PRED_CANONICAL, 0, [int(v) for v in d[:, 0]],
+                             [int(v) for v in d[:, 1]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(shift=st.integers(0, 2), seed=st.integers(0, 2**32 - 1),
+       offset=st.tuples(st.integers(-2, 2), st.integers(-2, 2)))
+def test_acceptance_does_not_depend_on_prediction_rounding(shift, seed, offset):
+    """Annex E.2.3 step 3: landmarks at and one unit beyond the range bounds are clipped, not
+    rejected, so a decoder whose PredPos differs by a rounding step (offset) accepts the same
+    payloads; positions stay in range and move by at most the offset."""
+    rng = np.random.default_rng(seed)
+    x0, x1, y0, y1 = -W << shift, 2 * W << shift, -H << shift, 2 * H << shift
+    edge_x = np.array([x0 - 1, x0, x0 + 1, x1 - 1, x1, x1 + 1])
+    edge_y = np.array([y0 - 1, y0, y0 + 1, y1 - 1, y1, y1 + 1])
+    pos = np.stack([rng.choice(edge_x, NUM_GP_LANDMARKS), rng.choice(edge_y, NUM_GP_LANDMARKS)], axis=1)
+    pred = rng.integers(-(W << shift), 2 * W << shift, (NUM_GP_LANDMARKS, 2))
+    data = write_payload(_payload_from_positions(pos, pred, shift))
+    gp = parse_payload(data)                                   # the only accept/reject decision
+    exact = positions_from_payload(gp, pred, W, H)
+    shifted = positions_from_payload(gp, pred + np.asarray(offset), W, H)
+    for q in (exact, shifted):
+        assert ((q[:, 0] >= x0) & (q[:, 0] <= x1) & (q[:, 1] >= y0) & (q[:, 1] <= y1)).all()
+    np.testing.assert_array_equal(exact, np.clip(pos, [x0, y0], [x1, y1]))
+    assert np.abs(shifted - exact).max() <= max(abs(o) for o in offset)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=300), pose=ref_values_strategy())
+def test_payload_accepted_exactly_when_its_syntax_is(data, pose):
+    """No decision after parsing: decode( ) rejects exactly the payloads that parsing rejects,
+    whatever the reference values (and so the floating-point prediction)."""
+    try:
+        parse_payload(data)
+        syntax_ok = True
+    except BitstreamError:
+        syntax_ok = False
+    try:
+        decode(data, width=W, height=H, ref_values=_values(pose))
+        decoded = True
+    except BitstreamError:
+        decoded = False
+    assert decoded == syntax_ok
 
 
 # --- generator registry and interface ---------------------------------------------------------
@@ -284,10 +323,7 @@ def test_any_valid_payload_synthesises(seed, scale, pose):
     ref = _values(pose)
     key = np.full((H, W, 3), 128, np.uint8)
     gen = get_generator("ifvc-geometric-1")
-    try:
-        gen.set_keyframe(key, ref, write_payload(gp), 1)
-    except BitstreamError:
-        return
+    gen.set_keyframe(key, ref, write_payload(gp), 1)     # valid syntax: always accepted
     t = ref.copy()
     t[:6] += rng.normal(0, [10, 10, 10, 0.05, 0.05, 0.2])
     t[7:10] = rng.uniform(0, 1.5, 3)
