@@ -140,6 +140,13 @@ def truncation_and_framing() -> list[Built]:
                     ["leb128( ) in its shortest form (7.3.1)"],
                     "the one-byte unit_payload_size N of the first SEMANTIC unit replaced by N|0x80, 0x00",
                     "shortest leb128"))
+    bad = data[:size_at] + bytes([data[size_at] | 0x80, 0x80, 0x80, 0x80]) + data[size_at + 1:]
+    out.append(_neg("neg_leb128_fourth_byte_msb", bad, sh,
+                    "unit_payload_size of the first semantic unit in leb128 bytes whose fourth byte "
+                    "has its MSB set (a fifth byte would follow)",
+                    ["leb128( ) of at most 4 bytes: the fourth byte's MSB is 0 (7.3.1)"],
+                    "the one-byte unit_payload_size N of the first SEMANTIC unit replaced by "
+                    "N|0x80, 0x80, 0x80, 0x80", "longer than 4 bytes"))
     bad = data[:ke] + bytes([9 << 2, 0x00]) + data[ke:]
     out.append(_neg("neg_payload_size_zero", bad, sh,
                     "a unit (of reserved type 9) with unit_payload_size 0",
