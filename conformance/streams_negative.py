@@ -237,9 +237,33 @@ def values_and_order() -> list[Built]:
                     + data[kf_end:], sh, "a geometry payload v1 with gp_reserved_zero_5bits not 0 and "
                     "no landmarks (Annex E.2)", ["geometry_payload_v1 errors"],
                     "KEYFRAME unit with kf_geometry_version 1 and payload 0x01 0x80", "gp_reserved_zero_5bits"))
+    kf = KeyframeUnit(0, 0, [0, 20], 0, b"", b"")
+    out.append(_neg("neg_kf_picture_size_zero", head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh))
+                    + data[kf_end:], sh, "a key-frame unit with kf_picture_size 0 (no picture)",
+                    ["kf_picture_size > 0 (7.4.3)"], "UncheckedWriter KEYFRAME unit with no picture bytes",
+                    "kf_picture_size = 0 out of range"))
+    kf = KeyframeUnit(0, 0, [0, 20], 0, b"", raw_picture(sh))
+    out.append(_neg("neg_kf_sizes_beyond_payload", head + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh),
+                                                                     writer=_LongPictureWriter)
+                    + data[kf_end:], sh, "kf_picture_size 770 with 768 picture bytes and the "
+                    "1-byte trailing bits left in the key-frame unit",
+                    ["kf_geometry_size + kf_picture_size within the payload (7.4.3)"],
+                    "KEYFRAME unit with kf_picture_size written 2 larger than its 768 picture bytes",
+                    "exceed the unit payload"))
     out.append(_end_of_unit_zero(head, kf_unit, eos))
     out.append(_hash_mismatch())
     return out
+
+
+class _LongPictureWriter(SyntaxWriter):
+    """Writes kf_picture_size 2 larger than the picture bytes that follow: beyond the payload
+    even counting the trailing-bits byte."""
+
+    def ue(self, name: str, value: int, lo: int = 0, hi: int | None = None) -> int:
+        if name == "kf_picture_size":
+            super().ue(name, value + 2, lo, hi)
+            return value
+        return super().ue(name, value, lo, hi)
 
 
 class _ZeroEndOfUnitWriter(SyntaxWriter):
@@ -319,6 +343,24 @@ def header_errors() -> list[Built]:
         bad_sh = replace(sh, **change)  # type: ignore[arg-type]
         out.append(_neg(name, _sh_unit(bad_sh) + rest, bad_sh, purpose, exercises,
                         f"the base stream with {change} in the sequence header", needle))
+    # Byte-level edits of the valid header (the reference writer refuses these values).
+    # Payload bytes 0..21 are fixed-length; sh_num_sem_elements is byte 22, sh_sem_element_id[0]
+    # byte 23, sh_sem_precision[0] the high nibble of byte 24, sh_sem_element_id[1] its low
+    # nibble and the high nibble of byte 25.
+    hs = _first(data, UnitType.SEQUENCE_HEADER)[0]
+    bad = bytearray(data)
+    bad[hs + 25] &= 0x0F            # sh_sem_element_id[1]: 9 -> 0, equal to sh_sem_element_id[0]
+    out.append(_neg("neg_sem_element_id_twice", bytes(bad), sh,
+                    "sh_sem_element_id[1] 0, equal to sh_sem_element_id[0]",
+                    ["no two equal sh_sem_element_id (7.4.2)"],
+                    "the high nibble of header payload byte 25 (low 4 bits of sh_sem_element_id[1]) "
+                    "cleared; nothing else recomputed", "appears twice"))
+    bad = bytearray(data)
+    bad[hs + 22] = 0
+    out.append(_neg("neg_num_sem_elements_zero", bytes(bad), sh, "sh_num_sem_elements 0",
+                    ["sh_num_sem_elements >= 1 (7.4.2)"],
+                    "header payload byte 22 (sh_num_sem_elements) set to 0; nothing else recomputed",
+                    "sh_num_sem_elements = 0 out of range"))
     # level limits in later units
     sh = _sh(CABAC)
     a = Assembler(sh)
