@@ -536,9 +536,90 @@ def extension_errors() -> list[Built]:
                  "length is written 100 too large", "sh_extension_length")]
 
 
+class _ZeroStopBitWriter(SyntaxWriter):
+    """Writes unit_stop_one_bit as 0."""
+
+    def f(self, name: str, n: int, expected: int, problem: str | None = None) -> int:
+        return super().f(name, n, 0 if name == "unit_stop_one_bit" else expected, problem)
+
+
+class _OneAlignmentBitWriter(SyntaxWriter):
+    """Writes every alignment_zero_bit as 1."""
+
+    def f(self, name: str, n: int, expected: int, problem: str | None = None) -> int:
+        return super().f(name, n, 1 if name == "alignment_zero_bit" else expected, problem)
+
+
+def trailing_bit_errors() -> list[Built]:
+    """unit_trailing_bits( ) of an Exp-Golomb semantic unit broken (spec 7.3.2)."""
+    out = []
+    a, data = _valid(EG)
+    sh = a.sh
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    for name, writer, purpose, needle in (
+            ("neg_unit_stop_one_bit_zero", _ZeroStopBitWriter, "unit_stop_one_bit 0", "unit_stop_one_bit"),
+            ("neg_alignment_zero_bit_one", _OneAlignmentBitWriter, "alignment_zero_bit 1",
+             "alignment_zero_bit")):
+        su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+            c, SemanticUnit(0, [SemanticFrame(0, [4, 10])]), sh, None), writer=writer)
+        out.append(_neg(name, data[:kf_end] + su + data[kf_end:], sh,
+                        f"an Exp-Golomb semantic unit with {purpose} in its unit_trailing_bits( )",
+                        [f"{needle} (7.3.2)"],
+                        f"a SEMANTIC unit of one frame written with {purpose}, inserted after the "
+                        "key-frame unit", needle))
+    return out
+
+
+class _LongPrefixWriter(SyntaxWriter):
+    """Codes su_frame_idx_delta as 40 bypass bins equal to 1: an EG0 prefix of more than 32
+    one bins (then the rest of the unit as usual)."""
+
+    def ae_bypass_egk(self, name: str, value: int, k: int, hi: int | None = None) -> int:
+        if name == "su_frame_idx_delta":
+            for _ in range(40):
+                self.ae_engine.encode_bypass(1)
+            return value
+        return super().ae_bypass_egk(name, value, k, hi)
+
+
+def entropy_coding_limits() -> list[Built]:
+    """The limits of the entropy decoding processes (spec 9.2, 9.3): Exp-Golomb prefixes of at
+    most 32 leading zero bits, EGk prefixes of at most 32 one bins, ivlOffset below 510."""
+    out = []
+    a, data = _valid(EG)
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    su = frame_unit(UnitType.SEMANTIC, bytes(5) + b"\x80")
+    out.append(_neg("neg_exp_golomb_33_zeros", data[:kf_end] + su + data[kf_end:], a.sh,
+                    "an Exp-Golomb semantic unit whose su_frame_idx_delta starts with 40 zero bits",
+                    ["leadingZeroBits <= 32 (9.2)"],
+                    "a SEMANTIC unit with payload 0x00 x5, 0x80 inserted after the key-frame unit",
+                    "longer than 32 zeros"))
+    a, data = _valid(CABAC)
+    sh = a.sh
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
+        c, SemanticUnit(0, [SemanticFrame(0, [4, 10])]), sh, sh.new_context_state()),
+        writer=_LongPrefixWriter)
+    out.append(_neg("neg_egk_prefix_33_ones", data[:kf_end] + su + data[kf_end:], sh,
+                    "a CABAC semantic unit whose su_frame_idx_delta has an EG0 prefix of 40 one bins",
+                    ["at most 32 leading one bins in an EGk prefix (9.3.3.3)"],
+                    "a SEMANTIC unit whose su_frame_idx_delta is coded as 40 bypass bins 1, "
+                    "inserted after the key-frame unit", "prefix longer than 32 bins"))
+    s, _ = _first(data, UnitType.SEMANTIC)
+    bad = bytearray(data)
+    bad[s:s + 2] = b"\xff\xff"      # the first 9 bits: ivlOffset 511
+    out.append(_neg("neg_ivl_offset_511", bytes(bad), sh,
+                    "a CABAC semantic unit whose first 9 bits are all 1: ivlOffset 511 at initialisation",
+                    ["ivlOffset not 510 or 511 at initialisation (9.3.2.5)"],
+                    "the first two payload bytes of the first SEMANTIC unit set to 0xFF",
+                    "ivlOffset >= 510"))
+    return out
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
-                                                  header_errors, resource_limits, extension_errors]
+                                                  header_errors, resource_limits, extension_errors,
+                                                  entropy_coding_limits, trailing_bit_errors]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
         if b.outcome == ERROR:
