@@ -275,13 +275,20 @@ class _ZeroEndOfUnitWriter(SyntaxWriter):
         return super().ae_terminate(name, value)
 
 
-def _end_of_unit_zero(_head: bytes, _kf: bytes, eos: bytes) -> Built:
+def _cabac_unit_with(writer: type) -> tuple[SequenceHeader, bytes, int, bytes]:
+    """A valid CABAC stream, the end of its key-frame unit, and a one-frame semantic unit
+    coded by a deliberately wrong syntax writer (to be inserted after the key frame)."""
     a, data = _valid(CABAC)
     sh = a.sh
     kf_end = _first(data, UnitType.KEYFRAME)[1]
     su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
         c, SemanticUnit(0, [SemanticFrame(0, [4, 10])]), sh, sh.new_context_state()),
-        writer=_ZeroEndOfUnitWriter)
+        writer=writer)
+    return sh, data, kf_end, su
+
+
+def _end_of_unit_zero(_head: bytes, _kf: bytes, eos: bytes) -> Built:
+    sh, data, kf_end, su = _cabac_unit_with(_ZeroEndOfUnitWriter)
     return _neg("neg_end_of_unit_one_bit_zero", data[:kf_end] + su + eos, sh,
                 "a CABAC semantic unit whose end_of_unit_one_bit decodes as 0",
                 ["end_of_unit_one_bit (7.4.4)", "terminate bin"],
@@ -594,12 +601,7 @@ def entropy_coding_limits() -> list[Built]:
                     ["leadingZeroBits <= 32 (9.2)"],
                     "a SEMANTIC unit with payload 0x00 x5, 0x80 inserted after the key-frame unit",
                     "longer than 32 zeros"))
-    a, data = _valid(CABAC)
-    sh = a.sh
-    kf_end = _first(data, UnitType.KEYFRAME)[1]
-    su = coded_unit(UnitType.SEMANTIC, lambda c: code_semantic_unit(
-        c, SemanticUnit(0, [SemanticFrame(0, [4, 10])]), sh, sh.new_context_state()),
-        writer=_LongPrefixWriter)
+    sh, data, kf_end, su = _cabac_unit_with(_LongPrefixWriter)
     out.append(_neg("neg_egk_prefix_33_ones", data[:kf_end] + su + data[kf_end:], sh,
                     "a CABAC semantic unit whose su_frame_idx_delta has an EG0 prefix of 40 one bins",
                     ["at most 32 leading one bins in an EGk prefix (9.3.3.3)"],
