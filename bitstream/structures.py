@@ -13,8 +13,8 @@ Coder = SyntaxReader | SyntaxWriter
 
 SH_SIGNATURE = 0x49465643  # "IFVC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0          # what streams carry (sh_version_minor); 1 once spec 1.1 is final
-SPEC_TEXT_VERSION = "1.1 (draft)"   # the edition of spec/ifvc_spec.md that this code implements
+VERSION_MINOR = 1          # what streams carry (sh_version_minor): spec 1.1
+SPEC_TEXT_VERSION = "1.1"   # the edition of spec/ifvc_spec.md that this code implements
 
 ENTROPY_EXP_GOLOMB = 0
 ENTROPY_CABAC = 1

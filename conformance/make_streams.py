@@ -25,7 +25,7 @@ import numpy as np
 from bitstream.keyframe_vvc import ToolMissingError, decode_vvc_yuv420, find_ffmpeg
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import PROFILE_NAMES
-from bitstream.structures import KEYFRAME_CODEC_VVC, SequenceHeader
+from bitstream.structures import KEYFRAME_CODEC_VVC, SPEC_TEXT_VERSION, SequenceHeader
 from bitstream.units import iter_units
 from ref_decoder.decoder import Decoder
 
@@ -208,7 +208,7 @@ def write_suite(out: Path, reuse_from: Path, log=print) -> list[str]:  # type: i
         (out / f"{b.name}.ifvc").write_bytes(b.data)
         (out / f"{b.name}.json").write_text(dump_json(d))
     index = {
-        "suite": SUITE_NAME, "suite_version": SUITE_VERSION, "spec_version": "1.0", "codec": "IFVC",
+        "suite": SUITE_NAME, "suite_version": SUITE_VERSION, "spec_version": SPEC_TEXT_VERSION, "codec": "IFVC",
         "description": "IFVC Main profile conformance streams (spec Annex C; "
                        "spec/annex_c_conformance_suite.md). Positive streams decode; negative "
                        "streams must be rejected (or report a hash mismatch) without a crash.",

@@ -94,10 +94,11 @@ def entropy_streams() -> list[Built]:
     out.append(_basic("cabac_no_hash_no_eos", CABAC, seed=6, hash_mode="none", eos=False,
                       purpose="no hash units and no end-of-sequence unit; sh_num_frames 0 (live)",
                       exercises=["hash units absent", "END_OF_SEQUENCE absent", "sh_num_frames=0"]))
-    out.append(_basic("eg_version_minor1_framerate", EG, seed=7, fps=(30000, 1001),
-                      sh_version_minor=1, purpose="sh_version_minor 1 (decoders of 1.0 accept it) and "
-                      "a fractional frame rate 30000/1001 (just under the level 1.0 maximum)",
-                      exercises=["sh_version_minor=1", "sh_frame_rate 30000/1001"]))
+    out.append(_basic("eg_version_minor0_framerate", EG, seed=7, fps=(30000, 1001),
+                      sh_version_minor=0, purpose="a version 1.0 stream (sh_version_minor 0: its "
+                      "syntax is a subset of 1.1, so decoders of 1.1 decode it) and a fractional "
+                      "frame rate 30000/1001 (just under the level 1.0 maximum)",
+                      exercises=["sh_version_minor=0", "sh_frame_rate 30000/1001"]))
     return out
 
 
@@ -447,7 +448,7 @@ def extension_streams() -> list[Built]:
     levels and pictures as without it."""
     out = []
     for mode in (EG, CABAC):
-        sh = header(entropy=mode, num_frames=13, sh_version_minor=1, sh_su_extension_flag=1,
+        sh = header(entropy=mode, num_frames=13, sh_version_minor=2, sh_su_extension_flag=1,
                     sh_extension_data=b"IFVC-ext\x00\xff")
         lv = trajectory_levels(sh, 13, 12)
         a = Assembler(sh)
@@ -460,10 +461,10 @@ def extension_streams() -> list[Built]:
                                                             for j in (range(200) if k == 3 else range(k))))
         a.end()
         out.append(Built(f"{MODE[mode]}_extension_data", a.getvalue(), sh,
-                         f"{MODE[mode]}: sh_version_minor 1 with extension data in the sequence "
+                         f"{MODE[mode]}: sh_version_minor 2 (a later minor version than 1.1) with extension data in the sequence "
                          "header, the key-frame unit and (sh_su_extension_flag 1) every semantic unit; "
                          "a decoder skips it and decodes as without it",
-                         ["sh_version_minor=1", "sh_su_extension_flag=1", "sh_extension_data_byte",
+                         ["sh_version_minor=2", "sh_su_extension_flag=1", "sh_extension_data_byte",
                           "kf_extension_data_byte", "su_extension_length=0",
                           "su_extension_length leb128 2 bytes"],
                          "synthetic_trajectories(seed=12); raw 32x32 key frame; 3 frames per semantic "

@@ -15,7 +15,7 @@ from bitstream.generator_registry import REGISTERED_GENERATORS
 from bitstream.semantic_reconstruction import semantics_md5
 
 SUITE_NAME = "IFVC-Main-1.0"
-SUITE_VERSION = 1
+SUITE_VERSION = 2          # 2: spec 1.1 (streams carry sh_version_minor 1)
 # Output tolerance per generator (Annex C.3): every output frame's PSNR-RGB against the
 # reference decoder's frame. Set from measured variation (annex_c_conformance_suite.md, C.3.2
 # and C.3.3): the geometric generator gives identical bytes across runs and thread counts, so

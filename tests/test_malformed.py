@@ -82,7 +82,7 @@ def sh_object(entropy: int = ENTROPY_EXP_GOLOMB, **kw) -> SequenceHeader:  # typ
 
 def sh_payload(**kw) -> bytes:  # type: ignore[no-untyped-def]
     """The sequence header written bit by bit from the syntax table (no range checks)."""
-    f = dict(signature=0x49465643, major=1, minor=0, profile=1, level=10, width=64, height=64,
+    f = dict(signature=0x49465643, major=1, minor=1, profile=1, level=10, width=64, height=64,
              rate_num=25, rate_den=1, num_frames=0, chroma=3, bit_depth=0, entropy=0, kf_codec=1,
              elements=ELEMENTS, num_elements=None, init_qp=32, carry=1, name=b"",
              sha=bytes(32))
