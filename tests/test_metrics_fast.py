@@ -173,3 +173,17 @@ def test_cells_of_a_sequence_in_one_pass(tmp_path: Path) -> None:
         assert table["lpips_vgg"].isna().sum() == 3 and table["lpips_alex"].notna().all()
     with pytest.raises(ValueError, match="frames"):
         cells_frame_metrics(ref_path, paths, 4, 32, 32, metrics, (), 1)
+
+
+def test_cells_after_the_first_reuse_the_source(tmp_path: Path) -> None:
+    """Two cells of one source through one cache: the second computes no source features,
+    and the strided subset shares the whole source's cache group."""
+    reference = clip(4, 32, 13)
+    cache = SourceFeatureCache(2**30)
+    metrics = ("lpips_alex", "lpips_vgg")
+    first = frame_metrics(reference, distort(reference, 10, 14), metrics, ("lpips_vgg",), 2, cache=cache)
+    misses = cache.misses
+    second = frame_metrics(reference, distort(reference, 40, 15), metrics, ("lpips_vgg",), 2, cache=cache)
+    assert cache.misses == misses and cache.hits == misses
+    assert len(cache.sequences()) == 1
+    assert (second["lpips_alex"] > first["lpips_alex"]).all()  # more noise, larger distance

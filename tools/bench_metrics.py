@@ -8,8 +8,8 @@ child's peak resident set size (and, on CUDA, torch's peak allocated GPU memory)
     .venv/bin/python tools/bench_metrics.py --threads 2 --pairs 20 --metrics lpips_vgg dists
 
 ``--mode compare`` times the network metrics three ways in one child process, on the same
-frames: "before", the one-pair definition ``model(x, y)`` on a model as built before this
-mode existed (one pair per call, two backbone passes a pair); "after", ``*_frames`` with
+frames: "before", the one-pair definition ``model(x, y)`` on a freshly built model, one pair per call
+(what ``*_frames`` did before source features existed: two backbone passes a pair); "after", ``*_frames`` with
 ``--batch-size``; "cached", one source sequence against ``--versions`` decoded versions
 (pairwise.score_frames: the source's features once per frame). It checks that the three agree
 within 1e-6 and reports wall pairs/s and CPU seconds a pair (CPU time is steadier than

@@ -20,6 +20,7 @@ import pandas as pd
 
 from bitstream.raw_video import read_rgb444
 from conformance.metrics import SourceFeatureCache, frame_scores_many, sequence_mean
+from conformance.metrics.source_cache import frames_sha256
 
 from .cells import strided_indices
 
@@ -60,16 +61,20 @@ def frames_metrics_many(reference: np.ndarray, decoded: Sequence[np.ndarray],
     every = [name for name in metrics if name not in strided or stride == 1]
     sparse = [name for name in metrics if name in strided and stride > 1]
     batch = _network_batch()
+    # One cache group for the whole source, its strided subset included (source_cache.py).
+    source_id = frames_sha256(reference) if cache is not None else None
     tables = [pd.DataFrame({"frame": np.arange(frames)}) for _ in decoded]
     if every:
         for table, scores in zip(tables, frame_scores_many(reference, decoded, every,
-                                                           batch_size=batch, cache=cache)):
+                                                           batch_size=batch, cache=cache,
+                                                           source_id=source_id)):
             for name in every:
                 table[name] = scores[name]
     if sparse:
         picked = strided_indices(frames, stride)
         sparse_scores = frame_scores_many(reference[picked], [version[picked] for version in decoded],
-                                          sparse, batch_size=batch, cache=cache)
+                                          sparse, batch_size=batch, cache=cache,
+                                          source_id=source_id)
         for table, scores in zip(tables, sparse_scores):
             for name in sparse:
                 column = np.full(frames, np.nan)

@@ -59,10 +59,12 @@ def frame_scores(reference: Frames, distorted: Frames, metrics: Sequence[str] = 
 def frame_scores_many(reference: Frames, distorted: Sequence[Frames],
                       metrics: Sequence[str] = DEFAULT_METRICS, *,
                       device: str | torch.device | None = None, batch_size: int = 1,
-                      cache: SourceFeatureCache | None = None) -> list[dict[str, np.ndarray]]:
+                      cache: SourceFeatureCache | None = None,
+                      source_id: str | None = None) -> list[dict[str, np.ndarray]]:
     """Per-frame scores of several distorted versions of one reference sequence, one dict per
     version. The network metrics compute each batch of reference features once for all the
-    versions (pairwise.score_frames): N versions cost N + 1 backbone passes a frame, not 2N."""
+    versions (pairwise.score_frames): N versions cost N + 1 backbone passes a frame, not 2N.
+    ``cache`` and ``source_id``: see pairwise.score_frames."""
     _check_names(metrics)
     if not distorted:
         raise ValueError("no distorted sequences to score")
@@ -74,7 +76,8 @@ def frame_scores_many(reference: Frames, distorted: Sequence[Frames],
         function, is_network = METRICS[name]
         if is_network:
             columns = score_frames(network_model(name, dev), ref, versions,
-                                   batch_size=batch_size, device=dev, cache=cache)
+                                   batch_size=batch_size, device=dev, cache=cache,
+                                   source_id=source_id)
         else:
             columns = [function(ref, frames) for frames in versions]
         for table, column in zip(scores, columns):

@@ -109,15 +109,6 @@ class VGG16Features(nn.Module):
         return taps
 
 
-def prefer_channels_last(module: nn.Module, device: torch.device) -> nn.Module:
-    """On a CPU, keep the convolution weights channels-last (NHWC): oneDNN then skips a
-    layout reorder per layer, measured about 11% less CPU time per VGG16 pass at 256x256
-    (tools/bench_metrics.py); the scores move by under 1e-6. Other devices are left as they are."""
-    if device.type == "cpu":
-        module.to(memory_format=torch.channels_last)
-    return module
-
-
 def features_of_pair(backbone: nn.Module, x: torch.Tensor,
                      y: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Backbone taps of x and y: one concatenated pass on a GPU (fewer launches), two

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .backbones import VGG16Features, features_of_pair, prefer_channels_last
+from .backbones import VGG16Features, features_of_pair
 from .frames import Frames, check_pair, check_sequences, check_unit_tensors, resolve_device, to_unit_tensor
 from .pairwise import score_frames
 from .source_cache import SourceFeatureCache
@@ -101,8 +101,7 @@ class DISTS(nn.Module):
 @lru_cache(maxsize=None)
 def dists_model(device: str | None = None) -> DISTS:
     """A shared DISTS model on the device (built once)."""
-    dev = resolve_device(device)
-    return prefer_channels_last(DISTS().to(dev), dev)
+    return DISTS().to(resolve_device(device))
 
 
 def dists_frames(reference: Frames, distorted: Frames, *, batch_size: int = 1,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .backbones import AlexNetFeatures, VGG16Features, features_of_pair, prefer_channels_last
+from .backbones import AlexNetFeatures, VGG16Features, features_of_pair
 from .frames import Frames, check_pair, check_sequences, check_unit_tensors, resolve_device
 from .pairwise import score_frames
 from .source_cache import SourceFeatureCache
@@ -86,11 +86,11 @@ class LPIPS(nn.Module):
 @lru_cache(maxsize=None)
 def lpips_model(net: str = "alex", device: str | None = None) -> LPIPS:
     """A shared LPIPS model on the device (built once: loading VGG16 takes about a second)."""
-    dev = resolve_device(device)
-    return prefer_channels_last(LPIPS(net).to(dev), dev)
+    return LPIPS(net).to(resolve_device(device))
 
 
 def _frames_to_signed(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    # Channels-last strides, as in frames.to_unit_tensor (faster convolutions on a CPU).
     tensor = torch.from_numpy(np.require(frames, requirements=("C", "W"))).to(device)
     return tensor.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 

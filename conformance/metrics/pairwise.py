@@ -45,16 +45,23 @@ def _source(model: PairwiseModel, frames: np.ndarray, device: torch.device,
 
 def score_frames(model: PairwiseModel, reference: np.ndarray, distorted: Sequence[np.ndarray], *,
                  batch_size: int, device: torch.device,
-                 cache: SourceFeatureCache | None = None) -> list[np.ndarray]:
+                 cache: SourceFeatureCache | None = None,
+                 source_id: str | None = None) -> list[np.ndarray]:
     """Per-frame scores (float64) of each distorted sequence against ``reference``; all are
-    uint8 N x H x W x 3 arrays of the same shape (checked by the callers' frames.py)."""
+    uint8 N x H x W x 3 arrays of the same shape (checked by the callers' frames.py).
+
+    ``source_id`` names the source sequence in the cache (default: SHA-256 of ``reference``);
+    give the whole sequence's id when ``reference`` is a subset of its frames, so that the
+    subset and the whole share one group and do not push each other out."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     for index, frames in enumerate(distorted):
         if frames.shape != reference.shape:
             raise ValueError(f"distorted sequence {index} has shape {frames.shape}, "
                              f"reference {reference.shape}")
-    sequence = frames_sha256(reference) if cache is not None else ""
+    sequence = ""
+    if cache is not None:
+        sequence = source_id if source_id is not None else frames_sha256(reference)
     scores: list[list[np.ndarray]] = [[] for _ in distorted]
     with torch.inference_mode():
         for start in range(0, reference.shape[0], batch_size):
