@@ -13,7 +13,9 @@ import torch
 from . import dists as dists_module
 from . import lpips as lpips_module
 from . import psnr, ssim
-from .frames import Frames, check_sequences
+from .frames import Frames, as_sequence, check_sequences, resolve_device
+from .pairwise import score_frames
+from .source_cache import SourceFeatureCache
 
 FrameMetric = Callable[..., np.ndarray]
 
@@ -32,18 +34,54 @@ METRICS: dict[str, tuple[FrameMetric, bool]] = {
 DEFAULT_METRICS = ("psnr_rgb", "psnr_y", "lpips_alex", "lpips_vgg", "dists")
 
 
-def frame_scores(reference: Frames, distorted: Frames, metrics: Sequence[str] = DEFAULT_METRICS, *,
-                 device: str | torch.device | None = None, batch_size: int = 1) -> dict[str, np.ndarray]:
-    """Per-frame scores, metric name -> array of N values."""
+def _check_names(metrics: Sequence[str]) -> None:
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
         raise ValueError(f"unknown metrics {unknown}; known: {sorted(METRICS)}")
-    ref, dis = check_sequences(reference, distorted)
-    scores = {}
+
+
+def network_model(name: str, device: torch.device) -> torch.nn.Module:
+    """The shared model behind a network metric (source_features / score_against)."""
+    if name == "dists":
+        return dists_module.dists_model(str(device))
+    return lpips_module.lpips_model(name.removeprefix("lpips_"), str(device))
+
+
+def frame_scores(reference: Frames, distorted: Frames, metrics: Sequence[str] = DEFAULT_METRICS, *,
+                 device: str | torch.device | None = None, batch_size: int = 1,
+                 cache: SourceFeatureCache | None = None) -> dict[str, np.ndarray]:
+    """Per-frame scores, metric name -> array of N values. With a cache, the network metrics
+    reuse the reference's backbone features stored there (source_cache.py)."""
+    return frame_scores_many(reference, [distorted], metrics, device=device,
+                             batch_size=batch_size, cache=cache)[0]
+
+
+def frame_scores_many(reference: Frames, distorted: Sequence[Frames],
+                      metrics: Sequence[str] = DEFAULT_METRICS, *,
+                      device: str | torch.device | None = None, batch_size: int = 1,
+                      cache: SourceFeatureCache | None = None,
+                      source_id: str | None = None) -> list[dict[str, np.ndarray]]:
+    """Per-frame scores of several distorted versions of one reference sequence, one dict per
+    version. The network metrics compute each batch of reference features once for all the
+    versions (pairwise.score_frames): N versions cost N + 1 backbone passes a frame, not 2N.
+    ``cache`` and ``source_id``: see pairwise.score_frames."""
+    _check_names(metrics)
+    if not distorted:
+        raise ValueError("no distorted sequences to score")
+    ref = as_sequence(reference, "reference sequence")
+    versions = [check_sequences(ref, frames)[1] for frames in distorted]
+    dev = resolve_device(device)
+    scores: list[dict[str, np.ndarray]] = [{} for _ in versions]
     for name in metrics:
         function, is_network = METRICS[name]
-        kwargs = {"device": device, "batch_size": batch_size} if is_network else {}
-        scores[name] = function(ref, dis, **kwargs)
+        if is_network:
+            columns = score_frames(network_model(name, dev), ref, versions,
+                                   batch_size=batch_size, device=dev, cache=cache,
+                                   source_id=source_id)
+        else:
+            columns = [function(ref, frames) for frames in versions]
+        for table, column in zip(scores, columns):
+            table[name] = column
     return scores
 
 

@@ -15,6 +15,8 @@ from torch import nn
 
 from .backbones import AlexNetFeatures, VGG16Features, features_of_pair
 from .frames import Frames, check_pair, check_sequences, check_unit_tensors, resolve_device
+from .pairwise import score_frames
+from .source_cache import SourceFeatureCache
 from .weights import ALEXNET_CKPT, VGG16_CKPT, flax_checkpoint
 
 NETS = ("alex", "vgg")
@@ -35,6 +37,9 @@ class LPIPS(nn.Module):
         if net not in NETS:
             raise ValueError(f"LPIPS net must be one of {NETS}, not {net!r}")
         self.net_name = net
+        self.metric_name = f"lpips_{net}"
+        # What the source features depend on, for the source-feature cache key.
+        self.weights_sha256 = (ALEXNET_CKPT if net == "alex" else VGG16_CKPT).sha256
         self.backbone: nn.Module = AlexNetFeatures(pretrained) if net == "alex" else VGG16Features("max", pretrained)
         widths = [64, 192, 384, 256, 256] if net == "alex" else [64, 128, 256, 512, 512]
         self.heads = nn.ModuleList(nn.Conv2d(w, 1, 1, bias=False) for w in widths)
@@ -49,6 +54,8 @@ class LPIPS(nn.Module):
         self.eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The definition, one pass over x and y; source_features + score_against compute the
+        same values (within 1e-6) with x's features reusable against many y."""
         check_unit_tensors(x, y)
         feats_x, feats_y = features_of_pair(self.backbone, (x - self.shift) / self.scale,
                                             (y - self.shift) / self.scale)
@@ -58,6 +65,23 @@ class LPIPS(nn.Module):
             total = total + head(diff).mean(dim=(1, 2, 3))
         return total
 
+    def source_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The unit-normalised taps of the source batch x: all that a comparison needs of x."""
+        return [_unit_normalise(f) for f in self.backbone((x - self.shift) / self.scale)]
+
+    def score_against(self, source: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        """LPIPS of each frame of y against the source frame with the same index."""
+        total = y.new_zeros(y.shape[0])
+        for head, nx, fy in zip(self.heads, source, self.backbone((y - self.shift) / self.scale)):
+            diff = torch.sub(nx, _unit_normalise(fy)).square_()
+            total = total + head(diff).mean(dim=(1, 2, 3))
+        return total
+
+    @staticmethod
+    def to_input(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+        """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [-1, 1] (channels-last strides)."""
+        return _frames_to_signed(frames, device)
+
 
 @lru_cache(maxsize=None)
 def lpips_model(net: str = "alex", device: str | None = None) -> LPIPS:
@@ -66,25 +90,22 @@ def lpips_model(net: str = "alex", device: str | None = None) -> LPIPS:
 
 
 def _frames_to_signed(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    # Channels-last strides, as in frames.to_unit_tensor (faster convolutions on a CPU).
     tensor = torch.from_numpy(np.require(frames, requirements=("C", "W"))).to(device)
     return tensor.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
 def lpips_frames(reference: Frames, distorted: Frames, net: str = "alex", *,
-                 batch_size: int = 1, device: str | torch.device | None = None) -> np.ndarray:
-    """Per-frame LPIPS of two uint8 RGB sequences (N x H x W x 3 or lists of frames)."""
+                 batch_size: int = 1, device: str | torch.device | None = None,
+                 cache: SourceFeatureCache | None = None) -> np.ndarray:
+    """Per-frame LPIPS of two uint8 RGB sequences (N x H x W x 3 or lists of frames); with a
+    cache, the reference's features are looked up there first (pairwise.score_frames)."""
     ref, dis = check_sequences(reference, distorted)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dev = resolve_device(device)
-    model = lpips_model(net, str(dev))
-    scores = []
-    with torch.inference_mode():
-        for start in range(0, ref.shape[0], batch_size):
-            stop = start + batch_size
-            scores.append(model(_frames_to_signed(ref[start:stop], dev),
-                                _frames_to_signed(dis[start:stop], dev)).double().cpu().numpy())
-    return np.concatenate(scores)
+    if net not in NETS:
+        raise ValueError(f"LPIPS net must be one of {NETS}, not {net!r}")
+    return score_frames(lpips_model(net, str(dev)), ref, [dis], batch_size=batch_size,
+                        device=dev, cache=cache)[0]
 
 
 def lpips(reference: np.ndarray, distorted: np.ndarray, net: str = "alex", *,
