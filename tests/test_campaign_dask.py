@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +55,7 @@ class Runs:
     local_out: Path
     dask_out: Path
     dask_messages: list[str]
+    local_messages: list[str]
     marker: Path
 
 
@@ -63,7 +64,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     folder = tmp_path_factory.mktemp("dask_campaign")
     config = load_config(write_tiny_config(folder))
     local_out, dask_out = folder / "local", folder / "dask"
-    local = run_campaign(config, local_out, executor=LocalExecutor(jobs=1), progress=None)
+    local_messages: list[str] = []
+    local = run_campaign(config, local_out, executor=LocalExecutor(jobs=1),
+                         progress=local_messages.append)
     marker = folder / "die-once"
     marker.write_text(KILLED)
     messages: list[str] = []
@@ -71,7 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         patch.setenv(DIE_ONCE_ENV, str(marker))     # the cluster's workers inherit it
         dask = run_campaign(config, dask_out, progress=messages.append,
                             executor=DaskExecutor(workers=2, timeout_s=RUN_TIMEOUT_S))
-    return Runs(local, dask, local_out, dask_out, messages, marker)
+    return Runs(local, dask, local_out, dask_out, messages, local_messages, marker)
 
 
 def _results(out: Path) -> dict[str, dict]:
@@ -121,11 +124,15 @@ def test_a_worker_that_dies_loses_only_its_own_cell(runs: Runs) -> None:
     assert (runs.dask_out / "cells" / "vvc" / "synth" / "vvc_qp47.result.json").is_file()
 
 
-def test_progress_lines_count_cells_and_throughput(runs: Runs) -> None:
-    ends = [m for m in runs.dask_messages if " kbps, " in m]
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_progress_lines_count_cells_and_throughput(runs: Runs, executor: str) -> None:
+    messages = runs.local_messages if executor == "local" else runs.dask_messages
+    ends = [m for m in messages if " kbps, " in m]
     assert len(ends) == 4
     assert re.search(r"done 4/4, running 0, failed 0, queued 0; \d+\.\d\d cells/min$", ends[-1])
-    assert "local Dask cluster, 2 workers" in runs.dask_messages[0]
+    assert re.search(r"done 1/4, running \d, failed 0, queued \d; \d+\.\d\d cells/min$", ends[0])
+    first = "local, 1 job" if executor == "local" else "local Dask cluster, 2 workers"
+    assert messages[0] == f"4 cells: 0 finished before, 4 to run ({first})"
 
 
 def test_resumed_campaign_on_dask_computes_nothing(runs: Runs, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,6 +161,8 @@ def test_a_rescheduled_cell_that_finished_is_not_computed_again(runs: Runs) -> N
     task = _task(runs.dask_out.parent, {})
     result = run_on_worker(must_not_run, task, 1, str(Path.cwd()))
     assert result["cell_hash"] == task.expected_hash and result["status"] == "ok"
+    forced = replace(task, force=True)             # --force: computed again, as asked
+    assert run_on_worker(lambda *args: {"forced": True}, forced, 1, str(Path.cwd())) == {"forced": True}
 
 
 def test_a_worker_with_other_code_refuses_the_cell(runs: Runs) -> None:

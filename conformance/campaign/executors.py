@@ -15,7 +15,9 @@ import logging
 import multiprocessing
 import os
 import platform
+import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -39,6 +41,7 @@ EVENT_TOPIC = "ifvc-campaign-cell"
 # the retry finds no marker and computes the cell. See tests/test_campaign_dask.py.
 DIE_ONCE_ENV = "IFVC_CAMPAIGN_TEST_DIE_ONCE"
 DIE_ONCE_EXIT = 70
+POLL_S = 0.5                           # how often the client looks for starts and ends
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class CellTask:
     expected_hash: str
     input_hash: str
     provenance: dict[str, Any]
+    force: bool = False                # --force: redo it even where a current result exists
 
     @property
     def label(self) -> str:
@@ -169,9 +173,13 @@ class DaskExecutor:
             with client:
                 yield client
             return
-        with LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None,
-                          silence_logs=logging.ERROR) as cluster, \
+        import dask
+        # The workers get this process's environment, as the local pool's processes do (Dask's
+        # nanny would set OMP/MKL/OpenBLAS threads to 1 in them: other speeds than the pool's).
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}), \
+                LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=None,
+                             silence_logs=logging.ERROR) as cluster, \
                 Client(cluster, set_as_default=False) as client:
             yield client
 
@@ -179,38 +187,57 @@ class DaskExecutor:
             finished: Finished) -> None:
         from distributed import as_completed as dask_completed
         by_key = {task.dask_key(): task for task in tasks}
+        # Workers announce starts as events, handled in the client's network thread; they are
+        # reported from this thread, after the ends seen so far, so that the counts never show
+        # a cell's successor running before the cell itself has ended.
+        starts: queue.SimpleQueue[tuple[CellTask, str]] = queue.SimpleQueue()
 
         def on_event(event: tuple[float, Any]) -> None:
             message = event[1]
             task = by_key.get(message.get("key")) if isinstance(message, dict) else None
             if task is not None:                   # another client's cells are not ours
-                started(task, str(message.get("worker", "a worker")))
+                starts.put((task, str(message.get("worker", "a worker"))))
 
-        with self.client() as client, _timeout_as_error(self.timeout_s):
+        announced: list[tuple[CellTask, str]] = []
+
+        def report_starts(only: set[str] | None = None) -> None:
+            """The starts announced so far (of the cells in `only`, when given)."""
+            while not starts.empty():
+                announced.append(starts.get())
+            for item in [a for a in announced if only is None or a[0].label in only]:
+                announced.remove(item)
+                started(*item)
+
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+        with self.client() as client:
             client.subscribe_topic(EVENT_TOPIC, on_event)
             try:
                 futures = {client.submit(run_on_worker, function, task, self.threads, os.getcwd(),
                                          key=key, pure=False, retries=0): task
                            for key, task in by_key.items()}
-                for future in dask_completed(futures, loop=client.loop, timeout=self.timeout_s):
-                    task = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as error:  # noqa: BLE001 - the others go on
-                        finished(task, None, describe_error(error))
-                    else:
-                        finished(task, result, None)
-                    future.release()
+                completed = dask_completed(futures, loop=client.loop)
+                while not completed.is_empty():
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise CampaignError(f"the Dask cells did not all end within "
+                                            f"{self.timeout_s:g} s")
+                    done = completed.next_batch(block=False)
+                    if not done:
+                        time.sleep(POLL_S)
+                    # A cell that started and ended within one poll: its start, its end, and
+                    # only then the starts of the cells that followed it on its worker.
+                    report_starts({futures[future].label for future in done})
+                    for future in done:
+                        task = futures[future]
+                        try:
+                            result = future.result()
+                        except Exception as error:  # noqa: BLE001 - the others go on
+                            finished(task, None, describe_error(error))
+                        else:
+                            finished(task, result, None)
+                        future.release()
+                    report_starts()
             finally:
                 client.unsubscribe_topic(EVENT_TOPIC)
-
-
-@contextmanager
-def _timeout_as_error(timeout_s: float | None) -> Iterator[None]:
-    try:
-        yield
-    except TimeoutError:
-        raise CampaignError(f"the Dask cells did not all end within {timeout_s:g} s") from None
 
 
 _directory_lock = threading.Lock()
@@ -229,9 +256,10 @@ def run_on_worker(function: CellFunction, task: CellTask, threads: int, cwd: str
                         f"sha256 {worker_code_sha256()[:12]}, campaign {expected_code[:12]}): "
                         f"install the same revision on every worker")
     _announce(task)
-    previous = finished_result(task.cell.result_path(task.out_dir), task.expected_hash)
-    if previous is not None:           # re-scheduled after its worker died having written it
-        return previous
+    if not task.force:
+        previous = finished_result(task.cell.result_path(task.out_dir), task.expected_hash)
+        if previous is not None:       # re-scheduled after its worker died having written it
+            return previous
     _die_once_for_tests(task.label)
     return _call(function, task)
 
@@ -248,8 +276,8 @@ def _announce(task: CellTask) -> None:
         worker = get_worker()
     except ValueError:                 # not on a worker (called directly): nobody to tell
         return
-    worker.log_event(EVENT_TOPIC, {"key": task.dask_key(), "label": task.label,
-                                   "worker": f"{platform.node()} {worker.address}"})
+    where = " ".join(filter(None, [platform.node(), str(worker.address)]))
+    worker.log_event(EVENT_TOPIC, {"key": task.dask_key(), "label": task.label, "worker": where})
 
 
 def _die_once_for_tests(label: str) -> None:

@@ -59,7 +59,7 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
             run.skipped += 1
         else:
             todo.append(CellTask(config, cell, Path(out_dir), expected,
-                                 input_hashes[cell.sequence.name], provenance or {}))
+                                 input_hashes[cell.sequence.name], provenance or {}, force))
     say(f"{len(cells)} cells: {run.skipped} finished before, {len(todo)} to run "
         f"({executor.description})")
     tracker = CellProgress(len(todo), say)
