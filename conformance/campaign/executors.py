@@ -187,26 +187,29 @@ class DaskExecutor:
             finished: Finished) -> None:
         from distributed import as_completed as dask_completed
         by_key = {task.dask_key(): task for task in tasks}
-        # Workers announce starts as events, handled in the client's network thread; they are
-        # reported from this thread, after the ends seen so far, so that the counts never show
-        # a cell's successor running before the cell itself has ended.
-        starts: queue.SimpleQueue[tuple[CellTask, str]] = queue.SimpleQueue()
+        # Workers announce starts as events, handled in the client's network thread, and may
+        # announce a cell's successor before this thread sees the cell's end. So a start is
+        # reported from this thread, once it is a poll old (the ends before it are seen by
+        # then), or with the end of its own cell when that came within the same poll.
+        starts: queue.SimpleQueue[tuple[CellTask, str, float]] = queue.SimpleQueue()
 
         def on_event(event: tuple[float, Any]) -> None:
             message = event[1]
             task = by_key.get(message.get("key")) if isinstance(message, dict) else None
             if task is not None:                   # another client's cells are not ours
-                starts.put((task, str(message.get("worker", "a worker"))))
+                starts.put((task, str(message.get("worker", "a worker")), time.monotonic()))
 
-        announced: list[tuple[CellTask, str]] = []
+        announced: list[tuple[CellTask, str, float]] = []
 
-        def report_starts(only: set[str] | None = None) -> None:
-            """The starts announced so far (of the cells in `only`, when given)."""
+        def report_starts(ended: set[str] | None = None) -> None:
+            """The starts of the cells in `ended`, or else those a poll old."""
             while not starts.empty():
                 announced.append(starts.get())
-            for item in [a for a in announced if only is None or a[0].label in only]:
+            now = time.monotonic()
+            for item in [a for a in announced if (a[0].label in ended if ended is not None
+                                                  else now - a[2] >= POLL_S)]:
                 announced.remove(item)
-                started(*item)
+                started(item[0], item[1])
 
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         with self.client() as client:
@@ -223,8 +226,6 @@ class DaskExecutor:
                     done = completed.next_batch(block=False)
                     if not done:
                         time.sleep(POLL_S)
-                    # A cell that started and ended within one poll: its start, its end, and
-                    # only then the starts of the cells that followed it on its worker.
                     report_starts({futures[future].label for future in done})
                     for future in done:
                         task = futures[future]
