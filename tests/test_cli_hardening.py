@@ -350,7 +350,8 @@ BAD_NUMBERS = {
     "conformance.checker": [["--decoder", "d {stream} {output} {levels}", *opt] for opt in (
         ["--timeout", "0"], ["--jobs", "0"])],
     "conformance.campaign": [["run", "--out", "o", *opt] for opt in (
-        ["--jobs", "0"], ["--threads", "0"], ["--frames", "0"], ["--vgg-stride", "0"])],
+        ["--jobs", "0"], ["--threads", "0"], ["--frames", "0"], ["--vgg-stride", "0"],
+        ["--connect-timeout", "0"])],
 }
 
 

@@ -4,8 +4,9 @@ BD-rates against the VVC anchor and RD plots, resumable cell by cell.
 
     python -m conformance.campaign run --config conformance/campaign/configs/ctc.json \\
         --out work/campaign [--sequences NAME ...] [--frames N] [--codecs ifvc,vvc,hevc] \\
-        [--jobs 1] [--vgg-stride K]
+        [--jobs 1] [--vgg-stride K] [--executor local|dask] [--scheduler tcp://HOST:PORT]
     python -m conformance.campaign compare A/results.csv B/results.csv [--tolerance NAME=V]
+    python -m conformance.campaign merge LAB_A LAB_B ... --out DIR
 """
 from .bd_rate import BDResult, bd_rate
 from .campaign import CampaignOutcome, run_campaign

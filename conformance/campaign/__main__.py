@@ -1,17 +1,25 @@
-"""Command line of the evaluation campaign: ``run`` and ``compare``.
+"""Command line of the evaluation campaign: ``run``, ``compare`` and ``merge``.
 
 Errors a user can fix (bad config, missing sequence, unreadable table) are one line on
 stderr and exit status 2, without a traceback. ``run`` exits 1 when a cell failed (the
 tables still cover the finished cells); ``compare`` exits 1 when a cell differs beyond
-tolerance or is missing on one side.
+tolerance or is missing on one side; ``merge`` exits 2, writing nothing, when its inputs
+cannot be merged (cells from different inputs, code or conditions).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ifvc_common.argtypes import int_range
 from ifvc_common.parser import CommandParser, command
+
+if TYPE_CHECKING:
+    from .config import CampaignConfig
+    from .executors import Executor
+    from .report import Report
 
 EXIT_ERROR = 2
 PROG = "python -m conformance.campaign"
@@ -33,7 +41,18 @@ def build_parser() -> CommandParser:
     run.add_argument("--frames", type=int_range(1), help="code the first N frames (default: config)")
     run.add_argument("--codecs", help="comma-separated subset of the config's codecs, e.g. "
                      "ifvc,vvc,hevc (default: all)")
-    run.add_argument("--jobs", type=int_range(1, 256), default=1, help="cells run in parallel")
+    run.add_argument("--jobs", type=int_range(1, 256), default=1,
+                     help="cells run in parallel (local executor), or the workers of the local "
+                          "Dask cluster (--executor dask)")
+    run.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="local: this process or a pool of --jobs processes; dask: a Dask "
+                          "cluster (--scheduler, or a local one of --jobs workers)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="send the cells to the existing Dask cluster of this scheduler, e.g. "
+                          "tcp://10.0.0.5:8786 (implies --executor dask; its workers must see "
+                          "--out and the sequences under the same paths)")
+    run.add_argument("--connect-timeout", type=int_range(1, 3600), default=30, metavar="S",
+                     help="seconds to wait for the Dask scheduler")
     run.add_argument("--threads", type=int_range(1, 256), default=1,
                      help="torch threads per job (1 is the fastest on a small CPU)")
     run.add_argument("--vgg-stride", type=int_range(1), metavar="K",
@@ -47,6 +66,12 @@ def build_parser() -> CommandParser:
     compare.add_argument("--tolerance", action="append", default=[], metavar="NAME=VALUE",
                          help="override a tolerance (repeatable): kbps relative (0.001 or "
                               "0.1%%), metrics absolute (psnr_rgb=0.01, lpips_alex=0.001, ...)")
+    merge = commands.add_parser("merge", help="merge the results of several campaign output "
+                                "folders (machines, labs) into one set of tables")
+    merge.add_argument("inputs", nargs="+", type=Path, metavar="DIR",
+                       help="campaign output folders (each with results.csv, provenance.json, cells/)")
+    merge.add_argument("--out", type=Path, required=True,
+                       help="folder for the merged tables (not one of the inputs)")
     return parser
 
 
@@ -57,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "merge":
+            return _merge(args)
         return _compare(args)
     except CampaignError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
@@ -72,8 +99,26 @@ def _run(args: argparse.Namespace) -> int:
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()] if args.codecs else None
     outcome = run_campaign(config, args.out, sequences=args.sequences, codecs=codecs,
                            jobs=args.jobs, threads=args.threads, force=args.force,
-                           progress=None if args.quiet else print_progress)
-    report, run = outcome.report, outcome.run
+                           progress=None if args.quiet else print_progress,
+                           executor=_executor(args))
+    _print_tables(config, outcome.report)
+    run = outcome.run
+    print(f"{run.ran} cells run, {run.skipped} up to date, {len(run.failures)} failed; "
+          f"wall time {outcome.wall_seconds:.0f} s")
+    for label, error in run.failures:
+        print(f"failed: {label}: {error}", file=sys.stderr)
+    return 1 if run.failures else 0
+
+
+def _executor(args: argparse.Namespace) -> Executor:
+    from .executors import DaskExecutor, LocalExecutor
+    if args.scheduler or args.executor == "dask":
+        return DaskExecutor(scheduler=args.scheduler, workers=args.jobs, threads=args.threads,
+                            connect_timeout_s=args.connect_timeout)
+    return LocalExecutor(jobs=args.jobs, threads=args.threads)
+
+
+def _print_tables(config: CampaignConfig, report: Report) -> None:
     if not report.summary.empty:
         from .tables import bd_matrix, markdown_table
         print(markdown_table(report.summary.drop(columns=["bits"])))
@@ -84,11 +129,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     for name, path in report.files.items():
         print(f"{name}: {path}")
-    print(f"{run.ran} cells run, {run.skipped} up to date, {len(run.failures)} failed; "
-          f"wall time {outcome.wall_seconds:.0f} s")
-    for label, error in run.failures:
-        print(f"failed: {label}: {error}", file=sys.stderr)
-    return 1 if run.failures else 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .merge import merge_campaigns
+    merged = merge_campaigns(args.inputs, args.out)
+    _print_tables(merged.config, merged.report)
+    print(f"merged {merged.cells} cells from {len(args.inputs)} folders "
+          f"({merged.duplicates} present in more than one, identical)")
+    return 0
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from . import provenance as provenance_module
 from .cells import cell_hash, finished_result, plan_cells
 from .config import CampaignConfig
 from .errors import CampaignError
+from .executors import Executor
 from .report import Report, write_report
 from .runner import CampaignRun, Progress, print_progress, run_cells
 from .sequences import input_sha256, resolve_sequences
@@ -34,8 +35,9 @@ def select_codecs(config: CampaignConfig, names: list[str] | None) -> list[str]:
 
 def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] | None = None,
                  codecs: list[str] | None = None, jobs: int = 1, threads: int = 1,
-                 force: bool = False,
-                 progress: Progress | None = print_progress) -> CampaignOutcome:
+                 force: bool = False, progress: Progress | None = print_progress,
+                 executor: Executor | None = None) -> CampaignOutcome:
+    """Plan, run (on `executor`, default the local pool of `jobs` processes) and report."""
     start = time.perf_counter()
     if jobs < 1:
         raise CampaignError(f"--jobs must be at least 1, got {jobs}")
@@ -44,7 +46,7 @@ def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] 
     snapshot = provenance_module.snapshot()
     cells = plan_cells(config, codec_names, chosen)
     run = run_cells(config, cells, Path(out_dir), jobs=jobs, threads=threads, force=force,
-                    provenance=snapshot, progress=progress)
+                    provenance=snapshot, progress=progress, executor=executor)
     results = list(run.results)
     if config.anchor not in codec_names:
         # BD-rates need the anchor: use its finished cells from an earlier run, if any.
@@ -53,7 +55,7 @@ def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] 
                                 sequences=[s.name for s in chosen],
                                 cells_ran=run.ran, cells_skipped=run.skipped,
                                 cells_failed=[f"{label}: {error}" for label, error in run.failures],
-                                cells_seconds=round(run.seconds, 1))
+                                cells_seconds=round(run.seconds, 1), executor=run.executor)
     report = write_report(results, config, Path(out_dir), meta)
     return CampaignOutcome(run, report, time.perf_counter() - start)
 

@@ -1,6 +1,7 @@
 """Where a result came from: source revision, package and tool versions, machine."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -45,6 +46,28 @@ def machine() -> dict[str, Any]:
             "cpu_count": os.cpu_count(), "hostname": platform.node()}
 
 
+# The code a cell's result depends on: codecs, anchors, metrics, the campaign itself, shared
+# helpers (sources and shipped weights). A Dask worker on another machine must run the same.
+CODE_FOLDERS = ("bitstream", "ref_encoder", "ref_decoder", "anchors", "ifvc_common",
+                "conformance/campaign", "conformance/metrics")
+CODE_SUFFIXES = (".py", ".json", ".safetensors")
+
+
+def code_sha256() -> str:
+    """SHA-256 over the campaign's code (CODE_FOLDERS): unlike the git revision it also tells
+    two modified working trees apart."""
+    h = hashlib.sha256()
+    for folder in CODE_FOLDERS:
+        for path in sorted((REPO_ROOT / folder).rglob("*")):
+            if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(REPO_ROOT)).encode())
+                data = path.read_bytes()
+                h.update(len(data).to_bytes(8, "big"))       # no ambiguity between files
+                h.update(data)
+    return h.hexdigest()
+
+
 def snapshot() -> dict[str, Any]:
     """The per-run part of the provenance (cheap enough to put into every cell's result)."""
-    return {"git": git_revision(), "packages": package_versions(), "machine": machine()}
+    return {"git": git_revision(), "code_sha256": code_sha256(), "packages": package_versions(),
+            "machine": machine()}

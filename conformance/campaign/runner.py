@@ -1,13 +1,12 @@
-"""Run the cells of a campaign (in order, or in parallel worker processes), skipping the
-finished ones, and collect their results. Progress goes to stderr."""
+"""Run the cells of a campaign (in order, in parallel worker processes, or on a Dask cluster:
+executors.py), skipping the finished ones, and collect their results. Progress goes to
+stderr: each cell's start and end with the counts done/running/failed and the throughput."""
 from __future__ import annotations
 
 import datetime as _dt
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from .cell_metrics import cell_frame_metrics, means_and_counts
 from .cells import CELL_PIPELINE_VERSION, Cell, cell_hash, finished_result, strided_indices, write_json_atomic
 from .coding import CellError, code_cell
 from .config import CampaignConfig
+from .executors import CellTask, Executor, LocalExecutor
+from .progress import CellProgress
 from .sequences import input_sha256
 
 Progress = Callable[[str], None]
@@ -35,17 +36,21 @@ class CampaignRun:
     ran: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    executor: str = ""
 
 
 def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs: int = 1,
               threads: int = 1, force: bool = False, provenance: dict[str, Any] | None = None,
-              progress: Progress | None = print_progress) -> CampaignRun:
+              progress: Progress | None = print_progress,
+              executor: Executor | None = None) -> CampaignRun:
+    """Run the unfinished cells on `executor` (default: the local one, `jobs` processes)."""
     say = progress or (lambda _message: None)
-    run = CampaignRun()
+    executor = executor or LocalExecutor(jobs=jobs, threads=threads)
+    run = CampaignRun(executor=executor.description)
     start = time.perf_counter()
     frame_bytes = 3 * config.width * config.height
     input_hashes = {cell.sequence.name: input_sha256(cell.sequence, frame_bytes) for cell in cells}
-    todo: list[tuple[Cell, str]] = []
+    todo: list[CellTask] = []
     for cell in cells:
         expected = cell_hash(config, cell, input_hashes[cell.sequence.name])
         previous = None if force else finished_result(cell.result_path(out_dir), expected)
@@ -53,55 +58,32 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
             run.results.append(previous)
             run.skipped += 1
         else:
-            todo.append((cell, expected))
+            todo.append(CellTask(config, cell, Path(out_dir), expected,
+                                 input_hashes[cell.sequence.name], provenance or {}, force))
     say(f"{len(cells)} cells: {run.skipped} finished before, {len(todo)} to run "
-        f"({jobs} job{'s' if jobs > 1 else ''})")
-    done = 0
+        f"({executor.description})")
+    tracker = CellProgress(len(todo), say)
 
-    def report(cell: Cell, result: dict[str, Any] | None, error: str | None) -> None:
-        nonlocal done
-        done += 1
-        prefix = f"{done}/{len(todo)} {cell.label}"
+    def started(task: CellTask, where: str) -> None:
+        tracker.started(task.label, where)
+
+    def finished(task: CellTask, result: dict[str, Any] | None, error: str | None) -> None:
         if error is not None:
-            run.failures.append((cell.label, error))
-            say(f"{prefix}: FAILED: {error}")
+            run.failures.append((task.label, error))
+            tracker.finished(task.label, error)
             return
         assert result is not None
         run.results.append(result)
         run.ran += 1
         metrics = ", ".join(f"{name} {value:.4g}" for name, value in result["metrics"].items())
-        say(f"{prefix}: {result['kbps']:.2f} kbps, {metrics} ({result['cell_seconds']:.0f} s)")
+        tracker.finished(task.label, None, f"{result['kbps']:.2f} kbps, {metrics} "
+                                           f"({result['cell_seconds']:.0f} s)")
 
-    arguments = [(config, cell, Path(out_dir), expected, input_hashes[cell.sequence.name],
-                  provenance or {}) for cell, expected in todo]
-    if jobs <= 1 or len(todo) <= 1:
-        _set_threads(threads)
-        for args in arguments:
-            try:
-                report(args[1], run_cell(*args), None)
-            except Exception as error:  # noqa: BLE001 - one failed cell must not stop the rest
-                report(args[1], None, _describe(error))
-    else:
-        context = multiprocessing.get_context("spawn")   # no fork of a process holding torch
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_set_threads,
-                                 initargs=(threads,)) as pool:
-            futures = {pool.submit(run_cell, *args): args[1] for args in arguments}
-            for future in as_completed(futures):
-                try:
-                    report(futures[future], future.result(), None)
-                except Exception as error:  # noqa: BLE001
-                    report(futures[future], None, _describe(error))
+    # run_cell is looked up here, at call time (tests replace it to prove nothing runs).
+    if todo:                           # nothing to run: no pool, no cluster
+        executor.run(todo, run_cell, started, finished)
     run.seconds = time.perf_counter() - start
     return run
-
-
-def _describe(error: Exception) -> str:
-    return str(error) if isinstance(error, CellError) else f"{type(error).__name__}: {error}"
-
-
-def _set_threads(threads: int) -> None:
-    import torch
-    torch.set_num_threads(max(1, threads))
 
 
 def run_cell(config: CampaignConfig, cell: Cell, out_dir: Path, expected_hash: str,
