@@ -35,14 +35,15 @@ RATE_NAMES = {"kbps": "all bits", "kbps_payload": "payload-only"}
 def metric_label(metric: str) -> str:
     """A column name that gives the GFVC name first when there is one: 'lpips (lpips_vgg)'."""
     gfvc = GFVC_METRIC_NAMES.get(metric)
-    return f"{gfvc} ({metric})" if gfvc else metric
+    return f"{gfvc} ({metric})" if gfvc and gfvc != metric else metric
 
 
 def rate_description(config: CampaignConfig, rate: str) -> str:
     if rate == "kbps":
         return ALL_BITS_DEFINITION
     hashes = "included" if config.payload_hash_units else "excluded"
-    return f"{PAYLOAD_DEFINITION}: hash units {hashes}"
+    return (f"{PAYLOAD_DEFINITION}; hash units (IFVC HASH, decoded picture hash SEI) {hashes} "
+            "(rate.payload_hash_units)")
 
 
 def rate_order(config: CampaignConfig) -> list[str]:

@@ -40,10 +40,9 @@ DECODED_PICTURE_HASH = 132     # SEI payloadType in H.265 (D.2.20) and H.266 (D.
 SEI_NAL_TYPES = {"vvc": (23, 24), "hevc": (39, 40)}   # PREFIX_SEI, SUFFIX_SEI
 _START_CODE = re.compile(b"\x00\x00\x01")
 # The GFVC counts for the test conditions, said once for every table.
-PAYLOAD_DEFINITION = ("payload-only (GFVC CTC getbits): IFVC unit payloads without unit "
+PAYLOAD_DEFINITION = ("payload-only (as GFVC getbits counts): IFVC unit payloads without unit "
                       "framing, sequence header and end unit; anchors: the whole elementary "
-                      "stream; hash units (IFVC HASH, decoded picture hash SEI) per "
-                      "rate.payload_hash_units")
+                      "stream")
 ALL_BITS_DEFINITION = "all bits of the stream (8 x file size, hash units included)"
 
 
