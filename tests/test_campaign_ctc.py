@@ -277,7 +277,7 @@ def test_jvet_summary_rows_classes_overall(tmp_path: Path) -> None:
     assert set(against_faster["test"]) == {"ifvc", "ifvc_refine", "vvc"}
     assert set(jvet["rate"]) == {"kbps", "kbps_payload"}
     text = report.files["jvet_summary_md"].read_text()
-    assert "Config: `gfvc_ctc`" in text and "hash units excluded" in text
+    assert "Config: `gfvc_ctc`" in text and "decoded picture hash SEI) excluded" in text
     assert "VVenC preset slower" in text or "vvc preset slower" in text
     assert "Differences from the GFVC CTC" in text and "lpips (lpips_vgg)" in text
     assert "| VoxCeleb | **VoxCeleb average** |" in text and "|  | **Overall** |" in text
