@@ -122,7 +122,7 @@ def conditions_lines(config: CampaignConfig, results: pd.DataFrame,
     named = [m for m in config.metrics if m in GFVC_METRIC_NAMES]
     if named:
         lines.append("- Metric names: GFVC name (ours): "
-                     + ", ".join(f"{GFVC_METRIC_NAMES[m]} ({m})" for m in named)
+                     + ", ".join(metric_label(m) for m in named)
                      + "; ours only: " + (", ".join(m for m in config.metrics
                                                     if m not in GFVC_METRIC_NAMES) or "none")
                      + ".")
