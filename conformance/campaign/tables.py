@@ -142,7 +142,7 @@ def _format(value: Any, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, (float, np.floating)):
-        if column.startswith(("lpips", "dists")):
+        if column.startswith(("lpips", "dists", "ssim")):
             return f"{value:.4f}"
         if "overlap" in column:
             return f"{100 * value:.0f}%"
