@@ -24,15 +24,17 @@ def fps_text(fps: float) -> str:
 
 
 def ffmpeg_encode_command(ffmpeg: Path, config: AnchorConfig, qp: int, geometry: Geometry,
-                          fps: float, frames: int, yuv_in: Path, stream_out: Path) -> list[str]:
-    """Raw 4:2:0 in (already at the coded bit depth, so ffmpeg converts nothing), stream out."""
+                          fps: float, frames: int, yuv_in: Path, stream_out: Path,
+                          preset: str | None = None) -> list[str]:
+    """Raw 4:2:0 in (already at the coded bit depth, so ffmpeg converts nothing), stream out.
+    ``preset`` fills the config's {preset} (None: the config's default_preset)."""
     return [
         str(ffmpeg), "-hide_banner", "-nostdin", "-nostats", "-y",
         "-f", "rawvideo", "-pix_fmt", pix_fmt(config.coded_bit_depth),
         "-s", f"{geometry.width}x{geometry.height}", "-framerate", fps_text(fps),
         "-i", str(yuv_in),
         "-frames:v", str(frames), "-an", "-fps_mode", "passthrough",
-        *config.args("ffmpeg_encoder_args", qp=qp),
+        *config.args("ffmpeg_encoder_args", qp=qp, preset=config.preset(preset)),
         "-f", str(config.data["ffmpeg_muxer"]), str(stream_out),
     ]
 

@@ -37,6 +37,8 @@ class AnchorConfig:
     qp_range: tuple[int, int]
     coded_bit_depth: int
     stream_extension: str
+    presets: tuple[str, ...] = ()      # encoder speed presets a job may name (VVenC); () = none
+    default_preset: str | None = None  # the preset of a job that names none
 
     @classmethod
     def from_json(cls, path: Path, data: dict[str, Any], sha256: str) -> AnchorConfig:
@@ -44,10 +46,27 @@ class AnchorConfig:
         return cls(path=path, data=data, sha256=sha256, name=str(data["name"]), codec=str(data["codec"]),
                    standard=str(data["standard"]), tool=str(data["tool"]),
                    qps=tuple(int(qp) for qp in data.get("qps", GFVC_QPS)), qp_range=(int(low), int(high)),
-                   coded_bit_depth=int(data["coded_bit_depth"]), stream_extension=str(data["stream_extension"]))
+                   coded_bit_depth=int(data["coded_bit_depth"]), stream_extension=str(data["stream_extension"]),
+                   presets=tuple(str(p) for p in data.get("presets", ())),
+                   default_preset=None if data.get("default_preset") is None else str(data["default_preset"]))
+
+    def preset(self, requested: str | None) -> str | None:
+        """The preset a job runs with: ``requested``, else the config's default; an
+        AnchorError when the codec has no presets or does not know this one."""
+        if requested is None:
+            return self.default_preset
+        if not self.presets:
+            raise AnchorError(f"codec {self.codec} ({self.name}) has no encoder presets; "
+                              f"drop the preset {requested!r}")
+        if requested not in self.presets:
+            raise AnchorError(f"unknown preset {requested!r} for {self.codec}; choose one of "
+                              f"{', '.join(self.presets)}")
+        return requested
 
     def args(self, key: str, **values: object) -> list[str]:
-        """The argument list under ``key`` with {placeholders} filled in."""
+        """The argument list under ``key`` with {placeholders} filled in ({preset}: the
+        default preset unless given)."""
+        values = {"preset": self.default_preset, **values}
         try:
             return [str(arg).format(**values) for arg in self.data[key]]
         except KeyError as missing:

@@ -44,6 +44,9 @@ def build_parser() -> CommandParser:
     parser.add_argument("--vtm-cfg", type=Path, default=None,
                         help="VTM cfg (default encoder_lowdelay_vtm.cfg, looked up in the "
                              "VTM tree's cfg/)")
+    parser.add_argument("--preset", default=None,
+                        help="encoder preset (vvc: faster, fast, medium, slow, slower; default: "
+                             "the config's, faster); a non-default preset is in the file names")
     parser.add_argument("--force", action="store_true", help="redo even if up to date")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                     width=args.width, height=args.height, fps=args.fps, frames=args.frames,
                     ffmpeg=args.ffmpeg, vtm_encoder=args.vtm_encoder,
                     vtm_decoder=args.vtm_decoder, vtm_cfg=args.vtm_cfg,
-                    config_path=args.config, force=args.force)
+                    config_path=args.config, preset=args.preset, force=args.force)
     try:
         result = run_anchor(job, progress=None if args.quiet else print_progress)
     except AnchorError as error:

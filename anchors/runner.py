@@ -63,6 +63,7 @@ class AnchorJob:
     vtm_decoder: Path | None = None
     vtm_cfg: Path | None = None
     config_path: Path | None = None
+    preset: str | None = None          # encoder preset (VVenC); None: the config's default
     force: bool = False
 
 
@@ -100,6 +101,7 @@ class AnchorResult:
     pipeline_version: int = PIPELINE_VERSION
     created_utc: str = ""
     host_cpus: int | None = None
+    preset: str | None = None         # the encoder preset the stream was made with (VVenC)
     reused: bool = field(default=False, compare=False)
 
     def to_json(self) -> str:
@@ -120,7 +122,10 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
     geometry = Geometry(job.width, job.height)
     input_path = Path(job.input_path)
     out_dir = Path(job.out_dir)
-    base = f"{input_path.stem}_{job.codec}_qp{job.qp}"
+    preset = config.preset(job.preset)
+    # A preset other than the config's default is in the file names: both can share a folder.
+    suffix = f"_{preset}" if preset != config.default_preset else ""
+    base = f"{input_path.stem}_{job.codec}{suffix}_qp{job.qp}"
     stream_path = out_dir / (base + config.stream_extension)
     output_path = out_dir / (base + ".rgb")
     result_path = out_dir / (base + ".json")
@@ -135,7 +140,7 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
                           f"frames of {job.width}x{job.height}")
     tools = _Tools.prepare(job, config)
     input_sha = sha256_file(input_path, frames * geometry.rgb_frame_bytes)
-    job_hash = _job_hash(job, config, tools, frames, input_sha)
+    job_hash = _job_hash(job, config, tools, frames, input_sha, preset)
 
     if not job.force:
         previous = _reusable(result_path, job_hash)
@@ -157,7 +162,7 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
         stream_tmp = work / ("stream" + config.stream_extension)
         yuv_out = work / "decoded.yuv"
         say(f"{base}: encoding with {config.data['encoder']} at QP {job.qp}")
-        encode = tools.encode(config, job, geometry, frames, yuv_in, stream_tmp, work)
+        encode = tools.encode(config, job, geometry, frames, yuv_in, stream_tmp, work, preset)
         structure = _check_stream(stream_tmp, config, frames)
         say(f"{base}: decoding")
         decode = tools.decode(config, stream_tmp, yuv_out, work)
@@ -185,7 +190,7 @@ def run_anchor(job: AnchorJob, progress: Progress | None = print_progress) -> An
             stream_structure=structure, colour_conversion=COLOUR_CONVERSION,
             job_hash=job_hash,
             created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            host_cpus=os.cpu_count())
+            host_cpus=os.cpu_count(), preset=preset)
         result_tmp = work / "result.json"
         result_tmp.write_text(result.to_json())
         # The JSON goes last: a result file only ever describes files already in place.
@@ -249,11 +254,11 @@ class _Tools:
         return cls("vtm", version, vtm_encoder=encoder, vtm_decoder=decoder, vtm_cfg=cfg)
 
     def encode(self, config: AnchorConfig, job: AnchorJob, geometry: Geometry, frames: int,
-               yuv_in: Path, stream: Path, work: Path) -> toolchain.ToolRun:
+               yuv_in: Path, stream: Path, work: Path, preset: str | None) -> toolchain.ToolRun:
         if self.kind == "ffmpeg":
             assert self.ffmpeg is not None
             argv = commands.ffmpeg_encode_command(self.ffmpeg, config, job.qp, geometry,
-                                                  job.fps, frames, yuv_in, stream)
+                                                  job.fps, frames, yuv_in, stream, preset)
             return toolchain.run_tool(argv, f"{config.data['encoder']} encoding")
         assert self.vtm_encoder is not None and self.vtm_cfg is not None
         argv = commands.vtm_encode_command(self.vtm_encoder, config, self.vtm_cfg, job.qp,
@@ -281,12 +286,14 @@ class _Tools:
 
 
 def _job_hash(job: AnchorJob, config: AnchorConfig, tools: _Tools, frames: int,
-              input_sha: str) -> str:
-    identity = {
+              input_sha: str, preset: str | None) -> str:
+    identity: dict[str, Any] = {
         "pipeline_version": PIPELINE_VERSION, "codec": job.codec, "qp": job.qp,
         "width": job.width, "height": job.height, "fps": job.fps, "frames": frames,
         "input_sha256": input_sha, "config_sha256": config.sha256, "tools": tools.version,
     }
+    if preset is not None:          # codecs without presets keep their earlier hashes
+        identity["preset"] = preset
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 

@@ -139,7 +139,7 @@ def test_bad_inputs_are_one_line_errors(setup: Path, capsys: pytest.CaptureFixtu
         capsys, ["run", "--config", str(setup / "no_dir.json"), "--out", out])
 
 
-def test_ctc_config_is_the_test_conditions() -> None:
+def test_quick_config_keeps_the_development_conditions() -> None:
     config = load_config(DEFAULT_CONFIG)
     assert config.codecs["ifvc"].points == (22, 32, 42, 52)
     assert config.codecs["vvc"].points == (37, 42, 47, 52)

@@ -2,7 +2,7 @@
 streams, decoded sequences, per-frame metrics, a tidy results table, a JVET-style summary,
 BD-rates against the VVC anchor and RD plots, resumable cell by cell.
 
-    python -m conformance.campaign run --config conformance/campaign/configs/ctc.json \\
+    python -m conformance.campaign run --config conformance/campaign/configs/gfvc_ctc.json \\
         --out work/campaign [--sequences NAME ...] [--frames N] [--codecs ifvc,vvc,hevc] \\
         [--jobs 1] [--vgg-stride K] [--executor local|dask] [--scheduler tcp://HOST:PORT]
     python -m conformance.campaign compare A/results.csv B/results.csv [--tolerance NAME=V]

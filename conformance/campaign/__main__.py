@@ -34,7 +34,8 @@ def build_parser() -> CommandParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run (or resume) a campaign and write its report")
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                     help="campaign config JSON (default: the CTC, configs/ctc.json)")
+                     help="campaign config JSON (default: configs/quick.json, the quick "
+                          "development config; the GFVC CTC is configs/gfvc_ctc.json)")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--sequences", nargs="+", metavar="NAME",
                      help="sequence names (default: the config's split, the test split)")
@@ -94,8 +95,10 @@ def _run(args: argparse.Namespace) -> int:
     from .campaign import run_campaign
     from .config import load_config
     from .runner import print_progress
-    config = load_config(args.config).with_overrides(frames=args.frames,
-                                                     vgg_stride=args.vgg_stride)
+    config = load_config(args.config)
+    if config.deprecation:
+        print(f"warning: {config.deprecation}", file=sys.stderr)
+    config = config.with_overrides(frames=args.frames, vgg_stride=args.vgg_stride)
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()] if args.codecs else None
     outcome = run_campaign(config, args.out, sequences=args.sequences, codecs=codecs,
                            jobs=args.jobs, threads=args.threads, force=args.force,
@@ -123,7 +126,8 @@ def _print_tables(config: CampaignConfig, report: Report) -> None:
         from .tables import bd_matrix, markdown_table
         print(markdown_table(report.summary.drop(columns=["bits"])))
         if not report.bd_overall.empty:
-            print(f"BD-rate against {config.anchor} (mean of per-sequence BD-rates):")
+            print(f"BD-rate against {config.anchor}, rate {report.bd_overall['rate'].iloc[0]} "
+                  f"(config {config.config_id}; mean of per-sequence BD-rates):")
             print(markdown_table(bd_matrix(report.bd_overall, "bd_rate_mean_of_sequences")))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -24,8 +24,9 @@ class CampaignOutcome:
 
 
 def select_codecs(config: CampaignConfig, names: list[str] | None) -> list[str]:
+    """The codecs to run: those named (config order), else every codec not on_request."""
     if not names:
-        return list(config.codecs)
+        return [name for name, codec in config.codecs.items() if not codec.on_request]
     unknown = [name for name in names if name not in config.codecs]
     if unknown:
         raise CampaignError(f"unknown codec(s) {', '.join(unknown)}; this config has "
@@ -48,9 +49,10 @@ def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] 
     run = run_cells(config, cells, Path(out_dir), jobs=jobs, threads=threads, force=force,
                     provenance=snapshot, progress=progress, executor=executor)
     results = list(run.results)
-    if config.anchor not in codec_names:
-        # BD-rates need the anchor: use its finished cells from an earlier run, if any.
-        results += _finished(config, plan_cells(config, [config.anchor], chosen), Path(out_dir))
+    for anchor in config.anchors:
+        if anchor not in codec_names:
+            # BD-rates need the anchors: use their finished cells from an earlier run, if any.
+            results += _finished(config, plan_cells(config, [anchor], chosen), Path(out_dir))
     meta: dict[str, Any] = dict(snapshot, codecs_run=codec_names,
                                 sequences=[s.name for s in chosen],
                                 cells_ran=run.ran, cells_skipped=run.skipped,

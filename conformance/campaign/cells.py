@@ -20,7 +20,8 @@ from .config import CampaignConfig, CodecSpec, canonical_json
 from .sequences import Sequence
 
 # Bump when a cell's result for the same inputs changes (metric sampling, rate definition).
-CELL_PIPELINE_VERSION = 1
+# 2: results carry the payload-only rate beside all bits (rates.py).
+CELL_PIPELINE_VERSION = 2
 
 
 @dataclass(frozen=True)

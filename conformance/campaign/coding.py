@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from anchors.configs import load_config as load_anchor_config
 from anchors.errors import AnchorError
 from anchors.runner import AnchorJob, run_anchor
 from ifvc_common.outputs import OutputTransaction
 
 from .cells import Cell
 from .config import CampaignConfig
+from .rates import RateCount, anchor_rate, ifvc_rate
 from .sequences import REPO_ROOT
 
 TMP_PREFIX = ".campaign-tmp-"
@@ -46,6 +48,7 @@ class CodingOutcome:
     tool_version: str | None
     encode_seconds: float
     decode_seconds: float
+    rate: RateCount                    # all bits and the GFVC payload-only count (rates.py)
     bits_by_unit_type: dict[str, int] = field(default_factory=dict)
     generator_name: str | None = None
     generator_sha256: str | None = None
@@ -64,18 +67,24 @@ def _code_anchor(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutc
     assert cell.codec.anchor_codec is not None
     job = AnchorJob(codec=cell.codec.anchor_codec, qp=cell.point, input_path=cell.sequence.path,
                     out_dir=folder, width=config.width, height=config.height, fps=config.fps,
-                    frames=cell.sequence.frames)
+                    frames=cell.sequence.frames, preset=cell.codec.preset,
+                    vtm_encoder=cell.codec.vtm_path("vtm_encoder"),
+                    vtm_decoder=cell.codec.vtm_path("vtm_decoder"),
+                    vtm_cfg=cell.codec.vtm_path("vtm_cfg"))
     try:
         result = run_anchor(job, progress=None)
+        standard = load_anchor_config(cell.codec.anchor_codec).standard
     except AnchorError as error:
         raise CellError(str(error)) from None
+    rate = anchor_rate(Path(result.stream_path).read_bytes(), standard)
     return CodingOutcome(
         stream_path=Path(result.stream_path), decoded_path=Path(result.output_path),
         bits=result.bits, kbps=result.kbps, encoder=result.encoder,
         encoder_version=result.encoder_version, tool_version=result.tool_version,
-        encode_seconds=result.encode_seconds, decode_seconds=result.decode_seconds,
+        encode_seconds=result.encode_seconds, decode_seconds=result.decode_seconds, rate=rate,
         extra={"anchor_result": Path(result.stream_path).with_suffix(".json").name,
-               "anchor_config": result.config_name, "anchor_job_hash": result.job_hash})
+               "anchor_config": result.config_name, "anchor_job_hash": result.job_hash,
+               "anchor_preset": result.preset})
 
 
 def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcome:
@@ -112,6 +121,7 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
                                                      work / "decoded.rgb")
         decode_seconds = time.perf_counter() - start
         bits = 8 * len(data)
+        rate = ifvc_rate(data)
         units = _bits_by_unit_type(log_tmp)
         with OutputTransaction() as outputs:
             outputs.adopt(stream_tmp, stream_path)
@@ -124,7 +134,7 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
         kbps=bits / 1000.0 / (cell.sequence.frames / config.fps),
         encoder="IFVC ref_encoder", encoder_version=None, tool_version=None,
         encode_seconds=round(encode_seconds, 3), decode_seconds=round(decode_seconds, 3),
-        bits_by_unit_type=units, generator_name=generator_name, generator_sha256=generator_sha,
+        rate=rate, bits_by_unit_type=units, generator_name=generator_name, generator_sha256=generator_sha,
         extra={"encoder_command": "ifvc-encode " + " ".join(argv[3:]), "encoder_log": log_path.name})
 
 

@@ -16,10 +16,11 @@ from .tables import KEY
 
 # kbps: relative (0.001 = 0.1 %); metrics: absolute, in their own units.
 DEFAULT_TOLERANCES: dict[str, float] = {
-    "kbps": 0.001, "psnr_rgb": 0.01, "psnr_y": 0.01, "psnr_yuv420": 0.01,
+    "kbps": 0.001, "kbps_payload": 0.001, "psnr_rgb": 0.01, "psnr_y": 0.01, "psnr_yuv420": 0.01,
     "ssim_y": 0.0005, "ssim_rgb": 0.0005, "lpips_alex": 0.001, "lpips_vgg": 0.001, "dists": 0.001,
 }
 EXACT_COLUMNS = ("frames", "vgg_stride")
+RELATIVE_COLUMNS = ("kbps", "kbps_payload")   # rates: compared relatively
 
 
 @dataclass
@@ -103,7 +104,7 @@ def compare_tables(a: pd.DataFrame, b: pd.DataFrame,
                 difference = float(value_b) - float(value_a)
                 if column in exact:
                     beyond = difference != 0
-                elif column == "kbps":
+                elif column in RELATIVE_COLUMNS:
                     relative = abs(difference) / max(abs(float(value_a)), 1e-12)
                     beyond = relative > tolerances[column]
                 else:
@@ -130,7 +131,7 @@ def format_comparison(comparison: Comparison, name_a: str, name_b: str) -> str:
         for _, d in differences.iterrows():
             flag = "BEYOND" if d["beyond_tolerance"] else "within"
             tolerance = "" if d["tolerance"] is None or pd.isna(d["tolerance"]) else (
-                f" (tolerance {100 * d['tolerance']:g}% relative)" if d["column"] == "kbps"
+                f" (tolerance {100 * d['tolerance']:g}% relative)" if d["column"] in RELATIVE_COLUMNS
                 else f" (tolerance {d['tolerance']:g})")
             lines.append(f"{flag:6} {d['codec']} QP{d['point']} {d['sequence']}: {d['column']} "
                          f"{d['a']} -> {d['b']} (diff {d['difference']:+.6g}){tolerance}")

@@ -1,6 +1,11 @@
-"""The campaign configuration: codecs and their rate points, sequences, metrics, BD-rate.
+"""The campaign configuration: codecs and their rate points, sequences, metrics, rates,
+BD-rate anchors, sequence classes.
 
-A config is a JSON file (configs/ctc.json is the IFVC common test conditions). Command-line
+A config is a JSON file. configs/gfvc_ctc.json follows the GFVC common test conditions
+(JVET AhG16: whole sequences, LPIPS-VGG and DISTS on every frame, payload-only rate beside
+all bits, the strongest affordable VVenC preset as the anchor); configs/quick.json is the
+quick development config (a stride of frames for the slow metrics), not the CTC. The old
+name configs/ctc.json is a deprecated alias of quick.json for one release. Command-line
 overrides (--frames, --vgg-stride) are folded in before anything is hashed, so a result
 always records the conditions it was made under.
 """
@@ -9,18 +14,30 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from anchors.configs import CODECS as ANCHOR_CODECS
+from anchors.configs import load_config as load_anchor_config
+from anchors.errors import AnchorError
 from conformance.metrics import METRICS
 
 from .errors import CampaignError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-DEFAULT_CONFIG = CONFIG_DIR / "ctc.json"
+DEFAULT_CONFIG = CONFIG_DIR / "quick.json"
+GFVC_CTC_CONFIG = CONFIG_DIR / "gfvc_ctc.json"
+# Old file name -> new one: loaded with a deprecation note (CampaignConfig.deprecation).
+DEPRECATED_CONFIGS = {"ctc.json": "quick.json"}
 CODEC_KINDS = ("ifvc", "anchor")
+RATE_DEFINITIONS = ("all_bits", "payload")
+# The rate column of the tables for each definition (rates.py says what each counts).
+RATE_COLUMNS = {"all_bits": "kbps", "payload": "kbps_payload"}
+# VTM binaries of a codec entry with anchor_codec "vtm": the entry's key, else this variable.
+VTM_ENVIRONMENT = {"vtm_encoder": "IFVC_VTM_ENCODER", "vtm_decoder": "IFVC_VTM_DECODER",
+                   "vtm_cfg": "IFVC_VTM_CFG"}
 BD_METHODS = ("pchip", "akima", "cubic")
 # Metrics where lower is better: BD-rate uses 1 - value so that every curve rises with rate.
 LOWER_IS_BETTER = frozenset({"lpips_alex", "lpips_vgg", "dists"})
@@ -35,14 +52,27 @@ class CodecSpec:
     points: tuple[int, ...]            # key-frame QPs (IFVC) or QPs (anchors)
     anchor_codec: str | None = None    # anchors.runner codec name ("vvc", "hevc", "vtm")
     encoder_args: tuple[str, ...] = ()  # extra ref_encoder.cli arguments (IFVC)
+    preset: str | None = None          # anchor encoder preset (VVenC); None: anchors' default
+    on_request: bool = False           # run only when named in --codecs (e.g. VTM)
+    vtm: tuple[tuple[str, str], ...] = ()   # vtm_encoder / vtm_decoder / vtm_cfg given in the entry
 
     def as_dict(self) -> dict[str, Any]:
+        """What the cell hash covers (the VTM binaries are hashed by anchors/ itself)."""
         data: dict[str, Any] = {"kind": self.kind, "points": list(self.points)}
         if self.anchor_codec is not None:
             data["anchor_codec"] = self.anchor_codec
         if self.kind == "ifvc":
             data["encoder_args"] = list(self.encoder_args)
+        if self.preset is not None:
+            data["preset"] = self.preset
         return data
+
+    def vtm_path(self, key: str) -> Path | None:
+        """A VTM path of this entry (relative to the working directory), else $IFVC_VTM_*."""
+        if self.anchor_codec != "vtm":
+            return None
+        value = dict(self.vtm).get(key) or os.environ.get(VTM_ENVIRONMENT[key])
+        return Path(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,28 @@ class CampaignConfig:
     bd_method: str
     bd_metrics: tuple[str, ...]
     bd_min_overlap: float
+    bd_anchors: tuple[str, ...] = ()   # further anchors every codec gets BD-rates against
+    rate_primary: str = "all_bits"     # the rate of the summary, the plots, the first BD table
+    payload_hash_units: bool = False   # does the payload-only rate count hash units
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()   # class name -> its sequences
+    ctc_differences: tuple[str, ...] = ()   # how this config differs from the GFVC CTC
+    deprecation: str | None = None     # set when loaded under a deprecated file name
+
+    @property
+    def config_id(self) -> str:
+        """The config's short name in tables and file listings: its file name's stem."""
+        return self.path.stem
+
+    @property
+    def anchors(self) -> tuple[str, ...]:
+        """Every anchor with BD-rates: the main one first."""
+        return (self.anchor, *[a for a in self.bd_anchors if a != self.anchor])
+
+    def class_of(self, sequence: str) -> str:
+        for name, members in self.classes:
+            if sequence in members:
+                return name
+        return "unclassified"
 
     def sha256(self) -> str:
         """Hash of the effective config (the file's content with the overrides applied)."""
@@ -84,7 +136,7 @@ class CampaignConfig:
             if vgg_stride < 1:
                 raise CampaignError(f"--vgg-stride must be at least 1, got {vgg_stride}")
             data["vgg_stride"] = vgg_stride
-        return parse_config(data, self.path)
+        return replace(parse_config(data, self.path), deprecation=self.deprecation)
 
 
 def canonical_json(data: Any) -> str:
@@ -92,8 +144,16 @@ def canonical_json(data: Any) -> str:
 
 
 def load_config(path: Path) -> CampaignConfig:
-    """Read and check a campaign config; any problem is a one-line CampaignError."""
+    """Read and check a campaign config; any problem is a one-line CampaignError. The old
+    name configs/ctc.json loads configs/quick.json with a deprecation note."""
     path = Path(path)
+    deprecation = None
+    if path.name in DEPRECATED_CONFIGS and not path.is_file() \
+            and path.parent.resolve() == CONFIG_DIR:
+        new = CONFIG_DIR / DEPRECATED_CONFIGS[path.name]
+        deprecation = (f"{path.name} is deprecated: it is now {new.name}, the quick development "
+                       f"config (not the GFVC CTC; that is {GFVC_CTC_CONFIG.name})")
+        path = new
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -105,7 +165,8 @@ def load_config(path: Path) -> CampaignConfig:
     except json.JSONDecodeError as error:
         raise CampaignError(f"config {path} is not valid JSON: {error.msg} at line "
                             f"{error.lineno} column {error.colno}") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    return replace(config, deprecation=deprecation) if deprecation else config
 
 
 def parse_config(data: Any, path: Path) -> CampaignConfig:
@@ -154,6 +215,20 @@ def parse_config(data: Any, path: Path) -> CampaignConfig:
     overlap = bd.get("min_overlap", 0.5)
     if not isinstance(overlap, (int, float)) or not 0 <= overlap <= 1:
         raise CampaignError(f"{where}: bd_rate.min_overlap must be between 0 and 1")
+    bd_anchors = bd.get("anchors", [])
+    if not isinstance(bd_anchors, list) or any(
+            a not in codecs or codecs[a].kind != "anchor" for a in bd_anchors):
+        raise CampaignError(f"{where}: bd_rate.anchors must be a list of anchor codecs of "
+                            f"this config")
+    rate = data.get("rate", {})
+    if not isinstance(rate, dict) or rate.get("primary", "all_bits") not in RATE_DEFINITIONS:
+        raise CampaignError(f"{where}: rate.primary must be one of {list(RATE_DEFINITIONS)}")
+    if not isinstance(rate.get("payload_hash_units", False), bool):
+        raise CampaignError(f"{where}: rate.payload_hash_units must be true or false")
+    classes = _parse_classes(data.get("classes", {}), where)
+    differences = data.get("ctc_differences", [])
+    if not isinstance(differences, list) or not all(isinstance(d, str) for d in differences):
+        raise CampaignError(f"{where}: ctc_differences must be a list of strings")
     return CampaignConfig(
         path=Path(path), data=data, codecs=codecs, name=str(data.get("name", Path(path).stem)),
         sequences_dir=Path(data["sequences_dir"]),
@@ -161,7 +236,26 @@ def parse_config(data: Any, path: Path) -> CampaignConfig:
         split=str(data["split"]), width=data["width"], height=data["height"], fps=float(data["fps"]),
         frames=frames, anchor=str(data["anchor"]), metrics=tuple(metrics), strided_metrics=tuple(strided),
         vgg_stride=stride, bd_method=str(bd["method"]), bd_metrics=tuple(bd_metrics),
-        bd_min_overlap=float(overlap))
+        bd_min_overlap=float(overlap), bd_anchors=tuple(bd_anchors),
+        rate_primary=str(rate.get("primary", "all_bits")),
+        payload_hash_units=bool(rate.get("payload_hash_units", False)),
+        classes=classes, ctc_differences=tuple(differences))
+
+
+def _parse_classes(raw: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Sequence classes (JVET tables average per class): name -> list of sequence names."""
+    if not isinstance(raw, dict) or not all(
+            isinstance(members, list) and all(isinstance(s, str) for s in members)
+            for members in raw.values()):
+        raise CampaignError(f"{where}: classes must be an object class name -> list of sequences")
+    seen: dict[str, str] = {}
+    for name, members in raw.items():
+        for sequence in members:
+            if sequence in seen:
+                raise CampaignError(f"{where}: sequence {sequence} is in classes {seen[sequence]} "
+                                    f"and {name}")
+            seen[sequence] = name
+    return tuple((str(name), tuple(members)) for name, members in raw.items())
 
 
 def _parse_codecs(raw: Any, where: str) -> dict[str, CodecSpec]:
@@ -189,7 +283,23 @@ def _parse_codecs(raw: Any, where: str) -> dict[str, CodecSpec]:
         args = entry.get("encoder_args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise CampaignError(f"{where}: codec {name}: encoder_args must be a list of strings")
+        preset = entry.get("preset")
+        if preset is not None:
+            if kind != "anchor":
+                raise CampaignError(f"{where}: codec {name}: preset is for anchors")
+            try:     # the anchor config knows its presets: a typo fails here, not in a cell
+                load_anchor_config(anchor_codec).preset(preset)
+            except AnchorError as error:
+                raise CampaignError(f"{where}: codec {name}: {error}") from None
+        on_request = entry.get("on_request", False)
+        if not isinstance(on_request, bool):
+            raise CampaignError(f"{where}: codec {name}: on_request must be true or false")
+        vtm = tuple((key, entry[key]) for key in VTM_ENVIRONMENT if entry.get(key) is not None)
+        if any(not isinstance(value, str) for _key, value in vtm) or (vtm and anchor_codec != "vtm"):
+            raise CampaignError(f"{where}: codec {name}: vtm_encoder/vtm_decoder/vtm_cfg are "
+                                f"paths, for anchor_codec vtm only")
         codecs[name] = CodecSpec(name=name, kind=kind, points=tuple(points),
                                  anchor_codec=anchor_codec if kind == "anchor" else None,
-                                 encoder_args=tuple(args))
+                                 encoder_args=tuple(args), preset=preset,
+                                 on_request=on_request, vtm=vtm)
     return codecs

@@ -127,6 +127,7 @@ def run_cell(config: CampaignConfig, cell: Cell, out_dir: Path, expected_hash: s
         "width": config.width, "height": config.height, "fps": config.fps,
         "bits": coded.bits,
         "kbps": coded.kbps,
+        "rate": coded.rate.as_dict(),     # all bits and the GFVC payload-only count (rates.py)
         "bits_by_unit_type": coded.bits_by_unit_type,
         "metrics": means,
         "metric_frames": counts,

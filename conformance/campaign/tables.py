@@ -1,6 +1,7 @@
 """The campaign's tables: the tidy results (one row per codec x sequence x rate point), the
 summary per codec and rate point (mean over sequences, as JVET contributions tabulate it) and
-the BD-rate against the anchor, per sequence and overall."""
+the BD-rate against each anchor, per sequence and overall, for either rate definition
+(kbps: all bits of the stream; kbps_payload: the GFVC payload-only count, rates.py)."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .bd_rate import bd_rate
-from .config import LOWER_IS_BETTER, CampaignConfig
+from .config import LOWER_IS_BETTER, RATE_COLUMNS, CampaignConfig
+from .rates import kbps as to_kbps
 
 KEY = ["codec", "sequence", "point"]
 
@@ -20,12 +22,21 @@ def results_table(results: Iterable[dict[str, Any]], config: CampaignConfig) -> 
     rows = []
     for result in results:
         row: dict[str, Any] = {key: result[key] for key in KEY}
+        row["class"] = config.class_of(result["sequence"])
         row.update(frames=result["frames"], bits=result["bits"], kbps=result["kbps"])
+        rate = result.get("rate")       # absent in results made before the payload count
+        if rate:
+            payload = rate["payload_bits"] + (rate["hash_bits"] if config.payload_hash_units else 0)
+            row.update(payload_bits=payload, hash_bits=rate["hash_bits"],
+                       kbps_payload=to_kbps(payload, result["frames"], result.get("fps", config.fps)))
+        else:
+            row.update(payload_bits=math.nan, hash_bits=math.nan, kbps_payload=math.nan)
         for name in config.metrics:
             row[name] = result["metrics"].get(name, math.nan)
         row["vgg_stride"] = result.get("vgg_stride", 1)
         for name in result.get("strided_metrics", []):
             row[f"{name}_frames"] = result["metric_frames"].get(name)
+        row["preset"] = (result.get("details") or {}).get("anchor_preset")
         for key in ("encoder", "encoder_version", "generator_name", "generator_sha256",
                     "encode_seconds", "decode_seconds", "metrics_seconds", "cell_hash"):
             row[key] = result.get(key)
@@ -41,7 +52,7 @@ def results_table(results: Iterable[dict[str, Any]], config: CampaignConfig) -> 
 
 def summary_table(results: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """Per codec and rate point: the mean over sequences of the rate and of every metric."""
-    columns = ["kbps", "bits", *config.metrics]
+    columns = ["kbps", "kbps_payload", "bits", *config.metrics]
     grouped = results.groupby(["codec", "point"], sort=False)
     summary = grouped[columns].mean()
     summary.insert(0, "sequences", grouped["sequence"].nunique())
@@ -55,19 +66,25 @@ def quality_for_bd(metric: str, values: Iterable[float]) -> np.ndarray:
     return 1.0 - array if metric in LOWER_IS_BETTER else array
 
 
-def _curve(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+def _curve(frame: pd.DataFrame, metric: str, rate: str = "kbps") -> tuple[np.ndarray, np.ndarray]:
     frame = frame.sort_values("point")
-    return frame["kbps"].to_numpy(dtype=np.float64), quality_for_bd(metric, frame[metric])
+    return frame[rate].to_numpy(dtype=np.float64), quality_for_bd(metric, frame[metric])
 
 
-def bd_tables(results: pd.DataFrame, summary: pd.DataFrame,
-              config: CampaignConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """(per-sequence BD-rates, overall BD-rates, warnings) of every codec against the anchor.
+def bd_tables(results: pd.DataFrame, summary: pd.DataFrame, config: CampaignConfig,
+              anchor: str | None = None,
+              rate: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(per-sequence BD-rates, overall BD-rates, warnings) of every other codec against
+    `anchor` (default: the config's) on the rate column `rate` (default: the config's
+    primary rate; "kbps" all bits, "kbps_payload" payload-only). Anchors are compared with
+    each other too (e.g. VVenC faster against slower).
 
     Overall, two numbers: the mean of the per-sequence BD-rates (the JVET spreadsheet's
     "Overall" row) and the BD-rate between the mean-over-sequences curves (what the RD plots
     show). Both use `config.bd_method` (PCHIP in the CTC)."""
-    anchor = config.anchor
+    anchor = anchor or config.anchor
+    rate = rate or RATE_COLUMNS[config.rate_primary]
+    label = f"{anchor}, {rate}" if rate != "kbps" else anchor
     warnings: list[str] = []
     per_sequence: list[dict[str, Any]] = []
     overall: list[dict[str, Any]] = []
@@ -88,29 +105,30 @@ def bd_tables(results: pd.DataFrame, summary: pd.DataFrame,
                             f"{len(t)}/{test_points} test points)")
                     outcome = None
                 else:
-                    outcome = bd_rate(*_curve(a, metric), *_curve(t, metric),
+                    outcome = bd_rate(*_curve(a, metric, rate), *_curve(t, metric, rate),
                                       method=config.bd_method, min_overlap=config.bd_min_overlap)
                     note = "; ".join(outcome.warnings)
                 value = math.nan if outcome is None else outcome.value
                 values.append(value)
                 per_sequence.append({
-                    "codec": codec, "anchor": anchor, "metric": metric, "sequence": sequence,
+                    "codec": codec, "anchor": anchor, "rate": rate, "metric": metric,
+                    "class": config.class_of(sequence), "sequence": sequence,
                     "bd_rate_percent": value,
                     "quality_overlap": None if outcome is None else outcome.quality_overlap,
                     "rate_overlap": None if outcome is None else outcome.rate_overlap,
                     "warning": note})
                 if note:
-                    warnings.append(f"{codec} vs {anchor}, {metric}, {sequence}: {note}")
+                    warnings.append(f"{codec} vs {label}, {metric}, {sequence}: {note}")
             valid = [v for v in values if not math.isnan(v)]
             a = summary[summary["codec"] == anchor]
             t = summary[summary["codec"] == codec]
-            mean_curve = bd_rate(*_curve(a, metric), *_curve(t, metric), method=config.bd_method,
-                                 min_overlap=config.bd_min_overlap)
+            mean_curve = bd_rate(*_curve(a, metric, rate), *_curve(t, metric, rate),
+                                 method=config.bd_method, min_overlap=config.bd_min_overlap)
             note = "; ".join(mean_curve.warnings)
             if note:
-                warnings.append(f"{codec} vs {anchor}, {metric}, mean curves: {note}")
+                warnings.append(f"{codec} vs {label}, {metric}, mean curves: {note}")
             overall.append({
-                "codec": codec, "anchor": anchor, "metric": metric,
+                "codec": codec, "anchor": anchor, "rate": rate, "metric": metric,
                 "bd_rate_mean_of_sequences": float(np.mean(valid)) if valid else math.nan,
                 "sequences_valid": len(valid), "sequences": len(values),
                 "bd_rate_of_mean_curves": mean_curve.value,
@@ -124,7 +142,7 @@ def _format(value: Any, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, (float, np.floating)):
-        if column.startswith(("lpips", "dists")):
+        if column.startswith(("lpips", "dists", "ssim")):
             return f"{value:.4f}"
         if "overlap" in column:
             return f"{100 * value:.0f}%"
