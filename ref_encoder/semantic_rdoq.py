@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 # c of lambda = c * 2**((QP - 12) / 3), in (milli-LPIPS)**2 per bit; calibrated on the test
 # split so that the quality targets of issue 13 hold (docs/results/rdoq_*/README.md).
-DEFAULT_LAMBDA_SCALE = 0.004
-DEFAULT_MAX_LEVEL_ERROR = 1.0   # levels of the element's precision (see the module docstring)
+DEFAULT_LAMBDA_SCALE = 0.125
+DEFAULT_MAX_LEVEL_ERROR = 2.0   # levels of the element's precision (see the module docstring)
 LAMBDA_PRESETS = ("off", "auto")
 
 

@@ -83,20 +83,22 @@ def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
             "skipped": skipped, "max_level_error": max_err, "levels": levels_out}
 
 
-def rate_tables(names: list[str], qps: list[int], fpus: list[int]) -> tuple[str, dict[str, object]]:
+def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds: list[float]
+                ) -> tuple[str, dict[str, object]]:
     from ref_encoder.analysis import apply_smoothing
     series = {n: apply_smoothing(raw_semantics(n)[0], "one_euro") for n in names}
     frames = sum(len(v) - 1 for v in series.values())
-    settings: list[tuple[str, float | None, int | None]] = [("off", None, None)]
-    settings += [(f"auto QP {qp}", lambda_for_qp(qp), qp) for qp in qps]
+    settings: list[tuple[str, float | None, float | None]] = [("off", None, None)]
+    settings += [(f"auto QP {qp}", lambda_for_qp(qp), None) for qp in qps]
+    settings += [(f"auto QP {qp}, max error {b:g}", lambda_for_qp(qp), b) for b in extra_bounds for qp in qps]
     results: dict[tuple[str, int, int], dict[str, object]] = {}
-    for label, lam, qp in settings:
+    for label, lam, bound in settings:
         for mode, _ in MODES:
             for fpu in fpus:
                 acc: dict[str, object] = {"bits": 0, "per_element": np.zeros(len(NAMES) + 1), "distortion": 0.0,
                                           "skipped": 0, "max_level_error": 0.0}
                 for v in series.values():
-                    r = code_clip(v, mode, fpu, lam)
+                    r = code_clip(v, mode, fpu, lam, bound)
                     acc["bits"] += r["bits"]  # type: ignore[operator]
                     acc["per_element"] = acc["per_element"] + r["per_element"]  # type: ignore[operator]
                     acc["distortion"] += r["distortion"]  # type: ignore[operator]
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test", choices=["train", "validation", "test"])
     ap.add_argument("--qps", type=int, nargs="+", default=[22, 32, 42, 52])
     ap.add_argument("--fpu", type=int, nargs="+", default=[1, 8, 16])
+    ap.add_argument("--extra-max-errors", type=float, nargs="*", default=[],
+                    help="rate: also these --semantic-max-error values (default lambda at each QP)")
     ap.add_argument("--frames", type=int, help="quality: at most this many frames per sequence")
     ap.add_argument("--strips-qp", type=int, default=42)
     ap.add_argument("--slow-metrics-qps", type=int, nargs="+",
@@ -261,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or Path("docs") / "results" / f"rdoq_{datetime.datetime.now(datetime.UTC):%Y-%m-%d}"
     command = "python -m tools.rdoq_study " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part == "rate":
-        text, data = rate_tables(names, args.qps, args.fpu)
+        text, data = rate_tables(names, args.qps, args.fpu, args.extra_max_errors)
     else:
         text, data = quality_tables(names, args.qps, args.frames, args.strips_qp, out_dir / "strips",
                                     args.slow_metrics_qps or args.qps)
