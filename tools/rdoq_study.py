@@ -110,7 +110,7 @@ def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds:
     out = [f"Test split: {len(names)} sequences, {frames} semantic frames (frame 0 of each is the key frame); "
            "default precisions (Table 3), causal One-Euro smoothing, analysed semantics from the cache.", ""]
     out += ["### Bits per semantic frame (semantic units, framing included)", "",
-            "| setting | lambda | " + " | ".join(f"{m} fpu {f}" for m, mn in MODES for f in fpus) + " |",
+            "| setting | lambda | " + " | ".join(f"{mn} fpu {f}" for _, mn in MODES for f in fpus) + " |",
             "|---|---|" + "---|" * (len(MODES) * len(fpus))]
     for label, lam, _ in settings:
         cells = [f"{results[(label, m, f)]['bits'] / frames:.2f}" for m, _ in MODES for f in fpus]  # type: ignore[operator]
