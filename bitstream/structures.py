@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .cabac_contexts import (MAX_RICE_STAT, NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT,
-                             ElementContextInit, SemanticContextState, default_element_init)
+from .cabac_contexts import (MAX_RICE_STAT, NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT, ElementContextInit,
+                             ElementContexts, SemanticContextState, default_element_init)
 from .semantic_elements import ELEMENT_BY_ID
 from .syntax_coder import SyntaxReader, SyntaxWriter
 
@@ -331,20 +331,7 @@ def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     if c.reading:
         su.frames = [SemanticFrame() for _ in range(num_minus1 + 1)]
     for f, frame in enumerate(su.frames):
-        if not c.reading and not frame.sf_skip_flag and len(frame.sem_res) != n:
-            raise ValueError(f"frame {f} has {len(frame.sem_res)} residuals, expected {n}")
-        if cabac:
-            _code_frame_cabac(c, frame, f, n, bounds, ctx)  # type: ignore[arg-type]
-        else:
-            frame.sf_skip_flag = c.u(f"sf_skip_flag[{f}]", 1, frame.sf_skip_flag)
-            if frame.sf_skip_flag:
-                frame.sem_res = [0] * n
-            else:
-                if c.reading:
-                    frame.sem_res = [0] * n
-                for i in range(n):
-                    frame.sem_res[i] = c.se(f"sem_res[{f}][{i}]", frame.sem_res[i],
-                                            lo=-bounds[i], hi=bounds[i])
+        code_semantic_frame(c, frame, f, sh, bounds, ctx)
     if cabac:
         if c.ae_terminate("end_of_unit_one_bit", 1) != 1:
             raise_or_fail(c, "end_of_unit_one_bit is 0 (shall be 1)", "end_of_unit_one_bit")
@@ -364,10 +351,35 @@ def _code_su_extension(c: Coder, data: bytes) -> bytes:
     return c.b8_string("su_extension_data_byte", data, length if c.reading else len(data))
 
 
+def code_semantic_frame(c: Coder, frame: SemanticFrame, f: int, sh: SequenceHeader, bounds: list[int],
+                        ctx: SemanticContextState | None) -> SemanticFrame:
+    """One frame of semantic_unit( ) (spec 7.3.5): sf_skip_flag and the residuals, in the
+    entropy coding mode of the header. bounds: residual_bound( ) of each element; ctx: the
+    CABAC parsing state (None in Exp-Golomb mode). Also what an encoder codes on the side to
+    learn a frame's bits (ref_encoder's rate estimation), so the syntax exists once."""
+    n = sh.num_sem_elements
+    if not c.reading and not frame.sf_skip_flag and len(frame.sem_res) != n:
+        raise ValueError(f"frame {f} has {len(frame.sem_res)} residuals, expected {n}")
+    if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
+        assert ctx is not None
+        _code_frame_cabac(c, frame, f, n, bounds, ctx)
+        return frame
+    frame.sf_skip_flag = c.u(f"sf_skip_flag[{f}]", 1, frame.sf_skip_flag)
+    if frame.sf_skip_flag:
+        frame.sem_res = [0] * n
+    else:
+        if c.reading:
+            frame.sem_res = [0] * n
+        for i in range(n):
+            frame.sem_res[i] = c.se(f"sem_res[{f}][{i}]", frame.sem_res[i],
+                                    lo=-bounds[i], hi=bounds[i])
+    return frame
+
+
 def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: list[int],
                       ctx: SemanticContextState) -> None:
-    """One frame of semantic_unit( ) in CABAC mode (spec 7.3.5): binarization (9.3.3, Table 12)
-    and context selection (9.3.4.2); ctx.update_rice_stat is 9.3.3.4."""
+    """One frame of semantic_unit( ) in CABAC mode (spec 7.3.5): sf_skip_flag with ctxInc =
+    PrevSkip (9.3.4.2), then each element's residual (code_sem_res_cabac)."""
     skip = c.ae_decision(f"sf_skip_flag[{f}]", ctx.skip[ctx.prev_skip], frame.sf_skip_flag)
     frame.sf_skip_flag = skip
     ctx.prev_skip = skip
@@ -380,27 +392,32 @@ def _code_frame_cabac(c: Coder, frame: SemanticFrame, f: int, n: int, bounds: li
     if c.reading:
         frame.sem_res = [0] * n
     for i in range(n):
-        value = frame.sem_res[i]
-        a = abs(value)
-        ec = ctx.elements[i]
-        p = prev[i]
-        ap = abs(p)
-        if c.ae_decision(f"sem_res_sig_flag[{f}][{i}]", ec.sig[p != 0], int(a > 0)):
-            a_dec = 1
-            if c.ae_decision(f"sem_res_gt1_flag[{f}][{i}]", ec.gt1[ap > 1], int(a > 1)):
-                a_dec = 2
-                if c.ae_decision(f"sem_res_gt2_flag[{f}][{i}]", ec.gt2[ap > 2], int(a > 2)):
-                    rem = c.ae_bypass_egk(f"sem_res_abs_minus3[{f}][{i}]", a - 3,
-                                          ec.rice_stat >> 2, hi=bounds[i] - 3)
-                    ec.update_rice_stat(rem)
-                    a_dec = 3 + rem
-            sign_ctx = ec.sign[0 if p == 0 else (1 if p > 0 else 2)]
-            neg = c.ae_decision(f"sem_res_sign_flag[{f}][{i}]", sign_ctx, int(value < 0))
-            value = -a_dec if neg else a_dec
-        else:
-            value = 0
+        value = code_sem_res_cabac(c, f, i, frame.sem_res[i], bounds[i], ctx.elements[i], prev[i])
         frame.sem_res[i] = value
         prev[i] = value
+
+
+def code_sem_res_cabac(c: Coder, f: int, i: int, value: int, bound: int, ec: ElementContexts,
+                       prev_res: int) -> int:
+    """sem_res[ f ][ i ] in CABAC mode (spec 7.3.5): binarization (9.3.3, Table 12) and context
+    selection from PrevRes[ i ] (9.3.4.2); ec.update_rice_stat is 9.3.3.4. Returns the value
+    (read or written). The caller sets PrevRes[ i ] to it."""
+    a = abs(value)
+    p = prev_res
+    ap = abs(p)
+    if c.ae_decision(f"sem_res_sig_flag[{f}][{i}]", ec.sig[p != 0], int(a > 0)):
+        a_dec = 1
+        if c.ae_decision(f"sem_res_gt1_flag[{f}][{i}]", ec.gt1[ap > 1], int(a > 1)):
+            a_dec = 2
+            if c.ae_decision(f"sem_res_gt2_flag[{f}][{i}]", ec.gt2[ap > 2], int(a > 2)):
+                rem = c.ae_bypass_egk(f"sem_res_abs_minus3[{f}][{i}]", a - 3,
+                                      ec.rice_stat >> 2, hi=bound - 3)
+                ec.update_rice_stat(rem)
+                a_dec = 3 + rem
+        sign_ctx = ec.sign[0 if p == 0 else (1 if p > 0 else 2)]
+        neg = c.ae_decision(f"sem_res_sign_flag[{f}][{i}]", sign_ctx, int(value < 0))
+        return -a_dec if neg else a_dec
+    return 0
 
 
 # ---------------------------------------------------------------------------------------

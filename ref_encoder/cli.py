@@ -27,6 +27,7 @@ from ifvc_common.paths import check_outputs  # noqa: E402
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KeyframeCodingError  # noqa: E402
+from .semantic_rdoq import DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR, LAMBDA_PRESETS  # noqa: E402
 from .video_input import InputError, iter_frames, probe  # noqa: E402
 
 
@@ -47,6 +48,16 @@ def _precision_item(text: str) -> tuple[str, int]:
         return name, int_range(0, element.max_precision)(p)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
+
+
+def _semantic_lambda(text: str) -> str | float:
+    """off, auto or a finite number >= 0 (a usage error otherwise)."""
+    if text in LAMBDA_PRESETS:
+        return text
+    try:
+        return float_range(0)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be off, auto or a number >= 0, not {text!r}") from None
 
 
 def _log_text(result: EncodeResult) -> str:
@@ -123,6 +134,15 @@ def build_parser() -> CommandParser:
     ap.add_argument("--precision", action="append", default=[], metavar="ELEMENT=P", type=_precision_item,
                     help="precision of an element (repeatable), e.g. mouth_open=7 (P: 0..the element's "
                          "maximum, Annex B)")
+    ap.add_argument("--semantic-lambda", type=_semantic_lambda, default="auto", metavar="off|auto|LAMBDA",
+                    help="rate-distortion optimised quantisation of the semantics: 'off' rounds each value "
+                         "(the encoder before RDOQ, bit-exact); 'auto' (default) uses lambda = "
+                         f"{DEFAULT_LAMBDA_SCALE:g} * 2^((QP-12)/3) from --qp; a number sets lambda "
+                         "((milli-LPIPS)^2 per bit; 0 keeps the nearest levels)")
+    ap.add_argument("--semantic-max-error", type=float_range(0.5, 64), default=DEFAULT_MAX_LEVEL_ERROR,
+                    metavar="LEVELS", help="RDOQ never codes a level further than this from the analysed "
+                                           "value, in levels of the element's precision (0.5..64, default "
+                                           f"{DEFAULT_MAX_LEVEL_ERROR:g})")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
     ap.add_argument("--generator", default=DEFAULT_GENERATOR_NAME,
                     help="generator named in the sequence header (sh_generator_name): a registered "
@@ -161,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                             frames_per_unit=args.frames_per_unit, keyframe_period=args.keyframe_period,
                             keyframe_pose_threshold=args.keyframe_pose_threshold,
                             smoothing=not args.no_smoothing, precision_preset=args.semantic_precision,
-                            precisions=precisions,
+                            precisions=precisions, semantic_lambda=args.semantic_lambda,
+                            semantic_max_level_error=args.semantic_max_error,
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,

@@ -1,7 +1,8 @@
 """The IFVC reference encoder: face video in, conforming .ifvc stream out.
 
 Per frame (low delay, nothing looks ahead): analysis -> causal smoothing -> quantisation to
-integer levels; a key frame is coded with VVC intra when a refresh is due, and what the
+integer levels (rounding, or rate-distortion optimised against the writer's closed-loop
+prediction and CABAC state: semantic_rdoq.py); a key frame is coded with VVC intra when a refresh is due, and what the
 generator needs from it (reference semantics, geometry) is computed on the DECODED key frame,
 exactly as every decoder will see it. Semantic frames are grouped into semantic units of up
 to frames_per_unit frames; a hash unit closes each key-frame period.
@@ -17,11 +18,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
-from bitstream.head_location import head_loc_cell
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from bitstream.semantic_reconstruction import dequantize, quantize, values_from_levels
+from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
@@ -32,8 +32,8 @@ from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
+from .semantic_rdoq import DEFAULT_MAX_LEVEL_ERROR, ClosedLoopChooser, SemanticQuantiser, resolve_lambda
 
-_INDEX = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
 
 
@@ -63,6 +63,8 @@ class EncoderConfig:
     smoothing: bool = True                   # causal One-Euro filter (Annex B.5)
     precision_preset: str = "default"        # PRECISION_PRESETS key
     precisions: dict[str, int] = field(default_factory=dict)   # element name -> p, over the preset
+    semantic_lambda: str | float = "auto"    # "off": rounding; "auto": from keyframe_qp; or a number
+    semantic_max_level_error: float = DEFAULT_MAX_LEVEL_ERROR   # RDOQ error bound, in levels
     hash_units: bool = True
     generator_name: str = DEFAULT_GENERATOR_NAME
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
@@ -156,19 +158,22 @@ class Encoder:
             sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
             sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,
             sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256)
+        # Key frames' reference levels are rounded; semantic frames go through the quantiser
+        # (rounding when lambda is off). head_loc is derived from the reconstructed
+        # head_tx/head_ty in both (Annex B.3), so that a decoder deriving it finds the same cell.
+        self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
+        self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
+                                           max_level_error=config.semantic_max_level_error)
+        self._chooser = ClosedLoopChooser(self.quantiser)
 
     def _levels(self, values: np.ndarray) -> list[int]:
-        out = []
-        for v, p, (lo, hi) in zip(values, self.precisions,
-                                  (self.sh.level_bounds(i) for i in range(len(self.precisions)))):
-            out.append(min(max(quantize(float(v), p), lo), hi))
-        # head_loc is a function of the translation (Annex B.3): derived from the
-        # reconstructed head_tx/head_ty, never smoothed or quantised on its own, so that a
-        # decoder deriving it finds the same cell.
-        tx, ty = (dequantize(out[_INDEX[n]], self.precisions[_INDEX[n]]) for n in ("head_tx", "head_ty"))
-        loc = _INDEX["head_loc"]
-        out[loc] = quantize(float(head_loc_cell(tx, ty)), self.precisions[loc])
-        return out
+        return self.quantiser.round_levels(values)
+
+    def _semantic_levels(self, values: np.ndarray, writer: StreamWriter, pending: list[list[int]]) -> list[int]:
+        """A semantic frame's levels: rounded, or chosen by RDOQ in closed loop with the writer."""
+        if self.semantic_lambda is None:
+            return self._levels(values)
+        return self._chooser.next_frame(values, writer, pending)[0].levels
 
     def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:
         if key_values is None:
@@ -235,7 +240,7 @@ class Encoder:
                     logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
                                          fa.face_found, [float(v) for v in values]))
                 else:
-                    levels = self._levels(values)
+                    levels = self._semantic_levels(values, writer, pending)
                     pending.append(levels)
                     logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
                                          fa.face_found, [float(v) for v in values]))
