@@ -7,12 +7,12 @@ For every sequence of the split and key-frame QP it encodes the prepared sequenc
 the reference encoder (one key frame, defaults otherwise; streams cached in --work), decodes
 the stream with each generator (the decoder's --generator override; the stream's semantics
 and key frame are the same for all) and scores the output against the source: PSNR-RGB and
-LPIPS-Alex on every frame, LPIPS-VGG and DISTS on every 10th frame (frames 0, 10, ...).
-Row "ifvc-geometric-2 + selfie mask" is geometric-2 with the person mask of MediaPipe's
+LPIPS-Alex on every frame, LPIPS-VGG and DISTS on every --slow-every-th frame (frames 0, N,
+...). Row "ifvc-geometric-2 + selfie mask" (--selfie) is geometric-2 with the person mask of MediaPipe's
 selfie segmentation of the decoded key frame instead of the derived one: what a mask sent
 by the encoder would give (option (b) of Annex G.3; not in the syntax).
 
-Edits (first QP, every 10th frame): head_yaw offset +-25, head_tx offset +-0.2 and a
+Edits (first QP, frames 1, 11, 21, ...): head_yaw offset +-25, head_tx offset +-0.2 and a
 head_loc move by one cell. Per generator: pixels with R = G = B = 0 and near-black pixels
 (all channels <= 4) that are not near-black in the unedited frame; the mean absolute change
 (levels, over R, G, B) against the unedited frame outside the union of the key frame's
@@ -77,10 +77,10 @@ def decode(data: bytes, label: str, edits: list[str] | None = None):  # type: ig
     return np.stack(frames), dec, gen
 
 
-def scores(source: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+def scores(source: np.ndarray, decoded: np.ndarray, slow_every: int) -> dict[str, float]:
     from conformance.metrics.aggregate import frame_scores
     every = frame_scores(source, decoded, ("psnr_rgb", "lpips_alex"))
-    tenth = frame_scores(source[::10], decoded[::10], ("lpips_vgg", "dists"))
+    tenth = frame_scores(source[::slow_every], decoded[::slow_every], ("lpips_vgg", "dists"))
     return {k: float(np.mean(v)) for k, v in {**every, **tenth}.items()}
 
 
@@ -155,26 +155,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test", choices=["train", "validation", "test"])
     ap.add_argument("--qps", type=int, nargs="+", default=[32, 42])
     ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--slow-every", type=int, default=10, help="LPIPS-VGG and DISTS on every N-th frame")
+    ap.add_argument("--selfie", action="store_true", help="also geometric-2 with the selfie mask")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="these sequences of the split only")
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="threads of the metric networks (1: on a shared, loaded machine more threads "
+                         "were slower, 0.4 against 3.5 s a frame for LPIPS-Alex)")
     ap.add_argument("--out", type=Path, default=Path("docs/results") / f"generator2_{datetime.date.today()}")
     args = ap.parse_args(argv)
-    names = json.loads(SPLIT_FILE.read_text())[args.split]
+    import torch
+    torch.set_num_threads(args.torch_threads)
+    names = [n for n in json.loads(SPLIT_FILE.read_text())[args.split] if not args.only or n in args.only]
     args.work.mkdir(parents=True, exist_ok=True)
     results: dict = {"command": "python -m tools.generator_compare " + " ".join(argv or sys.argv[1:]),
                      "rd": [], "edits": []}
-    for name in names:
-        seq = args.sequences / f"{name}_256x256_25_8bit_444.rgb"
-        if not seq.is_file():
-            print(f"skip {name}: {seq} not found", file=sys.stderr)
-            continue
-        source = read_rgb444(seq, max_frames=args.frames)
-        for qp in args.qps:
+    args.out.mkdir(parents=True, exist_ok=True)
+    for qp in args.qps:                      # QP outer: a run cut short still has whole QP rows
+        for name in names:
+            seq = args.sequences / f"{name}_256x256_25_8bit_444.rgb"
+            if not seq.is_file():
+                print(f"skip {name}: {seq} not found", file=sys.stderr)
+                continue
+            source = read_rgb444(seq, max_frames=args.frames)
             stream = args.work / f"{name}_qp{qp}_f{args.frames}.ifvc"
             encode(seq, stream, qp, args.frames)
             data = stream.read_bytes()
             kbps = len(data) * 8 / 1000 / (len(source) / 25)
-            for g in GENERATORS:
+            for g in GENERATORS if args.selfie else GENERATORS[:2]:
                 decoded = decode(data, g)[0]
-                row = dict(seq=name, qp=qp, generator=g, kbps=kbps, **scores(source, decoded))
+                row = dict(seq=name, qp=qp, generator=g, kbps=kbps, **scores(source, decoded, args.slow_every))
                 results["rd"].append(row)
                 print(json.dumps(row), flush=True)
             if qp == args.qps[0]:
@@ -182,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                     row["seq"] = name
                     results["edits"].append(row)
                     print(json.dumps(row), flush=True)
+            (args.out / "results.json").write_text(json.dumps(results, indent=1))   # partial results
+            (args.out / "results.md").write_text(report(results))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     (args.out / "results.md").write_text(report(results))

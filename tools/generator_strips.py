@@ -64,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from bitstream.head_location import head_loc_cell
     names = json.loads(SPLIT_FILE.read_text())["test"]
-    streams = {n: (args.streams / f"{n}_qp{args.qp}_f{args.frames}.ifvc").read_bytes() for n in names}
-    decoded = {n: decode(streams[n], GENERATORS[0]) for n in names}
+    paths = {n: args.streams / f"{n}_qp{args.qp}_f{args.frames}.ifvc" for n in names}
+    streams = {n: p.read_bytes() for n, p in paths.items() if p.is_file()}
+    missing = sorted(set(names) - set(streams))
+    if missing:
+        print(f"note: no stream for {', '.join(missing)} (run tools.generator_compare first)")
+    decoded = {n: decode(streams[n], GENERATORS[0]) for n in streams}
     cases: dict[str, tuple[float, str, int]] = {}
     for n, frames in decoded.items():
         key = frames[0].values
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                     [(source, f"source {n[:22]} f{idx}"), (outs[0], "geometric-1"), (outs[1], "geometric-2")])
     i = args.edit_frame
     for n in args.edit_sequences:
+        if n not in streams:
+            continue
         values = decoded[n][i].values
         cell = head_loc_cell(float(values[3]), float(values[4]))
         loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
