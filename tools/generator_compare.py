@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow-every", type=int, default=10, help="LPIPS-VGG and DISTS on every N-th frame")
     ap.add_argument("--selfie", action="store_true", help="also geometric-2 with the selfie mask")
     ap.add_argument("--edits-only", action="store_true", help="only the edit study (first QP); writes edits.md")
+    ap.add_argument("--no-edits", action="store_true", help="no edit study")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these sequences of the split only")
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="threads of the metric networks (1: on a shared, loaded machine more threads "
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = dict(seq=name, qp=qp, generator=g, kbps=kbps, **scores(source, decoded, args.slow_every))
                 results["rd"].append(row)
                 print(json.dumps(row), flush=True)
-            if qp == args.qps[0]:
+            if qp == args.qps[0] and not args.no_edits:
                 for row in edit_study(data):
                     row["seq"] = name
                     results["edits"].append(row)
