@@ -285,6 +285,34 @@ def geometry_streams() -> list[Built]:
     return out
 
 
+def layered_generator_streams() -> list[Built]:
+    """A stream that names ifvc-geometric-2 (Annex G): geometry payload v1, the head turning
+    and moving sideways far enough that the person layer uncovers the background plate and
+    samples outside the key frame."""
+    from bitstream.semantic_reconstruction import quantize
+    sh = header(entropy=CABAC, width=96, height=96, num_frames=17, sh_generator_name="ifvc-geometric-2")
+    lv = trajectory_levels(sh, 17, 19)
+    yaw_p, tx_p = sh.sh_sem_precision[0], sh.sh_sem_precision[3]
+    for k in range(1, 17):
+        ramp = np.sin(np.pi * k / 8.0)                 # one full swing left and right
+        for i, change in ((0, quantize(24.0 * ramp, yaw_p)), (3, quantize(0.18 * ramp, tx_p))):
+            lo, hi = sh.level_bounds(i)
+            lv[k][i] = min(max(lv[0][i] + change, lo), hi)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh, 1), lv[0], geometry_version=1, geometry_payload=_geometry(2, 1, sh, lv[0]))
+    a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+    a.end()
+    return [Built("cabac_geometric2_layered", a.getvalue(), sh,
+                  "generator output of the layered generator ifvc-geometric-2 (Annex G): person mask "
+                  "derived at the decoder, background plate, body grid; head_yaw swings +-24 degrees and "
+                  "head_tx +-0.18 so the plate is uncovered and the warp samples outside the key frame",
+                  ["sh_generator_name=ifvc-geometric-2", "kf_geometry_version=1", "generator output (C.2.2)"],
+                  "raw key picture test_rgb variant 1, geometry as geometry_v1_pred1_shift2; "
+                  "synthetic_trajectories(seed=19) with head_yaw and head_tx levels of the key frame plus "
+                  "quantize(24 sin(pi k/8)) and quantize(0.18 sin(pi k/8)) in frame k, clipped to the level bounds",
+                  DECODE)]
+
+
 def chroma420_streams() -> list[Built]:
     out = []
     for mode in (EG, CABAC):
@@ -475,7 +503,8 @@ def extension_streams() -> list[Built]:
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
-                                                  geometry_streams, chroma420_streams,
+                                                  geometry_streams, layered_generator_streams,
+                                                  chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,
                                                   element_streams, level_streams,
                                                   extension_streams]

@@ -24,6 +24,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             return text
         return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # never split a name such as ifvc-geometric-1 at its hyphens
+        import textwrap
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
+
 
 class VersionAction(argparse.Action):
     """--version: computed only when asked (it may run git)."""

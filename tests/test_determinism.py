@@ -59,6 +59,10 @@ picture[..., 1] = np.arange(256)[:, None]
 picture[64:192, 64:192, 2] = 200
 gen.set_keyframe(picture, key, b"", 0)
 print("frames", digest(*[gen.synthesize(t) for t in targets]))
+from ref_decoder.generators.layered import LayeredGenerator
+layered = LayeredGenerator()
+layered.set_keyframe(picture, key, b"", 0)
+print("layered", digest(layered.person_mask, layered.plate, *[layered.synthesize(t) for t in targets]))
 """ % str(REPO)
 
 VARIANTS = {
@@ -84,7 +88,7 @@ def test_metrics_and_generator_geometry_do_not_depend_on_blas_kernel_or_threads(
         assert child.returncode == 0, f"{name}: {err[-2000:]}"
         outputs[name] = out.splitlines()
     first_name, first = next(iter(outputs.items()))
-    assert len(first) == 8 and first[0].startswith("psnr [100.0, ")
+    assert len(first) == 9 and first[0].startswith("psnr [100.0, ")
     for name, lines in outputs.items():
         differing = [a.split()[0] for a, b in zip(first, lines) if a != b]
         assert lines == first, f"{name} differs from {first_name} in: {', '.join(differing)}"

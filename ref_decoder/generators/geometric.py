@@ -31,6 +31,7 @@ FEATHER_SIGMA = 0.8
 class GeometricGenerator:
     name = NAME
     weights_sha256 = GENERATOR_BY_NAME[name].weights_sha256      # all zero: no weights
+    model_class: type[KeyFrameModel] = KeyFrameModel   # IDI of the key frame (a subclass may extend it)
 
     def __init__(self) -> None:
         self.model: KeyFrameModel | None = None
@@ -52,7 +53,7 @@ class GeometricGenerator:
             raise ValueError(f"{self.name}: kf_geometry_version {geometry_version} is not supported "
                              f"(supported: {GEOMETRY_VERSION_NONE}, {GEOMETRY_VERSION_V1})")
         self.key_rgb = rgb.copy()
-        self.model = KeyFrameModel(geom)
+        self.model = self.model_class(geom)
         self._key_float = self.key_rgb.astype(np.float32)
         self._lid_colour = [self._sample_lid_colour(eye) for eye in (EYE_LEFT, EYE_RIGHT)]
         self._cavity, self._teeth = self._mouth_colours()

@@ -1,0 +1,142 @@
+"""The layered geometric generator "ifvc-geometric-2" (spec Annex G, informative).
+
+Picture = static background + moving person:
+- the person layer is the key frame warped by a motion field like ifvc-geometric-1's (IDI,
+  ref_decoder/idi.py: face landmarks, head rings, neck points), except that the picture
+  border anchors that pin geometric-1's field are replaced by a grid of body points that
+  follow the head's 2D similarity motion with a smooth falloff below the chin (hair and ears
+  move with the head, the neck partly, the shoulders a little);
+- the person's alpha is the key frame's person mask (person_mask.py, derived at the decoder)
+  warped by the same field;
+- the background plate is the key frame outside the person and a push-pull fill of the
+  background inside it (background_fill.py), and it never moves.
+Output = alpha * person + (1 - alpha) * plate, then geometric-1's mouth and eyelid fills.
+Every output sample is a blend of key-frame samples (edge-replicated outside the picture)
+and fill colours, so no pixel is ever left black; pixels the person covers in neither the
+key frame nor the target frame show the key frame unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from bitstream.generator_registry import GENERATOR_BY_NAME
+
+from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
+from .background_fill import push_pull_fill
+from .geometric import GeometricGenerator
+from .person_mask import derive_person_mask, face_frame
+from .registry import builtin_generator
+
+NAME = "ifvc-geometric-2"
+GRID_STEP = 32             # body grid spacing (pixels)
+GRID_MARGIN = 64           # the grid extends this far beyond the picture
+GRID_CLEARANCE = 10.0      # grid points closer than this to the head's control points are left out
+SHOULDER_WEIGHT = 0.2      # share of the head's motion that the shoulders follow
+FALLOFF_LENGTH = 0.9       # face heights below the chin over which the share falls to it
+ALPHA_SIGMA = 1.0          # feathering of the person mask (pixels)
+PLATE_GUARD = 3            # person mask dilation (pixels) whose samples do not feed the fill (halo)
+
+
+def similarity_2d(src: np.ndarray, dst: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Least-squares 2D similarity dst ~ [[a, -b], [b, a]] (src - mu_s) + mu_d, closed form
+    (no LAPACK): (a, b, mu_s, mu_d)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    s, d = src - mu_s, dst - mu_d
+    norm = float((s[:, 0] ** 2).sum() + (s[:, 1] ** 2).sum())
+    if norm <= 1e-9:
+        return 1.0, 0.0, mu_s, mu_d
+    a = float((s[:, 0] * d[:, 0]).sum() + (s[:, 1] * d[:, 1]).sum()) / norm
+    b = float((s[:, 0] * d[:, 1]).sum() - (s[:, 1] * d[:, 0]).sum()) / norm
+    return a, b, mu_s, mu_d
+
+
+def body_weight(y: np.ndarray, chin: float, face_height: float) -> np.ndarray:
+    """Share of the head's motion at picture row y: 1 down to the chin, then a smoothstep
+    falloff to SHOULDER_WEIGHT over FALLOFF_LENGTH face heights."""
+    t = np.clip((y - chin) / (FALLOFF_LENGTH * face_height), 0.0, 1.0)
+    return 1.0 - (1.0 - SHOULDER_WEIGHT) * (t * t * (3.0 - 2.0 * t))
+
+
+class LayeredKeyFrameModel(KeyFrameModel):
+    """IDI of geometric-1 with the border anchors replaced by the body grid (Annex G.2)."""
+
+    def _build_outer_points(self) -> None:
+        super()._build_outer_points()
+        w, h = self.width, self.height
+        _, _, _, fh, _, chin = face_frame(self.key_landmarks)
+        self.chin_y, self.face_height = chin, fh
+        head = np.vstack([self.key_landmarks, self.outer_key_px[:, :2]]).astype(np.float32)
+        hull = cv2.convexHull(head)
+        xs = np.arange(-GRID_MARGIN, w + GRID_MARGIN + 1, GRID_STEP, dtype=np.float64) - 0.5
+        ys = np.arange(-GRID_MARGIN, h + GRID_MARGIN + 1, GRID_STEP, dtype=np.float64) - 0.5
+        grid = [(x, y) for y in ys for x in xs
+                if cv2.pointPolygonTest(hull, (float(x), float(y)), True) < -GRID_CLEARANCE]
+        self.border_px = np.array(grid, np.float64).reshape(-1, 2)     # the base class meshes these
+        self.grid_weight = body_weight(self.border_px[:, 1], chin, fh)
+
+    def target_geometry(self, values: np.ndarray) -> TargetGeometry:
+        tg = super().target_geometry(values)
+        contour = _idx(CONTOUR_IDS)
+        a, b, mu_s, mu_d = similarity_2d(self.key_landmarks[contour], tg.landmarks[contour])
+        g = self.border_px - mu_s
+        moved = np.stack([a * g[:, 0] - b * g[:, 1], b * g[:, 0] + a * g[:, 1]], axis=1) + mu_d
+        n = len(self.border_px)
+        tg.points[len(tg.points) - n:] = self.border_px + self.grid_weight[:, None] * (moved - self.border_px)
+        return tg
+
+
+@builtin_generator(NAME)
+class LayeredGenerator(GeometricGenerator):
+    """Generator protocol (base.py); geometric-1's key-frame colours and mouth / eye fills."""
+
+    name = NAME
+    weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
+    model_class = LayeredKeyFrameModel
+
+    def __init__(self, mask_source: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """mask_source (studies only, tools/generator_compare.py): a function of the key frame
+        that returns its person mask (HxW, nonzero = person) in place of the derived one, to
+        measure what a mask sent by the encoder would give (not in the syntax)."""
+        super().__init__()
+        self.mask_source = mask_source
+
+    def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
+                     geometry_version: int) -> None:
+        super().set_keyframe(key_rgb, key_values, geometry, geometry_version)
+        assert self.model is not None and self.key_rgb is not None
+        if self.mask_source is None:
+            self.person_mask = derive_person_mask(self.key_rgb, self.model.key_landmarks)
+        else:
+            self.person_mask = (np.asarray(self.mask_source(self.key_rgb)) > 0).astype(np.uint8)
+        # alpha is 1 on the mask and feathered outside it only, where the plate is the key
+        # frame: at the key pose the output is the key frame
+        mask = self.person_mask.astype(np.float32)
+        self._alpha_key = np.maximum(mask, cv2.GaussianBlur(mask, (0, 0), ALPHA_SIGMA,
+                                                            borderType=cv2.BORDER_REPLICATE))
+        guard = cv2.dilate(self.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
+        fill = push_pull_fill(self._key_float, (1 - guard).astype(np.float32))
+        self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
+
+    def synthesize_with_field(self, target_values: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        tg = self.target_geometry(target_values)
+        assert self.model is not None
+        map_x, map_y = self.model.motion_field(tg)
+        person = cv2.remap(self._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)[..., None]
+        out = self.plate + alpha * (person - self.plate)
+        self._fill_mouth(out, tg)
+        self._fill_eyes(out, tg)
+        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
+
+    def person_alpha(self, target_values: np.ndarray) -> np.ndarray:
+        """The target frame's person alpha (HxW float32 in [0, 1]): for studies and tests."""
+        assert self.model is not None
+        map_x, map_y = self.model.motion_field(self.target_geometry(target_values))
+        return cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)

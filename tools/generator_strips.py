@@ -1,0 +1,105 @@
+"""Side-by-side strips (source | ifvc-geometric-1 | ifvc-geometric-2) of hard cases, as PNG.
+
+    python -m tools.generator_strips --sequences /tmp/seq --streams /tmp/gen2cmp [--qp 32]
+        [--edit-sequences liveportrait_driving_d20 sadtalker_RD_Radio34_000] [--edit-frame 50]
+        [--out docs/results/generator2_<date>]
+
+Reads the streams tools/generator_compare.py cached (NAME_qpQP_f100.ifvc) and the prepared
+sources. Picks, over the test split, the frame with the largest head turn (|yaw - key yaw|
++ |pitch - key pitch|), the widest mouth opening beyond the key frame's and the most closed
+eye (smallest eye_blink value), and writes one strip for each; then, for each edit sequence
+at --edit-frame, one strip per edit (head_yaw +-25, head_tx +-0.2, head_loc one cell over):
+there the first panel is the unedited source frame.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bitstream.raw_video import read_rgb444
+
+SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
+GENERATORS = ("ifvc-geometric-1", "ifvc-geometric-2")
+LABEL_H = 18
+
+
+def decode(data: bytes, generator: str, edits: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from ref_decoder.decoder import Decoder
+    from ref_decoder.edits import EditApplier, parse_edit
+    from ref_decoder.generators import get_generator
+    dec = Decoder(generator=get_generator(generator), edits=EditApplier([parse_edit(e) for e in edits or []]))
+    return list(dec.decode(data))
+
+
+def panel(rgb: np.ndarray, label: str) -> np.ndarray:
+    bar = np.full((LABEL_H, rgb.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, label, (4, LABEL_H - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, rgb])
+
+
+def write_strip(path: Path, panels: list[tuple[np.ndarray, str]]) -> None:
+    gap = np.full((256 + LABEL_H, 4, 3), 255, np.uint8)
+    parts = []
+    for rgb, label in panels:
+        parts += [panel(rgb, label), gap]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(parts[:-1]), cv2.COLOR_RGB2BGR))
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sequences", type=Path, required=True)
+    ap.add_argument("--streams", type=Path, required=True)
+    ap.add_argument("--qp", type=int, default=32)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--edit-sequences", nargs="+", default=["liveportrait_driving_d20", "sadtalker_RD_Radio34_000"])
+    ap.add_argument("--edit-frame", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=Path("docs/results") / f"generator2_{datetime.date.today()}")
+    args = ap.parse_args(argv)
+    from bitstream.head_location import head_loc_cell
+    names = json.loads(SPLIT_FILE.read_text())["test"]
+    paths = {n: args.streams / f"{n}_qp{args.qp}_f{args.frames}.ifvc" for n in names}
+    streams = {n: p.read_bytes() for n, p in paths.items() if p.is_file()}
+    missing = sorted(set(names) - set(streams))
+    if missing:
+        print(f"note: no stream for {', '.join(missing)} (run tools.generator_compare first)")
+    decoded = {n: decode(streams[n], GENERATORS[0]) for n in streams}
+    cases: dict[str, tuple[float, str, int]] = {}
+    for n, frames in decoded.items():
+        key = frames[0].values
+        for f in frames[1:]:
+            v = f.values
+            for case, score in (("head_turn", abs(v[0] - key[0]) + abs(v[1] - key[1])),
+                                ("open_mouth", v[9] - key[9]),
+                                ("blink", -min(v[7], v[8]))):
+                if case not in cases or score > cases[case][0]:
+                    cases[case] = (float(score), n, f.frame_idx)
+    for case, (score, n, idx) in cases.items():
+        source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=idx + 1)[idx]
+        outs = [(decode(streams[n], g)[idx].rgb if g != GENERATORS[0] else decoded[n][idx].rgb) for g in GENERATORS]
+        write_strip(args.out / f"strip_{case}_{n}_f{idx}.png",
+                    [(source, f"source {n[:22]} f{idx}"), (outs[0], "geometric-1"), (outs[1], "geometric-2")])
+    i = args.edit_frame
+    for n in args.edit_sequences:
+        if n not in streams:
+            continue
+        values = decoded[n][i].values
+        cell = head_loc_cell(float(values[3]), float(values[4]))
+        loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
+        source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
+        for edit in ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc):
+            outs = [decode(streams[n], g, [f"{edit}@{i}-{i}"])[i].rgb for g in GENERATORS]
+            tag = edit.replace(":", "_").replace("=", "").replace("offset", "").replace("set", "")
+            write_strip(args.out / f"strip_edit_{tag}_{n}_f{i}.png",
+                        [(source, f"source (unedited) f{i}"), (outs[0], f"g-1 {edit}"), (outs[1], f"g-2 {edit}")])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
