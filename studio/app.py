@@ -7,7 +7,7 @@ page shows the line):
     GET  /static/NAME            the page's own files (a fixed list: nothing else is served)
     GET  /api/initial            the stream given on the command line, if any
     POST /api/open?name=N        body: an .ifvc stream -> a session and its info
-    POST /api/encode?name=N&qp=Q&crop=1   body: a video -> an encode job
+    POST /api/encode?name=N&qp=Q&crop=1&frames=F   body: a video -> an encode job (its first F frames)
     GET  /api/jobs/ID            an encode job's progress (its session when done)
     POST /api/character?session=S   body: a face photo -> the session animates it
     POST /api/character/clear?session=S
@@ -53,7 +53,7 @@ from ref_decoder.video_output import VideoWriter
 from ref_encoder.analysis import NoFaceError
 from ref_encoder.keyframe_coding import KeyframeCodingError
 
-from .jobs import JobRunner
+from .jobs import MAX_ENCODE_FRAMES, JobRunner
 from .session import StudioError, StudioSession, png_bytes
 
 MB = 1 << 20
@@ -210,6 +210,9 @@ def build_app(studio: Studio | None = None, allowed_hosts: list[str] | None = No
         if not qp_text.isdigit() or not 0 <= int(qp_text) <= 63:
             raise RequestError(400, "the key-frame QP must be an integer 0..63")
         crop = request.query_params.get("crop", "1") == "1"
+        frames_text = request.query_params.get("frames", str(MAX_ENCODE_FRAMES))
+        if not frames_text.isdigit() or not 1 <= int(frames_text) <= MAX_ENCODE_FRAMES:
+            raise RequestError(400, f"frames must be an integer 1..{MAX_ENCODE_FRAMES}")
         name = _upload_name(request, "video.mp4")
         data = await read_body(request, MAX_VIDEO_BYTES, "video")
         tmp = tempfile.TemporaryDirectory(prefix="ifvc-studio-upload-")
@@ -217,7 +220,7 @@ def build_app(studio: Studio | None = None, allowed_hosts: list[str] | None = No
         path = Path(tmp.name) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            job = studio.jobs.start(path, name, int(qp_text), crop, tmp.cleanup)
+            job = studio.jobs.start(path, name, int(qp_text), crop, tmp.cleanup, int(frames_text))
         except ValueError as exc:
             raise RequestError(409, str(exc)) from None
         return JSONResponse(job.snapshot())

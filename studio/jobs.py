@@ -55,18 +55,20 @@ class EncodeJob:
                     "session": self.result}
 
 
-def encode_video(path: Path, name: str, qp: int, face_crop: bool, job: EncodeJob) -> bytes:
-    """The IFVC stream of a video file (at most MAX_ENCODE_FRAMES frames)."""
+def encode_video(path: Path, name: str, qp: int, face_crop: bool, job: EncodeJob,
+                 max_frames: int = MAX_ENCODE_FRAMES) -> bytes:
+    """The IFVC stream of a video file (its first max_frames frames, at most MAX_ENCODE_FRAMES)."""
+    max_frames = min(max_frames, MAX_ENCODE_FRAMES)
     with tempfile.TemporaryDirectory(prefix="ifvc-studio-") as tmp:
         source = path
         width = height = None
         if face_crop:
             job.update(stage="finding the face and cropping to 256x256, 25 fps")
-            entry = prepare_clip(path, Path(tmp), MAX_ENCODE_FRAMES, "", "")
+            entry = prepare_clip(path, Path(tmp), max_frames, "", "")
             source = Path(tmp) / output_names(path.stem)["rgb"]
             width = height = 256
         info = probe(source, width, height, Fraction(25) if face_crop else None)
-        n = min(info.num_frames, MAX_ENCODE_FRAMES) if info.num_frames else MAX_ENCODE_FRAMES
+        n = min(info.num_frames, max_frames) if info.num_frames else max_frames
         if max(info.width, info.height) > MAX_ENCODE_SIDE or info.width % 2 or info.height % 2:
             raise InputError(f"{name} is {info.width}x{info.height}: without the face crop the picture "
                              f"must have even sides of at most {MAX_ENCODE_SIDE} pixels")
@@ -87,7 +89,8 @@ class JobRunner:
         self.jobs: dict[str, EncodeJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, path: Path, name: str, qp: int, face_crop: bool, cleanup: Callable[[], None]) -> EncodeJob:
+    def start(self, path: Path, name: str, qp: int, face_crop: bool, cleanup: Callable[[], None],
+              max_frames: int = MAX_ENCODE_FRAMES) -> EncodeJob:
         job = EncodeJob(uuid.uuid4().hex, name)
         with self._lock:
             if sum(j.state == "running" for j in self.jobs.values()) >= 1:
@@ -96,13 +99,14 @@ class JobRunner:
             while len(self.jobs) >= MAX_JOBS:
                 self.jobs.pop(next(iter(self.jobs)))
             self.jobs[job.job_id] = job
-        threading.Thread(target=self._run, args=(job, path, name, qp, face_crop, cleanup), daemon=True).start()
+        threading.Thread(target=self._run, args=(job, path, name, qp, face_crop, cleanup, max_frames),
+                         daemon=True).start()
         return job
 
     def _run(self, job: EncodeJob, path: Path, name: str, qp: int, face_crop: bool,
-             cleanup: Callable[[], None]) -> None:
+             cleanup: Callable[[], None], max_frames: int) -> None:
         try:
-            stream = encode_video(path, name, qp, face_crop, job)
+            stream = encode_video(path, name, qp, face_crop, job, max_frames)
             job.update(stage="opening the stream")
             session_id = self.open_stream(stream, Path(name).stem + ".ifvc")
             job.update(state="done", stage="done", result=session_id)

@@ -341,10 +341,10 @@ async function openStream(file) {
   }
 }
 async function encodeVideo(file) {
-  const qp = $("encode-qp").value, crop = $("encode-crop").checked ? 1 : 0;
+  const qp = $("encode-qp").value, crop = $("encode-crop").checked ? 1 : 0, frames = $("encode-frames").value;
   showProgress(0, 1, `uploading ${file.name}`);
   try {
-    let job = await upload(`/api/encode?name=${encodeURIComponent(file.name)}&qp=${qp}&crop=${crop}`, file);
+    let job = await upload(`/api/encode?name=${encodeURIComponent(file.name)}&qp=${qp}&crop=${crop}&frames=${frames}`, file);
     while (job.state === "running") {
       showProgress(job.done, job.total, `${job.stage}${job.total ? ` ${job.done}/${job.total}` : ""}`);
       await new Promise((r) => setTimeout(r, 300));
