@@ -20,7 +20,9 @@ for every frame, in random order).
 """
 from __future__ import annotations
 
+import struct
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -248,8 +250,19 @@ class StudioSession:
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """A lossless PNG of an RGB frame (fast setting: the preview is sent many times a second)."""
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise StudioError("the frame cannot be encoded as PNG")
-    return buf.tobytes()
+    """A lossless PNG of an RGB frame (8-bit truecolour, no filter, stored deflate blocks).
+
+    Written here rather than with cv2.imencode because the preview is sent many times a second
+    and its cost counts: a 256x256 frame takes about 0.7 ms this way (about 200 KB, nothing
+    over a loopback socket) against 8-13 ms for OpenCV's encoder at any compression level
+    (measured on the 2-core development machine, tools/bench_studio.py)."""
+    h, w, _ = rgb.shape
+    rows = np.zeros((h, 1 + 3 * w), np.uint8)          # filter type 0 (None) before each row
+    rows[:, 1:] = rgb.reshape(h, 3 * w)
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)   # 8 bits, colour type 2 (RGB)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 0))
+            + chunk(b"IEND", b""))

@@ -12,7 +12,7 @@ const state = {
   socket: null, inflight: null, pending: null, nextId: 1, header: null,
   playing: false, playTimer: null, lastShown: 0,
   curve: null, curveFor: null, lastBlob: null, lastBlobUrl: null,
-  frameTimes: [], serverMs: [], firstFrameMs: null,
+  frameTimes: [], roundTrips: [], serverMs: [], firstFrameMs: null,
 };
 window.studio = state;          // read by the browser tests and the benchmark
 
@@ -88,9 +88,14 @@ function renderEdits() {
 }
 
 // ---------------------------------------------------------------- element sliders
+function niceStep(x) {                             // 1, 2 or 5 times a power of ten, at most x
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  return [5, 2, 1].map((m) => m * p).find((s) => s <= x);
+}
 function sliderRange(el, op) {
-  if (op === "set") return el.name === "head_loc" ? [0, 15, 1] : [el.min, el.max, (el.max - el.min) / 1000];
-  if (op === "offset") { const h = (el.max - el.min) / 2; return [-h, h, (el.max - el.min) / 1000]; }
+  const step = niceStep((el.max - el.min) / 1000);
+  if (op === "set") return el.name === "head_loc" ? [0, 15, 1] : [el.min, el.max, step];
+  if (op === "offset") { const h = (el.max - el.min) / 2; return [-h, h, step]; }
   return [0, 3, 0.01];                            // scale
 }
 function sliderStart(el, op) {
@@ -222,6 +227,8 @@ function showFrame(blob, header, inflight) {
   const now = performance.now();
   state.frameTimes.push(now);
   if (state.frameTimes.length > 30) state.frameTimes.shift();
+  state.roundTrips.push(now - inflight.sent);
+  if (state.roundTrips.length > 30) state.roundTrips.shift();
   state.serverMs.push(header.server_ms);
   if (state.serverMs.length > 30) state.serverMs.shift();
   if (state.firstFrameMs === null) state.firstFrameMs = now;
@@ -232,10 +239,11 @@ function showFrame(blob, header, inflight) {
 }
 const shownWarnings = new Set();
 function updateStats() {
-  const t = state.frameTimes;
-  const fps = t.length > 1 ? (1000 * (t.length - 1) / (t[t.length - 1] - t[0])) : 0;
-  const ms = state.serverMs.reduce((a, b) => a + b, 0) / Math.max(state.serverMs.length, 1);
-  $("stats").textContent = `preview ${fps.toFixed(1)} frames/s over the last ${t.length} frames; server ${ms.toFixed(1)} ms per frame (edit + synthesis + PNG)`;
+  // One request is in flight at a time, so while the user drags, frames/s = 1 / round trip.
+  const mean = (a) => a.reduce((x, y) => x + y, 0) / Math.max(a.length, 1);
+  const rt = mean(state.roundTrips), server = mean(state.serverMs);
+  $("stats").textContent = `preview round trip ${rt.toFixed(1)} ms (${(1000 / rt).toFixed(1)} frames/s while dragging), ` +
+    `server ${server.toFixed(1)} ms (edits + synthesis + PNG); last ${state.roundTrips.length} frames`;
 }
 
 // ---------------------------------------------------------------- transport
