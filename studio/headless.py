@@ -113,7 +113,7 @@ def wait_settled(driver: Any, edits: list[str] | None = None, frame: int | None 
     def done(d: Any) -> bool:
         return bool(d.execute_script(
             "const p = document.getElementById('preview'); const s = window.studio;"
-            "return p.dataset.settled === '1' && !s.inflight && !s.pending"
+            "return p.dataset.settled === '1' && !s.inflight.length && !s.pending"
             + ("" if edits is None else f" && p.dataset.edits === {json.dumps(json.dumps(edits, separators=(',', ':')))}")
             + ("" if frame is None else f" && p.dataset.frame === '{frame}'") + ";"))
     WebDriverWait(driver, timeout, poll_frequency=0.05).until(done)

@@ -243,3 +243,20 @@ def test_encode_a_real_clip_on_the_spot(browser, shared_data: Path) -> None:
           "the encoded clip to open", timeout=300)
     wait_settled(d, [], 0, TIMEOUT)
     assert "20 frames, 256x256" in d.find_element(By.ID, "stream-info").text
+
+
+def test_play_step_and_scrub(browser) -> None:
+    from selenium.webdriver.common.by import By
+    d = browser
+    _open(d, STREAM)
+    d.find_element(By.ID, "play").click()
+    wait_settled(d, [], 24, TIMEOUT)                  # played through to the last frame, then stopped
+    assert d.find_element(By.ID, "play").text == "Play"
+    assert _js(d, "return window.studio.frameTimes.length") >= 20
+    d.find_element(By.ID, "step-back").click()
+    wait_settled(d, [], 23, TIMEOUT)
+    d.find_element(By.ID, "first").click()
+    wait_settled(d, [], 0, TIMEOUT)
+    d.find_element(By.ID, "step-forward").click()
+    wait_settled(d, [], 1, TIMEOUT)
+    assert d.find_element(By.ID, "frame-label").text == "frame 1 / 24"

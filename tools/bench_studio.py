@@ -10,7 +10,8 @@
 2. End to end in headless Chromium (skipped without chromium): the time from page load to the
    first frame shown (stream given on the command line), and the preview frames/s while the
    yaw slider receives input events at 60 Hz for --seconds (as a mouse drag sends them), counted
-   from the frames the page shows.
+   from the frames the page shows; with one and with two requests in flight, alternately
+   (--repeats times each), so that a busy machine affects both alike.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def server_side(stream: Path, steps: int) -> None:
     print(_summary("playback with an edit, server", play))
 
 
-def browser(stream: Path, seconds: float) -> None:
+def browser(stream: Path, seconds: float, repeats: int) -> None:
     from studio.headless import chromium, find_chromium, studio_server, wait_settled
     if find_chromium() is None:
         print("browser: skipped (no chromium / chromedriver)")
@@ -68,32 +69,41 @@ def browser(stream: Path, seconds: float) -> None:
             loads.append(d.execute_script("return window.studio.firstFrameMs"))
         print(f"page load to first frame (navigation start to the first preview shown): "
               f"{', '.join(f'{t:.0f}' for t in loads)} ms (3 loads)")
-        result = d.execute_async_script("""
-            const done = arguments[arguments.length - 1], seconds = arguments[0];
-            const s = window.studio, slider = document.getElementById('slider-head_yaw');
-            document.querySelector('input[name=op][value=offset]').click();
-            const el = document.getElementById('slider-head_yaw');
-            const start = s.frameTimes.length ? s.frameTimes[s.frameTimes.length - 1] : 0;
-            let shown = 0; const orig = s.frameTimes.push.bind(s.frameTimes);
-            const t0 = performance.now(); let k = 0;
-            const count = () => { shown++; };
-            const watch = new MutationObserver(count);
-            watch.observe(document.getElementById('preview'), {attributes: true, attributeFilter: ['src']});
-            const timer = setInterval(() => {
-              k++;
-              el.value = String(30 * Math.sin(k / 20));
-              el.dispatchEvent(new Event('input'));
-              if (performance.now() - t0 > seconds * 1000) {
-                clearInterval(timer); watch.disconnect();
-                const ms = s.serverMs.slice();
-                done({shown, inputs: k, elapsed: performance.now() - t0,
-                      server: ms.reduce((a, b) => a + b, 0) / ms.length});
-              }
-            }, 1000 / 60);
-        """, seconds)
-        fps = result["shown"] / (result["elapsed"] / 1000)
-        print(f"browser drag: {fps:.1f} frames/s shown ({result['shown']} frames for {result['inputs']} input "
-              f"events in {result['elapsed'] / 1000:.1f} s; server {result['server']:.1f} ms per frame)")
+        for rep in range(repeats):
+            for depth in (1, 2):
+                d.get(f"{url}?depth={depth}")
+                wait_settled(d, [], 0, 120)
+                r = _drag(d, seconds)
+                fps = r["shown"] / (r["elapsed"] / 1000)
+                print(f"browser drag, {depth} request(s) in flight (run {rep + 1}): {fps:.1f} frames/s shown "
+                      f"({r['shown']} frames for {r['inputs']} input events in {r['elapsed'] / 1000:.1f} s; "
+                      f"server {r['server']:.1f} ms per frame)")
+
+
+def _drag(d, seconds: float) -> dict:  # type: ignore[no-untyped-def]
+    """The yaw slider (offset) receives an input event every 1/60 s for `seconds`, as a mouse
+    drag sends them; counts the frames the page shows meanwhile."""
+    return d.execute_async_script("""
+        const done = arguments[arguments.length - 1], seconds = arguments[0];
+        const s = window.studio;
+        document.querySelector('input[name=op][value=offset]').click();
+        const el = document.getElementById('slider-head_yaw');
+        let shown = 0;
+        const watch = new MutationObserver(() => { shown++; });
+        watch.observe(document.getElementById('preview'), {attributes: true, attributeFilter: ['src']});
+        const t0 = performance.now(); let k = 0;
+        const timer = setInterval(() => {
+          k++;
+          el.value = String(30 * Math.sin(k / 20));
+          el.dispatchEvent(new Event('input'));
+          if (performance.now() - t0 > seconds * 1000) {
+            clearInterval(timer); watch.disconnect();
+            const ms = s.serverMs.slice();
+            done({shown, inputs: k, elapsed: performance.now() - t0,
+                  server: ms.reduce((a, b) => a + b, 0) / ms.length});
+          }
+        }, 1000 / 60);
+    """, seconds)
 
 
 def main() -> None:
@@ -101,11 +111,12 @@ def main() -> None:
     ap.add_argument("--stream", type=Path, default=DEFAULT_STREAM)
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--repeats", type=int, default=3, help="browser drags per pipelining depth")
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args()
     server_side(args.stream, args.steps)
     if not args.no_browser:
-        browser(args.stream, args.seconds)
+        browser(args.stream, args.seconds, args.repeats)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 // IFVC Studio page. Plain JavaScript, no external resources.
 // The server draws every frame (the reference decoder's synthesis); the page asks for the frame
-// under the current edits over a WebSocket, one request in flight at a time, and keeps only the
-// newest request waiting (latest wins), so dragging never queues stale frames.
+// under the current edits over a WebSocket, one request in flight, and keeps only the newest
+// request waiting (latest wins), so dragging never queues stale frames. (Two in flight, ?depth=2,
+// let the server draw the next frame while the page shows the last; on the 2-core development
+// machine that gave no more frames/s, tools/bench_studio.py, and a preview one frame behind.)
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,9 +11,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   session: null, info: null, frame: 0, focus: "head_yaw",
   edits: [], undo: [], redo: [], draft: null,
-  socket: null, inflight: null, pending: null, nextId: 1, header: null,
+  socket: null, connecting: null, inflight: [], pending: null, nextId: 1, header: null,
   playing: false, playTimer: null, lastShown: 0,
-  curve: null, curveFor: null, lastBlob: null, lastBlobUrl: null,
+  curve: null, editedAll: null, lastBlob: null, lastBlobUrl: null,
   frameTimes: [], roundTrips: [], serverMs: [], firstFrameMs: null,
 };
 window.studio = state;          // read by the browser tests and the benchmark
@@ -65,6 +67,36 @@ function commitDraft() {
 function editsChanged() {
   renderEdits();
   requestFrame();
+  fetchValues();
+}
+// Every element's edited values (the server replays the edits as the decoder does): the plot
+// and, for "set", the sliders' positions at the playhead.
+async function fetchValues() {
+  if (!state.session) return;
+  const edits = state.edits.slice();
+  try {
+    const resp = await fetch("/api/values", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session: state.session, edits }) });
+    if (!resp.ok) return;                         // the preview request reports the error
+    const r = await resp.json();
+    if (JSON.stringify(edits) !== JSON.stringify(state.edits)) return;   // stale
+    state.editedAll = r.edited;
+    state.curve = null;
+    drawCurves();
+    syncSliders();
+  } catch (e) { /* the preview request reports connection errors */ }
+}
+function editedValue(k, i) {
+  return (state.editedAll ? state.editedAll[k] : state.info.original[k])[i];
+}
+function syncSliders() {                          // "set": each slider shows the value at the playhead
+  if (!state.info || opName() !== "set" || state.draft) return;
+  state.info.elements.forEach((el, k) => {
+    const slider = $(`slider-${el.name}`);
+    if (!slider || slider.disabled) return;
+    slider.value = editedValue(k, state.frame);
+    slider.parentElement.querySelector("output").textContent = fmt(slider.value);
+  });
 }
 function renderEdits() {
   const list = $("edit-list");
@@ -101,8 +133,7 @@ function sliderRange(el, op) {
 function sliderStart(el, op) {
   if (op === "offset") return 0;
   if (op === "scale") return 1;
-  const k = state.info.elements.indexOf(el);
-  return state.info.original[k][state.frame];
+  return editedValue(state.info.elements.indexOf(el), state.frame);
 }
 function buildSliders() {
   const box = $("elements");
@@ -161,7 +192,7 @@ function connect() {
     ws.binaryType = "blob";
     ws.onopen = () => { state.socket = ws; resolve(ws); };
     ws.onerror = () => reject(new Error("the preview connection failed"));
-    ws.onclose = () => { if (state.socket === ws) { state.socket = null; state.inflight = null; } };
+    ws.onclose = () => { if (state.socket === ws) { state.socket = null; state.inflight = []; } };
     ws.onmessage = onSocketMessage;
   });
 }
@@ -171,16 +202,20 @@ function requestFrame() {
   const req = { id: state.nextId++, session: state.session, frame: state.frame,
                 edits: previewEdits(), focus: state.focus };
   $("preview").dataset.settled = "0";
-  if (state.inflight) { state.pending = req; return; }
+  if (state.inflight.length >= MAX_IN_FLIGHT) { state.pending = req; return; }
   send(req);
 }
+// ?depth=N (1..4) changes it, for tools/bench_studio.py's comparison
+const MAX_IN_FLIGHT = Math.min(Math.max(parseInt(new URLSearchParams(location.search).get("depth") || "1", 10) || 1, 1), 4);
 async function send(req) {
-  state.inflight = { req, sent: performance.now() };
+  const entry = { req, sent: performance.now() };
+  state.inflight.push(entry);
   try {
-    const ws = state.socket || await connect();
+    if (!state.socket) state.connecting = state.connecting || connect().finally(() => { state.connecting = null; });
+    const ws = state.socket || await state.connecting;
     ws.send(JSON.stringify(req));
   } catch (e) {
-    state.inflight = null;
+    state.inflight = state.inflight.filter((x) => x !== entry);
     message("error", String(e.message || e));
   }
 }
@@ -191,7 +226,7 @@ function onSocketMessage(ev) {
     state.header = header;
     return;                                       // the PNG follows
   }
-  const header = state.header, inflight = state.inflight;
+  const header = state.header, inflight = state.inflight[0];
   state.header = null;
   if (!header || !inflight) return;
   showFrame(ev.data, header, inflight);
@@ -200,7 +235,7 @@ function onSocketMessage(ev) {
 // An edit the server refuses (unreadable, outside the stream) is taken back, with its message.
 function refused(text) {
   message("error", text);
-  const req = state.inflight && state.inflight.req;
+  const req = state.inflight.length ? state.inflight[0].req : null;
   if (!req) return;
   if (state.draft && req.edits.includes(state.draft)) { state.draft = null; return; }
   if (JSON.stringify(req.edits) === JSON.stringify(state.edits) && state.undo.length) {
@@ -210,8 +245,9 @@ function refused(text) {
   }
 }
 function finishRequest() {
-  state.inflight = null;
+  state.inflight.shift();
   if (state.pending) { const next = state.pending; state.pending = null; send(next); }
+  else if (state.inflight.length) return;
   else if (state.playing) schedulePlay();
   else $("preview").dataset.settled = "1";
 }
@@ -239,11 +275,15 @@ function showFrame(blob, header, inflight) {
 }
 const shownWarnings = new Set();
 function updateStats() {
-  // One request is in flight at a time, so while the user drags, frames/s = 1 / round trip.
+  // frames/s over the frames shown in the last 2 s (a drag or playback); round trip and
+  // server time per frame over the last 30
   const mean = (a) => a.reduce((x, y) => x + y, 0) / Math.max(a.length, 1);
-  const rt = mean(state.roundTrips), server = mean(state.serverMs);
-  $("stats").textContent = `preview round trip ${rt.toFixed(1)} ms (${(1000 / rt).toFixed(1)} frames/s while dragging), ` +
-    `server ${server.toFixed(1)} ms (edits + synthesis + PNG); last ${state.roundTrips.length} frames`;
+  const t = state.frameTimes, last = t[t.length - 1], recent = t.filter((x) => last - x <= 2000);
+  const busy = recent.length >= 10;              // a drag or playback, not a few clicks
+  const fps = busy ? (1000 * (recent.length - 1)) / (last - recent[0]) : 0;
+  $("stats").textContent = `preview ${busy ? fps.toFixed(1) : "–"} frames/s (last 2 s); ` +
+    `round trip ${mean(state.roundTrips).toFixed(1)} ms, server ${mean(state.serverMs).toFixed(1)} ms per frame ` +
+    `(edits + synthesis + PNG)`;
 }
 
 // ---------------------------------------------------------------- transport
@@ -254,12 +294,13 @@ function seek(i) {
   $("frame-label").textContent = `frame ${state.frame} / ${state.info.frames - 1}` +
     (state.info.key_frames.includes(state.frame) ? " (key)" : "");
   drawCurves();
+  syncSliders();
   requestFrame();
 }
 function play(on) {
   state.playing = on && !!state.info;
   $("play").textContent = state.playing ? "Pause" : "Play";
-  if (state.playing) { if (state.frame >= state.info.frames - 1) seek(0); state.lastShown = performance.now(); if (!state.inflight) schedulePlay(); }
+  if (state.playing) { if (state.frame >= state.info.frames - 1) seek(0); state.lastShown = performance.now(); if (!state.inflight.length) schedulePlay(); }
   else clearTimeout(state.playTimer);
 }
 function schedulePlay() {
@@ -281,7 +322,7 @@ function drawCurves() {
   if (!state.info) return;
   const n = state.info.frames, k = state.info.elements.findIndex((e) => e.name === state.focus);
   const el = state.info.elements[k], orig = state.info.original[k];
-  const edited = state.curve && state.curve.length === n ? state.curve : null;
+  const edited = state.curve && state.curve.length === n ? state.curve : (state.editedAll ? state.editedAll[k] : null);
   const pad = 24, w = cv.width - 2 * pad, h = cv.height - 2 * pad;
   const all = edited ? orig.concat(edited) : orig;
   let lo = Math.min(...all), hi = Math.max(...all);
@@ -316,7 +357,7 @@ function setSession(session, info, keepEdits = false) {
   play(false);
   state.session = session; state.info = info;
   if (!keepEdits) { state.edits = []; state.undo = []; state.redo = []; state.draft = null; state.frame = 0; }
-  state.curve = null; state.firstFrameMs = null; shownWarnings.clear();
+  state.curve = null; state.editedAll = null; state.firstFrameMs = null; shownWarnings.clear();
   document.body.dataset.state = "ready";
   for (const el of document.querySelectorAll(".needs-stream")) el.disabled = false;
   $("character-clear").disabled = !info.character;
@@ -330,6 +371,7 @@ function setSession(session, info, keepEdits = false) {
   buildSliders();
   renderEdits();
   seek(state.frame);
+  if (keepEdits) fetchValues();
 }
 
 async function upload(url, file, what) {
