@@ -102,6 +102,12 @@ def _upload_name(request: Request, default: str) -> str:
     return "".join(c for c in Path(name).name if c.isprintable())[:120] or default
 
 
+def _attachment(name: str) -> str:
+    """A Content-Disposition for a download named after ``name`` (ASCII only: headers are latin-1)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+    return f'attachment; filename="{safe.lstrip(".") or "edited"}"'
+
+
 class Studio:
     """The application's state: open sessions (the most recent MAX_SESSIONS) and encode jobs."""
 
@@ -266,18 +272,16 @@ def build_app(studio: Studio | None = None, allowed_hosts: list[str] | None = No
         body = await _json_body(request)
         session = studio.get(body.get("session"))
         data, changed, warnings = await run_in_threadpool(session.export_stream, _edits(body))
-        name = Path(session.name).stem + "_edited.ifvc"
         return Response(data, media_type="application/octet-stream", headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": _attachment(Path(session.name).stem + "_edited.ifvc"),
             "X-IFVC-Changed-Frames": str(changed), "X-IFVC-Warnings": json.dumps(warnings)})
 
     async def export_mp4(request: Request) -> Response:
         body = await _json_body(request)
         session = studio.get(body.get("session"))
         data = await run_in_threadpool(_mp4, session, _edits(body))
-        name = Path(session.name).stem + "_edited.mp4"
         return Response(data, media_type="video/mp4",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": _attachment(Path(session.name).stem + "_edited.mp4")})
 
     async def socket_loop(ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
@@ -288,7 +292,12 @@ def build_app(studio: Studio | None = None, allowed_hosts: list[str] | None = No
         await ws.accept()
         try:
             while True:
-                header, png = await _preview(studio, await ws.receive_text())
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                header, png = (await _preview(studio, text) if text is not None
+                               else ({"id": None, "error": "send preview requests as JSON text"}, None))
                 await ws.send_text(json.dumps(header))
                 if png is not None:
                     await ws.send_bytes(png)

@@ -116,6 +116,8 @@ def test_websocket_preview(client: TestClient, session_id: str) -> None:
         assert "not JSON" in json.loads(ws.receive_text())["error"]
         ws.send_text(json.dumps({"id": 9, "session": "nope", "frame": 0, "edits": []}))
         assert "no longer open" in json.loads(ws.receive_text())["error"]
+        ws.send_bytes(b"\x00\x01")
+        assert "as JSON text" in json.loads(ws.receive_text())["error"]
         ws.send_text(json.dumps({"id": 10, "session": session_id, "frame": 0, "edits": []}))
         assert json.loads(ws.receive_text())["id"] == 10 and ws.receive_bytes()
 
@@ -193,3 +195,22 @@ def test_cli_bad_stream_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
     proc = _cli(str(tmp_path / "missing.ifvc"))
     assert proc.returncode == 1 and "not found" in proc.stderr
+
+
+def test_download_names_are_safe_headers(client: TestClient) -> None:
+    r = client.post("/api/open?name=" + "лицо \"x\".ifvc", content=STREAM.read_bytes())
+    assert r.status_code == 200 and r.json()["info"]["name"] == 'лицо "x".ifvc'
+    out = client.post("/api/export/stream", json={"session": r.json()["session"], "edits": []})
+    assert out.status_code == 200
+    assert out.headers["content-disposition"] == 'attachment; filename="______x__edited.ifvc"'
+
+
+def test_cli_serves_the_stream_it_is_given() -> None:
+    import urllib.request
+
+    from studio.headless import studio_server
+    with studio_server(STREAM, cwd=ROOT) as url:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "api/initial", timeout=60) as resp:
+            body = json.loads(resp.read())
+        assert body["info"]["name"] == STREAM.name and body["info"]["frames"] == 25
