@@ -59,7 +59,7 @@ class KeyState:
 @dataclass(frozen=True)
 class Replay:
     """The edited values of every frame for one edit list, and what the edits said."""
-    values: np.ndarray          # N x 14, float64, Annex B table order
+    values: np.ndarray          # N x 14, float64, Annex B table order (row p: frame_idx first + p)
     touched: np.ndarray         # N bools: an edit covers the frame
     warnings: tuple[str, ...]
 
@@ -92,13 +92,16 @@ class _RecordingEdits(EditApplier):
         self.decoder = decoder
         self.values: list[np.ndarray] = []
         self.slots: list[int] = []
+        self.first = 0
 
     def touches(self, frame_idx: int) -> bool:
         return True
 
     def apply(self, frame_idx: int, values: np.ndarray) -> np.ndarray:
-        if frame_idx != len(self.values):
-            raise StudioError(f"frame {frame_idx} came out of order (expected {len(self.values)})")
+        if not self.values:
+            self.first = frame_idx            # a stream may start after frame 0 (kf_frame_idx_delta)
+        if frame_idx != self.first + len(self.values):
+            raise StudioError(f"frame {frame_idx} came out of order (expected {self.first + len(self.values)})")
         self.values.append(values.copy())
         self.slots.append(len(self.decoder.recorder.keys) - 1)
         return values.copy()
@@ -151,7 +154,8 @@ class StudioSession:
         assert dec.sh is not None
         self.sh: SequenceHeader = dec.sh
         self.hashes: HashReport = dec.hashes
-        self.kinds = kinds
+        self.kinds = kinds                    # of frame_idx first, first + 1, ...
+        self.first = recorder.first
         self.base = np.stack(recorder.values)
         self.slots = recorder.slots
         self.keys = dec.recorder.keys
@@ -162,6 +166,11 @@ class StudioSession:
     @property
     def num_frames(self) -> int:
         return len(self.kinds)
+
+    @property
+    def end(self) -> int:
+        """The frame_idx after the last frame."""
+        return self.first + self.num_frames
 
     def info(self) -> dict[str, object]:
         """Stream facts and the original element curves, for the page."""
@@ -174,8 +183,8 @@ class StudioSession:
             "name": self.name, "bytes": len(self.data), "frames": self.num_frames,
             "width": sh.sh_pic_width, "height": sh.sh_pic_height, "fps": float(sh.frame_rate),
             "generator": self.generator.name, "hash": hash_text,
-            "character": self.character_name,
-            "key_frames": [i for i, k in enumerate(self.kinds) if k == "key"],
+            "character": self.character_name, "first_frame": self.first,
+            "key_frames": [self.first + p for p, k in enumerate(self.kinds) if k == "key"],
             "elements": [{"name": e.name, "unit": e.unit, "min": e.min_value, "max": e.max_value,
                           "signalled": e.element_id in signalled} for e in SEMANTIC_ELEMENTS],
             "original": self.base.T.round(6).tolist(),
@@ -193,14 +202,15 @@ class StudioSession:
                 return hit
         warnings: list[str] = []
         applier = EditApplier(parse_edits(texts), warn=warnings.append)
-        applier.check_stream_length(self.num_frames)
+        # the length the decoder checks edits against: sh_num_frames when the stream gives it
+        applier.check_stream_length(self.sh.sh_num_frames or self.end)
         values = self.base.copy()
         touched = np.zeros(self.num_frames, bool)
-        for i, kind in enumerate(self.kinds):
-            touched[i] = applier.touches(i)
-            if kind == "key" and self.character is None and not touched[i]:
+        for p, kind in enumerate(self.kinds):
+            touched[p] = applier.touches(self.first + p)
+            if kind == "key" and self.character is None and not touched[p]:
                 continue                          # the decoder shows the key picture as decoded
-            values[i] = applier.apply(i, self.base[i])
+            values[p] = applier.apply(self.first + p, self.base[p])
         result = Replay(values, touched, tuple(warnings))
         with self._lock:
             self._cache[key] = result
@@ -209,16 +219,18 @@ class StudioSession:
         return result
 
     def frame(self, idx: int, texts: list[str]) -> np.ndarray:
-        """Frame idx (H x W x 3 uint8 RGB) as ``ifvc-decode --edit`` outputs it."""
-        if not 0 <= idx < self.num_frames:
-            raise StudioError(f"frame {idx} is not in the stream (frames 0-{self.num_frames - 1})")
+        """Frame idx (frame_idx, as --edit counts; H x W x 3 uint8 RGB) as ``ifvc-decode --edit``
+        outputs it."""
+        if not self.first <= idx < self.end:
+            raise StudioError(f"frame {idx} is not in the stream (frames {self.first}-{self.end - 1})")
         replay = self.replay(texts)
-        return self._draw(idx, replay)
+        return self._draw(idx - self.first, replay)
 
-    def _draw(self, idx: int, replay: Replay) -> np.ndarray:
-        slot = self.slots[idx]
+    def _draw(self, p: int, replay: Replay) -> np.ndarray:
+        """The frame at position p (frame_idx first + p)."""
+        slot = self.slots[p]
         state = self.keys[slot]
-        if self.kinds[idx] == "key" and self.character is None and not replay.touched[idx]:
+        if self.kinds[p] == "key" and self.character is None and not replay.touched[p]:
             return state.rgb
         with self._lock:
             try:
@@ -226,15 +238,16 @@ class StudioSession:
                     self._slot_set = None
                     self.generator.set_keyframe(state.rgb, state.values, state.geometry, state.geometry_version)
                     self._slot_set = slot
-                return self.generator.synthesize(replay.values[idx])
+                return self.generator.synthesize(replay.values[p])
             except (ValueError, cv2.error) as exc:
-                raise StudioError(f"generator {self.generator.name} cannot draw frame {idx}: {exc}") from None
+                raise StudioError(f"generator {self.generator.name} cannot draw frame "
+                                  f"{self.first + p}: {exc}") from None
 
     def frames(self, texts: list[str]):  # type: ignore[no-untyped-def]
         """Every frame in order (for the MP4 export)."""
         replay = self.replay(texts)
-        for i in range(self.num_frames):
-            yield self._draw(i, replay)
+        for p in range(self.num_frames):
+            yield self._draw(p, replay)
 
     # -- exports ---------------------------------------------------------------------------
     def export_stream(self, texts: list[str]) -> tuple[bytes, int, list[str]]:

@@ -21,6 +21,7 @@ from studio.session import StudioError, StudioSession, png_bytes
 STREAMS = Path(__file__).resolve().parents[1] / "conformance" / "streams"
 ONE_KEY = "face_synthetic_motion_eg.ifvc"          # 25 frames, 256x256, one VVC key frame
 FOUR_KEYS = "face_refresh_period_cabac.ifvc"       # 32 frames, a key frame every 8
+LATE_START = "cabac_frame_idx_delta.ifvc"          # its first frame is frame_idx 3
 
 
 def _data(name: str) -> bytes:
@@ -43,7 +44,7 @@ def _assert_same_frames(session: StudioSession, name: str, edits: list[str], see
     order = list(range(session.num_frames))
     random.Random(seed).shuffle(order)          # random access: key-frame states switch back and forth
     for i in order:
-        got = session.frame(i, edits)
+        got = session.frame(session.first + i, edits)       # frames are named by frame_idx
         assert got.dtype == np.uint8 and np.array_equal(got, ref[i]), f"frame {i} differs for {edits}"
 
 
@@ -77,6 +78,15 @@ def edit_texts(draw: st.DrawFn) -> str:
 @given(edits=st.lists(edit_texts(), min_size=1, max_size=4), seed=st.integers(0, 1000))
 def test_preview_matches_the_decoder_for_any_edits(edits: list[str], seed: int) -> None:
     _assert_same_frames(_session(FOUR_KEYS), FOUR_KEYS, edits, seed)
+
+
+@pytest.mark.parametrize("edits", [[], ["head_yaw:offset=20@3-6", "mouth_open:hold@5-"]])
+def test_a_stream_that_starts_after_frame_0(edits: list[str]) -> None:
+    s = _session(LATE_START)
+    assert s.first == 3 and s.info()["first_frame"] == 3
+    _assert_same_frames(s, LATE_START, edits, seed=3)
+    with pytest.raises(StudioError, match="frame 2 is not in the stream"):
+        s.frame(2, [])
 
 
 def test_replay_gives_the_edited_curves_and_warnings() -> None:

@@ -38,7 +38,11 @@ async function errorText(resp) {
 function opName() { return document.querySelector("input[name=op]:checked").value; }
 function rangeFirst() { return clampFrame(parseInt($("range-first").value, 10) || 0); }
 function rangeLast() { return Math.max(rangeFirst(), clampFrame(parseInt($("range-last").value, 10) || 0)); }
-function clampFrame(i) { return state.info ? Math.min(Math.max(i, 0), state.info.frames - 1) : 0; }
+// Frames are numbered as in the stream (frame_idx, as --edit counts them): first..last, where
+// first is 0 unless the stream starts later.
+function firstFrame() { return state.info ? state.info.first_frame : 0; }
+function lastFrame() { return state.info ? state.info.first_frame + state.info.frames - 1 : 0; }
+function clampFrame(i) { return Math.min(Math.max(i, firstFrame()), lastFrame()); }
 function fmt(v) { return String(Number(Number(v).toFixed(4))); }
 function rangeText() { const a = rangeFirst(), b = rangeLast(); return a === b ? `${a}` : `${a}-${b}`; }
 function editText(element, op, value) {
@@ -87,7 +91,7 @@ async function fetchValues() {
   } catch (e) { /* the preview request reports connection errors */ }
 }
 function editedValue(k, i) {
-  return (state.editedAll ? state.editedAll[k] : state.info.original[k])[i];
+  return (state.editedAll ? state.editedAll[k] : state.info.original[k])[i - firstFrame()];
 }
 function syncSliders() {                          // "set": each slider shows the value at the playhead
   if (!state.info || opName() !== "set" || state.draft) return;
@@ -291,7 +295,7 @@ function seek(i) {
   if (!state.info) return;
   state.frame = clampFrame(i);
   $("scrub").value = state.frame;
-  $("frame-label").textContent = `frame ${state.frame} / ${state.info.frames - 1}` +
+  $("frame-label").textContent = `frame ${state.frame} / ${lastFrame()}` +
     (state.info.key_frames.includes(state.frame) ? " (key)" : "");
   drawCurves();
   syncSliders();
@@ -300,7 +304,7 @@ function seek(i) {
 function play(on) {
   state.playing = on && !!state.info;
   $("play").textContent = state.playing ? "Pause" : "Play";
-  if (state.playing) { if (state.frame >= state.info.frames - 1) seek(0); state.lastShown = performance.now(); if (!state.inflight.length) schedulePlay(); }
+  if (state.playing) { if (state.frame >= lastFrame()) seek(firstFrame()); state.lastShown = performance.now(); if (!state.inflight.length) schedulePlay(); }
   else clearTimeout(state.playTimer);
 }
 function schedulePlay() {
@@ -309,7 +313,7 @@ function schedulePlay() {
   const wait = Math.max(0, period - (performance.now() - state.lastShown));
   state.playTimer = setTimeout(() => {
     if (!state.playing) return;
-    if (state.frame >= state.info.frames - 1) { play(false); $("preview").dataset.settled = "1"; return; }
+    if (state.frame >= lastFrame()) { play(false); $("preview").dataset.settled = "1"; return; }
     state.lastShown = performance.now();
     seek(state.frame + 1);
   }, wait);
@@ -328,7 +332,7 @@ function drawCurves() {
   let lo = Math.min(...all), hi = Math.max(...all);
   if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
   const m = (hi - lo) * 0.08; lo -= m; hi += m;
-  const x = (i) => pad + (n > 1 ? (i * w) / (n - 1) : w / 2);
+  const x = (i) => pad + (n > 1 ? ((i - firstFrame()) * w) / (n - 1) : w / 2);   // i: frame_idx
   const y = (v) => pad + h - ((v - lo) / (hi - lo)) * h;
   ctx.fillStyle = "rgba(243, 156, 50, .18)";
   ctx.fillRect(x(rangeFirst()) - 2, pad, Math.max(x(rangeLast()) - x(rangeFirst()), 0) + 4, h);
@@ -336,7 +340,7 @@ function drawCurves() {
   for (const kf of state.info.key_frames) ctx.fillRect(x(kf) - 1, pad + h - 8, 2, 8);
   const line = (values, color, width) => {
     ctx.strokeStyle = color; ctx.lineWidth = width; ctx.beginPath();
-    values.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
+    values.forEach((v, p) => (p ? ctx.lineTo(x(firstFrame() + p), y(v)) : ctx.moveTo(x(firstFrame() + p), y(v))));
     ctx.stroke();
   };
   if (edited) line(edited, "#f39c32", 2.5);
@@ -348,22 +352,23 @@ function drawCurves() {
   ctx.fillStyle = "#9aa0aa"; ctx.font = "11px sans-serif";
   ctx.fillText(`${el.name} (${el.unit})  ${fmt(hi)}`, pad, 14);
   ctx.fillText(fmt(lo), pad, cv.height - 6);
-  ctx.fillText(`frame 0`, pad + 60, cv.height - 6);
-  ctx.fillText(`${n - 1}`, pad + w - 20, cv.height - 6);
+  ctx.fillText(`frame ${firstFrame()}`, pad + 60, cv.height - 6);
+  ctx.fillText(`${lastFrame()}`, pad + w - 20, cv.height - 6);
 }
 
 // ---------------------------------------------------------------- sessions, uploads, exports
 function setSession(session, info, keepEdits = false) {
   play(false);
   state.session = session; state.info = info;
-  if (!keepEdits) { state.edits = []; state.undo = []; state.redo = []; state.draft = null; state.frame = 0; }
+  if (!keepEdits) { state.edits = []; state.undo = []; state.redo = []; state.draft = null; state.frame = info.first_frame; }
   state.curve = null; state.editedAll = null; state.firstFrameMs = null; shownWarnings.clear();
   document.body.dataset.state = "ready";
   for (const el of document.querySelectorAll(".needs-stream")) el.disabled = false;
   $("character-clear").disabled = !info.character;
-  $("scrub").max = info.frames - 1;
-  $("range-first").max = $("range-last").max = info.frames - 1;
-  if (!keepEdits) { $("range-first").value = 0; $("range-last").value = info.frames - 1; }
+  $("scrub").min = firstFrame(); $("scrub").max = lastFrame();
+  $("range-first").min = $("range-last").min = firstFrame();
+  $("range-first").max = $("range-last").max = lastFrame();
+  if (!keepEdits) { $("range-first").value = firstFrame(); $("range-last").value = lastFrame(); }
   $("stream-info").textContent = `${info.name}: ${info.frames} frames, ${info.width}x${info.height}, ` +
     `${info.fps} fps, ${info.bytes} bytes, ${info.key_frames.length} key frame(s), generator ${info.generator}; ${info.hash}` +
     (info.character ? `; character: ${info.character}` : "");
@@ -476,8 +481,8 @@ fileInput("character-photo", setCharacter);
 $("character-clear").onclick = clearCharacter;
 $("export-stream").onclick = () => exportFile("stream");
 $("export-mp4").onclick = () => exportFile("mp4");
-$("first").onclick = () => { play(false); seek(0); };
-$("last").onclick = () => { play(false); seek(state.info.frames - 1); };
+$("first").onclick = () => { play(false); seek(firstFrame()); };
+$("last").onclick = () => { play(false); seek(lastFrame()); };
 $("step-back").onclick = () => { play(false); seek(state.frame - 1); };
 $("step-forward").onclick = () => { play(false); seek(state.frame + 1); };
 $("play").onclick = () => play(!state.playing);
@@ -486,7 +491,7 @@ for (const r of document.querySelectorAll("input[name=op]")) r.addEventListener(
 for (const id of ["range-first", "range-last"]) $(id).addEventListener("change", () => { drawCurves(); });
 $("range-first-here").onclick = () => { $("range-first").value = state.frame; if (rangeLast() < state.frame) $("range-last").value = state.frame; drawCurves(); };
 $("range-last-here").onclick = () => { $("range-last").value = state.frame; if (rangeFirst() > state.frame) $("range-first").value = state.frame; drawCurves(); };
-$("range-all").onclick = () => { $("range-first").value = 0; $("range-last").value = state.info ? state.info.frames - 1 : 0; drawCurves(); };
+$("range-all").onclick = () => { $("range-first").value = firstFrame(); $("range-last").value = lastFrame(); drawCurves(); };
 $("undo").onclick = () => { if (!state.undo.length) return; state.redo.push(state.edits); state.edits = state.undo.pop(); editsChanged(); };
 $("redo").onclick = () => { if (!state.redo.length) return; state.undo.push(state.edits); state.edits = state.redo.pop(); editsChanged(); };
 $("clear-edits").onclick = () => commit([]);
@@ -501,7 +506,7 @@ $("curves").addEventListener("click", (ev) => {
   if (!state.info) return;
   const r = ev.target.getBoundingClientRect(), pad = 24 * r.width / ev.target.width;
   const t = (ev.clientX - r.left - pad) / (r.width - 2 * pad);
-  play(false); seek(Math.round(t * (state.info.frames - 1)));
+  play(false); seek(firstFrame() + Math.round(t * (state.info.frames - 1)));
 });
 document.addEventListener("keydown", (ev) => {
   if (!state.info || ev.target.tagName === "INPUT" && ev.target.type !== "range") return;
