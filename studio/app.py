@@ -362,6 +362,8 @@ def _draw(session: StudioSession, idx: int, edits: list[str]) -> tuple[np.ndarra
 def _with_character(session: StudioSession, photo: bytes, name: str) -> StudioSession:
     """The session's stream animating the face of a photo (as ifvc-character + --character)."""
     from conformance.virtual_character import make_character
+    if session.sh.sh_pic_width != session.sh.sh_pic_height:
+        raise StudioError("a character needs a square stream (the face crop is square)")
     bgr = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise StudioError(f"{name} cannot be read as a picture (PNG, JPEG, ...)")
@@ -371,8 +373,6 @@ def _with_character(session: StudioSession, photo: bytes, name: str) -> StudioSe
         raise StudioError(f"no face found in {name}: the character needs a photo with a face") from None
     except ValueError as exc:
         raise StudioError(f"{name} cannot be made a character: {exc}") from None
-    if session.sh.sh_pic_width != session.sh.sh_pic_height:
-        raise StudioError("a character needs a square stream (the face crop is square)")
     character = character_from_stream(stream, name)
     return StudioSession(session.data, session.name, character=character, character_name=name)
 
