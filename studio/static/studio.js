@@ -3,7 +3,8 @@
 // under the current edits over a WebSocket, one request in flight, and keeps only the newest
 // request waiting (latest wins), so dragging never queues stale frames. (Two in flight, ?depth=2,
 // let the server draw the next frame while the page shows the last; on the 2-core development
-// machine that gave no more frames/s, tools/bench_studio.py, and a preview one frame behind.)
+// machine that gained little and not consistently, tools/bench_studio.py, and shows a frame
+// one step behind the slider.)
 "use strict";
 
 const $ = (id) => document.getElementById(id);
