@@ -33,9 +33,14 @@ PROG = "ifvc-decode"
 
 def load_character(path: Path) -> Character:
     """The key frame of a one-key-frame IFVC stream (made by ifvc-encode from a picture)."""
+    return character_from_stream(path.read_bytes(), str(path))
+
+
+def character_from_stream(data: bytes, name: str = "the character stream") -> Character:
+    """The first key frame of an IFVC stream's bytes as a character (also used by the studio)."""
     from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
     sh = None
-    for unit in StreamParser().parse(path.read_bytes()):
+    for unit in StreamParser().parse(data):
         if isinstance(unit, ParsedSequenceHeader):
             sh = unit.sh
         elif isinstance(unit, ParsedKeyframe):
@@ -43,7 +48,7 @@ def load_character(path: Path) -> Character:
             values = values_from_levels(sh, unit.levels)
             rgb, _ = decode_keyframe_picture(sh, unit.kf.kf_codec_id, unit.kf.kf_picture_payload)
             return Character(rgb, values, unit.kf.kf_geometry_payload, unit.kf.kf_geometry_version)
-    raise DecodingError(f"{path} holds no key frame to use as a character")
+    raise DecodingError(f"{name} holds no key frame to use as a character")
 
 
 def build_parser() -> CommandParser:

@@ -9,6 +9,8 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $($PY --version)"
   "$PY" -m venv .venv
 fi
+# the studio's browser tests drive Debian's chromium (installed when missing, as root)
+bash scripts/install_browser.sh
 stamp=.venv/.ifvc-setup-$(cat requirements.txt scripts/setup.sh pyproject.toml | sha256sum | cut -c1-16)
 if [ -f "$stamp" ]; then
   echo "[setup] environment up to date"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bitstream", "ref_encoder", "ref_decoder", "conformance", "anchors", "ifvc_common")
+PACKAGES = ("bitstream", "ref_encoder", "ref_decoder", "conformance", "anchors", "ifvc_common", "studio")
 FORBIDDEN = {"ref_encoder": "ref_decoder", "ref_decoder": "ref_encoder"}
 
 

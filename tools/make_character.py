@@ -2,13 +2,13 @@
 decoder: the face is cropped like the test sequences (tools/prepare_sequences.py), resized to
 the stream's picture size, and coded as a one-key-frame IFVC stream, so that it carries the
 picture, its reference semantics and its geometry. `ifvc-decode STREAM --character CHAR.ifvc`
-then animates the character with STREAM's semantics (relative motion transfer)."""
+then animates the character with STREAM's semantics (relative motion transfer).
+Its library code is conformance/virtual_character.py (the studio uses it too)."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -16,8 +16,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ref_encoder.analysis import FaceAnalyzer, NoFaceError  # noqa: E402
-from ref_encoder.encoder import Encoder, EncoderConfig  # noqa: E402
+from ref_encoder.analysis import NoFaceError  # noqa: E402
 from ref_encoder.keyframe_coding import KeyframeCodingError  # noqa: E402
 
 from ifvc_common.argtypes import int_range  # noqa: E402
@@ -26,27 +25,9 @@ from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
-from conformance.sequence_preparation import choose_crop, face_box  # noqa: E402
+from conformance.virtual_character import DEFAULT_CHARACTER_QP, make_character  # noqa: E402
 
 PROG = "ifvc-character"
-
-
-def character_frame(rgb: np.ndarray, size: int) -> np.ndarray:
-    """The face crop of a picture, size x size."""
-    with FaceAnalyzer(tracking=False) as fa:
-        found = fa.analyze_frame(rgb)
-    if not found.face_found:
-        raise NoFaceError("no face found in the character picture")
-    h, w = rgb.shape[:2]
-    x0, y0, side, _, _ = choose_crop([face_box(found.landmarks[:, :2])], w, h)
-    crop = rgb[y0:y0 + side, x0:x0 + side]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_CUBIC)
-
-
-def make_character(rgb: np.ndarray, size: int, qp: int) -> bytes:
-    frame = character_frame(rgb, size)
-    cfg = EncoderConfig(keyframe_qp=qp, hash_units=True, smoothing=False, vvc_preset="medium")
-    return Encoder(cfg, size, size, Fraction(25), num_frames=1).encode([frame]).stream
 
 
 def _even_size(text: str) -> int:
@@ -63,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True,
                     help="the character stream (.ifvc; its folder must exist; never the input file)")
     ap.add_argument("--size", type=_even_size, default=256, help="picture size of the streams it will animate")
-    ap.add_argument("--qp", type=int_range(0, 63), default=27, help="key-frame QP (the character is sent once)")
+    ap.add_argument("--qp", type=int_range(0, 63), default=DEFAULT_CHARACTER_QP, help="key-frame QP (the character is sent once)")
     args = ap.parse_args(argv)
     check_outputs([args.image], [args.output])
     if not Path(args.image).is_file():
