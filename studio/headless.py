@@ -127,3 +127,19 @@ def preview_png(driver: Any) -> bytes:
         "const r = new FileReader(); r.onload = () => done(r.result.split(',')[1]);"
         "r.readAsDataURL(window.studio.lastBlob);")
     return base64.b64decode(b64)
+
+
+def select_offset_range(driver: Any, first: int, last: int, frame: int) -> None:
+    """Set the frame range FIRST..LAST, choose the offset operation and put the playhead on FRAME
+    (the steps a user takes before dragging a slider)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    for field, value in (("range-first", first), ("range-last", last)):
+        el = driver.find_element(By.ID, field)
+        el.clear()
+        el.send_keys(str(value), Keys.TAB)
+    driver.find_element(By.CSS_SELECTOR, "input[name=op][value=offset]").click()
+    scrub = driver.find_element(By.ID, "scrub")
+    scrub.click()
+    scrub.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * frame))

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 import pytest
 
-from studio.headless import chromium, choose_file, find_chromium, preview_png, studio_server, wait_settled
+from studio.headless import (chromium, choose_file, find_chromium, preview_png, select_offset_range, studio_server,
+                             wait_settled)
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None,
@@ -102,20 +103,11 @@ def _download(downloads: Path, suffix: str, before: set[Path]) -> Path:
 def test_drag_yaw_preview_is_the_decoders_then_export(browser, downloads: Path, tmp_path: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     d = browser
     _open(d, STREAM)
     assert "25 frames, 256x256" in d.find_element(By.ID, "stream-info").text
-    # frames 5-15, offset, playhead on frame 10
-    for field, value in (("range-first", "5"), ("range-last", "15")):
-        el = d.find_element(By.ID, field)
-        el.clear()
-        el.send_keys(value, Keys.TAB)
-    d.find_element(By.CSS_SELECTOR, "input[name=op][value=offset]").click()
-    scrub = d.find_element(By.ID, "scrub")
-    scrub.click()
-    scrub.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * 10))
+    select_offset_range(d, 5, 15, 10)        # frames 5-15, offset, playhead on frame 10
     wait_settled(d, [], 10, TIMEOUT)
     # drag the yaw slider to the right in small steps, as a hand would
     slider = d.find_element(By.ID, "slider-head_yaw")

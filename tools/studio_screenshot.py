@@ -18,22 +18,12 @@ def main() -> None:
     ap.add_argument("--stream", type=Path, default=ROOT / "conformance" / "streams" / "face_synthetic_motion_eg.ifvc")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "studio.png")
     args = ap.parse_args()
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    from studio.headless import chromium, studio_server, wait_settled
+    from studio.headless import chromium, select_offset_range, studio_server, wait_settled
     with studio_server(args.stream.resolve(), cwd=ROOT) as url, chromium() as d:
         d.set_window_size(1400, 1130)
         d.get(url)
         wait_settled(d, [], 0, 120)
-        for field, value in (("range-first", "6"), ("range-last", "18")):
-            el = d.find_element(By.ID, field)
-            el.clear()
-            el.send_keys(value, Keys.TAB)
-        d.find_element(By.CSS_SELECTOR, "input[name=op][value=offset]").click()
-        scrub = d.find_element(By.ID, "scrub")
-        scrub.click()
-        scrub.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * 12))
+        select_offset_range(d, 6, 18, 12)
         d.execute_script("""
             const el = document.getElementById('slider-head_yaw');
             el.value = "-20"; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change'));""")
