@@ -2,7 +2,6 @@
 the source-feature cache) agree with the one-pair definition ``model(x, y)`` within 1e-6."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,7 @@ NETWORK = ("lpips_alex", "lpips_vgg", "dists")
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")      # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

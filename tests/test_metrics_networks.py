@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,12 +14,7 @@ from conformance.metrics.weights import (ALEXNET_CKPT, DISTS_ALPHA_BETA, VGG16_C
                                          restricted_loads)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")      # tests/conftest.py
 
 
 def noisy(frame: np.ndarray, amplitude: int, seed: int) -> np.ndarray:

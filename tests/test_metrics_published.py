@@ -5,7 +5,6 @@ printed with (half a unit of the last printed digit).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +15,7 @@ from PIL import Image
 from conformance.metrics import DISTS, dists, lpips, lpips_frames
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """VGG on 2 shared cores runs faster on one thread; restore the setting afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")      # tests/conftest.py
 
 
 def load_rgb(folder: Path, name: str) -> np.ndarray:
