@@ -44,6 +44,19 @@ def synthetic_pair(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return ref, dis
 
 
+def _in_child(context, target, args: tuple, label: str):  # type: ignore[no-untyped-def]
+    """Run TARGET(*ARGS, queue) in its own process (so its peak memory is its own) and return
+    what it put on the queue; None, with a line naming LABEL, when the child failed."""
+    queue: mp.Queue = context.Queue()
+    child = context.Process(target=target, args=(*args, queue))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print(f"{label} failed (exit code {child.exitcode})")
+        return None
+    return queue.get()
+
+
 def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
@@ -139,15 +152,11 @@ def main_compare(args: argparse.Namespace) -> int:
     print("-" * len(header))
     for metric in [m for m in args.metrics if m in NETWORK]:
         frames = args.pairs or COMPARE_PAIRS[metric]
-        queue: mp.Queue = context.Queue()
-        child = context.Process(target=compare, args=(metric, frames, args.versions, args.size,
-                                                      args.threads, args.batch_size, queue))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            print(f"{metric:<11} failed (exit code {child.exitcode})")
+        result = _in_child(context, compare, (metric, frames, args.versions, args.size,
+                                              args.threads, args.batch_size), f"{metric:<11}")
+        if result is None:
             continue
-        rows, difference = queue.get()
+        rows, difference = result
         base = rows[0][1] / rows[0][2]
         for mode, pairs, wall, cpu in rows:
             print(f"{metric:<11} {mode:<10} {pairs:>5} {pairs / wall:>8.3f} {cpu / pairs:>10.3f} "
@@ -180,15 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     for metric in args.metrics:
         pairs = args.pairs or DEFAULT_PAIRS[metric]
-        queue: mp.Queue = context.Queue()
-        child = context.Process(target=measure, args=(metric, pairs, args.size, args.threads,
-                                                      args.batch_size, args.device, queue))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            print(f"{metric:<12} failed (exit code {child.exitcode})")
+        result = _in_child(context, measure, (metric, pairs, args.size, args.threads,
+                                              args.batch_size, args.device), f"{metric:<12}")
+        if result is None:
             continue
-        rate, ms, rss, rss_added, gpu, dev = queue.get()
+        rate, ms, rss, rss_added, gpu, dev = result
         print(f"{metric:<12} {dev:<7} {pairs:>5} {rate:>9.2f} {ms:>9.1f} {rss:>13.0f} {rss_added:>9.0f} {gpu:>8.0f}")
     return 0
 
