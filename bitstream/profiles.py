@@ -8,7 +8,16 @@ from .semantic_elements import ELEMENT_BY_ID
 from .structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
 
 PROFILE_MAIN = 1
-PROFILE_NAMES = {PROFILE_MAIN: "Main"}
+# Spec 1.2 (draft): the Compact profile carries the low-overhead tools of version 1.2 (compact
+# sequence header, semantic-unit syntax 2, geometry payload 2). Its streams start with a unit
+# type reserved in 1.1, so a 1.1 decoder rejects them instead of misreading them (spec 7.4.2).
+PROFILE_COMPACT = 2
+PROFILE_NAMES = {PROFILE_MAIN: "Main", PROFILE_COMPACT: "Compact"}
+
+
+def compact_tools(sh: SequenceHeader) -> bool:
+    """True when the version 1.2 tools of the Compact profile apply to the stream (Annex A.2)."""
+    return sh.sh_profile_idc == PROFILE_COMPACT
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,9 @@ def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
     def fail(msg: str, element: str) -> BitstreamError:
         return BitstreamError(msg, element=element, unit="SEQUENCE_HEADER")
 
-    if sh.sh_profile_idc != PROFILE_MAIN:
-        raise fail(f"sh_profile_idc {sh.sh_profile_idc} is not supported (Main = {PROFILE_MAIN})",
-                   "sh_profile_idc")
+    if sh.sh_profile_idc not in PROFILE_NAMES:
+        known = ", ".join(f"{name} = {idc}" for idc, name in PROFILE_NAMES.items())
+        raise fail(f"sh_profile_idc {sh.sh_profile_idc} is not supported ({known})", "sh_profile_idc")
     if sh.sh_chroma_format_idc not in (1, 3):
         raise fail("Main profile needs sh_chroma_format_idc 1 (4:2:0) or 3 (4:4:4), got "
                    f"{sh.sh_chroma_format_idc}", "sh_chroma_format_idc")

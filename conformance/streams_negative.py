@@ -313,7 +313,7 @@ def header_errors() -> list[Built]:
     rest = data[_unit_offset(data, UnitType.KEYFRAME):]
     out = []
     cases: list[tuple[str, dict[str, object], str, list[str], str]] = [
-        ("neg_unknown_profile", {"sh_profile_idc": 2}, "sh_profile_idc 2 (not a defined profile)",
+        ("neg_unknown_profile", {"sh_profile_idc": 3}, "sh_profile_idc 3 (not a defined profile)",
          ["sh_profile_idc"], "sh_profile_idc"),
         ("neg_unknown_level", {"sh_level_idc": 15}, "sh_level_idc 15 (not a defined level)",
          ["sh_level_idc"], "sh_level_idc"),

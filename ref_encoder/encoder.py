@@ -19,7 +19,7 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import LEVELS
+from bitstream.profiles import LEVELS, PROFILE_MAIN
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
@@ -71,6 +71,7 @@ class EncoderConfig:
                                              # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
+    profile_idc: int = PROFILE_MAIN          # PROFILE_COMPACT: the version 1.2 low-overhead tools
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Encoder:
         if codec is None:
             raise ValueError(f"unknown key-frame codec {config.keyframe_codec!r} (vvc or raw)")
         self.sh = SequenceHeader(
-            sh_level_idc=level, sh_pic_width=width, sh_pic_height=height,
+            sh_profile_idc=config.profile_idc, sh_level_idc=level, sh_pic_width=width, sh_pic_height=height,
             sh_frame_rate_num=fps_frac.numerator, sh_frame_rate_den=fps_frac.denominator,
             sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
             sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,

@@ -305,7 +305,7 @@ def test_duplicated_element_ids_names_the_element():
     assert exc.unit == "SEQUENCE_HEADER"
 
 
-@pytest.mark.parametrize("profile", [0, 2, 3, 255])
+@pytest.mark.parametrize("profile", [0, 3, 255])
 def test_unknown_profile(profile):
     exc = expect_error(sh_unit(profile=profile) + EOS, "sh_profile_idc")
     assert exc.element == "sh_profile_idc"
