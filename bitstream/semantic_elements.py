@@ -63,5 +63,8 @@ SEMANTIC_ELEMENTS: tuple[SemanticElement, ...] = (
 ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_ELEMENTS}
 ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS}
 BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS)
+# The element set the reference encoder signals by default, in this order; the compact sequence
+# header (spec 1.2) codes "this set at the default precisions" as one flag.
+DEFAULT_ELEMENT_IDS: tuple[int, ...] = BASELINE_ELEMENT_IDS
 # The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
 NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)
