@@ -20,6 +20,10 @@ MAX_EGK_PREFIX = 32
 
 def _check_range(name: str, value: int, lo: int | None, hi: int | None) -> str | None:
     if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if hi is None:
+            return f"{name} = {value} out of range (shall be at least {lo})"
+        if lo is None:
+            return f"{name} = {value} out of range (shall be at most {hi})"
         return f"{name} = {value} out of range [{lo}, {hi}]"
     return None
 
