@@ -23,7 +23,7 @@ from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
 from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
 
 from .edits import EditApplier
-from .generators import Generator, get_generator
+from ifvc_synthesis.generators import Generator, get_generator
 
 _MIN_VALUES = np.array([e.min_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
 _MAX_VALUES = np.array([e.max_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)

@@ -35,7 +35,7 @@ from bitstream.stream import StreamParser
 from bitstream.structures import SequenceHeader
 from ref_decoder.decoder import Character, Decoder, DecodingError, HashReport
 from ref_decoder.edits import Edit, EditApplier, EditError, parse_edit
-from ref_decoder.generators import Generator, get_generator
+from ifvc_synthesis.generators import Generator, get_generator
 from ref_decoder.stream_editing import edit_stream
 
 MAX_FRAMES = 1500           # 60 s at 25 fps: the studio keeps every frame's values in memory

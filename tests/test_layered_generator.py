@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from bitstream.generator_registry import GENERATOR_BY_NAME, NO_WEIGHTS_SHA256
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from ref_decoder.generators import Generator, LayeredGenerator, get_generator
-from ref_decoder.generators.background_fill import EMPTY_GREY, push_pull_fill
-from ref_decoder.generators.layered import body_weight, similarity_2d
+from ifvc_synthesis.generators import Generator, LayeredGenerator, get_generator
+from ifvc_synthesis.generators.background_fill import EMPTY_GREY, push_pull_fill
+from ifvc_synthesis.generators.layered import body_weight, similarity_2d
 
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 W = H = 128

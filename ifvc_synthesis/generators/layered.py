@@ -2,7 +2,7 @@
 
 Picture = static background + moving person:
 - the person layer is the key frame warped by a motion field like ifvc-geometric-1's (IDI,
-  ref_decoder/idi.py: face landmarks, head rings, neck points), except that the picture
+  ifvc_synthesis/idi.py: face landmarks, head rings, neck points), except that the picture
   border anchors that pin geometric-1's field are replaced by a grid of body points that
   follow the head's 2D similarity motion with a smooth falloff below the chin (hair and ears
   move with the head, the neck partly, the shoulders a little);
