@@ -17,7 +17,7 @@ poor, and a refresh gains less, so the bar is lower (auto_threshold).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +79,7 @@ class RefreshStats:
     checked: int = 0                  # frames synthesised and measured
     inserted: int = 0                 # key frames inserted by the refresh
     quality: list[tuple[int, float]] | None = None    # (frame, face PSNR) of the checked frames
+    seconds: float = 0.0              # wall-clock time spent synthesising and measuring (benchmarks)
 
 
 class AdaptiveRefresh:
@@ -111,8 +112,10 @@ class AdaptiveRefresh:
         if landmarks is None:                 # no face in the source: nothing to judge
             return False
         h, w = source.shape[:2]
+        t0 = time.perf_counter()
         synth = self.generator.synthesize(reconstructed_values)
         q = region_psnr(synth, source, face_box(landmarks, w, h))
+        self.stats.seconds += time.perf_counter() - t0
         self.stats.checked += 1
         assert self.stats.quality is not None
         self.stats.quality.append((frame_idx, q))
