@@ -6,6 +6,11 @@ prediction and CABAC state: semantic_rdoq.py); a key frame is coded with VVC int
 generator needs from it (reference semantics, geometry) is computed on the DECODED key frame,
 exactly as every decoder will see it. Semantic frames are grouped into semantic units of up
 to frames_per_unit frames; a hash unit closes each key-frame period.
+
+A refresh is due on the first frame, every keyframe_period frames, when the pose moves more
+than keyframe_pose_threshold from the key frame, or (adaptive refresh, adaptive_refresh.py)
+where the generator, run on the encoder's own reconstruction as every decoder will run it,
+draws the frame below a quality threshold.
 """
 from __future__ import annotations
 
@@ -25,7 +30,6 @@ from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
-
 from ifvc_synthesis.generators import Reference
 
 from .adaptive_refresh import AdaptiveRefresh, RefreshStats, resolve_refresh
