@@ -4,7 +4,7 @@ weights of its own, and the SHA-256 of each one's shipped weights file.
 
 Encoder and decoder both read this table: the encoder refuses a name that no decoder knows
 (unless it is given the weights, i.e. a generator of the user's own), and the decoder's
-generator registry (ref_decoder/generators) checks at import that it agrees with it.
+generator registry (ifvc_synthesis/generators) checks at import that it agrees with it.
 """
 from __future__ import annotations
 

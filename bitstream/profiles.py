@@ -31,12 +31,13 @@ class LevelLimits:
     max_frame_idx_delta: int     # kf_frame_idx_delta, su_frame_idx_delta (inferred frames at once)
     max_hash_span: int           # MaxHashSpan: how far back (frames) a hash entry may reach
     max_inferred_per_byte: int   # MaxInferredPerByte: inferred frames per byte of stream so far
+    max_ref_frames: int = 4      # MaxRefFrames: decoded key frames a decoder keeps (A.4, reference store)
 
 
 LEVELS: dict[int, LevelLimits] = {
-    10: LevelLimits(10, 256, 30.0, 16, 1 << 18, 1 << 14, 300, 1024, 1),
-    20: LevelLimits(20, 512, 60.0, 32, 1 << 20, 1 << 16, 600, 2048, 1),
-    30: LevelLimits(30, 1024, 60.0, 64, 1 << 22, 1 << 18, 600, 2048, 1),
+    10: LevelLimits(10, 256, 30.0, 16, 1 << 18, 1 << 14, 300, 1024, 1, 4),
+    20: LevelLimits(20, 512, 60.0, 32, 1 << 20, 1 << 16, 600, 2048, 1, 4),
+    30: LevelLimits(30, 1024, 60.0, 64, 1 << 22, 1 << 18, 600, 2048, 1, 4),
 }
 # The parser's bound on the hash window when it does not check the level (check_profile off).
 MAX_HASH_SPAN_ANY_LEVEL = max(limits.max_hash_span for limits in LEVELS.values())
@@ -49,6 +50,13 @@ def level_limits(level_idc: int) -> LevelLimits:
                              f"(defined: {sorted(LEVELS)})", element="sh_level_idc",
                              unit="SEQUENCE_HEADER")
     return limits
+
+
+def max_ref_frames(level_idc: int) -> int:
+    """MaxRefFrames of the level (Table A.1, A.4). A decoder that does not check the level
+    (check_profile off) keeps as many as the smallest level allows."""
+    limits = LEVELS.get(level_idc)
+    return limits.max_ref_frames if limits else min(lim.max_ref_frames for lim in LEVELS.values())
 
 
 def check_sequence_header(sh: SequenceHeader) -> LevelLimits:

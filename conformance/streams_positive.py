@@ -16,7 +16,7 @@ from bitstream.geometry_payload import (
     write_payload,
 )
 from bitstream.profiles import level_limits
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.structures import (
     ENTROPY_CABAC,
@@ -313,6 +313,63 @@ def layered_generator_streams() -> list[Built]:
                   DECODE)]
 
 
+# Key frames of cabac_multiref_eviction: (head_yaw, mouth_open, eye_blink) of each key frame,
+# and for each of the four frames after it, the key frames whose pose, mouth and eye state it takes.
+MULTIREF_KEYS = ((0.0, 0.05, 1.0), (20.0, 0.05, 1.0), (-20.0, 0.05, 1.0), (0.0, 0.40, 1.0),
+                 (5.0, 0.05, 0.15), (-5.0, 0.05, 1.0))
+MULTIREF_FOLLOW = (((0, 0, 0),) * 4,
+                   ((0, 0, 0), (1, 1, 1), (0, 0, 0), (1, 1, 1)),
+                   ((1, 1, 1), (2, 2, 2), (0, 0, 0), (2, 2, 2)),
+                   ((3, 3, 3), (0, 3, 0), (1, 1, 1), (3, 3, 3)),
+                   ((4, 4, 4), (4, 4, 0), (1, 3, 1), (0, 0, 0)),
+                   ((4, 3, 0), (2, 2, 2), (3, 3, 3), (4, 4, 4)))
+
+
+def multiref_streams() -> list[Built]:
+    """ifvc-geometric-2 over several references (Annex A.4, G.6): six key frames at level 1.0
+    (MaxRefFrames 4), so the store evicts key frames 0 and 5 when key frames 20 and 25 arrive;
+    the frames in between take the pose, mouth and eye state of earlier key frames, so the
+    selection rule picks older references, blends the open mouth of key frame 15 and the open
+    eyes of another reference over key frame 20's closed ones, and after an eviction must do
+    without the evicted reference."""
+    from bitstream.semantic_reconstruction import quantize
+    n = 5 * len(MULTIREF_KEYS)
+    sh = header(entropy=CABAC, width=96, height=96, num_frames=n, sh_generator_name="ifvc-geometric-2")
+    assert level_limits(sh.sh_level_idc).max_ref_frames < len(MULTIREF_KEYS)
+    base = trajectory_levels(sh, n, 23)
+    pos = {ELEMENT_BY_ID[eid].name: i for i, eid in enumerate(sh.sh_sem_element_id)}
+
+    def levels(frame: int, yaw: float, mouth: float, blink: float) -> list[int]:
+        """The trajectory's levels of the frame with its yaw, mouth opening and eyes set."""
+        lv = list(base[frame])
+        for name, value in (("head_yaw", yaw), ("mouth_open", mouth), ("eye_blink_left", blink),
+                            ("eye_blink_right", blink)):
+            i = pos[name]
+            lo, hi = sh.level_bounds(i)
+            lv[i] = min(max(quantize(value, sh.sh_sem_precision[i]), lo), hi)
+        return lv
+
+    a = Assembler(sh)
+    for k, (key, follow) in enumerate(zip(MULTIREF_KEYS, MULTIREF_FOLLOW)):
+        start = 5 * k
+        lv = levels(start, *key)
+        a.keyframe(raw_picture(sh, k), lv, geometry_version=1, geometry_payload=_geometry(2, 1, sh, lv))
+        frames = [levels(start + 1 + j, MULTIREF_KEYS[fp][0], MULTIREF_KEYS[fm][1], MULTIREF_KEYS[fe][2])
+                  for j, (fp, fm, fe) in enumerate(follow)]
+        a.semantics_in_units(frames, 4, hash_every_unit=True)
+    a.end()
+    return [Built("cabac_multiref_eviction", a.getvalue(), sh,
+                  "generator output of ifvc-geometric-2 over several references (Annex G.6) and the "
+                  "reference store of Annex A.4: six key frames at level 1.0 (MaxRefFrames 4), the oldest "
+                  "evicted; frames take the pose, mouth and eye state of earlier key frames",
+                  ["sh_generator_name=ifvc-geometric-2", "reference store (A.4)", "MaxRefFrames eviction",
+                   "kf_geometry_version=1", "generator output (C.2.2)"],
+                  "raw key pictures test_rgb variants 0..5, geometry as geometry_v1_pred1_shift2; "
+                  "synthetic_trajectories(seed=23) with head_yaw, mouth_open and eye_blink_left/right set "
+                  "per conformance/streams_positive.py MULTIREF_KEYS / MULTIREF_FOLLOW",
+                  DECODE)]
+
+
 def chroma420_streams() -> list[Built]:
     out = []
     for mode in (EG, CABAC):
@@ -504,6 +561,7 @@ def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
                                                   geometry_streams, layered_generator_streams,
+                                                  multiref_streams,
                                                   chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,
                                                   element_streams, level_streams,

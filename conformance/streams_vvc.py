@@ -205,7 +205,7 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
 
 def _learned_generator_id() -> tuple[str, bytes] | None:
     """(name, weights SHA-256) of the shipped learned generator; None when it is not shipped."""
-    from ref_decoder.generators.learned import NAME, WEIGHTS_SHA256_HEX, shipped_weights_available
+    from ifvc_synthesis.generators.learned import NAME, WEIGHTS_SHA256_HEX, shipped_weights_available
     return (NAME, bytes.fromhex(WEIGHTS_SHA256_HEX)) if shipped_weights_available() else None
 
 

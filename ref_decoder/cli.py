@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["IFVC_GENERATOR_DEVICE"] = args.device
             generator = None
             if args.generator:
-                from .generators import get_generator
+                from ifvc_synthesis.generators import get_generator
                 generator = get_generator(args.generator)
             dec = Decoder(edits=edits, character=character, generator=generator,
                           max_frames=args.max_frames)

@@ -16,14 +16,16 @@ from bitstream.errors import BitstreamError
 from bitstream.keyframe_vvc import decode_vvc_yuv420
 from bitstream.picture_format import (frame_to_rgb_planar, rgb_planar_to_frame, yuv420_from_bytes,
                                       yuv420_planar_bytes, yuv420_to_rgb)
+from bitstream.profiles import max_ref_frames
+from bitstream.reference_store import ReferenceStore
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels  # noqa: F401 (spec 8.3.5; re-exported)
 from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser)
 from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
+from ifvc_synthesis.generators import Generator, Reference, get_generator, use_references
 
 from .edits import EditApplier
-from .generators import Generator, get_generator
 
 _MIN_VALUES = np.array([e.min_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
 _MAX_VALUES = np.array([e.max_value for e in SEMANTIC_ELEMENTS], dtype=np.float64)
@@ -119,6 +121,8 @@ class Decoder:
         self._key_md5: dict[int, bytes] = {}
         self._key_rgb: np.ndarray | None = None
         self._key_values: np.ndarray | None = None
+        # Decoded key frames kept for synthesis (spec A.4): at most MaxRefFrames of the level.
+        self.references: ReferenceStore[Reference] = ReferenceStore(1)
 
     # -- helpers -------------------------------------------------------------------------
     def _values(self, levels: list[int]) -> np.ndarray:
@@ -180,6 +184,7 @@ class Decoder:
                 if unit.sh.sh_num_frames:     # known length: an edit outside it is an error now
                     self.edits.check_stream_length(unit.sh.sh_num_frames)
                 self.generator = self._select_generator(unit.sh)
+                self.references = ReferenceStore(max_ref_frames(unit.sh.sh_level_idc))
             elif isinstance(unit, ParsedKeyframe):
                 yield from self._inferred(unit.inferred_before)
                 yield self._keyframe(unit)
@@ -217,12 +222,15 @@ class Decoder:
                                     "at the stream's size (ifvc-character --size)")
         values = self._values(unit.levels)
         self._key_values = values
-        if self.character is not None:
+        kept = rgb.copy()                     # the store's own picture: output frames may be changed by users
+        kept.flags.writeable = False
+        self.references.add(unit.frame_idx, Reference(unit.frame_idx, kept, values.copy(),
+                                                      bytes(kf.kf_geometry_payload), kf.kf_geometry_version))
+        if self.character is not None:       # the character is the one reference
             c = self.character
             self._generate(self.generator.set_keyframe, c.rgb, c.values, c.geometry, c.geometry_version)
-        else:
-            self._generate(self.generator.set_keyframe, rgb, values, kf.kf_geometry_payload,
-                           kf.kf_geometry_version)
+        else:                                # the store, or its newest entry (generator's choice)
+            self._generate(use_references, self.generator, [ref for _, ref in self.references])
         if self.character is not None or self.edits.touches(unit.frame_idx):
             return self._synth(unit.frame_idx, unit.levels, "key")  # the edit or character must show
         return DecodedFrame(unit.frame_idx, rgb, values, unit.levels, "key")

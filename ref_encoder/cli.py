@@ -24,6 +24,7 @@ from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
+from .adaptive_refresh import AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB, AUTO_THRESHOLD_SLOPE, resolve_refresh  # noqa: E402
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KeyframeCodingError  # noqa: E402
@@ -58,6 +59,15 @@ def _semantic_lambda(text: str) -> str | float:
         return float_range(0)(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be off, auto or a number >= 0, not {text!r}") from None
+
+
+def _refresh(text: str) -> str:
+    """--refresh: off, auto or a face-region PSNR threshold in dB (0 < T < 100)."""
+    try:
+        resolve_refresh(text, 32)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _log_text(result: EncodeResult) -> str:
@@ -104,6 +114,9 @@ def summary(result: EncodeResult, fps: float) -> str:
     if result.no_face_frames or result.skipped_leading_frames:
         lines.append(f"frames without a face: {result.no_face_frames} carried forward, "
                      f"{result.skipped_leading_frames} leading frames skipped")
+    if result.refresh is not None:
+        lines.append(f"adaptive refresh: {result.refresh.checked} frames checked, "
+                     f"{result.refresh.inserted} key frames inserted")
     if result.multi_face_frames:
         lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
@@ -128,6 +141,15 @@ def build_parser() -> CommandParser:
                     help="a key frame every N frames (0: only the first)")
     ap.add_argument("--keyframe-pose-threshold", type=float_range(0, 360), default=0.0,
                     help="new key frame when yaw/pitch/roll move this many degrees from the key frame (0: off)")
+    ap.add_argument("--refresh", type=_refresh, default="off", metavar="off|auto|DB",
+                    help="adaptive key-frame refresh: the encoder runs the stream's generator on its own "
+                         "reconstruction and inserts a key frame where the face-region PSNR of the "
+                         "synthesised frame falls below a threshold; 'off' (default) keeps today's "
+                         "stream bit-exact, 'auto' sets the threshold from --qp "
+                         f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step), "
+                         "a number sets it in dB")
+    ap.add_argument("--refresh-check-every", type=int_range(1, 64), default=1, metavar="K",
+                    help="with --refresh, synthesise and check every K-th frame only (speed; default 1)")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -184,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                             precisions=precisions, semantic_lambda=args.semantic_lambda,
                             semantic_max_level_error=args.semantic_max_error,
                             hash_units=not args.no_hash, generator_name=args.generator,
-                            generator_sha256=generator_sha256)
+                            generator_sha256=generator_sha256, refresh=args.refresh,
+                            refresh_check_every=args.refresh_check_every)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

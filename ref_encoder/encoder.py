@@ -6,6 +6,11 @@ prediction and CABAC state: semantic_rdoq.py); a key frame is coded with VVC int
 generator needs from it (reference semantics, geometry) is computed on the DECODED key frame,
 exactly as every decoder will see it. Semantic frames are grouped into semantic units of up
 to frames_per_unit frames; a hash unit closes each key-frame period.
+
+A refresh is due on the first frame, every keyframe_period frames, when the pose moves more
+than keyframe_pose_threshold from the key frame, or (adaptive refresh, adaptive_refresh.py)
+where the generator, run on the encoder's own reconstruction as every decoder will run it,
+draws the frame below a quality threshold.
 """
 from __future__ import annotations
 
@@ -19,13 +24,15 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import LEVELS, PROFILE_MAIN
+from bitstream.profiles import LEVELS, PROFILE_MAIN, max_ref_frames
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
+from ifvc_synthesis.generators import Reference
 
+from .adaptive_refresh import AdaptiveRefresh, RefreshStats, resolve_refresh
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
@@ -72,6 +79,9 @@ class EncoderConfig:
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_MAIN          # PROFILE_COMPACT: the version 1.2 low-overhead tools
+    refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
+                                             # or a face-region PSNR threshold in dB (adaptive_refresh.py)
+    refresh_check_every: int = 1             # synthesise and measure every k-th frame (speed)
 
 
 @dataclass
@@ -95,6 +105,7 @@ class EncodeResult:
     no_face_frames: int
     skipped_leading_frames: int
     multi_face_frames: int = 0                # frames that show more than one face (one is coded)
+    refresh: RefreshStats | None = None       # adaptive refresh: frames checked, key frames inserted
 
     def bits_by_unit_type(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -166,6 +177,9 @@ class Encoder:
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
                                            max_level_error=config.semantic_max_level_error)
         self._chooser = ClosedLoopChooser(self.quantiser)
+        self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
+        if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
+            AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, config.refresh_check_every)
 
     def _levels(self, values: np.ndarray) -> list[int]:
         return self.quantiser.round_levels(values)
@@ -199,6 +213,9 @@ class Encoder:
         last_key = 0
         prev_values: np.ndarray | None = None
         no_face = skipped = 0
+        refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
+            self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
+            self.cfg.refresh_check_every)
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
@@ -224,7 +241,14 @@ class Encoder:
                 prev_values = values
                 # Frames waiting in `pending` are not yet in the writer: they come first.
                 out_idx = writer.next_frame_idx + len(pending)
-                if self._keyframe_due(out_idx, last_key, values, key_values):
+                due = self._keyframe_due(out_idx, last_key, values, key_values)
+                levels = None
+                if not due and refresh is not None and refresh.due_for_check(out_idx, last_key):
+                    # What a decoder will show for this frame, coded as a semantic frame
+                    levels = self._semantic_levels(values, writer, pending)
+                    rec = values_from_levels(self.sh, levels, key_values)
+                    due = refresh.falls_short(out_idx, rgb, fa.landmarks if fa.face_found else None, rec)
+                if due:
                     if pending:
                         writer.semantic_unit(pending)
                         pending = []
@@ -236,12 +260,16 @@ class Encoder:
                     levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
                     writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
                     key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
+                    if refresh is not None:          # the decoder's reference store, mirrored
+                        refresh.add_keyframe(Reference(out_idx, decoded, values_from_levels(self.sh, levels, key_values),
+                                                       geom, geom_version))
                     key_values = np.asarray(ref_values)
                     last_key = out_idx
                     logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
                                          fa.face_found, [float(v) for v in values]))
                 else:
-                    levels = self._semantic_levels(values, writer, pending)
+                    if levels is None:
+                        levels = self._semantic_levels(values, writer, pending)
                     pending.append(levels)
                     logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
                                          fa.face_found, [float(v) for v in values]))
@@ -261,7 +289,8 @@ class Encoder:
         if self.cfg.hash_units:
             writer.hash_unit(keyframe_md5=key_md5)
         writer.end_of_sequence()
-        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames)
+        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames,
+                            refresh.stats if refresh is not None else None)
 
     def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
                             ) -> tuple[list[int], np.ndarray, int, bytes]:

@@ -8,8 +8,9 @@ generator's draw call:
 
 - the values the decoder hands to its edits for every frame (after the normative
   reconstruction and the virtual-character transfer, spec 8.6.1) and the frame's kind;
-- every key-frame state the decoder gives the generator (``set_keyframe``: picture,
-  reference values, geometry), and which of them each frame is drawn from.
+- every key-frame state the decoder gives the generator (the reference store of spec A.4,
+  ``set_references``: pictures, reference values, geometry of up to MaxRefFrames key
+  frames), and which of them each frame is drawn from.
 
 A preview of frame i under edits E then replays, in frame order, what the decoder does
 (``EditApplier(E).apply`` on each frame it would call it for, so ``hold`` remembers the same
@@ -24,6 +25,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -35,7 +37,7 @@ from bitstream.stream import StreamParser
 from bitstream.structures import SequenceHeader
 from ref_decoder.decoder import Character, Decoder, DecodingError, HashReport
 from ref_decoder.edits import Edit, EditApplier, EditError, parse_edit
-from ref_decoder.generators import Generator, get_generator
+from ifvc_synthesis.generators import Generator, Reference, get_generator, use_references
 from ref_decoder.stream_editing import edit_stream
 
 MAX_FRAMES = 1500           # 60 s at 25 fps: the studio keeps every frame's values in memory
@@ -49,11 +51,13 @@ class StudioError(ValueError):
 
 @dataclass(frozen=True)
 class KeyState:
-    """What the decoder gave its generator at a key frame (Generator.set_keyframe's arguments)."""
-    rgb: np.ndarray
-    values: np.ndarray
-    geometry: bytes
-    geometry_version: int
+    """What the decoder gave its generator at a key frame: the reference store (spec A.4),
+    oldest first; the newest entry is the key frame itself."""
+    references: tuple[Reference, ...]
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self.references[-1].rgb
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,12 @@ class _RecordingGenerator:
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
                      geometry_version: int) -> None:
-        self.keys.append(KeyState(key_rgb.copy(), key_values.copy(), bytes(geometry), geometry_version))
-        self._shape = key_rgb.shape
+        self.set_references([Reference(0, key_rgb, key_values, geometry, geometry_version)])
+
+    def set_references(self, references: Sequence[Reference]) -> None:
+        # the store's entries are not changed once made (the decoder appends new ones)
+        self.keys.append(KeyState(tuple(references)))
+        self._shape = references[-1].rgb.shape
 
     def synthesize(self, target_values: np.ndarray) -> np.ndarray:
         return np.zeros(self._shape, np.uint8)
@@ -236,7 +244,7 @@ class StudioSession:
             try:
                 if self._slot_set != slot:
                     self._slot_set = None
-                    self.generator.set_keyframe(state.rgb, state.values, state.geometry, state.geometry_version)
+                    use_references(self.generator, state.references)   # as the decoder does
                     self._slot_set = slot
                 return self.generator.synthesize(replay.values[p])
             except (ValueError, cv2.error) as exc:

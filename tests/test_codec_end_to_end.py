@@ -211,7 +211,7 @@ def test_learned_generator_changes_only_the_header_and_the_synthesis(coded: dict
     """The generator id is the only difference in the stream (sequence header); the learned
     generator decodes the same key frames and semantics into different, close frames."""
     from bitstream.units import iter_units
-    from ref_decoder.generators.learned import WEIGHTS_FILE
+    from ifvc_synthesis.generators.learned import WEIGHTS_FILE
     streams = {}
     for name, extra in (("geo", []), ("refine", ["--generator", "ifvc-refine-1",
                                                  "--generator-weights", str(WEIGHTS_FILE)])):

@@ -26,8 +26,8 @@ import numpy as np
 from bitstream.canonical_face import euler_to_rotation, load_canonical_face
 from bitstream.geometry_payload import canonical_geometry, posed_canonical
 from conformance.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv420
-from ref_decoder.generators.geometric import GeometricGenerator
-from ref_decoder.idi import KeyFrameModel
+from ifvc_synthesis.generators.geometric import GeometricGenerator
+from ifvc_synthesis.idi import KeyFrameModel
 
 def digest(*arrays):
     h = hashlib.md5()
@@ -59,7 +59,7 @@ picture[..., 1] = np.arange(256)[:, None]
 picture[64:192, 64:192, 2] = 200
 gen.set_keyframe(picture, key, b"", 0)
 print("frames", digest(*[gen.synthesize(t) for t in targets]))
-from ref_decoder.generators.layered import LayeredGenerator
+from ifvc_synthesis.generators.layered import LayeredGenerator
 layered = LayeredGenerator()
 layered.set_keyframe(picture, key, b"", 0)
 print("layered", digest(layered.person_mask, layered.plate, *[layered.synthesize(t) for t in targets]))
@@ -110,7 +110,7 @@ def test_fixed_order_products_are_the_written_sums() -> None:
 
 @pytest.mark.parametrize("degenerate", [False, True])
 def test_triangle_maps_send_each_corner_to_its_source(degenerate: bool) -> None:
-    from ref_decoder.idi import triangle_affine_maps
+    from ifvc_synthesis.idi import triangle_affine_maps
     rng = np.random.default_rng(2)
     dst = rng.uniform(0, 256, (40, 3, 2))
     src = dst + rng.normal(0, 3, (40, 3, 2))

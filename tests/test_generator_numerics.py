@@ -11,8 +11,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ref_decoder.generators.learned import LearnedGenerator, full_fp32_convolutions
-from ref_decoder.generators.refine_net import RefineConfig, RefineNet
+from ifvc_synthesis.generators.learned import LearnedGenerator, full_fp32_convolutions
+from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet
 from tools import generator_numerics as gn
 from tools.generator_numerics import Recording, VariantGenerator, compare, psnr_rgb, replay
 
@@ -105,7 +105,7 @@ def test_full_fp32_convolutions_switches_tf32_off() -> None:
 
 
 def test_cli_on_a_conformance_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from ref_decoder.generators.learned import shipped_weights_available
+    from ifvc_synthesis.generators.learned import shipped_weights_available
     stream = REPO / "conformance" / "streams" / "face_synthetic_motion_eg.ifvc"
     if not shipped_weights_available():
         pytest.skip("the learned generator's weights are not shipped")

@@ -10,7 +10,7 @@ import pytest
 
 from bitstream.generator_registry import (GENERATOR_BY_NAME, NO_WEIGHTS_SHA256, REGISTERED_GENERATORS,
                                           UnknownGeneratorError, resolve_generator_id)
-from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights
+from ifvc_synthesis.generators import GeometricGenerator, known_generators, shipped_weights
 from ref_encoder import cli as encode_cli
 from ref_encoder.encoder import Encoder, EncoderConfig
 
@@ -28,7 +28,7 @@ def test_the_decoder_registry_agrees_with_the_table() -> None:
 
 
 def test_learned_generator_pins_the_table_digest() -> None:
-    learned = pytest.importorskip("ref_decoder.generators.learned")
+    learned = pytest.importorskip("ifvc_synthesis.generators.learned")
     assert bytes.fromhex(learned.WEIGHTS_SHA256_HEX) == GENERATOR_BY_NAME[learned.NAME].weights_sha256
 
 

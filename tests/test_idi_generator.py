@@ -19,7 +19,7 @@ from bitstream.geometry_payload import (GP_LANDMARK_IDS, GP_PRED_CANONICAL, GP_P
                                         encode, parse_payload, posed_canonical, positions_from_payload,
                                         write_payload)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from ref_decoder.generators import Generator, GeometricGenerator, get_generator
+from ifvc_synthesis.generators import Generator, GeometricGenerator, get_generator
 
 N = len(SEMANTIC_ELEMENTS)
 W = H = 256

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from bitstream.generator_registry import GENERATOR_BY_NAME, NO_WEIGHTS_SHA256
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from ref_decoder.generators import Generator, LayeredGenerator, get_generator
-from ref_decoder.generators.background_fill import EMPTY_GREY, push_pull_fill
-from ref_decoder.generators.layered import body_weight, similarity_2d
+from ifvc_synthesis.generators import Generator, LayeredGenerator, MultiReferenceGenerator, get_generator
+from ifvc_synthesis.generators.background_fill import EMPTY_GREY, push_pull_fill
+from ifvc_synthesis.generators.layered import body_weight, similarity_2d
 
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 W = H = 128
@@ -42,8 +42,9 @@ def textured_picture(h: int = H, w: int = W) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def layered() -> LayeredGenerator:
-    gen = get_generator("ifvc-geometric-2")
-    assert isinstance(gen, LayeredGenerator)
+    registered = get_generator("ifvc-geometric-2")          # the layered class over the reference store
+    assert isinstance(registered, MultiReferenceGenerator) and registered.factory is LayeredGenerator
+    gen = LayeredGenerator()
     gen.set_keyframe(textured_picture(), key_values(), b"", 0)
     return gen
 

@@ -12,10 +12,10 @@ import torch
 from safetensors import safe_open
 
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
-from ref_decoder.generators import Generator, GeometricGenerator, known_generators
-from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
+from ifvc_synthesis.generators import Generator, GeometricGenerator, known_generators
+from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
                                             geometric_pass, load_weights, network_inputs)
-from ref_decoder.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
+from ifvc_synthesis.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
 from tools.train_generator import (LPIPSLoss, PerceptualLoss, Sample, TrainConfig, Trainer, augment, build_parser,
                                    load_model_file, make_perceptual, save_weights)
 from tools.train_generator import main as train_main
@@ -164,7 +164,7 @@ def test_inference_is_deterministic() -> None:
 
 def test_registration_follows_the_weights_file() -> None:
     if WEIGHTS_FILE.is_file():
-        from ref_decoder.generators import get_generator
+        from ifvc_synthesis.generators import get_generator
         gen = get_generator(NAME)
         assert gen.weights_sha256 == hashlib.sha256(WEIGHTS_FILE.read_bytes()).digest()
         assert WEIGHTS_FILE.stat().st_size < 8 * 2**20

@@ -79,10 +79,10 @@ def test_level_table_matches_code() -> None:
     for row in rows:
         limits = LEVELS[int(row[0])]
         assert (int(row[2]), float(row[3]), int(row[4]), int(row[5]), int(row[6]), int(row[7]),
-                int(row[8]), int(row[9])) == (
+                int(row[8]), int(row[9]), int(row[10])) == (
             limits.max_pic_size, limits.max_frame_rate, limits.max_frames_per_unit,
             limits.max_picture_payload, limits.max_geometry_payload, limits.max_frame_idx_delta,
-            limits.max_hash_span, limits.max_inferred_per_byte)
+            limits.max_hash_span, limits.max_inferred_per_byte, limits.max_ref_frames)
         # a hash unit after every unit must always be possible (spec Annex A)
         assert limits.max_hash_span > limits.max_frame_idx_delta + limits.max_frames_per_unit
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path} not found (run python -m tools.prepare_sequences)", file=sys.stderr)
         return 2
     frames = read_rgb444(path, max_frames=args.frames)
-    from ref_decoder.generators import get_generator
+    from ifvc_synthesis.generators import get_generator
     from ref_encoder.analysis import FaceAnalyzer
     from ref_encoder.keyframe_geometry import compute_keyframe_geometry
     with FaceAnalyzer(tracking=True) as fa:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.generator in ("ifvc-geometric-1", "ifvc-geometric-2"):        # CPU, no weights
         gen = get_generator(args.generator)
     else:
-        from ref_decoder.generators.learned import DEFAULT_THREADS, LearnedGenerator
+        from ifvc_synthesis.generators.learned import DEFAULT_THREADS, LearnedGenerator
         if args.device == "cuda":
             import torch
             if not torch.cuda.is_available():

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ifvc_common.argtypes import int_range  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import refuse_same_file  # noqa: E402
-from ref_decoder.generators import GeometricGenerator, known_generators, shipped_weights  # noqa: E402
+from ifvc_synthesis.generators import GeometricGenerator, known_generators, shipped_weights  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"

@@ -42,8 +42,8 @@ NEAR_BLACK = 4
 
 
 def make_generator(label: str):  # type: ignore[no-untyped-def]
-    from ref_decoder.generators import get_generator
-    from ref_decoder.generators.layered import LayeredGenerator
+    from ifvc_synthesis.generators import get_generator
+    from ifvc_synthesis.generators.layered import LayeredGenerator
     if label.endswith("+ selfie mask"):
         return LayeredGenerator(mask_source=selfie_mask)
     return get_generator(label)
@@ -99,8 +99,8 @@ def edit_study(data: bytes) -> list[dict]:
     decoder would with the edit applied to them)."""
     from ref_decoder.decoder import Decoder
     from ref_decoder.edits import EditApplier, parse_edit
-    from ref_decoder.generators import get_generator
-    from ref_decoder.generators.layered import LayeredGenerator
+    from ifvc_synthesis.generators import get_generator
+    from ifvc_synthesis.generators.layered import LayeredGenerator
     ref_gen = LayeredGenerator()                    # the derived masks and target geometry
     decoded = list(Decoder(generator=ref_gen).decode(data))
     key_rgb, key_values = decoded[0].rgb, decoded[0].values

@@ -39,8 +39,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from ref_decoder.generators.learned import LearnedGenerator, full_fp32_convolutions
-from ref_decoder.generators.refine_net import RefineNet, to_uint8
+from ifvc_synthesis.generators.learned import LearnedGenerator, full_fp32_convolutions
+from ifvc_synthesis.generators.refine_net import RefineNet, to_uint8
 
 REFERENCE_THREADS = 2
 

@@ -31,7 +31,7 @@ LABEL_H = 18
 def decode(data: bytes, generator: str, edits: list[str] | None = None):  # type: ignore[no-untyped-def]
     from ref_decoder.decoder import Decoder
     from ref_decoder.edits import EditApplier, parse_edit
-    from ref_decoder.generators import get_generator
+    from ifvc_synthesis.generators import get_generator
     dec = Decoder(generator=get_generator(generator), edits=EditApplier([parse_edit(e) for e in edits or []]))
     return list(dec.decode(data))
 

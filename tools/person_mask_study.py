@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     import mediapipe as mp
 
     from bitstream.geometry_payload import GEOMETRY_VERSION_V1, decode
-    from ref_decoder.generators.person_mask import derive_person_mask
+    from ifvc_synthesis.generators.person_mask import derive_person_mask
     from ref_encoder.keyframe_geometry import compute_keyframe_geometry
     split = json.loads(SPLIT_FILE.read_text())
     names = [n for s in args.split for n in split[s]]

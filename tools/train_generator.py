@@ -40,10 +40,10 @@ from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 
 from ifvc_common.outputs import OutputTransaction
-from ref_decoder.generators.geometric import GeometricGenerator
-from ref_decoder.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
+from ifvc_synthesis.generators.geometric import GeometricGenerator
+from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
                                             network_inputs)
-from ref_decoder.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
+from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
@@ -273,7 +273,7 @@ def save_weights(model: RefineNet, path: Path, extra_meta: dict[str, str] | None
 
 
 def load_model_file(path: Path) -> RefineNet:
-    from ref_decoder.generators.learned import _metadata
+    from ifvc_synthesis.generators.learned import _metadata
     meta = _metadata(Path(path).read_bytes())
     model = RefineNet(RefineConfig.from_json_dict(json.loads(meta["config"])))
     model.load_state_dict(load_file(str(path)), strict=True)

@@ -63,7 +63,7 @@ def strided_indices(frames: int, stride: int) -> list[int]:
 REPO = Path(__file__).resolve().parents[2]
 # The IFVC codec is this repository's code: its cells depend on these sources, so a change
 # in the encoder, decoder, generator or syntax redoes them on the next run.
-IFVC_SOURCES = ("bitstream", "ref_encoder", "ref_decoder")
+IFVC_SOURCES = ("bitstream", "ref_encoder", "ref_decoder", "ifvc_synthesis")
 
 
 def ifvc_source_hash() -> str:

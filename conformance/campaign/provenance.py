@@ -48,7 +48,7 @@ def machine() -> dict[str, Any]:
 
 # The code a cell's result depends on: codecs, anchors, metrics, the campaign itself, shared
 # helpers (sources and shipped weights). A Dask worker on another machine must run the same.
-CODE_FOLDERS = ("bitstream", "ref_encoder", "ref_decoder", "anchors", "ifvc_common",
+CODE_FOLDERS = ("bitstream", "ref_encoder", "ref_decoder", "ifvc_synthesis", "anchors", "ifvc_common",
                 "conformance/campaign", "conformance/metrics")
 CODE_SUFFIXES = (".py", ".json", ".safetensors")
 

@@ -72,7 +72,7 @@ def parse_and_reconstruct(data: bytes) -> None:
 def full_decode(data: bytes) -> None:
     """Full path: the reference decoder, every frame synthesised by the geometric generator."""
     from ref_decoder.decoder import Decoder
-    from ref_decoder.generators import GeometricGenerator
+    from ifvc_synthesis.generators import GeometricGenerator
     for _ in Decoder(generator=GeometricGenerator()).decode(data):
         pass
 
@@ -167,7 +167,7 @@ def _worker_main(conn: Connection, spec: WorkerSpec) -> None:
     rejections = rejection_types() if spec.target is None else (BitstreamError,)
     if spec.target is None:         # imports before the memory limit, not inside a stream's time
         import ref_decoder.decoder  # noqa: F401
-        import ref_decoder.generators  # noqa: F401
+        import ifvc_synthesis.generators  # noqa: F401
     limit = _address_space() + (spec.limits.memory_mb << 20)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGPROF, _on_timer)
@@ -236,7 +236,7 @@ class WorkerPool:
         self.restarts = 0
         if spec.target is None:      # imported once here, so that each forked worker starts fast
             import ref_decoder.decoder  # noqa: F401
-            import ref_decoder.generators  # noqa: F401
+            import ifvc_synthesis.generators  # noqa: F401
 
     def run(self, batches: Iterable[list[Item]]) -> Iterator[Outcome]:
         """Outcomes as they come (not in item order)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = ("bitstream", "ref_decoder", "ref_encoder", "conformance", "anchors")
+PROJECT_PACKAGES = ("bitstream", "ref_decoder", "ref_encoder", "ifvc_synthesis", "conformance", "anchors")
 _FUZZING = Path(__file__).resolve().parent
 # Where a hang or memory exhaustion is signed: the stream-level code that was running (the
 # unit being parsed or the frame being synthesised). The innermost frame would split one

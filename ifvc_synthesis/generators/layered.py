@@ -2,7 +2,7 @@
 
 Picture = static background + moving person:
 - the person layer is the key frame warped by a motion field like ifvc-geometric-1's (IDI,
-  ref_decoder/idi.py: face landmarks, head rings, neck points), except that the picture
+  ifvc_synthesis/idi.py: face landmarks, head rings, neck points), except that the picture
   border anchors that pin geometric-1's field are replaced by a grid of body points that
   follow the head's 2D similarity motion with a smooth falloff below the chin (hair and ears
   move with the head, the neck partly, the shoulders a little);
@@ -27,6 +27,7 @@ from bitstream.generator_registry import GENERATOR_BY_NAME
 from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
 from .background_fill import push_pull_fill
 from .geometric import GeometricGenerator
+from .multi_reference import MultiReferenceGenerator
 from .person_mask import derive_person_mask, face_frame
 from .registry import builtin_generator
 
@@ -88,9 +89,10 @@ class LayeredKeyFrameModel(KeyFrameModel):
         return tg
 
 
-@builtin_generator(NAME)
 class LayeredGenerator(GeometricGenerator):
-    """Generator protocol (base.py); geometric-1's key-frame colours and mouth / eye fills."""
+    """Generator protocol (base.py), one reference; geometric-1's key-frame colours and mouth /
+    eye fills. The registered ifvc-geometric-2 is this class over several references
+    (multi_reference.py, Annex G.6): with one key frame, byte for byte this class's output."""
 
     name = NAME
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
@@ -140,3 +142,10 @@ class LayeredGenerator(GeometricGenerator):
         map_x, map_y = self.model.motion_field(self.target_geometry(target_values))
         return cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
+
+
+@builtin_generator(NAME)
+def layered_multi_reference() -> MultiReferenceGenerator:
+    """ifvc-geometric-2 as the decoder and the encoder make it: the layered generator over
+    the reference store (Annex G.6)."""
+    return MultiReferenceGenerator(LayeredGenerator, NAME, LayeredGenerator.weights_sha256)

@@ -1,6 +1,6 @@
 """The geometric generator "ifvc-geometric-1" (spec Annex E.4, informative).
 
-Warps the key frame with the IDI motion field (ref_decoder/idi.py; cv2.remap, bilinear,
+Warps the key frame with the IDI motion field (ifvc_synthesis/idi.py; cv2.remap, bilinear,
 border replicate) and fills what warping cannot show: the inside of the mouth when it opens
 more than in the key frame (dark cavity with a hint of upper teeth), and the eyelids when the
 eyes close more than in the key frame (lid-coloured skin sampled above the eye, and a lash

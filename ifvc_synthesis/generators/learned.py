@@ -1,6 +1,6 @@
 """The learned generator "ifvc-refine-1" (informative): geometric warp + a small refining CNN.
 
-Per frame it runs the geometric generator's IDI and warp (ref_decoder/idi.py,
+Per frame it runs the geometric generator's IDI and warp (ifvc_synthesis/idi.py,
 GeometricGenerator), then RefineNet (refine_net.py) predicts a residual from the warp, the
 key frame, the IDI flow and masks of the target mouth and eyes, to fix what a warp cannot:
 smeared hair and background under large motion, the mouth interior, the eyelids.

@@ -9,10 +9,12 @@ Importing this package registers the built-in generators: each module registers 
 from __future__ import annotations
 
 from . import refine_1  # noqa: F401 - registers ifvc-refine-1 (when its weights are shipped)
-from .base import Generator
+from .base import Generator, MultiReferenceCapable, Reference, use_references
 from .geometric import GeometricGenerator
 from .layered import LayeredGenerator
+from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "get_generator", "known_generators", "register_generator",
-           "shipped_weights"]
+__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference",
+           "get_generator", "known_generators", "register_generator",
+           "shipped_weights", "use_references"]

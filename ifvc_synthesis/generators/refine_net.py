@@ -1,6 +1,6 @@
 """RefineNet: the small CNN of the learned generator "ifvc-refine-1" (informative).
 
-It corrects the geometric generator's output (ref_decoder/generators/geometric.py): it sees
+It corrects the geometric generator's output (ifvc_synthesis/generators/geometric.py): it sees
 the geometric warp, the key frame, the IDI flow and masks of the target mouth and eyes, and
 predicts a residual added to the warp. The last layer starts at zero, so an untrained
 network reproduces the geometric generator exactly and training can only move away from it

@@ -1,0 +1,125 @@
+"""Adaptive key-frame refresh (informative encoder choice; issue 14 item 4).
+
+The encoder runs the generator the stream names (ifvc_synthesis, the code every decoder runs)
+on its own decoder-side reconstruction: the reference store of decoded key frames (spec A.4,
+same eviction as the decoder) and each frame's reconstructed semantic values. Where the
+synthesised frame falls below a quality threshold against the source, the frame is coded as
+a key frame instead. Nothing here looks ahead, and the decision uses only the source and the
+decoder's own output.
+
+Quality measure: PSNR over RGB in the face region (the bounding box of the source frame's
+landmarks grown by FACE_MARGIN of its size on each side, so hair and ears count), chosen by
+tools/multiref_study.py against full-frame LPIPS-Alex (rank correlation per clip) and for its
+cost (numbers in docs/results/multiref_2026-12-03).
+The threshold follows the key-frame QP: a key frame at a low QP is expensive and shows
+much, so synthesised frames must be good to avoid one; at a high QP key frames are cheap but
+poor, and a refresh gains less, so the bar is lower (auto_threshold).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bitstream.reference_store import ReferenceStore
+from ifvc_synthesis.generators import Reference, get_generator, use_references
+
+FACE_MARGIN = 0.25          # face box grown by this share of its width / height on each side
+REFRESH_MIN_GAP = 12        # frames between key frames at least (no bursts on a long failure)
+AUTO_REFERENCE_QP = 42      # auto threshold: AUTO_THRESHOLD_DB at this key-frame QP, ...
+AUTO_THRESHOLD_DB = 16.0    # dB of face-region PSNR (test split at QP 42: 13-15 dB median on the head-turn
+                            # clip, 18-22 dB on the others; multiref_study.py)
+AUTO_THRESHOLD_SLOPE = 0.1  # ... and this many dB less per QP step above it (more below)
+
+
+def auto_threshold(keyframe_qp: int) -> float:
+    """The face-region PSNR (dB) below which ``--refresh auto`` inserts a key frame."""
+    return AUTO_THRESHOLD_DB - AUTO_THRESHOLD_SLOPE * (keyframe_qp - AUTO_REFERENCE_QP)
+
+
+def resolve_refresh(setting: str | float, keyframe_qp: int) -> float | None:
+    """The threshold (dB) of ``--refresh``: ``off`` -> None, ``auto`` -> auto_threshold(qp),
+    or the number given; ValueError for anything else."""
+    if isinstance(setting, str):
+        if setting == "off":
+            return None
+        if setting == "auto":
+            return auto_threshold(keyframe_qp)
+    try:
+        value = float(setting)
+    except ValueError:
+        raise ValueError(f"refresh {setting!r}: use off, auto or a threshold in dB") from None
+    if not 0.0 < value < 100.0:
+        raise ValueError(f"refresh threshold {value:g} dB is outside 0..100")
+    return value
+
+
+def face_box(landmarks: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the face region: the landmarks' box grown by FACE_MARGIN."""
+    x0, y0 = landmarks[:, 0].min(), landmarks[:, 1].min()
+    x1, y1 = landmarks[:, 0].max(), landmarks[:, 1].max()
+    mx, my = FACE_MARGIN * (x1 - x0), FACE_MARGIN * (y1 - y0)
+    return (int(max(np.floor(x0 - mx), 0)), int(max(np.floor(y0 - my), 0)),
+            int(min(np.ceil(x1 + mx), width)), int(min(np.ceil(y1 + my), height)))
+
+
+def region_psnr(a: np.ndarray, b: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """PSNR (dB, peak 255) over the RGB samples of box; 100 for identical samples."""
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return 100.0
+    d = a[y0:y1, x0:x1].astype(np.int32) - b[y0:y1, x0:x1].astype(np.int32)
+    mse = float(np.mean(d * d))
+    return 100.0 if mse == 0 else 10.0 * float(np.log10(255.0 * 255.0 / mse))
+
+
+@dataclass
+class RefreshStats:
+    checked: int = 0                  # frames synthesised and measured
+    inserted: int = 0                 # key frames inserted by the refresh
+    quality: list[tuple[int, float]] | None = None    # (frame, face PSNR) of the checked frames
+    seconds: float = 0.0              # wall-clock time spent synthesising and measuring (benchmarks)
+
+
+class AdaptiveRefresh:
+    """The encoder's decoder-side synthesis and the refresh decision."""
+
+    def __init__(self, generator_name: str, threshold_db: float, max_ref_frames: int,
+                 check_every: int = 1) -> None:
+        try:
+            self.generator = get_generator(generator_name)
+        except ValueError as exc:
+            raise ValueError(f"--refresh needs a generator this encoder can run: {exc}") from None
+        if check_every < 1:
+            raise ValueError("check_every must be at least 1")
+        self.threshold_db = threshold_db
+        self.check_every = check_every
+        self.references: ReferenceStore[Reference] = ReferenceStore(max_ref_frames)
+        self.stats = RefreshStats(quality=[])
+
+    def add_keyframe(self, reference: Reference) -> None:
+        self.references.add(reference.frame_idx, reference)
+        use_references(self.generator, [ref for _, ref in self.references])
+
+    def due_for_check(self, frame_idx: int, last_key: int) -> bool:
+        since = frame_idx - last_key
+        return since >= REFRESH_MIN_GAP and since % self.check_every == 0
+
+    def falls_short(self, frame_idx: int, source: np.ndarray, landmarks: np.ndarray | None,
+                    reconstructed_values: np.ndarray) -> bool:
+        """Synthesises the frame from the reconstruction and compares it with the source."""
+        if landmarks is None:                 # no face in the source: nothing to judge
+            return False
+        h, w = source.shape[:2]
+        t0 = time.perf_counter()
+        synth = self.generator.synthesize(reconstructed_values)
+        q = region_psnr(synth, source, face_box(landmarks, w, h))
+        self.stats.seconds += time.perf_counter() - t0
+        self.stats.checked += 1
+        assert self.stats.quality is not None
+        self.stats.quality.append((frame_idx, q))
+        if q < self.threshold_db:
+            self.stats.inserted += 1
+            return True
+        return False

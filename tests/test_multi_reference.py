@@ -1,0 +1,274 @@
+"""Multiple references (spec A.4 reference store, Annex G.6 selection) at the decoder, and the
+encoder's adaptive refresh that runs the same synthesis (issue 14 items 3 and 4).
+
+Synthetic streams and pictures only, except the encoder tests, which read a real clip of the
+test split through the shared_data fixture (they skip without it)."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bitstream.profiles import LEVELS, max_ref_frames
+from bitstream.raw_video import read_rgb444
+from bitstream.reference_store import ReferenceStore
+from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from conformance.stream_kit import Assembler, header, raw_picture, trajectory_levels
+from ifvc_synthesis.generators import LayeredGenerator, MultiReferenceGenerator, Reference, get_generator
+from ifvc_synthesis.reference_selection import POSE_SLACK, Q_SHIFT, fixed_point, select_references
+from ref_decoder.decoder import Decoder
+from tests.test_layered_generator import key_values, textured_picture
+
+I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
+
+
+# -- the reference store (normative, A.4) ---------------------------------------------------------
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.lists(st.integers(1, 50), min_size=1, max_size=30))
+def test_store_keeps_the_newest_max_ref_frames_and_evicts_the_oldest(capacity: int, gaps: list[int]) -> None:
+    store: ReferenceStore[int] = ReferenceStore(capacity)
+    indices = list(np.cumsum(gaps) - gaps[0])
+    evicted_all: list[int] = []
+    for idx in indices:
+        before = store.frame_indices()
+        evicted = store.add(int(idx), int(idx))
+        assert evicted == before[:max(0, len(before) - capacity + 1)]     # oldest first, only when full
+        evicted_all += evicted
+        assert len(store) <= capacity
+    assert store.frame_indices() == [int(i) for i in indices[-capacity:]]
+    assert evicted_all == [int(i) for i in indices[:-capacity]] if len(indices) > capacity else evicted_all == []
+
+
+def test_store_refuses_key_frames_out_of_order_and_zero_capacity() -> None:
+    store: ReferenceStore[str] = ReferenceStore(2)
+    store.add(5, "a")
+    with pytest.raises(ValueError):
+        store.add(5, "b")
+    with pytest.raises(ValueError):
+        ReferenceStore(0)
+    assert all(lim.max_ref_frames == 4 for lim in LEVELS.values()) and max_ref_frames(99) == 4
+
+
+# -- the selection rule (informative, G.6) --------------------------------------------------------
+values_strategy = st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=14, max_size=14)
+
+
+@settings(derandomize=True, max_examples=80, deadline=None)
+@given(values_strategy, values_strategy)
+def test_one_reference_is_always_chosen_for_everything(target: list[float], ref: list[float]) -> None:
+    sel = select_references(np.array(target) * 20, [np.array(ref) * 20])
+    assert (sel.primary, sel.mouth, sel.eyes) == (0, 0, 0)
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.integers(0, 8), st.integers(-2 ** 20, 2 ** 20))
+def test_fixed_point_is_exact_for_decoded_values(p: int, level: int) -> None:
+    value = level * 2.0 ** -p                      # a dequantised value (spec 8.3.5)
+    assert fixed_point(np.full(14, value)) == [level << (Q_SHIFT - p)] * 14
+
+
+def test_pose_closest_reference_wins_ties_go_to_the_newest() -> None:
+    base = key_values()
+    refs = []
+    for yaw in (0.0, 20.0, -20.0):
+        v = base.copy()
+        v[I["head_yaw"]] = yaw
+        refs.append(v)
+    target = base.copy()
+    target[I["head_yaw"]] = 17.0
+    assert select_references(target, refs).primary == 1
+    target[I["head_yaw"]] = -30.0
+    assert select_references(target, refs).primary == 2
+    assert select_references(base, [base, base.copy(), base.copy()]).primary == 2     # tie: the newest
+
+
+def test_mouth_and_eyes_come_from_the_closest_state_within_the_pose_slack() -> None:
+    base = key_values()
+    closed, open_mouth, far_open = base.copy(), base.copy(), base.copy()
+    closed[I["mouth_open"]] = 0.02
+    open_mouth[I["mouth_open"]] = 0.45
+    open_mouth[I["head_yaw"]] = base[I["head_yaw"]] + 3.0       # a little turned: inside the slack
+    far_open[I["mouth_open"]] = 0.45
+    far_open[I["head_yaw"]] = base[I["head_yaw"]] + 40.0       # far turned: outside it
+    assert 2 * 40 << Q_SHIFT > POSE_SLACK > 2 * 3 << Q_SHIFT
+    target = base.copy()
+    target[I["mouth_open"]] = 0.4
+    target[I["head_yaw"]] = base[I["head_yaw"]] + 0.5
+    sel = select_references(target, [closed, open_mouth, far_open])
+    assert (sel.primary, sel.mouth, sel.eyes) == (0, 1, 0)
+    sel = select_references(target, [closed, far_open])
+    assert (sel.primary, sel.mouth) == (0, 0)                    # the open mouth is too far turned
+    blink = base.copy()
+    blink[I["eye_blink_left"]] = blink[I["eye_blink_right"]] = 0.1
+    target = base.copy()
+    assert select_references(target, [base, blink]).eyes in (0, 1)
+    target[I["head_yaw"]] = blink[I["head_yaw"]] = base[I["head_yaw"]] + 2.0   # blink is the pose match
+    sel = select_references(target, [base, blink])
+    assert (sel.primary, sel.eyes) == (1, 0)                     # open eyes from the other reference
+
+
+# -- the generator ----------------------------------------------------------------------------------
+def _targets(values: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for element, offset in (("head_yaw", 12.0), ("head_pitch", -6.0), ("mouth_open", 0.3),
+                            ("eye_blink_left", -0.8), ("head_tx", 0.1)):
+        v = values.copy()
+        v[I[element]] += offset
+        out.append(v)
+    return out
+
+
+def test_one_reference_gives_the_single_reference_output_byte_for_byte() -> None:
+    pic, values = textured_picture(), key_values()
+    single = LayeredGenerator()
+    single.set_keyframe(pic, values, b"", 0)
+    multi = get_generator("ifvc-geometric-2")
+    assert isinstance(multi, MultiReferenceGenerator)
+    multi.set_references([Reference(7, pic, values, b"", 0)])
+    for v in _targets(values):
+        assert multi.synthesize(v).tobytes() == single.synthesize(v).tobytes()
+
+
+def test_the_mouth_of_an_open_mouth_reference_is_blended_in() -> None:
+    pic, values = textured_picture(), key_values()
+    open_values = values.copy()
+    open_values[I["mouth_open"]] = 0.5
+    other = np.ascontiguousarray(pic[:, ::-1])                   # a different picture for the open mouth
+    multi = get_generator("ifvc-geometric-2")
+    multi.set_references([Reference(0, pic, values, b"", 0), Reference(9, other, open_values, b"", 0)])
+    target = open_values.copy()
+    target[I["head_yaw"]] = values[I["head_yaw"]]                # pose of both; mouth of the second
+    target[I["mouth_open"]] = 0.48
+    target[I["head_pitch"]] = values[I["head_pitch"]] + 1.0
+    sel = select_references(target, [values, open_values])
+    assert sel.primary == 1 or sel.mouth == 1
+    out = multi.synthesize(target)
+    first = LayeredGenerator()
+    first.set_keyframe(pic, values, b"", 0)
+    second = LayeredGenerator()
+    second.set_keyframe(other, open_values, b"", 0)
+    assert out.tobytes() != first.synthesize(target).tobytes()
+    if sel.primary == 0:                                         # only the mouth region differs
+        diff = np.any(out != first.synthesize(target), axis=2)
+        ys, xs = np.nonzero(diff)
+        lips = first.target_geometry(target).landmarks
+        assert ys.min() > lips[:, 1].min() and xs.size < diff.size // 10
+
+
+# -- the decoder: bounded store, eviction ---------------------------------------------------------
+def _many_keyframes_stream(num_keys: int, per_key: int = 2) -> bytes:
+    n = num_keys * (per_key + 1)
+    sh = header(width=48, height=48, num_frames=n, sh_generator_name="ifvc-geometric-2")
+    lv = trajectory_levels(sh, n, 31)
+    a = Assembler(sh)
+    for k in range(num_keys):
+        start = k * (per_key + 1)
+        a.keyframe(raw_picture(sh, k % 7), lv[start])
+        a.semantic(lv[start + 1:start + 1 + per_key])
+    a.end()
+    return a.getvalue()
+
+
+def test_decoder_memory_is_bounded_by_max_ref_frames_not_by_the_stream() -> None:
+    data = _many_keyframes_stream(15)
+    dec = Decoder()
+    kept, instances, frames = [], [], 0
+    for _ in dec.decode(data):
+        frames += 1
+        kept.append(len(dec.references))
+        instances.append(dec.generator.reference_count)          # type: ignore[union-attr]
+    assert frames == 45
+    assert max(kept) == max(instances) == 4 == max_ref_frames(10)
+    assert dec.references.frame_indices() == [33, 36, 39, 42]     # the four newest key frames
+
+
+def test_decoding_is_deterministic_across_runs() -> None:
+    data = _many_keyframes_stream(6)
+    runs = [b"".join(f.rgb.tobytes() for f in Decoder().decode(data)) for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+# -- the encoder: adaptive refresh ---------------------------------------------------------------
+CLIP = "pcavs_Pose_Source_620900105.mp4"      # test split: the head-turn clip
+FRAMES = 40
+
+
+@pytest.fixture(scope="module")
+def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conformance.sequence_preparation import prepare_clip
+    from ifvc_common.files import sha256_file
+    work = tmp_path_factory.mktemp("multiref")
+    clip = shared_data / "faces" / "raw" / CLIP
+    if not clip.exists():
+        pytest.skip(f"{clip} missing")
+    prepare_clip(clip, work, FRAMES, "[test]", sha256_file(clip))
+    return work / f"{clip.stem}_256x256_25_8bit_444.rgb"
+
+
+def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    cfg = EncoderConfig(keyframe_qp=42, generator_name="ifvc-geometric-2", **kw)  # type: ignore[arg-type]
+    return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(read_rgb444(seq))
+
+
+def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: Path) -> None:
+    off = _encode(sequence)
+    never = _encode(sequence, refresh=0.001)                     # checks every frame, never fires
+    assert never.refresh is not None and never.refresh.checked > 0 and never.refresh.inserted == 0
+    assert never.stream == off.stream and off.refresh is None
+
+
+def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ref_encoder import adaptive_refresh
+    seen: dict[int, bytes] = {}
+    original = adaptive_refresh.AdaptiveRefresh.falls_short
+
+    def spy(self, frame_idx, source, landmarks, values):  # type: ignore[no-untyped-def]
+        seen[frame_idx] = self.generator.synthesize(values).tobytes()
+        return original(self, frame_idx, source, landmarks, values)
+
+    monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
+    result = _encode(sequence, refresh=99.0)                     # every check fires
+    keys = [f.frame_idx for f in result.frames if f.kind == "key"]
+    gap = adaptive_refresh.REFRESH_MIN_GAP
+    assert keys == list(range(0, FRAMES, gap)) and result.refresh.inserted == len(keys) - 1
+    decoded = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(result.stream)}
+    # a frame the encoder judged and kept as a semantic frame is drawn by the decoder exactly so
+    seen.clear()
+    result_kept = _encode(sequence, refresh=0.001, keyframe_period=gap + 8)   # key frames from the period
+    seen_kept = dict(seen)
+    decoded_kept = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(result_kept.stream)}
+    semantic = [i for i in seen_kept if i in decoded_kept
+                and result_kept.frames[i].kind == "semantic"]
+    assert semantic and all(seen_kept[i] == decoded_kept[i] for i in semantic)
+    assert len(decoded) == FRAMES
+
+
+def test_refresh_option_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from ref_encoder import cli as encode_cli
+    src = tmp_path / "x.rgb"
+    src.write_bytes(bytes(256 * 256 * 3))
+    with pytest.raises(SystemExit) as exc:
+        encode_cli.main([str(src), "--width", "256", "--height", "256", "--refresh", "sometimes",
+                         "-o", str(tmp_path / "x.ifvc")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refresh" in err[0]
+    assert not (tmp_path / "x.ifvc").exists()
+
+
+def test_studio_draws_multi_reference_frames_as_the_decoder_does() -> None:
+    from ref_decoder.edits import EditApplier, parse_edit
+    from studio.session import StudioSession
+    data = _many_keyframes_stream(6)
+    edits = ["head_yaw:offset=6"]
+    decoded = [f.rgb for f in Decoder(edits=EditApplier([parse_edit(e) for e in edits])).decode(data)]
+    session = StudioSession(data, "multiref.ifvc")
+    assert len(session.keys[-1].references) == 4
+    for idx in (17, 2, 16, 10, 13):                              # random access, across key frames
+        assert session.frame(idx, edits).tobytes() == decoded[idx].tobytes()

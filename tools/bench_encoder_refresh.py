@@ -1,0 +1,67 @@
+"""Benchmark of the encoder with adaptive refresh: frames/s at 256x256, refresh off against on.
+
+    python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
+        [--generator ifvc-geometric-2] [--settings off auto auto/2 auto/4]
+
+A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame). Each
+setting codes the same frames (read before timing) with the whole encoder (analysis, VVC key
+frames, quantisation, refresh synthesis); frames/s are wall-clock over encode( ), run one after
+the other in one process, so compare settings of one run (a busy machine slows all of them).
+The process CPU time per frame (all its threads) is printed too: on a machine shared with
+other jobs it says more than the wall clock (VVenC runs as a child process and is not in it).
+A threshold of 0.001 dB synthesises every frame it may check and never inserts a key frame:
+the cost of the check alone.
+The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+from bitstream.raw_video import read_rgb444
+
+
+def _setting(text: str) -> tuple[str, int]:
+    refresh, _, every = text.partition("/")
+    return refresh, int(every) if every else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sequence", help="a prepared 256x256 8-bit 4:4:4 .rgb sequence")
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--qp", type=int, default=42)
+    ap.add_argument("--generator", default="ifvc-geometric-2")
+    ap.add_argument("--settings", nargs="+", default=["off", "auto", "auto/2", "auto/4"])
+    args = ap.parse_args(argv)
+    path = Path(args.sequence)
+    if not path.is_file():
+        print(f"error: {path} not found (python -m tools.prepare_sequences)", file=sys.stderr)
+        return 2
+    frames = read_rgb444(path, max_frames=args.frames)
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    for text in args.settings:
+        refresh, every = _setting(text)
+        cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
+                            refresh_check_every=every)
+        enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = enc.encode(iter(frames))
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        keys = sum(f.kind == "key" for f in result.frames)
+        checked = result.refresh.checked if result.refresh else 0
+        check_ms = 1000 * result.refresh.seconds / max(checked, 1) if result.refresh else 0.0
+        kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
+        print(f"{path.stem} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+              f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (all threads of this process), "
+              f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
+              f"({100 * (result.refresh.seconds if result.refresh else 0) / dt:.0f} % of the time), {kbps:.2f} kbit/s",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
