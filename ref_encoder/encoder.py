@@ -19,7 +19,7 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import LEVELS, PROFILE_MAIN
+from bitstream.profiles import COMPACT_HEADER_PROFILES, LEVELS, PROFILE_MAIN, PROFILE_NAMES
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
@@ -72,6 +72,8 @@ class EncoderConfig:
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_MAIN          # PROFILE_COMPACT: the version 1.2 low-overhead tools
+    full_header: bool = False                # Compact profile: sequence_header( ) instead of the
+                                             # compact form (spec 7.3.8); Main always writes it
 
 
 @dataclass
@@ -150,6 +152,9 @@ class Encoder:
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
         self.precisions = [config.precisions.get(e.name, p) for e, p in zip(SEMANTIC_ELEMENTS, preset)]
+        if config.profile_idc not in PROFILE_NAMES:
+            raise ValueError(f"unknown profile_idc {config.profile_idc} "
+                             f"({', '.join(f'{n} = {i}' for i, n in PROFILE_NAMES.items())})")
         codec = {"vvc": KEYFRAME_CODEC_VVC, "raw": KEYFRAME_CODEC_RAW}.get(config.keyframe_codec)
         if codec is None:
             raise ValueError(f"unknown key-frame codec {config.keyframe_codec!r} (vvc or raw)")
@@ -158,7 +163,8 @@ class Encoder:
             sh_frame_rate_num=fps_frac.numerator, sh_frame_rate_den=fps_frac.denominator,
             sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
             sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,
-            sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256)
+            sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256,
+            compact_form=int(config.profile_idc in COMPACT_HEADER_PROFILES and not config.full_header))
         # Key frames' reference levels are rounded; semantic frames go through the quantiser
         # (rounding when lambda is off). head_loc is derived from the reconstructed
         # head_tx/head_ty in both (Annex B.3), so that a decoder deriving it finds the same cell.

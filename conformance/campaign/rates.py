@@ -11,7 +11,7 @@ size of the whole VTM bitstream. kbps = bits / 1000 / (frames / 25) in both.
 So "payload-only" here is:
 
 * IFVC (spec 7.3.1): the bytes of every unit payload (unit_payload_size bytes) except the
-  SEQUENCE_HEADER and END_OF_SEQUENCE units: KEYFRAME units in full (the key frame's VVC
+  sequence header (SEQUENCE_HEADER or COMPACT_SEQUENCE_HEADER) and END_OF_SEQUENCE units: KEYFRAME units in full (the key frame's VVC
   bitstream, its geometry and reference semantics: GFVC's frame0000.bin), SEMANTIC units,
   and reserved unit types (none are written; counted, to err on the side of more bits).
   Not counted: each unit's framing (the header byte and the leb128 unit_payload_size), the
@@ -33,7 +33,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bitstream.units import UnitType, iter_units
+from bitstream.units import SEQUENCE_HEADER_TYPES, UnitType, iter_units
 from bitstream.vvc_headers import nal_rbsp
 
 DECODED_PICTURE_HASH = 132     # SEI payloadType in H.265 (D.2.20) and H.266 (D.7)
@@ -69,7 +69,7 @@ def ifvc_rate(data: bytes) -> RateCount:
     for unit in iter_units(data):
         size = 8 * len(unit.payload)
         overhead += 8 * unit.header_size
-        if unit.unit_type in (UnitType.SEQUENCE_HEADER, UnitType.END_OF_SEQUENCE):
+        if unit.unit_type in (*SEQUENCE_HEADER_TYPES, UnitType.END_OF_SEQUENCE):
             overhead += size
         elif unit.unit_type == UnitType.HASH:
             hashes += size

@@ -12,7 +12,7 @@ from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit, Pa
                               StreamParser, ContextCarry)
 from bitstream.structures import (ENTROPY_CABAC, HashUnit, KeyframeUnit, SemanticUnit, SequenceHeader,
                                   code_hash_unit, code_keyframe_unit, code_semantic_unit,
-                                  code_sequence_header)
+                                  code_compact_sequence_header, code_sequence_header)
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.trace import TraceEntry
 from bitstream.bitio import write_leb128
@@ -124,7 +124,7 @@ def _write_structure(unit: Unit, sh: SequenceHeader | None, carry: ContextCarry 
     s = unit.structure
     w = FuzzWriter(unit.overrides, trace)
     if isinstance(s, SequenceHeader):
-        code_sequence_header(w, s)
+        (code_compact_sequence_header if s.compact_form else code_sequence_header)(w, s)
     elif sh is None:
         return unit.payload
     elif isinstance(s, KeyframeUnit):
