@@ -74,9 +74,13 @@ class SequenceHeader:
     sh_extension_present: int = 0
     sh_su_extension_flag: int = 0
     sh_extension_data: bytes = b""
-    # Not a syntax element: 1 when the header is (to be) coded as compact_sequence_header( )
-    # in a COMPACT_SEQUENCE_HEADER unit (spec 7.3.8), 0 for sequence_header( ) (7.3.3).
+    # Not syntax elements. compact_form: 1 when the header is (to be) coded as
+    # compact_sequence_header( ) in a COMPACT_SEQUENCE_HEADER unit (spec 7.3.8), 0 for
+    # sequence_header( ) (7.3.3). csh_coded_explicitly: the flags and indices of the compact form
+    # whose explicit branch codes a value that the default or table would have given (an
+    # encoder's choice; a parser records it, so that writing a parsed header gives its bytes).
     compact_form: int = 0
+    csh_coded_explicitly: frozenset[str] = frozenset()
 
     @property
     def num_sem_elements(self) -> int:
@@ -143,7 +147,7 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
     _code_generator_full(c, sh)
     _code_sh_extension(c, sh)
     c.trailing_bits()
-    sh.compact_form = 0
+    sh.compact_form, sh.csh_coded_explicitly = 0, frozenset()
     return sh
 
 
@@ -159,6 +163,7 @@ CSH_DEFAULT_CABAC_INIT = (32, 1, 0)   # sh_cabac_init_qp, sh_cabac_context_carry
 def _table_index(table: dict[int, tuple[int, int]], value: tuple[int, int]) -> int:
     """The index of value in a table of 7.4.7, or 0 (coded explicitly)."""
     return next((k for k, v in table.items() if v == value), 0)
+
 
 
 def default_sem_elements(sh: SequenceHeader) -> bool:
@@ -178,32 +183,45 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
     _code_version(c, sh, lo_minor=COMPACT_MIN_VERSION_MINOR)
     sh.sh_profile_idc = c.u("sh_profile_idc", 8, sh.sh_profile_idc)   # which profiles allow it: Annex A
     sh.sh_level_idc = c.u("sh_level_idc", 8, sh.sh_level_idc)
-    size_idx = c.u("csh_pic_size_idx", 2, _table_index(CSH_PIC_SIZES, (sh.sh_pic_width, sh.sh_pic_height)))
+    forced = sh.csh_coded_explicitly        # explicit branches the writer is asked for
+    explicit: set[str] = set()              # explicit branches taken for a default value
+    size = (sh.sh_pic_width, sh.sh_pic_height)
+    size_idx = c.u("csh_pic_size_idx", 2,
+                   0 if "csh_pic_size_idx" in forced else _table_index(CSH_PIC_SIZES, size))
     if size_idx:
         sh.sh_pic_width, sh.sh_pic_height = CSH_PIC_SIZES[size_idx]
     else:
         _code_pic_size(c, sh)
+        if _table_index(CSH_PIC_SIZES, (sh.sh_pic_width, sh.sh_pic_height)):
+            explicit.add("csh_pic_size_idx")
+    rate = (sh.sh_frame_rate_num, sh.sh_frame_rate_den)
     rate_idx = c.u("csh_frame_rate_idx", 3,
-                   _table_index(CSH_FRAME_RATES, (sh.sh_frame_rate_num, sh.sh_frame_rate_den)))
+                   0 if "csh_frame_rate_idx" in forced else _table_index(CSH_FRAME_RATES, rate))
     if rate_idx:
         sh.sh_frame_rate_num, sh.sh_frame_rate_den = CSH_FRAME_RATES[rate_idx]
     else:
         _code_frame_rate(c, sh)
+        if _table_index(CSH_FRAME_RATES, (sh.sh_frame_rate_num, sh.sh_frame_rate_den)):
+            explicit.add("csh_frame_rate_idx")
     sh.sh_num_frames = c.ue("csh_num_frames", sh.sh_num_frames, hi=MAX_NUM_FRAMES)
-    default_format = (sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8) == (3, 0)
-    if c.u("csh_default_format_flag", 1, int(default_format)):
+
+    def flag(name: str, is_default: bool) -> int:
+        return c.u(name, 1, int(is_default and name not in forced))
+
+    if flag("csh_default_format_flag", (sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8) == (3, 0)):
         sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8 = 3, 0
     else:
         _code_picture_format(c, sh)
+        if (sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8) == (3, 0):
+            explicit.add("csh_default_format_flag")
     sh.sh_entropy_coding_mode = c.u("sh_entropy_coding_mode", 2, sh.sh_entropy_coding_mode, hi=1)
     sh.sh_keyframe_codec_id = c.u("csh_keyframe_codec_id", 2, sh.sh_keyframe_codec_id)
-    if c.u("csh_default_sem_elements_flag", 1, int(default_sem_elements(sh))):
+    if flag("csh_default_sem_elements_flag", default_sem_elements(sh)):
         sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
         sh.sh_sem_precision = [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS]
         n = len(DEFAULT_ELEMENT_IDS)
     else:
-        default_set = tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS
-        if c.u("csh_default_sem_set_flag", 1, int(default_set)):
+        if flag("csh_default_sem_set_flag", tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS):
             n = len(DEFAULT_ELEMENT_IDS)
             if c.reading:
                 sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
@@ -214,15 +232,22 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
         else:
             n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
             _code_sem_elements(c, sh, n)
+            if tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS:
+                explicit.add("csh_default_sem_set_flag")
+        if default_sem_elements(sh):
+            explicit.add("csh_default_sem_elements_flag")
     if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
         current = (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag, sh.sh_cabac_explicit_init_flag)
-        if c.u("csh_cabac_default_init_flag", 1, int(current == CSH_DEFAULT_CABAC_INIT)):
+        if flag("csh_cabac_default_init_flag", current == CSH_DEFAULT_CABAC_INIT):
             (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag,
              sh.sh_cabac_explicit_init_flag) = CSH_DEFAULT_CABAC_INIT
         else:
             _code_cabac_init(c, sh, n)
+            if (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag,
+                    sh.sh_cabac_explicit_init_flag) == CSH_DEFAULT_CABAC_INIT:
+                explicit.add("csh_cabac_default_init_flag")
     registered = registered_generator_id(sh.sh_generator_name, sh.sh_generator_sha256)
-    if c.u("csh_generator_registered_flag", 1, int(registered is not None)):
+    if flag("csh_generator_registered_flag", registered is not None):
         start = c.bit_pos
         gid = c.ue("csh_generator_id", registered or 0)
         generator = GENERATOR_BY_ID.get(gid)
@@ -233,6 +258,9 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
         sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
     else:
         _code_generator_full(c, sh)
+        if registered_generator_id(sh.sh_generator_name, sh.sh_generator_sha256) is not None:
+            explicit.add("csh_generator_registered_flag")
+    sh.csh_coded_explicitly = frozenset(explicit)
     _code_sh_extension(c, sh)
     c.trailing_bits()
     sh.compact_form = 1

@@ -65,6 +65,36 @@ def picture_size_streams() -> list[Built]:
     return out
 
 
+def compact_default_streams() -> list[Built]:
+    """The compact sequence header of a default stream (spec 7.3.8; Compact profile, A.4):
+    256x256 (csh_pic_size_idx 1), 25 fps (csh_frame_rate_idx 1), 4:4:4 8-bit, the default element
+    set at its default precisions, default CABAC initialisation, the registered generator 0,
+    with a VVC key frame of a synthetic picture; CABAC and Exp-Golomb."""
+    from bitstream.profiles import PROFILE_COMPACT
+    out = []
+    payload, decoded = _vvc(test_rgb(256, 256, 4), SYNTH_QP)
+    for entropy, mode in ((ENTROPY_CABAC, "cabac"), (ENTROPY_EXP_GOLOMB, "eg")):
+        sh = header(entropy=entropy, width=256, height=256, codec=KEYFRAME_CODEC_VVC, num_frames=9,
+                    sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+        lv = trajectory_levels(sh, 9, 61 + entropy)
+        a = Assembler(sh)
+        a.keyframe(payload, lv[0])
+        a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(decoded)).digest()})
+        a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+        a.end()
+        out.append(Built(f"{mode}_compact_header_default", a.getvalue(), sh,
+                         f"{mode}: a default Compact-profile stream, whose COMPACT_SEQUENCE_HEADER codes every "
+                         "value by its default flag or table index (a 12-byte payload)",
+                         ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "sh_profile_idc=2", "csh_pic_size_idx=1",
+                          "csh_frame_rate_idx=1", "csh_default_format_flag=1",
+                          "csh_default_sem_elements_flag=1", "csh_generator_registered_flag=1",
+                          "csh_generator_id=0", *(["csh_cabac_default_init_flag=1"] if entropy else [])],
+                         f"test_rgb(256, 256, 4) coded by ref_encoder.keyframe_coding.encode_vvc_intra "
+                         f"(VVenC, preset faster, QP {SYNTH_QP}); synthetic_trajectories(seed={61 + entropy}); "
+                         "4 frames per semantic unit", DECODE, needs_vvenc=True))
+    return out
+
+
 def _ue_bits(value: int) -> str:
     code = bin(value + 1)[2:]
     return "0" * (len(code) - 1) + code

@@ -108,16 +108,38 @@ def compact_headers(draw: st.DrawFn) -> SequenceHeader:
         sh.sh_su_extension_flag = draw(st.integers(0, 1))
         sh.sh_extension_data = draw(st.binary(max_size=20))
         sh.sh_extension_present = 1
+    sh.csh_coded_explicitly = frozenset(draw(st.sets(st.sampled_from(CHOICES))))
     return sh
+
+
+CHOICES = ("csh_pic_size_idx", "csh_frame_rate_idx", "csh_default_format_flag", "csh_default_sem_elements_flag",
+           "csh_default_sem_set_flag", "csh_cabac_default_init_flag", "csh_generator_registered_flag")
 
 
 @settings(max_examples=300, deadline=None)
 @given(compact_headers())
 def test_compact_header_round_trips(sh: SequenceHeader) -> None:
-    payload = write(sh)
+    written = replace(sh)
+    c = SyntaxWriter()
+    code_compact_sequence_header(c, written)
+    payload = c.getvalue()
+    # the writer keeps the explicit choices that mattered (a value the default would have given)
+    assert written.csh_coded_explicitly <= sh.csh_coded_explicitly
     back = read(payload)
-    assert back == sh
-    assert write(back) == payload               # one representation per header
+    assert back == written
+    assert write(back) == payload               # a parsed header is written to the same bytes
+
+
+@pytest.mark.parametrize("choice", CHOICES)
+def test_explicit_branch_for_a_default_value(choice: str) -> None:
+    """A writer may code a default value explicitly; the parser reads the same header."""
+    sh = default_sh(sh_entropy_coding_mode=ENTROPY_CABAC, csh_coded_explicitly=frozenset({choice}))
+    if choice == "csh_default_sem_set_flag":        # reached only when the elements flag is 0
+        sh.csh_coded_explicitly = frozenset({choice, "csh_default_sem_elements_flag"})
+    payload = write(sh)
+    assert len(payload) > len(write(default_sh()))
+    back = read(payload)
+    assert back == sh and replace(back, csh_coded_explicitly=frozenset()) == default_sh()
 
 
 @pytest.mark.parametrize("change,present,absent", [
