@@ -25,7 +25,12 @@ So "payload-only" here is:
   low-delay cfg), so their payload equals their file size.
 
 All bits of the stream is 8 x the file size, for both, hash units included: the honest
-default of this project.
+default of this project. Hash units are optional (spec 7.3.6), so every table also reports the
+rate without them (``hash_unit_bits``: whole HASH units, unit framing included; anchors: whole
+decoded picture hash SEI NAL units, start codes included): ``all_bits - hash_unit_bits``. The
+anchors as this project runs them write no decoded picture hash SEI (VVenC through ffmpeg's
+libvvenc and x265 do not enable it, VTM's low-delay cfg neither), which the counts measure
+rather than assume: their hash_unit_bits are 0 unless a stream carries one.
 """
 from __future__ import annotations
 
@@ -55,6 +60,12 @@ class RateCount:
     hash_bits: int              # IFVC HASH unit payloads / decoded picture hash SEI NAL units
     overhead_bits: int          # in all_bits but never in the payload: IFVC unit framing,
                                 # sequence header and end unit (anchors: 0)
+    hash_unit_bits: int = 0     # whole hash units: IFVC HASH units with their framing (the
+                                # framing is in overhead_bits too); anchors: = hash_bits
+
+    def all_bits_without_hash(self) -> int:
+        """The stream's bits without its (optional) hash units."""
+        return self.all_bits - self.hash_unit_bits
 
     def payload(self, include_hash: bool) -> int:
         return self.payload_bits + (self.hash_bits if include_hash else 0)
@@ -65,7 +76,7 @@ class RateCount:
 
 def ifvc_rate(data: bytes) -> RateCount:
     """Both counts of an IFVC stream (units split by bitstream.units, spec 7.3.1)."""
-    payload = hashes = overhead = 0
+    payload = hashes = overhead = hash_units = 0
     for unit in iter_units(data):
         size = 8 * len(unit.payload)
         overhead += 8 * unit.header_size
@@ -73,10 +84,11 @@ def ifvc_rate(data: bytes) -> RateCount:
             overhead += size
         elif unit.unit_type == UnitType.HASH:
             hashes += size
+            hash_units += 8 * unit.size
         else:
             payload += size
     assert payload + hashes + overhead == 8 * len(data)
-    return RateCount(8 * len(data), payload, hashes, overhead)
+    return RateCount(8 * len(data), payload, hashes, overhead, hash_units)
 
 
 def annexb_spans(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -120,7 +132,7 @@ def anchor_rate(data: bytes, standard: str) -> RateCount:
         nal_type = nal[1] >> 3 if standard == "vvc" else (nal[0] >> 1) & 63
         if nal_type in sei_types and _first_sei_payload_type(nal) == DECODED_PICTURE_HASH:
             hashes += 8 * (end - begin)
-    return RateCount(8 * len(data), 8 * len(data) - hashes, hashes, 0)
+    return RateCount(8 * len(data), 8 * len(data) - hashes, hashes, 0, hashes)
 
 
 def kbps(bits: int | float, frames: int, fps: float) -> float:
