@@ -19,7 +19,7 @@ PROFILE_NAMES = {PROFILE_MAIN: "Main", PROFILE_COMPACT: "Compact"}
 
 
 def compact_tools(sh: SequenceHeader) -> bool:
-    """True when the version 1.2 tools of the Compact profile apply to the stream (Annex A.2)."""
+    """True when the version 1.2 tools of the Compact profile apply to the stream (Annex A.4)."""
     return sh.sh_profile_idc == PROFILE_COMPACT
 
 

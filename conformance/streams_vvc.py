@@ -17,6 +17,7 @@ import numpy as np
 
 from bitstream.keyframe_vvc import decode_vvc_rgb
 from bitstream.picture_format import frame_to_rgb_planar
+from bitstream.profiles import PROFILE_MAIN
 from bitstream.semantic_elements import ELEMENT_BY_NAME
 from bitstream.semantic_reconstruction import dequantize, quantize
 from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
@@ -173,7 +174,9 @@ def _clip_frames(clip: Path, n: int) -> list[np.ndarray]:
 def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     from ref_encoder.encoder import Encoder, EncoderConfig
     frames = _clip_frames(clip, FACE_FRAMES)
-    cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
+    # The face streams stay Main-profile streams (decodable by 1.1 decoders), whatever the
+    # encoder's default profile.
+    cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
                         keyframe_period=8, vvc_preset="faster")
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     real = enc.encode(frames).stream
@@ -213,7 +216,7 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
             ("face_refresh_pose_eg", ENTROPY_EXP_GOLOMB,
              "a key frame when yaw, pitch or roll move more than 4 degrees from the key frame's "
              "reference semantics (--keyframe-pose-threshold 4)", {"keyframe_pose_threshold": 4.0})):
-        cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
+        cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
                             vvc_preset="faster", **cfg_policy)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         result = enc.encode(frames)

@@ -86,7 +86,7 @@ RATE_PARTS = (("sequence header", UnitType.SEQUENCE_HEADER), ("key frames", Unit
 RATE_PART_OF_TYPE = {int(t): name for name, t in RATE_PARTS} | {
     int(UnitType.COMPACT_SEQUENCE_HEADER): "sequence header"}
 PROFILE_BY_OPTION = {"main": PROFILE_MAIN, "compact": PROFILE_COMPACT}
-DEFAULT_PROFILE_OPTION = "main"
+DEFAULT_PROFILE_OPTION = "compact"
 
 
 def bits_by_part(stream: bytes) -> dict[str, int]:
@@ -157,8 +157,8 @@ def build_parser() -> CommandParser:
                     help="the generator's weights file: its SHA-256 goes into the header "
                          "(default: the registered generator's shipped weights; all zeros for none)")
     ap.add_argument("--profile", choices=sorted(PROFILE_BY_OPTION), default=DEFAULT_PROFILE_OPTION,
-                    help="main: the version 1.1 syntax, decodable by 1.1 decoders; compact: the "
-                         f"version 1.2 low-overhead tools (Annex A; default {DEFAULT_PROFILE_OPTION})")
+                    help="compact: the version 1.2 low-overhead tools (spec Annex A.4), not decodable "
+                         "by 1.1 decoders; main: the version 1.1 syntax, decodable by 1.1 decoders")
     ap.add_argument("--full-header", action="store_true",
                     help="compact profile: write the full sequence header (unit type 0) instead of "
                          "the compact one (spec 7.3.8); the main profile always does")

@@ -19,7 +19,7 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import COMPACT_HEADER_PROFILES, LEVELS, PROFILE_MAIN, PROFILE_NAMES
+from bitstream.profiles import COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
@@ -71,7 +71,7 @@ class EncoderConfig:
                                              # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
-    profile_idc: int = PROFILE_MAIN          # PROFILE_COMPACT: the version 1.2 low-overhead tools
+    profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
     full_header: bool = False                # Compact profile: sequence_header( ) instead of the
                                              # compact form (spec 7.3.8); Main always writes it
 

@@ -48,7 +48,7 @@ def test_stream_dumps_cleanly(coded: dict[str, Path], capsys: pytest.CaptureFixt
     assert dump.main([str(coded["cabac"]), "--json"]) == 0
     units = json.loads(capsys.readouterr().out)["units"]
     names = [u["unit_name"] for u in units]
-    assert names[0] == "SEQUENCE_HEADER" and names[-1] == "END_OF_SEQUENCE"
+    assert names[0] == "COMPACT_SEQUENCE_HEADER" and names[-1] == "END_OF_SEQUENCE"   # Compact profile: the default
     assert names.count("KEYFRAME") == 2                      # refresh every 12 frames
     assert sum(len(u.get("frames", [])) for u in units) + 2 == FRAMES
     assert all(c["matches"] is not False for u in units for c in u.get("checks", []))

@@ -292,6 +292,7 @@ def test_encoder_config_writes_the_requested_form() -> None:
     from fractions import Fraction
 
     from ref_encoder.encoder import Encoder, EncoderConfig
+    assert EncoderConfig().profile_idc == PROFILE_COMPACT and not EncoderConfig().full_header
     for profile, full, unit_type in ((PROFILE_MAIN, False, UnitType.SEQUENCE_HEADER),
                                      (PROFILE_MAIN, True, UnitType.SEQUENCE_HEADER),
                                      (PROFILE_COMPACT, False, UnitType.COMPACT_SEQUENCE_HEADER),
@@ -314,6 +315,7 @@ def test_cli_rejects_an_unknown_profile(capsys: pytest.CaptureFixture[str], tmp_
 
 
 @pytest.mark.parametrize("extra,unit_name,profile", [
+    ([], "COMPACT_SEQUENCE_HEADER", PROFILE_COMPACT),                    # the default profile
     (["--profile", "compact"], "COMPACT_SEQUENCE_HEADER", PROFILE_COMPACT),
     (["--profile", "compact", "--full-header"], "SEQUENCE_HEADER", PROFILE_COMPACT),
     (["--profile", "main"], "SEQUENCE_HEADER", PROFILE_MAIN),
