@@ -350,3 +350,16 @@ def test_the_default_set_is_a_subset_of_table_3() -> None:
     """DEFAULT_ELEMENT_IDS is a subset of Table 3 without repeats (what the flag may stand for)."""
     assert len(set(DEFAULT_ELEMENT_IDS)) == len(DEFAULT_ELEMENT_IDS)
     assert set(DEFAULT_ELEMENT_IDS) <= {e.element_id for e in SEMANTIC_ELEMENTS}
+
+
+def test_the_bitstream_editor_keeps_the_compact_header() -> None:
+    """ifvc-edit rewrites semantic units; the header it writes is the parsed one, in its form."""
+    from ref_decoder.edits import EditApplier, parse_edit
+    from ref_decoder.stream_editing import edit_stream
+    sh = default_sh(sh_keyframe_codec_id=KEYFRAME_CODEC_RAW, sh_num_frames=2, sh_pic_width=32, sh_pic_height=32,
+                    csh_coded_explicitly=frozenset({"csh_generator_registered_flag"}))
+    data = _body(sh)
+    edited, changed = edit_stream(data, EditApplier([parse_edit("head_yaw:offset=5@1-1")]))
+    assert changed == 1
+    first, first_edited = next(iter_units(data)), next(iter_units(edited))
+    assert first_edited.unit_type == UnitType.COMPACT_SEQUENCE_HEADER and first_edited.payload == first.payload
