@@ -121,7 +121,10 @@ def _write_structure(unit: Unit, sh: SequenceHeader | None, carry: ContextCarry 
                      trace: list[TraceEntry] | None = None) -> bytes:
     """The unit's payload written from its structure (the header in force decides the
     element count; the carried CABAC state decides the contexts), as the parser reads it."""
-    s = unit.structure
+    # A copy: the counts are fitted to the header in force, and an unowned unit's structure is
+    # shared with the corpus (a spliced unit under another header would change the corpus, and
+    # with it every later mutation: the same seed and index must give the same stream).
+    s = copy.deepcopy(unit.structure)
     w = FuzzWriter(unit.overrides, trace)
     if isinstance(s, SequenceHeader):
         (code_compact_sequence_header if s.compact_form else code_sequence_header)(w, s)
