@@ -1,6 +1,7 @@
-"""The registered generator identifiers (spec 7.4.2, sh_generator_name and
+"""The registered generator identifiers (spec 7.4.2, Table 3a: sh_generator_name and
 sh_generator_sha256_byte; clause 8.6): the names a conforming stream may carry without
-weights of its own, and the SHA-256 of each one's shipped weights file.
+weights of its own, the SHA-256 of each one's shipped weights file, and the short identifier
+(csh_generator_id, spec 7.4.7) by which a compact sequence header names it.
 
 Encoder and decoder both read this table: the encoder refuses a name that no decoder knows
 (unless it is given the weights, i.e. a generator of the user's own), and the decoder's
@@ -15,18 +16,20 @@ NO_WEIGHTS_SHA256 = bytes(32)        # a generator without weights carries all z
 
 @dataclass(frozen=True)
 class RegisteredGenerator:
+    generator_id: int                # csh_generator_id (normative: never reused or renumbered)
     name: str                        # sh_generator_name
     weights_sha256: bytes            # SHA-256 of the shipped weights file; all zero: no weights
     clause: str                      # where the generator is described
 
 
 REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
-    RegisteredGenerator("ifvc-geometric-1", NO_WEIGHTS_SHA256, "Annex E"),
-    RegisteredGenerator("ifvc-refine-1", bytes.fromhex(
+    RegisteredGenerator(0, "ifvc-geometric-1", NO_WEIGHTS_SHA256, "Annex E"),
+    RegisteredGenerator(1, "ifvc-refine-1", bytes.fromhex(
         "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
-    RegisteredGenerator("ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
+    RegisteredGenerator(2, "ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
+GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}
 DEFAULT_GENERATOR_NAME = REGISTERED_GENERATORS[0].name    # what an encoder writes unless told otherwise
 
 
@@ -57,3 +60,13 @@ def resolve_generator_id(name: str, weights_sha256: bytes | None) -> tuple[bytes
             f"generator {name}: the weights given (SHA-256 {weights_sha256.hex()}) are not its shipped "
             f"ones ({shipped}); decoders with the registered {name} will refuse the stream"]
     return weights_sha256, []
+
+
+def registered_generator_id(name: str, weights_sha256: bytes) -> int | None:
+    """csh_generator_id of a (name, SHA-256) pair that is registered exactly as Table 3a lists
+    it; None for any other pair (a compact header then codes the name and digest in full,
+    spec 7.3.8)."""
+    registered = GENERATOR_BY_NAME.get(name)
+    if registered is None or registered.weights_sha256 != weights_sha256:
+        return None
+    return registered.generator_id

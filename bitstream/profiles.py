@@ -10,13 +10,16 @@ from .structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
 PROFILE_MAIN = 1
 # Spec 1.2 (draft): the Compact profile carries the low-overhead tools of version 1.2 (compact
 # sequence header, semantic-unit syntax 2, geometry payload 2). Its streams start with a unit
-# type reserved in 1.1, so a 1.1 decoder rejects them instead of misreading them (spec 7.4.2).
+# type reserved in 1.1 (COMPACT_SEQUENCE_HEADER) or with a full header naming profile 2, so a
+# 1.1 decoder rejects them instead of misreading them (spec 7.4.2).
 PROFILE_COMPACT = 2
+# The profiles whose streams may start with compact_sequence_header( ) (Annex A.2, A.4).
+COMPACT_HEADER_PROFILES = frozenset({PROFILE_COMPACT})
 PROFILE_NAMES = {PROFILE_MAIN: "Main", PROFILE_COMPACT: "Compact"}
 
 
 def compact_tools(sh: SequenceHeader) -> bool:
-    """True when the version 1.2 tools of the Compact profile apply to the stream (Annex A.2)."""
+    """True when the version 1.2 tools of the Compact profile apply to the stream (Annex A.4)."""
     return sh.sh_profile_idc == PROFILE_COMPACT
 
 
@@ -31,7 +34,7 @@ class LevelLimits:
     max_frame_idx_delta: int     # kf_frame_idx_delta, su_frame_idx_delta (inferred frames at once)
     max_hash_span: int           # MaxHashSpan: how far back (frames) a hash entry may reach
     max_inferred_per_byte: int   # MaxInferredPerByte: inferred frames per byte of stream so far
-    max_ref_frames: int = 4      # MaxRefFrames: decoded key frames a decoder keeps (A.4, reference store)
+    max_ref_frames: int = 4      # MaxRefFrames: decoded key frames a decoder keeps (A.5, reference store)
 
 
 LEVELS: dict[int, LevelLimits] = {
@@ -43,17 +46,16 @@ LEVELS: dict[int, LevelLimits] = {
 MAX_HASH_SPAN_ANY_LEVEL = max(limits.max_hash_span for limits in LEVELS.values())
 
 
-def level_limits(level_idc: int) -> LevelLimits:
+def level_limits(level_idc: int, unit: str = "SEQUENCE_HEADER") -> LevelLimits:
     limits = LEVELS.get(level_idc)
     if limits is None:
         raise BitstreamError(f"sh_level_idc {level_idc} is not a defined level "
-                             f"(defined: {sorted(LEVELS)})", element="sh_level_idc",
-                             unit="SEQUENCE_HEADER")
+                             f"(defined: {sorted(LEVELS)})", element="sh_level_idc", unit=unit)
     return limits
 
 
 def max_ref_frames(level_idc: int) -> int:
-    """MaxRefFrames of the level (Table A.1, A.4). A decoder that does not check the level
+    """MaxRefFrames of the level (Table A.1, A.5). A decoder that does not check the level
     (check_profile off) keeps as many as the smallest level allows."""
     limits = LEVELS.get(level_idc)
     return limits.max_ref_frames if limits else min(lim.max_ref_frames for lim in LEVELS.values())
@@ -62,25 +64,33 @@ def max_ref_frames(level_idc: int) -> int:
 def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
     """Profile and level constraints on the sequence header (spec A.3, A.4).
     Returns the level's limits for the checks made while parsing later units."""
+    unit = "COMPACT_SEQUENCE_HEADER" if sh.compact_form else "SEQUENCE_HEADER"
+
     def fail(msg: str, element: str) -> BitstreamError:
-        return BitstreamError(msg, element=element, unit="SEQUENCE_HEADER")
+        return BitstreamError(msg, element=element, unit=unit)
 
     if sh.sh_profile_idc not in PROFILE_NAMES:
         known = ", ".join(f"{name} = {idc}" for idc, name in PROFILE_NAMES.items())
         raise fail(f"sh_profile_idc {sh.sh_profile_idc} is not supported ({known})", "sh_profile_idc")
+    profile = f"{PROFILE_NAMES[sh.sh_profile_idc]} profile"
+    if sh.compact_form and sh.sh_profile_idc not in COMPACT_HEADER_PROFILES:
+        raise fail(f"a {profile} stream starts with a SEQUENCE_HEADER unit, not "
+                   "COMPACT_SEQUENCE_HEADER (compact_sequence_header( ) is the Compact profile's)",
+                   "sh_profile_idc")
+    # The Compact profile has the picture formats, key-frame codecs and elements of Main (A.4).
     if sh.sh_chroma_format_idc not in (1, 3):
-        raise fail("Main profile needs sh_chroma_format_idc 1 (4:2:0) or 3 (4:4:4), got "
+        raise fail(f"{profile} needs sh_chroma_format_idc 1 (4:2:0) or 3 (4:4:4), got "
                    f"{sh.sh_chroma_format_idc}", "sh_chroma_format_idc")
     if sh.sh_bit_depth_minus8 != 0:
-        raise fail("Main profile needs 8-bit output (sh_bit_depth_minus8 = 0)", "sh_bit_depth_minus8")
+        raise fail(f"{profile} needs 8-bit output (sh_bit_depth_minus8 = 0)", "sh_bit_depth_minus8")
     if sh.sh_keyframe_codec_id not in (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC):
-        raise fail(f"sh_keyframe_codec_id {sh.sh_keyframe_codec_id} is not allowed in Main profile",
+        raise fail(f"sh_keyframe_codec_id {sh.sh_keyframe_codec_id} is not allowed in {profile}",
                    "sh_keyframe_codec_id")
     for i, eid in enumerate(sh.sh_sem_element_id):
         if eid not in ELEMENT_BY_ID:
-            raise fail(f"sh_sem_element_id[{i}] = {eid} is not a Main profile element",
+            raise fail(f"sh_sem_element_id[{i}] = {eid} is not a {profile} element",
                        f"sh_sem_element_id[{i}]")
-    limits = level_limits(sh.sh_level_idc)
+    limits = level_limits(sh.sh_level_idc, unit)
     if max(sh.sh_pic_width, sh.sh_pic_height) > limits.max_pic_size:
         raise fail(f"picture {sh.sh_pic_width}x{sh.sh_pic_height} exceeds level {sh.sh_level_idc} "
                    f"(max {limits.max_pic_size})", "sh_pic_width")

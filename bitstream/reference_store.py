@@ -1,4 +1,4 @@
-"""The reference store (spec Annex A.4, normative): the decoded key frames a decoder keeps
+"""The reference store (spec Annex A.5, normative): the decoded key frames a decoder keeps
 for synthesis, at most MaxRefFrames of them (Table A.1).
 
 A key frame enters the store when it is decoded (clause 8.4), with its FrameIdx. When the
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class ReferenceStore(Generic[T]):
-    """At most ``max_ref_frames`` entries (FrameIdx, item), oldest first (spec A.4)."""
+    """At most ``max_ref_frames`` entries (FrameIdx, item), oldest first (spec A.5)."""
 
     def __init__(self, max_ref_frames: int) -> None:
         if max_ref_frames < 1:

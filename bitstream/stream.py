@@ -7,16 +7,17 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Union
 
 from .errors import BitstreamError
-from .profiles import MAX_HASH_SPAN_ANY_LEVEL, LevelLimits, check_sequence_header
+from .profiles import MAX_HASH_SPAN_ANY_LEVEL, PROFILE_NAMES, LevelLimits, check_sequence_header
 from .semantic_reconstruction import md5_of_packed, reconstruct_levels
 from .sequence_state import ContextCarry, HashWindow, SequenceState  # noqa: F401 (ContextCarry re-exported)
 from .structures import (HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
-                         code_end_of_sequence_unit, code_hash_unit, code_keyframe_unit,
-                         code_semantic_unit, code_sequence_header, raw_picture_size)
+                         code_compact_sequence_header, code_end_of_sequence_unit, code_hash_unit,
+                         code_keyframe_unit, code_semantic_unit, code_sequence_header, raw_picture_size)
 from .syntax_coder import SyntaxReader, SyntaxWriter
 from .trace import TraceEntry
-from .units import RawUnit, UnitType, frame_unit, header_trace, iter_units, unit_name
+from .units import (SEQUENCE_HEADER_TYPES, RawUnit, UnitType, frame_unit, header_trace, iter_units,
+                    unit_name)
 
 
 @dataclass
@@ -40,7 +41,10 @@ class StreamWriter:
         self.state = SequenceState(sh, self.limits, self.limits.max_hash_span)
         self.records: list[UnitRecord] = []
         self._chunks: list[bytes] = []
-        self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
+        if sh.compact_form:
+            self._emit(UnitType.COMPACT_SEQUENCE_HEADER, lambda c: code_compact_sequence_header(c, sh))
+        else:
+            self._emit(UnitType.SEQUENCE_HEADER, lambda c: code_sequence_header(c, sh))
 
     @property
     def next_frame_idx(self) -> int:
@@ -196,7 +200,8 @@ class StreamWriter:
 # ---------------------------------------------------------------------------------------
 @dataclass
 class ParsedSequenceHeader:
-    """A parsed sequence header (spec 7.3.3) and its level limits (Annex A)."""
+    """A parsed sequence header, either form (spec 7.3.3 or 7.3.8; raw.unit_type says which),
+    and its level limits (Annex A)."""
     raw: RawUnit
     sh: SequenceHeader
     limits: LevelLimits
@@ -279,6 +284,7 @@ class StreamParser:
         self.trace = trace
         self.check_profile = check_profile
         self.sh: SequenceHeader | None = None
+        self.first_unit_type: int = UnitType.SEQUENCE_HEADER   # which header form started the stream
         self.limits: LevelLimits | None = None
         self.state: SequenceState | None = None   # from the sequence header on (spec 6.3)
         self._ended = False
@@ -322,7 +328,7 @@ class StreamParser:
         name = unit_name(raw.unit_type)
         if self._ended:
             raise BitstreamError("unit after END_OF_SEQUENCE", unit=name, bit_pos=8 * raw.offset)
-        if self.sh is None and raw.unit_type != UnitType.SEQUENCE_HEADER:
+        if self.sh is None and raw.unit_type not in SEQUENCE_HEADER_TYPES:
             raise BitstreamError("the stream does not start with a sequence header "
                                  f"(first unit is {name})", unit=name, bit_pos=8 * raw.offset)
         if self.state is not None:
@@ -330,7 +336,7 @@ class StreamParser:
         if self.trace is not None:
             self.trace += header_trace(raw.unit_type, raw.offset, raw.header_size, len(raw.payload))
         c = SyntaxReader(raw.payload, trace=self.trace, unit=name, bit_offset=raw.payload_bit_offset)
-        if raw.unit_type == UnitType.SEQUENCE_HEADER:
+        if raw.unit_type in SEQUENCE_HEADER_TYPES:
             return self._sequence_header(c, raw)
         if raw.unit_type == UnitType.KEYFRAME:
             return self._keyframe(c, raw)
@@ -346,10 +352,19 @@ class StreamParser:
         return SkippedUnit(raw)   # reserved unit types are skipped (spec 7.4.1)
 
     def _sequence_header(self, c: SyntaxReader, raw: RawUnit) -> ParsedSequenceHeader:
-        """Sequence header (spec 7.3.3, 7.4.2); it starts the state of the coded sequence."""
+        """Sequence header in either form (spec 7.3.3, 7.4.2; 7.3.8, 7.4.7), only as the first
+        unit (6.2); it starts the state of the coded sequence."""
         if self.sh is not None:
+            if raw.unit_type == UnitType.COMPACT_SEQUENCE_HEADER:
+                raise c.error("a COMPACT_SEQUENCE_HEADER unit is allowed only as the first unit of a "
+                              f"stream (this stream started with {unit_name(self.first_unit_type)}, "
+                              f"{PROFILE_NAMES.get(self.sh.sh_profile_idc, 'unknown')} profile)",
+                              "sh_signature", 0)
             raise c.error("a second sequence header in one coded sequence", "sh_signature", 0)
-        sh = code_sequence_header(c, SequenceHeader())
+        self.first_unit_type = raw.unit_type
+        code = (code_compact_sequence_header if raw.unit_type == UnitType.COMPACT_SEQUENCE_HEADER
+                else code_sequence_header)
+        sh = code(c, SequenceHeader())
         limits = check_sequence_header(sh) if self.check_profile else None
         self.sh, self.limits = sh, limits
         self.state = SequenceState(sh, limits, MAX_HASH_SPAN_ANY_LEVEL if limits is None

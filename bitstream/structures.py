@@ -6,15 +6,19 @@ from dataclasses import dataclass, field
 
 from .cabac_contexts import (MAX_RICE_STAT, NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT, ElementContextInit,
                              ElementContexts, SemanticContextState, default_element_init)
-from .semantic_elements import ELEMENT_BY_ID
+from .generator_registry import GENERATOR_BY_ID, registered_generator_id
+from .semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from .syntax_coder import SyntaxReader, SyntaxWriter
 
 Coder = SyntaxReader | SyntaxWriter
 
 SH_SIGNATURE = 0x49465643  # "IFVC"
 VERSION_MAJOR = 1
-VERSION_MINOR = 1          # what streams carry (sh_version_minor): spec 1.1
-SPEC_TEXT_VERSION = "1.1"   # the edition of spec/ifvc_spec.md that this code implements
+VERSION_MINOR = 2          # what streams carry (sh_version_minor): spec 1.2
+SPEC_TEXT_VERSION = "1.2 draft"   # the edition of spec/ifvc_spec.md that this code implements
+
+# The first sh_version_minor that defines compact_sequence_header( ) (spec 7.4.7).
+COMPACT_MIN_VERSION_MINOR = 2
 
 ENTROPY_EXP_GOLOMB = 0
 ENTROPY_CABAC = 1
@@ -70,6 +74,13 @@ class SequenceHeader:
     sh_extension_present: int = 0
     sh_su_extension_flag: int = 0
     sh_extension_data: bytes = b""
+    # Not syntax elements. compact_form: 1 when the header is (to be) coded as
+    # compact_sequence_header( ) in a COMPACT_SEQUENCE_HEADER unit (spec 7.3.8), 0 for
+    # sequence_header( ) (7.3.3). csh_coded_explicitly: the flags and indices of the compact form
+    # whose explicit branch codes a value that the default or table would have given (an
+    # encoder's choice; a parser records it, so that writing a parsed header gives its bytes).
+    compact_form: int = 0
+    csh_coded_explicitly: frozenset[str] = frozenset()
 
     @property
     def num_sem_elements(self) -> int:
@@ -120,23 +131,173 @@ def raw_picture_size(sh: SequenceHeader) -> int:
 def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
     """sequence_header( ) (spec 7.3.3; semantics and constraints 7.4.2)."""
     c.f("sh_signature", 32, SH_SIGNATURE)
-    sh.sh_version_major = c.u("sh_version_major", 8, sh.sh_version_major)
-    sh.sh_version_minor = c.u("sh_version_minor", 8, sh.sh_version_minor)
-    if c.reading and sh.sh_version_major != VERSION_MAJOR:
-        raise c.error(f"sh_version_major {sh.sh_version_major} is not supported by this decoder "
-                      f"(version {VERSION_MAJOR}.x)", "sh_version_major")
+    _code_version(c, sh)
     sh.sh_profile_idc = c.u("sh_profile_idc", 8, sh.sh_profile_idc)
     sh.sh_level_idc = c.u("sh_level_idc", 8, sh.sh_level_idc)
-    sh.sh_pic_width = c.u("sh_pic_width", 16, sh.sh_pic_width, lo=16)
-    sh.sh_pic_height = c.u("sh_pic_height", 16, sh.sh_pic_height, lo=16)
-    sh.sh_frame_rate_num = c.u("sh_frame_rate_num", 16, sh.sh_frame_rate_num, lo=1)
-    sh.sh_frame_rate_den = c.u("sh_frame_rate_den", 16, sh.sh_frame_rate_den, lo=1)
+    _code_pic_size(c, sh)
+    _code_frame_rate(c, sh)
     sh.sh_num_frames = c.u("sh_num_frames", 32, sh.sh_num_frames)
-    sh.sh_chroma_format_idc = c.u("sh_chroma_format_idc", 2, sh.sh_chroma_format_idc)
-    sh.sh_bit_depth_minus8 = c.u("sh_bit_depth_minus8", 4, sh.sh_bit_depth_minus8, hi=8)
+    _code_picture_format(c, sh)
     sh.sh_entropy_coding_mode = c.u("sh_entropy_coding_mode", 2, sh.sh_entropy_coding_mode, hi=1)
     sh.sh_keyframe_codec_id = c.u("sh_keyframe_codec_id", 8, sh.sh_keyframe_codec_id)
     n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
+    _code_sem_elements(c, sh, n)
+    if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
+        _code_cabac_init(c, sh, n)
+    _code_generator_full(c, sh)
+    _code_sh_extension(c, sh)
+    c.trailing_bits()
+    sh.compact_form, sh.csh_coded_explicitly = 0, frozenset()
+    return sh
+
+
+# The tables of compact_sequence_header( ) (spec 7.4.7, Tables 5b and 5c): index 0 codes the
+# value explicitly with the elements of sequence_header( ).
+CSH_PIC_SIZES: dict[int, tuple[int, int]] = {1: (256, 256), 2: (512, 512), 3: (1024, 1024)}
+CSH_FRAME_RATES: dict[int, tuple[int, int]] = {1: (25, 1), 2: (30, 1), 3: (24, 1), 4: (50, 1),
+                                               5: (60, 1), 6: (30000, 1001), 7: (24000, 1001)}
+MAX_NUM_FRAMES = (1 << 32) - 1                      # sh_num_frames is u(32) in sequence_header( )
+CSH_DEFAULT_CABAC_INIT = (32, 1, 0)   # sh_cabac_init_qp, sh_cabac_context_carry_flag, sh_cabac_explicit_init_flag
+
+
+def _table_index(table: dict[int, tuple[int, int]], value: tuple[int, int]) -> int:
+    """The index of value in a table of 7.4.7, or 0 (coded explicitly)."""
+    return next((k for k, v in table.items() if v == value), 0)
+
+
+
+def default_sem_elements(sh: SequenceHeader) -> bool:
+    """csh_default_sem_elements_flag's condition: the default element set at Table 3's default
+    precisions (spec 7.4.7)."""
+    return (tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS
+            and sh.sh_sem_precision == [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS])
+
+
+def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
+    """compact_sequence_header( ) (spec 7.3.8; semantics and constraints 7.4.7): the sequence
+    header of a Compact-profile stream, with the common values coded as flags and table indices;
+    every value it does not default is coded by the element of sequence_header( ) (7.3.3) that
+    carries it there. The result is the same SequenceHeader; the profiles that allow this form
+    (the Compact profile, not Main) are checked with the other profile constraints (Annex A)."""
+    c.f("sh_signature", 32, SH_SIGNATURE)
+    _code_version(c, sh, lo_minor=COMPACT_MIN_VERSION_MINOR)
+    sh.sh_profile_idc = c.u("sh_profile_idc", 8, sh.sh_profile_idc)   # which profiles allow it: Annex A
+    sh.sh_level_idc = c.u("sh_level_idc", 8, sh.sh_level_idc)
+    forced = sh.csh_coded_explicitly        # explicit branches the writer is asked for
+    explicit: set[str] = set()              # explicit branches taken for a default value
+    size = (sh.sh_pic_width, sh.sh_pic_height)
+    size_idx = c.u("csh_pic_size_idx", 2,
+                   0 if "csh_pic_size_idx" in forced else _table_index(CSH_PIC_SIZES, size))
+    if size_idx:
+        sh.sh_pic_width, sh.sh_pic_height = CSH_PIC_SIZES[size_idx]
+    else:
+        _code_pic_size(c, sh)
+        if _table_index(CSH_PIC_SIZES, (sh.sh_pic_width, sh.sh_pic_height)):
+            explicit.add("csh_pic_size_idx")
+    rate = (sh.sh_frame_rate_num, sh.sh_frame_rate_den)
+    rate_idx = c.u("csh_frame_rate_idx", 3,
+                   0 if "csh_frame_rate_idx" in forced else _table_index(CSH_FRAME_RATES, rate))
+    if rate_idx:
+        sh.sh_frame_rate_num, sh.sh_frame_rate_den = CSH_FRAME_RATES[rate_idx]
+    else:
+        _code_frame_rate(c, sh)
+        if _table_index(CSH_FRAME_RATES, (sh.sh_frame_rate_num, sh.sh_frame_rate_den)):
+            explicit.add("csh_frame_rate_idx")
+    sh.sh_num_frames = c.ue("csh_num_frames", sh.sh_num_frames, hi=MAX_NUM_FRAMES)
+
+    def flag(name: str, is_default: bool) -> int:
+        return c.u(name, 1, int(is_default and name not in forced))
+
+    if flag("csh_default_format_flag", (sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8) == (3, 0)):
+        sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8 = 3, 0
+    else:
+        _code_picture_format(c, sh)
+        if (sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8) == (3, 0):
+            explicit.add("csh_default_format_flag")
+    sh.sh_entropy_coding_mode = c.u("sh_entropy_coding_mode", 2, sh.sh_entropy_coding_mode, hi=1)
+    sh.sh_keyframe_codec_id = c.u("csh_keyframe_codec_id", 2, sh.sh_keyframe_codec_id)
+    if flag("csh_default_sem_elements_flag", default_sem_elements(sh)):
+        sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
+        sh.sh_sem_precision = [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS]
+        n = len(DEFAULT_ELEMENT_IDS)
+    else:
+        if flag("csh_default_sem_set_flag", tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS):
+            n = len(DEFAULT_ELEMENT_IDS)
+            if c.reading:
+                sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
+                sh.sh_sem_precision = [0] * n
+            for i in range(n):
+                sh.sh_sem_precision[i] = c.u(f"sh_sem_precision[{i}]", 4, sh.sh_sem_precision[i],
+                                             hi=ELEMENT_BY_ID[sh.sh_sem_element_id[i]].max_precision)
+        else:
+            n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
+            _code_sem_elements(c, sh, n)
+            if tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS:
+                explicit.add("csh_default_sem_set_flag")
+        if default_sem_elements(sh):
+            explicit.add("csh_default_sem_elements_flag")
+    if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
+        current = (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag, sh.sh_cabac_explicit_init_flag)
+        if flag("csh_cabac_default_init_flag", current == CSH_DEFAULT_CABAC_INIT):
+            (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag,
+             sh.sh_cabac_explicit_init_flag) = CSH_DEFAULT_CABAC_INIT
+        else:
+            _code_cabac_init(c, sh, n)
+            if (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag,
+                    sh.sh_cabac_explicit_init_flag) == CSH_DEFAULT_CABAC_INIT:
+                explicit.add("csh_cabac_default_init_flag")
+    registered = registered_generator_id(sh.sh_generator_name, sh.sh_generator_sha256)
+    if flag("csh_generator_registered_flag", registered is not None):
+        start = c.bit_pos
+        gid = c.ue("csh_generator_id", registered or 0)
+        generator = GENERATOR_BY_ID.get(gid)
+        if generator is None:
+            raise c.error(f"csh_generator_id {gid} is not a registered generator (Table 3a: "
+                          f"{', '.join(f'{k} = {g.name}' for k, g in GENERATOR_BY_ID.items())})",
+                          "csh_generator_id", start)
+        sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    else:
+        _code_generator_full(c, sh)
+        if registered_generator_id(sh.sh_generator_name, sh.sh_generator_sha256) is not None:
+            explicit.add("csh_generator_registered_flag")
+    sh.csh_coded_explicitly = frozenset(explicit)
+    _code_sh_extension(c, sh)
+    c.trailing_bits()
+    sh.compact_form = 1
+    return sh
+
+
+def _code_version(c: Coder, sh: SequenceHeader, lo_minor: int = 0) -> None:
+    """sh_version_major and sh_version_minor (spec 7.4.2; at least 2 in compact_sequence_header( ),
+    7.4.7)."""
+    sh.sh_version_major = c.u("sh_version_major", 8, sh.sh_version_major)
+    sh.sh_version_minor = c.u("sh_version_minor", 8, sh.sh_version_minor, lo=lo_minor)
+    if c.reading and sh.sh_version_major != VERSION_MAJOR:
+        raise c.error(f"sh_version_major {sh.sh_version_major} is not supported by this decoder "
+                      f"(version {VERSION_MAJOR}.x)", "sh_version_major")
+
+
+def _code_pic_size(c: Coder, sh: SequenceHeader) -> None:
+    """sh_pic_width, sh_pic_height (spec 7.3.3, 7.3.8)."""
+    sh.sh_pic_width = c.u("sh_pic_width", 16, sh.sh_pic_width, lo=16)
+    sh.sh_pic_height = c.u("sh_pic_height", 16, sh.sh_pic_height, lo=16)
+
+
+def _code_frame_rate(c: Coder, sh: SequenceHeader) -> None:
+    """sh_frame_rate_num, sh_frame_rate_den (spec 7.3.3, 7.3.8)."""
+    sh.sh_frame_rate_num = c.u("sh_frame_rate_num", 16, sh.sh_frame_rate_num, lo=1)
+    sh.sh_frame_rate_den = c.u("sh_frame_rate_den", 16, sh.sh_frame_rate_den, lo=1)
+
+
+def _code_picture_format(c: Coder, sh: SequenceHeader) -> None:
+    """sh_chroma_format_idc, sh_bit_depth_minus8 (spec 7.3.3, 7.3.8)."""
+    sh.sh_chroma_format_idc = c.u("sh_chroma_format_idc", 2, sh.sh_chroma_format_idc)
+    sh.sh_bit_depth_minus8 = c.u("sh_bit_depth_minus8", 4, sh.sh_bit_depth_minus8, hi=8)
+
+
+def _code_sem_elements(c: Coder, sh: SequenceHeader, n: int) -> None:
+    """The n pairs sh_sem_element_id[ i ], sh_sem_precision[ i ] (spec 7.3.3, 7.3.8; 7.4.2: no id
+    twice, precision at most the element's maximum)."""
     if c.reading:
         sh.sh_sem_element_id = [0] * n
         sh.sh_sem_precision = [0] * n
@@ -150,14 +311,23 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
         max_p = element.max_precision if element else 15
         sh.sh_sem_element_id[i] = eid
         sh.sh_sem_precision[i] = c.u(f"sh_sem_precision[{i}]", 4, sh.sh_sem_precision[i], hi=max_p)
-    if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
-        sh.sh_cabac_init_qp = c.u("sh_cabac_init_qp", 6, sh.sh_cabac_init_qp)
-        sh.sh_cabac_context_carry_flag = c.u("sh_cabac_context_carry_flag", 1,
-                                             sh.sh_cabac_context_carry_flag)
-        sh.sh_cabac_explicit_init_flag = c.u("sh_cabac_explicit_init_flag", 1,
-                                             sh.sh_cabac_explicit_init_flag)
-        if sh.sh_cabac_explicit_init_flag:
-            _code_explicit_init(c, sh, n)
+
+
+def _code_cabac_init(c: Coder, sh: SequenceHeader, n: int) -> None:
+    """sh_cabac_init_qp, sh_cabac_context_carry_flag, sh_cabac_explicit_init_flag and the
+    explicit tables (spec 7.3.3, 7.3.8)."""
+    sh.sh_cabac_init_qp = c.u("sh_cabac_init_qp", 6, sh.sh_cabac_init_qp)
+    sh.sh_cabac_context_carry_flag = c.u("sh_cabac_context_carry_flag", 1,
+                                         sh.sh_cabac_context_carry_flag)
+    sh.sh_cabac_explicit_init_flag = c.u("sh_cabac_explicit_init_flag", 1,
+                                         sh.sh_cabac_explicit_init_flag)
+    if sh.sh_cabac_explicit_init_flag:
+        _code_explicit_init(c, sh, n)
+
+
+def _code_generator_full(c: Coder, sh: SequenceHeader) -> None:
+    """sh_generator_name_length, sh_generator_name_byte, sh_generator_sha256_byte (spec 7.3.3,
+    7.3.8)."""
     name_bytes = sh.sh_generator_name.encode("ascii") if not c.reading else b""
     length = c.u("sh_generator_name_length", 8, len(name_bytes))
     chars = []
@@ -170,6 +340,10 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
         digest.append(c.u(f"sh_generator_sha256_byte[{i}]", 8,
                           sh.sh_generator_sha256[i] if not c.reading else 0))
     sh.sh_generator_sha256 = bytes(digest)
+
+
+def _code_sh_extension(c: Coder, sh: SequenceHeader) -> None:
+    """The extension block of either sequence header form (spec 7.3.3, 7.3.8; 7.4.2)."""
     present = sh.sh_extension_present or sh.sh_su_extension_flag or sh.sh_extension_data
     sh.sh_extension_present = int(c.more_payload_data(bool(present)))
     if sh.sh_extension_present:
@@ -177,8 +351,6 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
         sh.sh_extension_data = code_extension_data(c, "sh", sh.sh_extension_data)
     else:
         sh.sh_su_extension_flag, sh.sh_extension_data = 0, b""
-    c.trailing_bits()
-    return sh
 
 
 def code_extension_data(c: Coder, prefix: str, data: bytes) -> bytes:

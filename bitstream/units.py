@@ -20,7 +20,9 @@ class UnitType(IntEnum):
     SEMANTIC = 2
     HASH = 3
     END_OF_SEQUENCE = 4
-    # 5..31: reserved; decoders skip them (spec 7.4.1)
+    # 5: reserved (the 1.1 conformance stream cabac_reserved_units carries one, so 1.2 takes 6)
+    COMPACT_SEQUENCE_HEADER = 6   # spec 1.2: only as the first unit of a stream (Compact profile)
+    # 5, 7..31: reserved; decoders skip them (spec 7.4.1)
 
 
 UNIT_NAMES = {
@@ -29,7 +31,10 @@ UNIT_NAMES = {
     UnitType.SEMANTIC: "SEMANTIC",
     UnitType.HASH: "HASH",
     UnitType.END_OF_SEQUENCE: "END_OF_SEQUENCE",
+    UnitType.COMPACT_SEQUENCE_HEADER: "COMPACT_SEQUENCE_HEADER",
 }
+# Both unit types that carry a sequence header (spec 6.2): either one starts a stream.
+SEQUENCE_HEADER_TYPES = (UnitType.SEQUENCE_HEADER, UnitType.COMPACT_SEQUENCE_HEADER)
 
 
 def unit_name(unit_type: int) -> str:

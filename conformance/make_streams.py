@@ -26,7 +26,7 @@ from bitstream.keyframe_vvc import ToolMissingError, decode_vvc_yuv420, find_ffm
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import PROFILE_NAMES
 from bitstream.structures import KEYFRAME_CODEC_VVC, SPEC_TEXT_VERSION, SequenceHeader
-from bitstream.units import iter_units
+from bitstream.units import UnitType, iter_units
 from ref_decoder.decoder import Decoder
 
 from . import streams_negative, streams_positive, streams_vvc
@@ -72,11 +72,13 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
     built = streams_positive.all_streams() + streams_negative.all_streams()
     reused: list[str] = []
     vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512",
-                 "neg_vvc_wrong_size", "neg_vvc_bit_depth_12"]
+                 "neg_vvc_wrong_size", "neg_vvc_bit_depth_12", "cabac_compact_header_default",
+                 "eg_compact_header_default"]
     face_names = ["face_real_cabac", "face_synthetic_motion_eg", "face_synthetic_motion_refine_cabac",
                   "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS]
     if _have_vvenc():
-        built += streams_vvc.picture_size_streams() + streams_vvc.wrong_format_streams()
+        built += (streams_vvc.picture_size_streams() + streams_vvc.wrong_format_streams()
+                  + streams_vvc.compact_default_streams())
     else:
         log("VVenC (ffmpeg with libvvenc) not found: vvc_* streams are reused, not rebuilt")
         built += [_reuse(reuse_from, n) for n in vvc_names]
@@ -164,6 +166,7 @@ def describe(b: Built) -> dict:
         "purpose": b.purpose, "exercises": b.exercises, "how_made": b.how_made,
         "made_by": SCRIPT, "needs_shared": b.needs_shared, "needs_vvenc": b.needs_vvenc, "source": b.source,
         "profile_idc": sh.sh_profile_idc, "profile": PROFILE_NAMES.get(sh.sh_profile_idc, "undefined"),
+        "sequence_header_form": "compact" if sh.compact_form else "full",
         "level_idc": sh.sh_level_idc, "version": f"{sh.sh_version_major}.{sh.sh_version_minor}",
         "picture": {"width": sh.sh_pic_width, "height": sh.sh_pic_height,
                     "chroma_format_idc": sh.sh_chroma_format_idc, "bit_depth": 8 + sh.sh_bit_depth_minus8},
@@ -182,7 +185,7 @@ def describe(b: Built) -> dict:
                              f"decoder gives {err!r}")
         return d
     if b.outcome == DECODE_SKIPPING:
-        present = sorted({u.unit_type for u in iter_units(b.data) if u.unit_type > 4})
+        present = sorted({u.unit_type for u in iter_units(b.data) if u.unit_type not in set(UnitType)})
         if present != sorted(b.skipped_unit_types):
             raise BuildError(f"{b.name}: reserved unit types {present}, declared {b.skipped_unit_types}")
         d["expected"]["skipped_unit_types"] = b.skipped_unit_types

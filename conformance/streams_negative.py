@@ -618,10 +618,69 @@ def entropy_coding_limits() -> list[Built]:
     return out
 
 
+def compact_header_errors() -> list[Built]:
+    """The compact sequence header's rules (spec 6.2, 7.4.7, Annex A.4)."""
+    from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
+    from bitstream.structures import code_compact_sequence_header
+    out = []
+    a, data = _valid(sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+    sh = a.sh
+    head_end = _first(data, UnitType.COMPACT_SEQUENCE_HEADER)[1]
+    compact_head, body = data[:head_end], data[head_end:]
+    full_head = _sh_unit(replace(sh, compact_form=0))
+
+    def compact_unit(bad_sh: SequenceHeader) -> bytes:
+        return coded_unit(UnitType.COMPACT_SEQUENCE_HEADER,
+                          lambda c: code_compact_sequence_header(c, replace(bad_sh)))
+
+    out.append(_neg("neg_compact_header_not_first", full_head + compact_head + body, sh,
+                    "a Compact-profile stream whose full sequence header is followed by a "
+                    "COMPACT_SEQUENCE_HEADER unit", ["COMPACT_SEQUENCE_HEADER only as the first unit (6.2)"],
+                    "the base stream's full header, then its compact header", "only as the first unit"))
+    main_head = _sh_unit(replace(sh, compact_form=0, sh_profile_idc=PROFILE_MAIN))
+    out.append(_neg("neg_compact_header_in_main_stream", main_head + compact_head + body, sh,
+                    "a COMPACT_SEQUENCE_HEADER unit after the sequence header of a Main-profile stream",
+                    ["COMPACT_SEQUENCE_HEADER only as the first unit (6.2)", "Main profile (A.2)"],
+                    "a Main-profile full header, then the compact header", "Main profile"))
+    main_sh = replace(sh, sh_profile_idc=PROFILE_MAIN)
+    out.append(_neg("neg_compact_header_main_profile", compact_unit(main_sh) + body, main_sh,
+                    "a COMPACT_SEQUENCE_HEADER whose sh_profile_idc is 1 (Main streams start with the full "
+                    "header)", ["sh_profile_idc in compact_sequence_header( ) (A.2, A.4)"],
+                    "the compact header coded with sh_profile_idc 1", "not COMPACT_SEQUENCE_HEADER"))
+    payload = compact_head[2:]
+    # csh_generator_id (ue(v) "1", id 0) is the last element before the trailing bits: rewrite
+    # it as ue(v) "00100" (id 3, not in Table 3a)
+    bits = "".join(f"{b:08b}" for b in payload).rstrip("0")[:-1]
+    assert bits.endswith("11"), "generator flag 1 and csh_generator_id 0 end the payload"
+    bits = bits[:-1] + "00100" + "1"
+    bits += "0" * (-len(bits) % 8)
+    bad = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    out.append(_neg("neg_compact_generator_id_unknown", frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, bad) + body,
+                    sh, "csh_generator_id 3, which Table 3a does not register",
+                    ["csh_generator_id (7.4.7, Table 3a)"], "csh_generator_id 0 of the base stream rewritten as 3",
+                    "csh_generator_id 3"))
+    out.append(_neg("neg_compact_header_truncated",
+                    frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, payload[:len(payload) - 2]) + body, sh,
+                    "a compact sequence header whose payload ends before its last elements",
+                    ["payload ends within the syntax (7.4.1)"], "the compact header's last two bytes removed",
+                    ""))
+    old = bytearray(payload)
+    old[5] = 1                                      # sh_version_minor
+    out.append(_neg("neg_compact_header_version_1_1", frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, bytes(old))
+                    + body, sh, "a compact sequence header with sh_version_minor 1 (the form is defined from 1.2)",
+                    ["sh_version_minor >= 2 in compact_sequence_header( ) (7.4.7)"],
+                    "sh_version_minor of the base stream's compact header set to 1", "sh_version_minor"))
+    out.append(_neg("neg_compact_header_twice", compact_head + compact_head + body, sh,
+                    "two COMPACT_SEQUENCE_HEADER units", ["COMPACT_SEQUENCE_HEADER only as the first unit (6.2)"],
+                    "the compact header repeated", "only as the first unit"))
+    return out
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
                                                   header_errors, resource_limits, extension_errors,
-                                                  entropy_coding_limits, trailing_bit_errors]
+                                                  entropy_coding_limits, trailing_bit_errors,
+                                                  compact_header_errors]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
         if b.outcome == ERROR:

@@ -326,7 +326,7 @@ MULTIREF_FOLLOW = (((0, 0, 0),) * 4,
 
 
 def multiref_streams() -> list[Built]:
-    """ifvc-geometric-2 over several references (Annex A.4, G.6): six key frames at level 1.0
+    """ifvc-geometric-2 over several references (Annex A.5, G.6): six key frames at level 1.0
     (MaxRefFrames 4), so the store evicts key frames 0 and 5 when key frames 20 and 25 arrive;
     the frames in between take the pose, mouth and eye state of earlier key frames, so the
     selection rule picks older references, blends the open mouth of key frame 15 and the open
@@ -360,9 +360,9 @@ def multiref_streams() -> list[Built]:
     a.end()
     return [Built("cabac_multiref_eviction", a.getvalue(), sh,
                   "generator output of ifvc-geometric-2 over several references (Annex G.6) and the "
-                  "reference store of Annex A.4: six key frames at level 1.0 (MaxRefFrames 4), the oldest "
+                  "reference store of Annex A.5: six key frames at level 1.0 (MaxRefFrames 4), the oldest "
                   "evicted; frames take the pose, mouth and eye state of earlier key frames",
-                  ["sh_generator_name=ifvc-geometric-2", "reference store (A.4)", "MaxRefFrames eviction",
+                  ["sh_generator_name=ifvc-geometric-2", "reference store (A.5)", "MaxRefFrames eviction",
                    "kf_geometry_version=1", "generator output (C.2.2)"],
                   "raw key pictures test_rgb variants 0..5, geometry as geometry_v1_pred1_shift2; "
                   "synthetic_trajectories(seed=23) with head_yaw, mouth_open and eye_blink_left/right set "
@@ -557,6 +557,65 @@ def extension_streams() -> list[Built]:
     return out
 
 
+def compact_header_streams() -> list[Built]:
+    """The compact sequence header's explicit paths and the Compact profile with a full header
+    (spec 7.3.8, 7.4.7, Annex A.4); the all-default header is in streams_vvc (256x256 key frame)."""
+    from bitstream.profiles import PROFILE_COMPACT
+    out = []
+    # explicit picture size, frame rate and format; the default element set at other precisions;
+    # CABAC initialisation coded (sh_cabac_init_qp 8); the registered generator by its id
+    fine = [min(e.default_precision + 1, e.max_precision) for e in SEMANTIC_ELEMENTS]
+    sh = header(entropy=CABAC, num_frames=13, width=48, height=32, chroma=1, fps=(15, 1), precisions=fine,
+                sh_profile_idc=PROFILE_COMPACT, compact_form=1, sh_cabac_init_qp=8)
+    out.append(_compact(sh, "cabac_compact_header_explicit", 21,
+                        "compact header with every value coded explicitly except the generator: 48x32, 15 fps, "
+                        "4:2:0, the default element set at precisions one above the defaults, sh_cabac_init_qp 8",
+                        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_pic_size_idx=0", "csh_frame_rate_idx=0",
+                         "csh_default_format_flag=0", "csh_default_sem_elements_flag=0",
+                         "csh_default_sem_set_flag=1", "csh_cabac_default_init_flag=0",
+                         "csh_generator_id=0"]))
+    # a table frame rate, an explicit element list, and the generator in full form
+    ids = [0, 1, 2, 7, 8, 9]
+    sh = header(entropy=EG, ids=ids, num_frames=13, fps=(30000, 1001), sh_profile_idc=PROFILE_COMPACT,
+                compact_form=1, csh_coded_explicitly=frozenset({"csh_generator_registered_flag"}))
+    out.append(_compact(sh, "eg_compact_header_elements_full_generator", 22,
+                        "compact header, Exp-Golomb: 30000/1001 fps by table index, an explicit list of six "
+                        "elements, and the generator by name and SHA-256 (the full form any generator may use)",
+                        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_frame_rate_idx=6",
+                         "csh_default_sem_set_flag=0", "sh_num_sem_elements=6",
+                         "csh_generator_registered_flag=0", "sh_generator_name_byte"]))
+    # extension data after a compact header, and in every semantic unit
+    sh = header(entropy=CABAC, num_frames=13, sh_profile_idc=PROFILE_COMPACT, compact_form=1,
+                sh_su_extension_flag=1, sh_extension_data=b"IFVC-1.2-ext")
+    out.append(_compact(sh, "cabac_compact_header_extension_data", 23,
+                        "compact header with extension data (sh_su_extension_flag 1, 12 bytes), and 1 to 3 "
+                        "extension bytes in every semantic unit; a decoder skips them",
+                        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "sh_su_extension_flag=1",
+                         "sh_extension_data_byte", "su_extension_data_byte"],
+                        extension=lambda k: bytes(range(1 + k % 3))))
+    # the Compact profile with the full header
+    sh = header(entropy=CABAC, num_frames=13, sh_profile_idc=PROFILE_COMPACT)
+    out.append(_compact(sh, "cabac_compact_profile_full_header", 24,
+                        "a Compact-profile stream that starts with the full sequence header (unit type 0, "
+                        "sh_profile_idc 2)", ["unit_type=0 (SEQUENCE_HEADER)", "sh_profile_idc=2"]))
+    return out
+
+
+def _compact(sh: SequenceHeader, name: str, seed: int, purpose: str, exercises: list[str],
+             extension: Callable[[int], bytes] | None = None) -> Built:
+    """One raw key frame and 12 synthetic frames in units of 4, a hash unit after each unit."""
+    lv = trajectory_levels(sh, 13, seed)
+    a = Assembler(sh)
+    pic = raw_picture(sh)
+    a.keyframe(pic, lv[0])
+    a.hash(keyframe_md5={0: raw_keyframe_md5(sh, pic)})
+    a.semantics_in_units(lv[1:], 4, hash_every_unit=True, extension_data=extension)
+    a.end()
+    return Built(name, a.getvalue(), sh, purpose, exercises,
+                 f"conformance.streams_positive.compact_header_streams: synthetic_trajectories(seed={seed}); "
+                 f"raw {sh.sh_pic_width}x{sh.sh_pic_height} key frame; 4 frames per semantic unit", DECODE)
+
+
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
@@ -565,7 +624,7 @@ def all_streams() -> list[Built]:
                                                   chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,
                                                   element_streams, level_streams,
-                                                  extension_streams]
+                                                  extension_streams, compact_header_streams]
     out = [b for build in builders for b in build()]
     out.append(edited_stream(next(b for b in out if b.name == "eg_all_fpu4_hashrange")))
     return out

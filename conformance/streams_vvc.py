@@ -17,6 +17,7 @@ import numpy as np
 
 from bitstream.keyframe_vvc import decode_vvc_rgb
 from bitstream.picture_format import frame_to_rgb_planar
+from bitstream.profiles import PROFILE_MAIN
 from bitstream.semantic_elements import ELEMENT_BY_NAME
 from bitstream.semantic_reconstruction import dequantize, quantize
 from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
@@ -62,6 +63,36 @@ def picture_size_streams() -> list[Built]:
                          f"test_rgb({w}, {h}, {level // 10}) coded by ref_encoder.keyframe_coding."
                          f"encode_vvc_intra (VVenC, preset faster, QP {SYNTH_QP}); "
                          f"synthetic_trajectories(seed={40 + level})", DECODE, needs_vvenc=True))
+    return out
+
+
+def compact_default_streams() -> list[Built]:
+    """The compact sequence header of a default stream (spec 7.3.8; Compact profile, A.4):
+    256x256 (csh_pic_size_idx 1), 25 fps (csh_frame_rate_idx 1), 4:4:4 8-bit, the default element
+    set at its default precisions, default CABAC initialisation, the registered generator 0,
+    with a VVC key frame of a synthetic picture; CABAC and Exp-Golomb."""
+    from bitstream.profiles import PROFILE_COMPACT
+    out = []
+    payload, decoded = _vvc(test_rgb(256, 256, 4), SYNTH_QP)
+    for entropy, mode in ((ENTROPY_CABAC, "cabac"), (ENTROPY_EXP_GOLOMB, "eg")):
+        sh = header(entropy=entropy, width=256, height=256, codec=KEYFRAME_CODEC_VVC, num_frames=9,
+                    sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+        lv = trajectory_levels(sh, 9, 61 + entropy)
+        a = Assembler(sh)
+        a.keyframe(payload, lv[0])
+        a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(decoded)).digest()})
+        a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+        a.end()
+        out.append(Built(f"{mode}_compact_header_default", a.getvalue(), sh,
+                         f"{mode}: a default Compact-profile stream, whose COMPACT_SEQUENCE_HEADER codes every "
+                         "value by its default flag or table index (a 12-byte payload)",
+                         ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "sh_profile_idc=2", "csh_pic_size_idx=1",
+                          "csh_frame_rate_idx=1", "csh_default_format_flag=1",
+                          "csh_default_sem_elements_flag=1", "csh_generator_registered_flag=1",
+                          "csh_generator_id=0", *(["csh_cabac_default_init_flag=1"] if entropy else [])],
+                         f"test_rgb(256, 256, 4) coded by ref_encoder.keyframe_coding.encode_vvc_intra "
+                         f"(VVenC, preset faster, QP {SYNTH_QP}); synthetic_trajectories(seed={61 + entropy}); "
+                         "4 frames per semantic unit", DECODE, needs_vvenc=True))
     return out
 
 
@@ -143,7 +174,9 @@ def _clip_frames(clip: Path, n: int) -> list[np.ndarray]:
 def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     from ref_encoder.encoder import Encoder, EncoderConfig
     frames = _clip_frames(clip, FACE_FRAMES)
-    cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
+    # The face streams stay Main-profile streams (decodable by 1.1 decoders), whatever the
+    # encoder's default profile.
+    cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
                         keyframe_period=8, vvc_preset="faster")
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     real = enc.encode(frames).stream
@@ -183,7 +216,7 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
             ("face_refresh_pose_eg", ENTROPY_EXP_GOLOMB,
              "a key frame when yaw, pitch or roll move more than 4 degrees from the key frame's "
              "reference semantics (--keyframe-pose-threshold 4)", {"keyframe_pose_threshold": 4.0})):
-        cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
+        cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
                             vvc_preset="faster", **cfg_policy)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         result = enc.encode(frames)

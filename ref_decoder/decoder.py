@@ -121,7 +121,7 @@ class Decoder:
         self._key_md5: dict[int, bytes] = {}
         self._key_rgb: np.ndarray | None = None
         self._key_values: np.ndarray | None = None
-        # Decoded key frames kept for synthesis (spec A.4): at most MaxRefFrames of the level.
+        # Decoded key frames kept for synthesis (spec A.5): at most MaxRefFrames of the level.
         self.references: ReferenceStore[Reference] = ReferenceStore(1)
 
     # -- helpers -------------------------------------------------------------------------

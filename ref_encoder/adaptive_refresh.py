@@ -1,7 +1,7 @@
 """Adaptive key-frame refresh (informative encoder choice; issue 14 item 4).
 
 The encoder runs the generator the stream names (ifvc_synthesis, the code every decoder runs)
-on its own decoder-side reconstruction: the reference store of decoded key frames (spec A.4,
+on its own decoder-side reconstruction: the reference store of decoded key frames (spec A.5,
 same eviction as the decoder) and each frame's reconstructed semantic values. Where the
 synthesised frame falls below a quality threshold against the source, the frame is coded as
 a key frame instead. Nothing here looks ahead, and the decision uses only the source and the

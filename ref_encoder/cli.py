@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from bitstream.errors import BitstreamError  # noqa: E402
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, REGISTERED_GENERATORS  # noqa: E402
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
-from bitstream.profiles import LEVELS  # noqa: E402
+from bitstream.profiles import LEVELS, PROFILE_COMPACT, PROFILE_MAIN  # noqa: E402
 from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
 from bitstream.units import UnitType, iter_units  # noqa: E402
 from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
@@ -92,12 +92,17 @@ def _log_text(result: EncodeResult) -> str:
 # byte and leb128 unit_payload_size), end-of-sequence and reserved units.
 RATE_PARTS = (("sequence header", UnitType.SEQUENCE_HEADER), ("key frames", UnitType.KEYFRAME),
               ("semantics", UnitType.SEMANTIC), ("hash", UnitType.HASH))
+# Either header form counts as "sequence header" (spec 6.2).
+RATE_PART_OF_TYPE = {int(t): name for name, t in RATE_PARTS} | {
+    int(UnitType.COMPACT_SEQUENCE_HEADER): "sequence header"}
+PROFILE_BY_OPTION = {"main": PROFILE_MAIN, "compact": PROFILE_COMPACT}
+DEFAULT_PROFILE_OPTION = "compact"
 
 
 def bits_by_part(stream: bytes) -> dict[str, int]:
     """Bits of the stream per rate part (RATE_PARTS plus "end/framing"); they sum to 8 * len(stream)."""
     bits = {name: 0 for name, _ in RATE_PARTS} | {"end/framing": 0}
-    names = {int(t): name for name, t in RATE_PARTS}
+    names = RATE_PART_OF_TYPE
     for unit in iter_units(stream):
         payload = 8 * len(unit.payload)
         bits["end/framing"] += 8 * unit.header_size
@@ -173,6 +178,12 @@ def build_parser() -> CommandParser:
     ap.add_argument("--generator-weights", metavar="FILE",
                     help="the generator's weights file: its SHA-256 goes into the header "
                          "(default: the registered generator's shipped weights; all zeros for none)")
+    ap.add_argument("--profile", choices=sorted(PROFILE_BY_OPTION), default=DEFAULT_PROFILE_OPTION,
+                    help="compact: the version 1.2 low-overhead tools (spec Annex A.4), not decodable "
+                         "by 1.1 decoders; main: the version 1.1 syntax, decodable by 1.1 decoders")
+    ap.add_argument("--full-header", action="store_true",
+                    help="compact profile: write the full sequence header (unit type 0) instead of "
+                         "the compact one (spec 7.3.8); the main profile always does")
     ap.add_argument("--log", help="write a per-frame and per-unit CSV log here")
     ap.add_argument("--quiet", action="store_true", help="no progress messages")
     return ap
@@ -207,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                             semantic_max_level_error=args.semantic_max_error,
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256, refresh=args.refresh,
-                            refresh_check_every=args.refresh_check_every)
+                            refresh_check_every=args.refresh_check_every,
+                            profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import LEVELS, PROFILE_MAIN, max_ref_frames
+from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES,
+                                max_ref_frames)
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
@@ -78,7 +79,9 @@ class EncoderConfig:
                                              # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "faster"
     level_idc: int | None = None             # None: the lowest level that fits
-    profile_idc: int = PROFILE_MAIN          # PROFILE_COMPACT: the version 1.2 low-overhead tools
+    profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
+    full_header: bool = False                # Compact profile: sequence_header( ) instead of the
+                                             # compact form (spec 7.3.8); Main always writes it
     refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
     refresh_check_every: int = 1             # synthesise and measure every k-th frame (speed)
@@ -161,6 +164,9 @@ class Encoder:
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
         self.precisions = [config.precisions.get(e.name, p) for e, p in zip(SEMANTIC_ELEMENTS, preset)]
+        if config.profile_idc not in PROFILE_NAMES:
+            raise ValueError(f"unknown profile_idc {config.profile_idc} "
+                             f"({', '.join(f'{n} = {i}' for i, n in PROFILE_NAMES.items())})")
         codec = {"vvc": KEYFRAME_CODEC_VVC, "raw": KEYFRAME_CODEC_RAW}.get(config.keyframe_codec)
         if codec is None:
             raise ValueError(f"unknown key-frame codec {config.keyframe_codec!r} (vvc or raw)")
@@ -169,7 +175,8 @@ class Encoder:
             sh_frame_rate_num=fps_frac.numerator, sh_frame_rate_den=fps_frac.denominator,
             sh_num_frames=num_frames, sh_chroma_format_idc=3, sh_entropy_coding_mode=config.entropy_coding_mode,
             sh_keyframe_codec_id=codec, sh_sem_element_id=ids, sh_sem_precision=self.precisions,
-            sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256)
+            sh_generator_name=config.generator_name, sh_generator_sha256=generator_sha256,
+            compact_form=int(config.profile_idc in COMPACT_HEADER_PROFILES and not config.full_header))
         # Key frames' reference levels are rounded; semantic frames go through the quantiser
         # (rounding when lambda is off). head_loc is derived from the reconstructed
         # head_tx/head_ty in both (Annex B.3), so that a decoder deriving it finds the same cell.

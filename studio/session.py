@@ -8,7 +8,7 @@ generator's draw call:
 
 - the values the decoder hands to its edits for every frame (after the normative
   reconstruction and the virtual-character transfer, spec 8.6.1) and the frame's kind;
-- every key-frame state the decoder gives the generator (the reference store of spec A.4,
+- every key-frame state the decoder gives the generator (the reference store of spec A.5,
   ``set_references``: pictures, reference values, geometry of up to MaxRefFrames key
   frames), and which of them each frame is drawn from.
 
@@ -51,7 +51,7 @@ class StudioError(ValueError):
 
 @dataclass(frozen=True)
 class KeyState:
-    """What the decoder gave its generator at a key frame: the reference store (spec A.4),
+    """What the decoder gave its generator at a key frame: the reference store (spec A.5),
     oldest first; the newest entry is the key frame itself."""
     references: tuple[Reference, ...]
 

@@ -152,6 +152,14 @@ def test_ifvc_payload_counts_unit_payloads_without_framing_header_and_end() -> N
     assert count.overhead_bits == 8 * (framing + 20 + 1)
     assert count.payload(include_hash=True) == count.payload_bits + 8 * 33
     assert count.payload_bits + count.hash_bits + count.overhead_bits == count.all_bits
+    assert count.hash_unit_bits == 8 * (2 + 33)                  # the whole HASH unit
+    assert count.all_bits_without_hash() == 8 * (len(stream) - 35)
+
+
+def test_compact_sequence_header_counts_as_the_sequence_header() -> None:
+    stream = frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, b"\x01" * 12) + frame_unit(UnitType.SEMANTIC, b"\x02" * 4)
+    count = ifvc_rate(stream)
+    assert count.overhead_bits == 8 * (14 + 2) and count.payload_bits == 8 * 4
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
@@ -164,6 +172,8 @@ def test_ifvc_counts_partition_the_stream(units: list[tuple[int, int]]) -> None:
     assert count.payload_bits == 8 * sum(size for kind, size in units if kind != UnitType.HASH)
     assert count.hash_bits == 8 * sum(size for kind, size in units if kind == UnitType.HASH)
     assert count.payload_bits + count.hash_bits + count.overhead_bits == 8 * len(stream)
+    hash_units = b"".join(frame_unit(kind, b"\x55" * size) for kind, size in units if kind == UnitType.HASH)
+    assert count.hash_unit_bits == 8 * len(hash_units)
 
 
 # --- payload-only rate: anchors -----------------------------------------------------------
@@ -256,6 +266,24 @@ def test_results_carry_both_rates_and_the_hash_switch() -> None:
     with_hash = parse_config(_with(config.data, rate__payload_hash_units=True), GFVC_CTC_CONFIG)
     row2 = results_table(fake_results(), with_hash).iloc[0]
     assert row2["payload_bits"] == round(0.9 * row2["bits"]) + round(0.02 * row2["bits"])
+    # the rate without hash units, and whether the payload count includes them, in every row
+    assert not row["payload_counts_hash"] and row2["payload_counts_hash"]
+    assert row["hash_unit_bytes"] == round(0.02 * row["bits"]) / 8       # older results: hash_bits
+    assert row["kbps_no_hash"] == pytest.approx((row["bits"] - round(0.02 * row["bits"])) / 1000 / (10 / 25))
+
+
+def test_conditions_state_the_hash_units_per_codec() -> None:
+    from conformance.campaign.jvet_summary import hash_unit_line
+    config = synthetic_config()
+    results = fake_results()
+    for result in results:
+        if result["codec"].startswith("vvc"):
+            result["rate"].update(hash_bits=0, hash_unit_bits=0)
+        else:
+            result["rate"]["hash_unit_bits"] = 8 * 52
+    line = hash_unit_line(results_table(results, config), config)
+    assert "ifvc 52.0 bytes per stream" in line
+    assert "vvc 0 bytes (this anchor writes no decoded picture hash SEI)" in line
 
 
 def test_jvet_summary_rows_classes_overall(tmp_path: Path) -> None:

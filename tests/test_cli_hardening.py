@@ -281,7 +281,7 @@ def test_version_and_help_of_every_script(name: str) -> None:
     call = f"import sys; from {module} import {func}; sys.exit({func}([sys.argv[1]]))"
     proc = _run("-c", call, "--version")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert re.fullmatch(rf"{name} \d+\.\d+\.\d+\S* \(IFVC specification \d+\.\d+, streams of "
+    assert re.fullmatch(rf"{name} \d+\.\d+\.\d+\S* \(IFVC specification \d+\.\d+( draft)?, streams of "
                         rf"version \d+\.\d+(, git [0-9a-f]+(-dirty)?)?\)\n", proc.stdout), proc.stdout
     proc = _run("-c", call, "--help")
     assert proc.returncode == 0

@@ -1,4 +1,4 @@
-"""Multiple references (spec A.4 reference store, Annex G.6 selection) at the decoder, and the
+"""Multiple references (spec A.5 reference store, Annex G.6 selection) at the decoder, and the
 encoder's adaptive refresh that runs the same synthesis (issue 14 items 3 and 4).
 
 Synthetic streams and pictures only, except the encoder tests, which read a real clip of the
@@ -26,7 +26,7 @@ from tests.test_layered_generator import key_values, textured_picture
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
 
 
-# -- the reference store (normative, A.4) ---------------------------------------------------------
+# -- the reference store (normative, A.5) ---------------------------------------------------------
 @settings(derandomize=True, max_examples=60, deadline=None)
 @given(st.integers(1, 6), st.lists(st.integers(1, 50), min_size=1, max_size=30))
 def test_store_keeps_the_newest_max_ref_frames_and_evicts_the_oldest(capacity: int, gaps: list[int]) -> None:

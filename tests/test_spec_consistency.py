@@ -11,7 +11,11 @@ from bitstream.cabac_contexts import DEFAULT_ELEMENT_INIT, ELEMENT_CTX_INIT, SKI
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.stream import StreamParser, StreamWriter
-from bitstream.structures import KEYFRAME_CODEC_RAW, SequenceHeader, raw_picture_size, with_explicit_init
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
+from bitstream.profiles import PROFILE_COMPACT
+from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS
+from bitstream.structures import (CSH_FRAME_RATES, CSH_PIC_SIZES, KEYFRAME_CODEC_RAW, SequenceHeader,
+                                  raw_picture_size, with_explicit_init)
 from bitstream.trace import TraceEntry
 
 SPEC = Path(__file__).resolve().parents[1] / "spec" / "ifvc_spec.md"
@@ -87,9 +91,11 @@ def test_level_table_matches_code() -> None:
         assert limits.max_hash_span > limits.max_frame_idx_delta + limits.max_frames_per_unit
 
 
-def _traced_names(entropy_mode: int, extended: bool = False) -> set[str]:
+def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") -> set[str]:
     """Elements traced when coding and parsing a small stream; extended: with extension data in
-    the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units."""
+    the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units;
+    compact: "default" or "explicit", a compact sequence header (spec 7.3.8) with every value
+    by its default flag or index, or none."""
     ids = [e.element_id for e in SEMANTIC_ELEMENTS]
     ext = b"\x5a\x00" if extended else b""
     sh = SequenceHeader(sh_entropy_coding_mode=entropy_mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
@@ -97,7 +103,15 @@ def _traced_names(entropy_mode: int, extended: bool = False) -> set[str]:
                         sh_sem_precision=[e.default_precision for e in SEMANTIC_ELEMENTS],
                         sh_generator_name="g", sh_su_extension_flag=int(extended),
                         sh_extension_data=ext)
-    if entropy_mode == 1:
+    if compact:
+        sh.sh_profile_idc, sh.compact_form = PROFILE_COMPACT, 1
+        if compact == "default":
+            sh.sh_pic_width = sh.sh_pic_height = 256
+            sh.sh_generator_name, sh.sh_generator_sha256 = DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
+        else:   # the default set at other precisions
+            sh.sh_sem_precision = [min(p + 1, e.max_precision) for p, e in zip(sh.sh_sem_precision, SEMANTIC_ELEMENTS)]
+            sh.sh_chroma_format_idc, sh.sh_frame_rate_num = 1, 15
+    if entropy_mode == 1 and compact != "default":
         with_explicit_init(sh)
     w = StreamWriter(sh)
     base = [max(0, lo) for lo, _ in (sh.level_bounds(i) for i in range(len(ids)))]
@@ -113,18 +127,33 @@ def _traced_names(entropy_mode: int, extended: bool = False) -> set[str]:
     return {t.name.split("[")[0] for t in trace}
 
 
+@pytest.mark.parametrize("compact", ["", "default", "explicit"])
 @pytest.mark.parametrize("extended", [False, True])
 @pytest.mark.parametrize("mode", [0, 1])
-def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool) -> None:
-    missing = _traced_names(mode, extended) - _syntax_table_names()
+def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool, compact: str) -> None:
+    missing = _traced_names(mode, extended, compact) - _syntax_table_names()
     assert not missing, f"elements coded but not in spec syntax tables: {sorted(missing)}"
 
 
 def test_every_spec_element_is_coded() -> None:
     coded = (_traced_names(0) | _traced_names(1) | _traced_names(0, True) | _traced_names(1, True)
-             | FRAMING_ELEMENTS)
+             | _traced_names(1, compact="default") | _traced_names(1, compact="explicit")
+             | _traced_names(0, compact="explicit") | FRAMING_ELEMENTS)
     missing = _syntax_table_names() - coded
     assert not missing, f"spec syntax elements never coded: {sorted(missing)}"
+
+
+def test_compact_header_tables_match_code() -> None:
+    """Tables 3b and 3c, and the default element set of 7.4.7, against bitstream.structures."""
+    sizes = {int(r[0]): (int(r[1]), int(r[2])) for r in _table_after("Table 3b ") if r[1] != "present"}
+    rates = {int(r[0]): (int(r[1]), int(r[2])) for r in _table_after("Table 3c ") if r[1] != "present"}
+    assert sizes == CSH_PIC_SIZES and rates == CSH_FRAME_RATES
+    text = " ".join(_spec_text().split())
+    listed = re.search(r"The default element set of this version is, in this order, the element ids "
+                       r"([0-9, ]+) of Table 3 \(NumDefaultSemElements = (\d+)\)", text)
+    assert listed, "7.4.7 lists the default element set"
+    assert tuple(int(x) for x in listed.group(1).split(",")) == DEFAULT_ELEMENT_IDS
+    assert int(listed.group(2)) == len(DEFAULT_ELEMENT_IDS)
 
 
 def test_spec_title_names_the_implemented_edition() -> None:

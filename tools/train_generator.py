@@ -543,7 +543,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                               "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"})
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
-    print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator("ifvc-refine-1", '
+    print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator(1, "ifvc-refine-1", '
           f'bytes.fromhex("{digest}"), ...)')
     return 0
 

@@ -87,6 +87,25 @@ def jvet_table(per_sequence: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def hash_unit_line(results: pd.DataFrame, config: CampaignConfig) -> str:
+    """The hash units' share per codec, and the rate without them (kbps_no_hash), measured."""
+    parts = []
+    for codec, frame in results.groupby("codec", sort=False):
+        if "hash_unit_bytes" not in frame or frame["hash_unit_bytes"].isna().all():
+            continue
+        mean_bytes = float(frame["hash_unit_bytes"].mean())
+        if mean_bytes == 0:
+            kind = config.codecs[codec].kind if codec in config.codecs else ""
+            parts.append(f"{codec} 0 bytes" + (" (this anchor writes no decoded picture hash SEI)"
+                                               if kind == "anchor" else ""))
+        else:
+            parts.append(f"{codec} {mean_bytes:.1f} bytes per stream "
+                         f"({float((frame['kbps'] - frame['kbps_no_hash']).mean()):.3f} kbit/s)")
+    return ("Rate without hash units (`kbps_no_hash`, all bits minus whole hash units, framing "
+            "included) is in the results and summary tables; mean hash units per stream: "
+            + ("; ".join(parts) or "not measured") + ".")
+
+
 def conditions_lines(config: CampaignConfig, results: pd.DataFrame,
                      tools: dict[str, list[str]]) -> list[str]:
     """The conditions every table states: config, rates, hash units, anchors, CTC differences."""
@@ -101,6 +120,7 @@ def conditions_lines(config: CampaignConfig, results: pd.DataFrame,
         lines.append(f"- Hash units: in all-bits rates always (they are in the stream); in "
                      f"payload-only rates {'yes' if config.payload_hash_units else 'no'} "
                      f"(rate.payload_hash_units). Streams with hash data: {codecs}.")
+        lines.append("- " + hash_unit_line(results, config))
     for anchor in config.anchors:
         if anchor not in config.codecs:
             continue

@@ -11,7 +11,7 @@ size of the whole VTM bitstream. kbps = bits / 1000 / (frames / 25) in both.
 So "payload-only" here is:
 
 * IFVC (spec 7.3.1): the bytes of every unit payload (unit_payload_size bytes) except the
-  SEQUENCE_HEADER and END_OF_SEQUENCE units: KEYFRAME units in full (the key frame's VVC
+  sequence header (SEQUENCE_HEADER or COMPACT_SEQUENCE_HEADER) and END_OF_SEQUENCE units: KEYFRAME units in full (the key frame's VVC
   bitstream, its geometry and reference semantics: GFVC's frame0000.bin), SEMANTIC units,
   and reserved unit types (none are written; counted, to err on the side of more bits).
   Not counted: each unit's framing (the header byte and the leb128 unit_payload_size), the
@@ -25,7 +25,12 @@ So "payload-only" here is:
   low-delay cfg), so their payload equals their file size.
 
 All bits of the stream is 8 x the file size, for both, hash units included: the honest
-default of this project.
+default of this project. Hash units are optional (spec 7.3.6), so every table also reports the
+rate without them (``hash_unit_bits``: whole HASH units, unit framing included; anchors: whole
+decoded picture hash SEI NAL units, start codes included): ``all_bits - hash_unit_bits``. The
+anchors as this project runs them write no decoded picture hash SEI (VVenC through ffmpeg's
+libvvenc and x265 do not enable it, VTM's low-delay cfg neither), which the counts measure
+rather than assume: their hash_unit_bits are 0 unless a stream carries one.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bitstream.units import UnitType, iter_units
+from bitstream.units import SEQUENCE_HEADER_TYPES, UnitType, iter_units
 from bitstream.vvc_headers import nal_rbsp
 
 DECODED_PICTURE_HASH = 132     # SEI payloadType in H.265 (D.2.20) and H.266 (D.7)
@@ -55,6 +60,12 @@ class RateCount:
     hash_bits: int              # IFVC HASH unit payloads / decoded picture hash SEI NAL units
     overhead_bits: int          # in all_bits but never in the payload: IFVC unit framing,
                                 # sequence header and end unit (anchors: 0)
+    hash_unit_bits: int = 0     # whole hash units: IFVC HASH units with their framing (the
+                                # framing is in overhead_bits too); anchors: = hash_bits
+
+    def all_bits_without_hash(self) -> int:
+        """The stream's bits without its (optional) hash units."""
+        return self.all_bits - self.hash_unit_bits
 
     def payload(self, include_hash: bool) -> int:
         return self.payload_bits + (self.hash_bits if include_hash else 0)
@@ -65,18 +76,19 @@ class RateCount:
 
 def ifvc_rate(data: bytes) -> RateCount:
     """Both counts of an IFVC stream (units split by bitstream.units, spec 7.3.1)."""
-    payload = hashes = overhead = 0
+    payload = hashes = overhead = hash_units = 0
     for unit in iter_units(data):
         size = 8 * len(unit.payload)
         overhead += 8 * unit.header_size
-        if unit.unit_type in (UnitType.SEQUENCE_HEADER, UnitType.END_OF_SEQUENCE):
+        if unit.unit_type in (*SEQUENCE_HEADER_TYPES, UnitType.END_OF_SEQUENCE):
             overhead += size
         elif unit.unit_type == UnitType.HASH:
             hashes += size
+            hash_units += 8 * unit.size
         else:
             payload += size
     assert payload + hashes + overhead == 8 * len(data)
-    return RateCount(8 * len(data), payload, hashes, overhead)
+    return RateCount(8 * len(data), payload, hashes, overhead, hash_units)
 
 
 def annexb_spans(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -120,7 +132,7 @@ def anchor_rate(data: bytes, standard: str) -> RateCount:
         nal_type = nal[1] >> 3 if standard == "vvc" else (nal[0] >> 1) & 63
         if nal_type in sei_types and _first_sei_payload_type(nal) == DECODED_PICTURE_HASH:
             hashes += 8 * (end - begin)
-    return RateCount(8 * len(data), 8 * len(data) - hashes, hashes, 0)
+    return RateCount(8 * len(data), 8 * len(data) - hashes, hashes, 0, hashes)
 
 
 def kbps(bits: int | float, frames: int, fps: float) -> float:

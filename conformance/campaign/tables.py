@@ -1,7 +1,9 @@
 """The campaign's tables: the tidy results (one row per codec x sequence x rate point), the
 summary per codec and rate point (mean over sequences, as JVET contributions tabulate it) and
 the BD-rate against each anchor, per sequence and overall, for either rate definition
-(kbps: all bits of the stream; kbps_payload: the GFVC payload-only count, rates.py)."""
+(kbps: all bits of the stream; kbps_payload: the GFVC payload-only count, rates.py). Results and
+summary also give the rate without hash units (kbps_no_hash: all bits minus whole hash units),
+the hash units' bytes per stream, and whether the payload-only count includes hash units."""
 from __future__ import annotations
 
 import math
@@ -26,11 +28,19 @@ def results_table(results: Iterable[dict[str, Any]], config: CampaignConfig) -> 
         row.update(frames=result["frames"], bits=result["bits"], kbps=result["kbps"])
         rate = result.get("rate")       # absent in results made before the payload count
         if rate:
+            fps = result.get("fps", config.fps)
             payload = rate["payload_bits"] + (rate["hash_bits"] if config.payload_hash_units else 0)
+            # whole hash units (results made before this count: the hash payloads, unit framing
+            # left in; rates.py)
+            hash_units = rate.get("hash_unit_bits", rate["hash_bits"])
             row.update(payload_bits=payload, hash_bits=rate["hash_bits"],
-                       kbps_payload=to_kbps(payload, result["frames"], result.get("fps", config.fps)))
+                       kbps_payload=to_kbps(payload, result["frames"], fps),
+                       payload_counts_hash=config.payload_hash_units, hash_unit_bytes=hash_units / 8,
+                       kbps_no_hash=to_kbps(result["bits"] - hash_units, result["frames"], fps))
         else:
-            row.update(payload_bits=math.nan, hash_bits=math.nan, kbps_payload=math.nan)
+            row.update(payload_bits=math.nan, hash_bits=math.nan, kbps_payload=math.nan,
+                       payload_counts_hash=config.payload_hash_units, hash_unit_bytes=math.nan,
+                       kbps_no_hash=math.nan)
         for name in config.metrics:
             row[name] = result["metrics"].get(name, math.nan)
         row["vgg_stride"] = result.get("vgg_stride", 1)
@@ -52,7 +62,7 @@ def results_table(results: Iterable[dict[str, Any]], config: CampaignConfig) -> 
 
 def summary_table(results: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """Per codec and rate point: the mean over sequences of the rate and of every metric."""
-    columns = ["kbps", "kbps_payload", "bits", *config.metrics]
+    columns = ["kbps", "kbps_payload", "kbps_no_hash", "hash_unit_bytes", "bits", *config.metrics]
     grouped = results.groupby(["codec", "point"], sort=False)
     summary = grouped[columns].mean()
     summary.insert(0, "sequences", grouped["sequence"].nunique())

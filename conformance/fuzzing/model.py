@@ -12,7 +12,7 @@ from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit, Pa
                               StreamParser, ContextCarry)
 from bitstream.structures import (ENTROPY_CABAC, HashUnit, KeyframeUnit, SemanticUnit, SequenceHeader,
                                   code_hash_unit, code_keyframe_unit, code_semantic_unit,
-                                  code_sequence_header)
+                                  code_compact_sequence_header, code_sequence_header)
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.trace import TraceEntry
 from bitstream.bitio import write_leb128
@@ -121,10 +121,13 @@ def _write_structure(unit: Unit, sh: SequenceHeader | None, carry: ContextCarry 
                      trace: list[TraceEntry] | None = None) -> bytes:
     """The unit's payload written from its structure (the header in force decides the
     element count; the carried CABAC state decides the contexts), as the parser reads it."""
-    s = unit.structure
+    # A copy: the counts are fitted to the header in force, and an unowned unit's structure is
+    # shared with the corpus (a spliced unit under another header would change the corpus, and
+    # with it every later mutation: the same seed and index must give the same stream).
+    s = copy.deepcopy(unit.structure)
     w = FuzzWriter(unit.overrides, trace)
     if isinstance(s, SequenceHeader):
-        code_sequence_header(w, s)
+        (code_compact_sequence_header if s.compact_form else code_sequence_header)(w, s)
     elif sh is None:
         return unit.payload
     elif isinstance(s, KeyframeUnit):

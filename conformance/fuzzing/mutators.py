@@ -12,7 +12,7 @@ from bitstream.profiles import LEVELS
 from bitstream.bitio import write_leb128
 from bitstream.structures import (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, KeyframeUnit,
                                   SemanticFrame, SemanticUnit, SequenceHeader, raw_picture_size)
-from bitstream.units import UnitType
+from bitstream.units import SEQUENCE_HEADER_TYPES, UnitType
 
 from .corpus import Corpus
 from .model import StreamModel, Unit, element_trace, write_model
@@ -190,7 +190,7 @@ def m_element_extreme(rng: random.Random, model: StreamModel, corpus: Corpus) ->
     """One syntax element of one unit set to an edge value (its code, its range, a level
     limit, a count that then disagrees with the data)."""
     if rng.random() < 0.3:
-        k = _pick_unit(rng, model, (UnitType.SEQUENCE_HEADER,), structured=True)
+        k = _pick_unit(rng, model, SEQUENCE_HEADER_TYPES, structured=True)
     else:
         k = _pick_unit(rng, model, structured=True)
     if k is None:
@@ -237,7 +237,7 @@ def m_level_maxima(rng: random.Random, model: StreamModel, corpus: Corpus) -> st
     if rng.random() < 0.8:         # hash entries name frame numbers that have now moved
         model.units = [x for x in model.units if x.unit_type != UnitType.HASH]
     live = rng.random() < 0.5
-    k = _pick_unit(rng, model, (UnitType.SEQUENCE_HEADER,), structured=True)
+    k = _pick_unit(rng, model, SEQUENCE_HEADER_TYPES, structured=True)
     if live and k is not None:     # a live stream: no frame count for the end check to catch
         u = _own(model, k)
         u.dirty = True
@@ -269,7 +269,7 @@ def m_picture_geometry(rng: random.Random, model: StreamModel, corpus: Corpus) -
     """Another picture size / chroma format in the header. Raw key frames are resized to
     match (the parser then accepts them: a test of the picture decoder); VVC key frames keep
     their payload, which no longer matches the header: a decoder must reject the stream."""
-    k = _pick_unit(rng, model, (UnitType.SEQUENCE_HEADER,), structured=True)
+    k = _pick_unit(rng, model, SEQUENCE_HEADER_TYPES, structured=True)
     if k is None:
         return None
     u = _own(model, k)

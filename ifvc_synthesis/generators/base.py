@@ -31,7 +31,7 @@ class Generator(Protocol):
 
 @dataclass(frozen=True)
 class Reference:
-    """One entry of the reference store (spec A.4) as a generator sees it: a decoded key frame
+    """One entry of the reference store (spec A.5) as a generator sees it: a decoded key frame
     with its FrameIdx, picture (HxWx3 uint8), reference semantic values (float64, 14, table
     order; kf_ref_sem_level dequantised) and geometry payload."""
     frame_idx: int

@@ -1,7 +1,7 @@
 """Synthesis from several references (spec Annex G.6, informative).
 
 Wraps a single-reference generator class: one instance per reference of the reference store
-(spec A.4; the decoder hands over the store after every key frame, so at most MaxRefFrames
+(spec A.5; the decoder hands over the store after every key frame, so at most MaxRefFrames
 instances exist), the frame drawn by the primary reference of the selection rule
 (ifvc_synthesis/reference_selection.py), and the mouth and the eyes blended in from the
 reference whose mouth or eye state is closest, when that is another one: the mouth interior
