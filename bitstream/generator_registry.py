@@ -25,6 +25,7 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     RegisteredGenerator("ifvc-refine-1", bytes.fromhex(
         "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
     RegisteredGenerator("ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
+    RegisteredGenerator("ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 DEFAULT_GENERATOR_NAME = REGISTERED_GENERATORS[0].name    # what an encoder writes unless told otherwise

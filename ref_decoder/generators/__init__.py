@@ -11,8 +11,9 @@ from __future__ import annotations
 from . import refine_1  # noqa: F401 - registers ifvc-refine-1 (when its weights are shipped)
 from .base import Generator
 from .geometric import GeometricGenerator
+from .geometric_3 import MeshGenerator
 from .layered import LayeredGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "get_generator", "known_generators", "register_generator",
+__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "get_generator", "known_generators", "register_generator",
            "shipped_weights"]
