@@ -57,6 +57,25 @@ def _edges(ax, ay, bx, by, cx, cy, px, py):  # type: ignore[no-untyped-def]
     return w0, w1, w2
 
 
+def _row_spans(t: np.ndarray, Y: np.ndarray, ax, ay, bx, by, cx, cy, area, x0, x1):  # type: ignore[no-untyped-def]
+    """Candidate pixel columns [lo, hi] of triangle t on the row at fixed-point height Y: each
+    edge function is linear in x on the row, so each edge bounds x on one side (computed in
+    float and widened by one pixel: a superset of the inside pixels, never a decision)."""
+    lo = x0[t].astype(np.float64)
+    hi = (x1[t] - 1).astype(np.float64)
+    s = np.sign(area[t]).astype(np.float64)
+    for (px_, py_), (qx, qy) in (((bx, by), (cx, cy)), ((cx, cy), (ax, ay)), ((ax, ay), (bx, by))):
+        # w(X) = (qx - px)(Y - py) - (qy - py)(X - px) = k X + c
+        k = -(qy[t] - py_[t]).astype(np.float64) * s
+        c = ((qx[t] - px_[t]) * (Y - py_[t]) + (qy[t] - py_[t]) * px_[t]).astype(np.float64) * s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = -c / k / ONE
+        lo = np.where(k > 0, np.maximum(lo, np.floor(bound) - 1), lo)
+        hi = np.where(k < 0, np.minimum(hi, np.ceil(bound) + 1), hi)
+        hi = np.where((k == 0) & (c < 0), lo - 1, hi)           # the row is outside this edge
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
 def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, width: int, height: int,
               enabled: np.ndarray | None = None) -> Raster:
     """Z-buffered rasterisation of triangles (T, 3) over vertices at points (V, 2) pixels with
@@ -79,23 +98,26 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, widt
     if enabled is not None:
         live &= np.asarray(enabled, bool)
     ids = np.flatnonzero(live)
-    bw, bh = (x1 - x0)[ids], (y1 - y0)[ids]
-    counts = bw * bh
+    # one (triangle, row) pair per bounding-box row, with a candidate span that holds every
+    # inside pixel of the row (float bounds widened by a pixel; the exact test decides)
+    heights = (y1 - y0)[ids]
+    rt = np.repeat(ids, heights)
+    ry = np.repeat(y0[ids], heights) + (np.arange(int(heights.sum()), dtype=np.int64)
+                                        - np.repeat(np.cumsum(heights) - heights, heights))
+    lo, hi = _row_spans(rt, ry * ONE, ax, ay, bx, by, cx, cy, area, x0, x1)
+    counts = np.maximum(hi - lo + 1, 0)
+    keep = counts > 0
+    rt, ry, lo, counts = rt[keep], ry[keep], lo[keep], counts[keep]
     zbuf = np.full(height * width, EMPTY, np.int64)
-    # chunks of whole triangles, CHUNK_ENTRIES candidates at most (one big triangle may exceed it)
     ends = np.cumsum(counts)
     start = 0
-    while start < len(ids):
+    while start < len(rt):                  # chunks of whole rows, about CHUNK_ENTRIES candidates
         base = ends[start - 1] if start > 0 else 0
         stop = max(int(np.searchsorted(ends, base + CHUNK_ENTRIES, side="right")), start + 1)
-        sel = ids[start:stop]
         c = counts[start:stop]
-        t = np.repeat(sel, c)
-        first = np.repeat(np.cumsum(c) - c, c)
-        local = np.arange(int(c.sum()), dtype=np.int64) - first
-        w_ = np.repeat(bw[start:stop], c)
-        px = np.repeat(x0[sel], c) + local % w_
-        py = np.repeat(y0[sel], c) + local // w_
+        t = np.repeat(rt[start:stop], c)
+        py = np.repeat(ry[start:stop], c)
+        px = np.repeat(lo[start:stop], c) + (np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c))
         w0, w1, w2 = _edges(ax[t], ay[t], bx[t], by[t], cx[t], cy[t], px * ONE, py * ONE)
         s = np.sign(area[t])
         inside = (w0 * s >= 0) & (w1 * s >= 0) & (w2 * s >= 0)
