@@ -105,21 +105,23 @@ class MeshGenerator(LayeredGenerator):
         tgt = mesh.project(mesh.face_vertices(subset), pose)
         raster = rasterize(tgt[:, :2], tgt[:, 2], mesh.triangles, mesh.width, mesh.height)
         share = self.mirror_share(mesh.vertex_facing(tgt), self._hidden(raster.depth, tgt[:, :2], tgt[:, 2]))
-        attr = np.column_stack([mesh.key_uv, mesh.key_uv[mesh.symmetry], share, mesh.alpha, mesh.is_shell])
-        a = interpolate(raster, mesh.triangles, attr)
+        a = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv, mesh.alpha, mesh.is_shell]), np.float32)
         covered = raster.covered
-        own_x, own_y = a[..., 0].astype(np.float32), a[..., 1].astype(np.float32)
-        mir_x, mir_y = a[..., 2].astype(np.float32), a[..., 3].astype(np.float32)
-        t = a[..., 4:5].astype(np.float32)
+        own_x, own_y = np.ascontiguousarray(a[..., 0]), np.ascontiguousarray(a[..., 1])
         own = cv2.remap(self._key_float, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         colour = own
-        if float(t.max()) > 0:
-            mir = cv2.remap(self._key_float, mir_x, mir_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            colour = own + t * (mir - own)
+        if float(share.max()) > 0:          # mirrored coordinates only when some vertex needs them
+            m = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv[mesh.symmetry], share]), np.float32)
+            t = m[..., 2:3]
+            if float(t.max()) > 0:
+                mir = cv2.remap(self._key_float, np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1]),
+                                cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+                colour = own + t * (mir - own)
         # shell opacity: the key frame's person alpha where the texture comes from
         person = cv2.remap(self._alpha_key, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        shell = a[..., 6].astype(np.float32)
-        opacity = a[..., 5].astype(np.float32) * (1.0 - shell + shell * person)
+        shell = a[..., 3]
+        opacity = a[..., 2] * (1.0 - shell + shell * person)
         opacity = np.where(covered, opacity, 0.0).astype(np.float32)
         opacity = cv2.GaussianBlur(opacity, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REPLICATE)
         # keep the face itself opaque (the blur only softens the outline)

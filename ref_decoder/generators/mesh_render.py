@@ -153,16 +153,19 @@ def _resolve(zbuf: np.ndarray, tris: np.ndarray, P: np.ndarray, Z: np.ndarray, a
     return Raster(tri.reshape(height, width), bary.reshape(height, width, 3), depth.reshape(height, width))
 
 
-def interpolate(raster: Raster, triangles: np.ndarray, attribute: np.ndarray) -> np.ndarray:
-    """(H, W, C) float64: a per-vertex attribute (V, C) interpolated with the barycentric
-    weights of the visible triangle (0 where no triangle covers), in a fixed order."""
+def interpolate(raster: Raster, triangles: np.ndarray, attribute: np.ndarray,
+                dtype: type = np.float64) -> np.ndarray:
+    """(H, W, C): a per-vertex attribute (V, C) interpolated with the barycentric weights of
+    the visible triangle, (b0 a0 + b1 a1) + b2 a2 in float64, stored as dtype (0 where no
+    triangle covers)."""
     attr = np.asarray(attribute, np.float64)
     attr = attr[:, None] if attr.ndim == 1 else attr
     h, w = raster.tri.shape
-    out = np.zeros((h * w, attr.shape[1]), np.float64)
-    pix = np.flatnonzero(raster.tri.reshape(-1) >= 0)
+    out = np.zeros((h * w, attr.shape[1]), dtype)
+    flat = raster.tri.reshape(-1)
+    pix = np.flatnonzero(flat >= 0)
     if len(pix):
-        tris = np.asarray(triangles, np.int64)[raster.tri.reshape(-1)[pix]]
+        tris = np.asarray(triangles, np.int64)[flat[pix]]
         b = raster.bary.reshape(-1, 3)[pix]
         out[pix] = (b[:, 0:1] * attr[tris[:, 0]] + b[:, 1:2] * attr[tris[:, 1]]) + b[:, 2:3] * attr[tris[:, 2]]
     return out.reshape(h, w, attr.shape[1])
