@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     data = {
         "description": "MediaPipe canonical face mesh topology: 898 triangles over the first 468 vertices of "
-                       "bitstream/data/canonical_face.json (zero-based, counter-clockwise seen from the front, "
-                       "x right, y up), and the left-right vertex symmetry map (nearest vertex to the mirror "
+                       "bitstream/data/canonical_face.json (zero-based, in the OBJ's order; counter-clockwise seen "
+                       "from the front, x right, y up, except 10 folded ones at the lips and below the nose), and the left-right vertex symmetry map (nearest vertex to the mirror "
                        "image x -> -x; exact for this model)",
         "source": f"google-ai-edge/mediapipe mediapipe/modules/face_geometry/data ({args.obj.name}) "
                   f"commit {MEDIAPIPE_COMMIT}",
