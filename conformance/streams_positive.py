@@ -367,6 +367,39 @@ def multiref_streams() -> list[Built]:
                   "raw key pictures test_rgb variants 0..5, geometry as geometry_v1_pred1_shift2; "
                   "synthetic_trajectories(seed=23) with head_yaw, mouth_open and eye_blink_left/right set "
                   "per conformance/streams_positive.py MULTIREF_KEYS / MULTIREF_FOLLOW",
+def mesh_generator_streams() -> list[Built]:
+    """A stream that names ifvc-geometric-3 (Annex H): geometry payload v1, the head turning
+    far enough (yaw +-36 degrees, pitch +-18) that the z-buffer hides the far cheek and the
+    mirrored texture fills it, the mouth opening wider than in the key frame (mouth interior)
+    and the eyes closing (eyelids)."""
+    from bitstream.semantic_reconstruction import quantize
+    sh = header(entropy=CABAC, width=96, height=96, num_frames=17, sh_generator_name="ifvc-geometric-3")
+    lv = trajectory_levels(sh, 17, 21)
+    p = sh.sh_sem_precision
+    for k in range(1, 17):
+        ramp = np.sin(np.pi * k / 8.0)                 # one full swing left and right
+        close = 1.0 - abs(np.sin(np.pi * k / 16.0))    # eyes closed in the middle of the stream
+        changes = ((0, quantize(36.0 * ramp, p[0])), (1, quantize(18.0 * np.sin(np.pi * k / 16.0), p[1])),
+                   (7, quantize(-0.9 * (1.0 - close), p[7])), (8, quantize(-0.9 * (1.0 - close), p[8])),
+                   (9, quantize(0.12 * abs(ramp), p[9])))
+        for i, change in changes:
+            lo, hi = sh.level_bounds(i)
+            lv[k][i] = min(max(lv[0][i] + change, lo), hi)
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh, 2), lv[0], geometry_version=1, geometry_payload=_geometry(2, 1, sh, lv[0]))
+    a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+    a.end()
+    return [Built("cabac_geometric3_mesh", a.getvalue(), sh,
+                  "generator output of the mesh generator ifvc-geometric-3 (Annex H): face mesh and head "
+                  "shell with the integer z-buffer, mirrored texture for the far cheek, mouth interior and "
+                  "eyelids; head_yaw swings +-36 degrees, head_pitch rises to 18, the eyes close and the "
+                  "mouth opens further than in the key frame",
+                  ["sh_generator_name=ifvc-geometric-3", "kf_geometry_version=1", "generator output (C.2.2)"],
+                  "raw key picture test_rgb variant 2, geometry as geometry_v1_pred1_shift2; "
+                  "synthetic_trajectories(seed=21) with the key frame's levels plus, in frame k, "
+                  "quantize(36 sin(pi k/8)) head_yaw, quantize(18 sin(pi k/16)) head_pitch, "
+                  "quantize(-0.9 sin(pi k/16)) eye_blink_left and right, quantize(0.12 |sin(pi k/8)|) "
+                  "mouth_open, clipped to the level bounds",
                   DECODE)]
 
 
@@ -621,6 +654,7 @@ def all_streams() -> list[Built]:
                                                   refresh_streams, hash_and_reserved_streams,
                                                   geometry_streams, layered_generator_streams,
                                                   multiref_streams,
+                                                  mesh_generator_streams,
                                                   chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,
                                                   element_streams, level_streams,

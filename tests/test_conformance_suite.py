@@ -113,7 +113,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
 
 def test_tolerance_is_per_generator() -> None:
     assert tolerance_for("ifvc-geometric-1")["metric"] == "psnr_rgb"
-    assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2"}
+    assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2", "ifvc-geometric-3"}
     with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
         tolerance_for("other-gen")
 

@@ -63,6 +63,10 @@ from ifvc_synthesis.generators.layered import LayeredGenerator
 layered = LayeredGenerator()
 layered.set_keyframe(picture, key, b"", 0)
 print("layered", digest(layered.person_mask, layered.plate, *[layered.synthesize(t) for t in targets]))
+from ifvc_synthesis.generators.geometric_3 import MeshGenerator
+mesh = MeshGenerator()
+mesh.set_keyframe(picture, key, b"", 0)
+print("mesh", digest(mesh.mesh.key_uv, *[mesh.synthesize(t) for t in targets]))
 """ % str(REPO)
 
 VARIANTS = {
@@ -88,7 +92,7 @@ def test_metrics_and_generator_geometry_do_not_depend_on_blas_kernel_or_threads(
         assert child.returncode == 0, f"{name}: {err[-2000:]}"
         outputs[name] = out.splitlines()
     first_name, first = next(iter(outputs.items()))
-    assert len(first) == 9 and first[0].startswith("psnr [100.0, ")
+    assert len(first) == 10 and first[0].startswith("psnr [100.0, ")
     for name, lines in outputs.items():
         differing = [a.split()[0] for a, b in zip(first, lines) if a != b]
         assert lines == first, f"{name} differs from {first_name} in: {', '.join(differing)}"

@@ -3,6 +3,7 @@ peak memory, frame by frame (batch 1, as a low-delay decoder runs it).
 
     python -m tools.bench_generator [--sequence NAME] [--frames 100] [--repeat 2]
     python -m tools.bench_generator --generator ifvc-geometric-2 [--sequences /tmp/seq]
+    python -m tools.bench_generator --generator ifvc-geometric-3 [--sequences /tmp/seq]
     python -m tools.bench_generator --generator ifvc-refine-1 [--device cuda] [--threads 2]
 
 Reads a prepared sequence from work/sequences, takes frame 0 as the key frame (geometry
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2, help="passes over the frames")
     ap.add_argument("--generator", default="ifvc-geometric-1",
-                    help="ifvc-geometric-1, ifvc-geometric-2 (layered) or ifvc-refine-1")
+                    help="ifvc-geometric-1, ifvc-geometric-2 (layered), ifvc-geometric-3 (mesh) or ifvc-refine-1")
     ap.add_argument("--sequences", type=Path, default=SEQ_DIR, help="folder of prepared sequences")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device of a learned generator")
     ap.add_argument("--threads", type=int, default=None,
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             a = fa.analyze_frame(f)
             targets.append(a.semantics if a.face_found else (targets[-1] if targets else key_values))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if args.generator in ("ifvc-geometric-1", "ifvc-geometric-2"):        # CPU, no weights
+    if args.generator in ("ifvc-geometric-1", "ifvc-geometric-2", "ifvc-geometric-3"):   # CPU, no weights
         gen = get_generator(args.generator)
     else:
         from ifvc_synthesis.generators.learned import DEFAULT_THREADS, LearnedGenerator
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{n / dt:.1f} frames/s ({1000 * dt / n:.2f} ms/frame"
           + (f", IDI target geometry + motion field {1000 * t_idi:.2f} ms" if t_idi else "") + ")")
     print(f"set_keyframe (payload {len(payload)} bytes, mesh build"
-          + (", person mask, background plate" if args.generator == "ifvc-geometric-2" else "")
+          + (", person mask, background plate" if args.generator in ("ifvc-geometric-2", "ifvc-geometric-3") else "")
+          + (", face mesh, key-frame z-buffer" if args.generator == "ifvc-geometric-3" else "")
           + f"): {1000 * t_key:.1f} ms")
     print(f"Python heap peak during synthesis (tracemalloc): {heap_peak / 2**20:.1f} MiB; "
           f"peak RSS {rss / 1024:.0f} MiB (before the generator: {rss0 / 1024:.0f} MiB, "

@@ -1,7 +1,8 @@
-"""Study: ifvc-geometric-2 (layered, Annex G) against ifvc-geometric-1 (Annex E.4) on real clips.
+"""Study: ifvc-geometric-3 (mesh, Annex H) and ifvc-geometric-2 (layered, Annex G) against
+ifvc-geometric-1 (Annex E.4) on real clips.
 
     python -m tools.generator_compare --sequences /tmp/seq --work /tmp/gen2cmp \
-        [--split test] [--qps 32 42] [--frames 100] [--out docs/results/generator2_<date>]
+        [--split test] [--qps 32 42] [--frames 100] [--generators G ...] [--out docs/results/generator2_<date>]
 
 For every sequence of the split and key-frame QP it encodes the prepared sequence once with
 the reference encoder (one key frame, defaults otherwise; streams cached in --work), decodes
@@ -36,7 +37,8 @@ import numpy as np
 from bitstream.raw_video import read_rgb444
 
 SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
-GENERATORS = ("ifvc-geometric-1", "ifvc-geometric-2", "ifvc-geometric-2 + selfie mask")
+GENERATORS = ("ifvc-geometric-1", "ifvc-geometric-2", "ifvc-geometric-3", "ifvc-geometric-2 + selfie mask")
+PLAIN = GENERATORS[:3]          # the registered generators (decoder override); the last row is a study
 EDITS = ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", "head_loc")
 NEAR_BLACK = 4
 
@@ -93,7 +95,7 @@ def edit_for(name: str, values0: np.ndarray) -> str:
     return f"head_loc:set={cell + 1 if col < 3 else cell - 1}"
 
 
-def edit_study(data: bytes) -> list[dict]:
+def edit_study(data: bytes, generators: tuple[str, ...] = PLAIN) -> list[dict]:
     """The edit measures on frames 1, 11, 21, ...: the stream is decoded once (key frame and
     values), then each generator synthesises those frames unedited and edited (as the
     decoder would with the edit applied to them)."""
@@ -108,7 +110,7 @@ def edit_study(data: bytes) -> list[dict]:
     key_mask = ref_gen.person_mask.astype(bool)
     frames = range(1, len(values), 10)
     gens = {}
-    for g in GENERATORS[:2]:
+    for g in generators:
         gen = get_generator(g)
         gen.set_keyframe(key_rgb, key_values, *_geometry_of(data))
         gens[g] = gen
@@ -164,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--slow-every", type=int, default=10, help="LPIPS-VGG and DISTS on every N-th frame")
     ap.add_argument("--selfie", action="store_true", help="also geometric-2 with the selfie mask")
+    ap.add_argument("--generators", nargs="+", default=list(PLAIN), choices=list(PLAIN),
+                    help="the registered generators to decode with")
     ap.add_argument("--edits-only", action="store_true", help="only the edit study (first QP); writes edits.md")
     ap.add_argument("--no-edits", action="store_true", help="no edit study")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these sequences of the split only")
@@ -190,13 +194,14 @@ def main(argv: list[str] | None = None) -> int:
             encode(seq, stream, qp, args.frames)
             data = stream.read_bytes()
             kbps = len(data) * 8 / 1000 / (len(source) / 25)
-            for g in () if args.edits_only else GENERATORS if args.selfie else GENERATORS[:2]:
+            gens = tuple(args.generators) + ((GENERATORS[-1],) if args.selfie else ())
+            for g in () if args.edits_only else gens:
                 decoded = decode(data, g)[0]
                 row = dict(seq=name, qp=qp, generator=g, kbps=kbps, **scores(source, decoded, args.slow_every))
                 results["rd"].append(row)
                 print(json.dumps(row), flush=True)
             if qp == args.qps[0] and not args.no_edits:
-                for row in edit_study(data):
+                for row in edit_study(data, tuple(args.generators)):
                     row["seq"] = name
                     results["edits"].append(row)
                     print(json.dumps(row), flush=True)
@@ -208,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict) -> str:
-    lines = [f"# ifvc-geometric-2 vs ifvc-geometric-1\n\n`{results['command']}`\n",
+    lines = [f"# ifvc-geometric-1, -2, -3\n\n`{results['command']}`\n",
              "## Quality against the source (mean over the sequences of per-sequence means)\n",
              "| QP | generator | kbps | PSNR-RGB (dB) | worst sequence PSNR | LPIPS-Alex | LPIPS-VGG | DISTS |",
              "|---|---|---|---|---|---|---|---|"]
@@ -236,7 +241,7 @@ def report(results: dict) -> str:
               "outside K+E+U | inside (levels) | face centre moved (px) |", "|---|---|---|---|---|---|---|---|"]
     ed = results["edits"]
     for kind in EDITS:
-        for g in GENERATORS[:2]:
+        for g in PLAIN:
             rs = [r for r in ed if r["generator"] == g and r["edit"].split(":")[0] == kind.split(":")[0]
                   and (kind == "head_loc" or r["edit"] == kind)]
             if not rs:

@@ -1,6 +1,8 @@
-"""Side-by-side strips (source | ifvc-geometric-1 | ifvc-geometric-2) of hard cases, as PNG.
+"""Side-by-side strips (source | one panel per generator, by default ifvc-geometric-1 and
+ifvc-geometric-2) of hard cases, as PNG.
 
     python -m tools.generator_strips --sequences /tmp/seq --streams /tmp/gen2cmp [--qp 32]
+        [--generators ifvc-geometric-2 ifvc-geometric-3]
         [--edit-sequences liveportrait_driving_d20 sadtalker_RD_Radio34_000] [--edit-frame 50]
         [--out docs/results/generator2_<date>]
 
@@ -8,7 +10,8 @@ Reads the streams tools/generator_compare.py cached (NAME_qpQP_f100.ifvc) and th
 sources. Picks, over the test split, the frame with the largest head turn (|yaw - key yaw|
 + |pitch - key pitch|), the widest mouth opening beyond the key frame's and the most closed
 eye (smallest eye_blink value), and writes one strip for each; then, for each edit sequence
-at --edit-frame, one strip per edit (head_yaw +-25, head_tx +-0.2, head_loc one cell over):
+at --edit-frame, one strip per edit (head_yaw +-25, head_tx +-0.2, head_loc one cell over,
+mouth_open +0.15):
 there the first panel is the unedited source frame.
 """
 from __future__ import annotations
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--edit-sequences", nargs="+", default=["liveportrait_driving_d20", "sadtalker_RD_Radio34_000"])
     ap.add_argument("--edit-frame", type=int, default=50)
+    ap.add_argument("--generators", nargs="+", default=list(GENERATORS), help="one panel each")
     ap.add_argument("--out", type=Path, default=Path("docs/results") / f"generator2_{datetime.date.today()}")
     args = ap.parse_args(argv)
     from bitstream.head_location import head_loc_cell
@@ -69,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = sorted(set(names) - set(streams))
     if missing:
         print(f"note: no stream for {', '.join(missing)} (run tools.generator_compare first)")
-    decoded = {n: decode(streams[n], GENERATORS[0]) for n in streams}
+    gens = list(args.generators)
+    short = {g: g.replace("ifvc-geometric", "geometric").replace("ifvc-", "") for g in gens}
+    decoded = {n: decode(streams[n], gens[0]) for n in streams}
     cases: dict[str, tuple[float, str, int]] = {}
     for n, frames in decoded.items():
         key = frames[0].values
@@ -82,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                     cases[case] = (float(score), n, f.frame_idx)
     for case, (score, n, idx) in cases.items():
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=idx + 1)[idx]
-        outs = [(decode(streams[n], g)[idx].rgb if g != GENERATORS[0] else decoded[n][idx].rgb) for g in GENERATORS]
+        outs = [(decode(streams[n], g)[idx].rgb if g != gens[0] else decoded[n][idx].rgb) for g in gens]
         write_strip(args.out / f"strip_{case}_{n}_f{idx}.png",
-                    [(source, f"source {n[:22]} f{idx}"), (outs[0], "geometric-1"), (outs[1], "geometric-2")])
+                    [(source, f"source {n[:22]} f{idx}")] + [(o, short[g]) for o, g in zip(outs, gens)])
     i = args.edit_frame
     for n in args.edit_sequences:
         if n not in streams:
@@ -93,11 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         cell = head_loc_cell(float(values[3]), float(values[4]))
         loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
-        for edit in ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc):
-            outs = [decode(streams[n], g, [f"{edit}@{i}-{i}"])[i].rgb for g in GENERATORS]
+        for edit in ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc,
+                     "mouth_open:offset=0.15"):
+            outs = [decode(streams[n], g, [f"{edit}@{i}-{i}"])[i].rgb for g in gens]
             tag = edit.replace(":", "_").replace("=", "").replace("offset", "").replace("set", "")
             write_strip(args.out / f"strip_edit_{tag}_{n}_f{i}.png",
-                        [(source, f"source (unedited) f{i}"), (outs[0], f"g-1 {edit}"), (outs[1], f"g-2 {edit}")])
+                        [(source, f"source (unedited) f{i}")]
+                        + [(o, f"{short[g].replace('geometric', 'g')} {edit}") for o, g in zip(outs, gens)])
     return 0
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from . import refine_1  # noqa: F401 - registers ifvc-refine-1 (when its weights are shipped)
 from .base import Generator, MultiReferenceCapable, Reference, use_references
 from .geometric import GeometricGenerator
+from .geometric_3 import MeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference",
-           "get_generator", "known_generators", "register_generator",
-           "shipped_weights", "use_references"]
+__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "MultiReferenceCapable",
+           "MultiReferenceGenerator", "Reference", "get_generator", "known_generators",
+           "register_generator", "shipped_weights", "use_references"]

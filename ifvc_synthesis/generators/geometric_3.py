@@ -1,0 +1,150 @@
+"""The mesh generator "ifvc-geometric-3" (spec Annex H, informative): ifvc-geometric-2's
+layers (Annex G: still background plate, moving person) with the head rendered as a 3D mesh.
+
+Per key frame (Annex H.2): the canonical face mesh fitted to the decoded landmark subset
+(mesh_model.py), a head shell around it, the key-frame position (texture coordinate) of every
+vertex, and how well the key frame shows it (its normal's facing, and whether the key-frame
+z-buffer finds it hidden behind a nearer part of the face).
+
+Per frame (Annex H.4):
+1. the base picture: ifvc-geometric-2's output for the target values (Annex G);
+2. the mesh posed to the target (IDI's expression in model space, Annex E.3.2, carried to all
+   vertices; the target pose), rasterised with the integer z-buffer (mesh_render.py);
+3. the texture: the key frame sampled at the barycentric interpolation of the visible
+   triangle's texture coordinates (bilinear, border replicate); where the key frame shows a
+   vertex much worse than the target does (a far cheek after a turn) and shows its mirror
+   vertex better, the mirrored texture coordinates (mirror map) are blended in;
+4. the layer opacity: 1 on the face, on the shell the shell's vertex opacity times the key
+   frame's person alpha (Annex G.3) at the texture position, so key-frame background never
+   moves with the head; output = base + opacity * (mesh - base);
+5. the mouth interior and closed eyelids (mesh_features.py, Annex H.5).
+Deterministic: visibility is decided in integers, everything else is elementwise float64 or
+OpenCV remap / blur in a fixed order; no BLAS.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bitstream.canonical_face import pose_from_values
+from bitstream.generator_registry import GENERATOR_BY_NAME
+
+from ..idi import TargetGeometry
+from .layered import LayeredGenerator
+from .mesh_features import MouthAndEyes
+from .mesh_model import FaceMesh
+from .mesh_render import interpolate, rasterize
+from .registry import builtin_generator
+
+NAME = "ifvc-geometric-3"
+OCCLUSION_TOLERANCE_PX = 2.0   # a vertex this far behind the key frame's z-buffer is hidden in it
+MIRROR_START, MIRROR_FULL = 0.6, 0.2   # own quality (key facing / target facing) where mirroring starts / is full
+MIRROR_MARGIN = 0.3            # the mirror vertex must be shown this much better
+FACING_EPS = 0.1               # added to both facings of the quality ratio (edge-on vertices compare as equal)
+EDGE_SIGMA = 0.6               # anti-aliasing of the layer's opacity (pixels)
+
+
+def _clip01(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0.0, 1.0)
+
+
+@builtin_generator(NAME)
+class MeshGenerator(LayeredGenerator):
+    """Generator protocol (base.py): geometric-2's layers, the head as a z-buffered mesh."""
+
+    name = NAME
+    weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
+
+    def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
+                     geometry_version: int) -> None:
+        super().set_keyframe(key_rgb, key_values, geometry, geometry_version)
+        m = self.model
+        assert m is not None and self.key_rgb is not None
+        h, w = self.key_rgb.shape[:2]
+        self.mesh = FaceMesh(m.model, m.key_pose, w, h)
+        self._key_visible = self._visible_in_key()
+        self.features = MouthAndEyes(self.key_rgb, m.key_landmarks)
+
+    def _visible_in_key(self) -> np.ndarray:
+        """(V,) key-frame facing of each vertex, 0 where the key frame's own z-buffer hides it."""
+        mesh = self.mesh
+        r = rasterize(mesh.key_uv, mesh.key_depth, mesh.triangles, mesh.width, mesh.height)
+        return np.where(self._hidden(r.depth, mesh.key_uv, mesh.key_depth), 0.0, np.maximum(mesh.key_facing, 0.0))
+
+    @staticmethod
+    def _hidden(zbuf: np.ndarray, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """(V,) True where the z-buffer at a vertex's nearest pixel is OCCLUSION_TOLERANCE_PX
+        nearer than the vertex (vertices outside the picture are never hidden)."""
+        h, w = zbuf.shape
+        xi = np.floor(uv[:, 0] + 0.5).astype(np.int64)
+        yi = np.floor(uv[:, 1] + 0.5).astype(np.int64)
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        z = np.full(len(xi), -np.inf)
+        z[inside] = zbuf[yi[inside], xi[inside]]
+        return z - depth > OCCLUSION_TOLERANCE_PX
+
+    def mirror_share(self, target_facing: np.ndarray, target_hidden: np.ndarray | None = None) -> np.ndarray:
+        """(V,) share of the mirrored texture per vertex (Annex H.4 step 3): where the key frame
+        shows a vertex (facing, 0 if hidden) much worse than the target does and its mirror
+        vertex better; none where the target hides the vertex."""
+        ft = np.maximum(target_facing, 0.0) + FACING_EPS
+        own = (self._key_visible + FACING_EPS) / ft
+        mirror = (self._key_visible[self.mesh.symmetry] + FACING_EPS) / ft
+        need = _clip01((MIRROR_START - own) / (MIRROR_START - MIRROR_FULL))
+        better = _clip01((mirror - own) / MIRROR_MARGIN)
+        share = need * better
+        return share if target_hidden is None else np.where(target_hidden, 0.0, share)
+
+    def render_mesh(self, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The head layer for the target values: (colour HxWx3 float32, opacity HxW float32)."""
+        m, mesh = self.model, self.mesh
+        assert m is not None
+        v = self._values(target_values)
+        subset, _, _, _ = m.target_model(v)
+        pose = pose_from_values(v, mesh.width, mesh.height, mesh.face)
+        tgt = mesh.project(mesh.face_vertices(subset), pose)
+        raster = rasterize(tgt[:, :2], tgt[:, 2], mesh.triangles, mesh.width, mesh.height)
+        share = self.mirror_share(mesh.vertex_facing(tgt), self._hidden(raster.depth, tgt[:, :2], tgt[:, 2]))
+        a = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv, mesh.alpha, mesh.is_shell]), np.float32)
+        covered = raster.covered
+        own_x, own_y = np.ascontiguousarray(a[..., 0]), np.ascontiguousarray(a[..., 1])
+        own = cv2.remap(self._key_float, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        colour = own
+        if float(share.max()) > 0:          # mirrored coordinates only when some vertex needs them
+            m = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv[mesh.symmetry], share]), np.float32)
+            t = m[..., 2:3]
+            if float(t.max()) > 0:
+                mir = cv2.remap(self._key_float, np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1]),
+                                cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+                colour = own + t * (mir - own)
+        # shell opacity: the key frame's person alpha where the texture comes from
+        person = cv2.remap(self._alpha_key, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        shell = a[..., 3]
+        opacity = a[..., 2] * (1.0 - shell + shell * person)
+        opacity = np.where(covered, opacity, 0.0).astype(np.float32)
+        opacity = cv2.GaussianBlur(opacity, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REPLICATE)
+        # keep the face itself opaque (the blur only softens the outline)
+        opacity = np.where(covered & (shell == 0), 1.0, opacity).astype(np.float32)
+        return colour, opacity
+
+    def synthesize_with_field(self, target_values: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        base, map_x, map_y, tg = self._layered_float(target_values)
+        colour, opacity = self.render_mesh(target_values)
+        out = base + opacity[..., None] * (colour - base)
+        self.features.apply(out, tg)
+        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
+
+    def _layered_float(self, target_values: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        """ifvc-geometric-2's picture (Annex G) before rounding, without its mouth and eye fills
+        (the mesh and Annex H.5 replace them)."""
+        tg = self.target_geometry(target_values)
+        assert self.model is not None
+        map_x, map_y = self.model.motion_field(tg)
+        person = cv2.remap(self._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)[..., None]
+        return self.plate + alpha * (person - self.plate), map_x, map_y, tg
