@@ -367,6 +367,9 @@ def multiref_streams() -> list[Built]:
                   "raw key pictures test_rgb variants 0..5, geometry as geometry_v1_pred1_shift2; "
                   "synthetic_trajectories(seed=23) with head_yaw, mouth_open and eye_blink_left/right set "
                   "per conformance/streams_positive.py MULTIREF_KEYS / MULTIREF_FOLLOW",
+                  DECODE)]
+
+
 def mesh_generator_streams() -> list[Built]:
     """A stream that names ifvc-geometric-3 (Annex H): geometry payload v1, the head turning
     far enough (yaw +-36 degrees, pitch +-18) that the z-buffer hides the far cheek and the
