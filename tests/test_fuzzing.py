@@ -75,10 +75,10 @@ def test_same_seed_same_streams_and_streams_differ(corpus: Corpus) -> None:
     other = [mutate(corpus, 6, i).data for i in range(200)]
     assert sum(a != b for a, b in zip(first, other)) > 190
     seeds = {s.data for s in corpus.seeds}
-    # nearly every stream really changed: some mutations are no-ops (a field set to its own value,
-    # a unit moved to its place), and how many of the 200 draws hit one depends on the corpus
-    # (10 with the 128-stream suite); 10 % leaves room for the suite to grow
-    assert sum(d in seeds for d in first) < 20
+    # nearly every stream really changed: a few mutations are no-ops (a field set to the value it
+    # has, a unit moved to its own place) and their share depends on the corpus (which streams
+    # the seeded choices land on), so the bound is a share (10 %), not a count fitted to one corpus
+    assert sum(d in seeds for d in first) <= 0.1 * len(first)
 
 
 def test_every_mutator_is_used_and_changes_streams(corpus: Corpus) -> None:
