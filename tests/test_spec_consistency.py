@@ -87,16 +87,18 @@ def test_level_table_matches_code() -> None:
         assert limits.max_hash_span > limits.max_frame_idx_delta + limits.max_frames_per_unit
 
 
-def _traced_names(entropy_mode: int, extended: bool = False) -> set[str]:
+def _traced_names(entropy_mode: int, extended: bool = False, compact: bool = False) -> set[str]:
     """Elements traced when coding and parsing a small stream; extended: with extension data in
-    the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units."""
+    the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units;
+    compact: the Compact profile (semantic-unit syntax 2, spec 7.3.5a), with a last unit whose
+    only change is the last element of a group (sem_res_nz, inferred sem_res_sig_flag)."""
     ids = [e.element_id for e in SEMANTIC_ELEMENTS]
     ext = b"\x5a\x00" if extended else b""
     sh = SequenceHeader(sh_entropy_coding_mode=entropy_mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
-                        sh_num_frames=7, sh_sem_element_id=ids,
+                        sh_num_frames=8 if compact else 7, sh_sem_element_id=ids,
                         sh_sem_precision=[e.default_precision for e in SEMANTIC_ELEMENTS],
                         sh_generator_name="g", sh_su_extension_flag=int(extended),
-                        sh_extension_data=ext)
+                        sh_extension_data=ext, sh_profile_idc=2 if compact else 1)
     if entropy_mode == 1:
         with_explicit_init(sh)
     w = StreamWriter(sh)
@@ -107,22 +109,25 @@ def _traced_names(entropy_mode: int, extended: bool = False) -> set[str]:
     w.semantic_unit([[b + 8 for b in base]], frame_idx_delta=2)
     w.hash_unit(keyframe_md5={0: bytes(16)})
     w.semantic_unit([[b + 7 for b in base]])
+    if compact:
+        w.semantic_unit([[b + 7 + (i == len(base) - 1) for i, b in enumerate(base)]])
     w.end_of_sequence()
     trace: list[TraceEntry] = []
     list(StreamParser(trace=trace).parse(w.getvalue()))
     return {t.name.split("[")[0] for t in trace}
 
 
+@pytest.mark.parametrize("compact", [False, True])
 @pytest.mark.parametrize("extended", [False, True])
 @pytest.mark.parametrize("mode", [0, 1])
-def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool) -> None:
-    missing = _traced_names(mode, extended) - _syntax_table_names()
+def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool, compact: bool) -> None:
+    missing = _traced_names(mode, extended, compact) - _syntax_table_names()
     assert not missing, f"elements coded but not in spec syntax tables: {sorted(missing)}"
 
 
 def test_every_spec_element_is_coded() -> None:
     coded = (_traced_names(0) | _traced_names(1) | _traced_names(0, True) | _traced_names(1, True)
-             | FRAMING_ELEMENTS)
+             | _traced_names(0, compact=True) | _traced_names(1, compact=True) | FRAMING_ELEMENTS)
     missing = _syntax_table_names() - coded
     assert not missing, f"spec syntax elements never coded: {sorted(missing)}"
 
