@@ -293,3 +293,13 @@ def test_empty_looking_unit_keeps_one_byte() -> None:
     back = code_semantic_unit(SyntaxReader(payload), SemanticUnit(), sh, sh.new_context_state())
     assert [f.sf_skip_flag for f in back.frames] == [1]
     assert len(frame_unit(UnitType.SEMANTIC, payload)) <= 3
+
+
+def test_encoder_defaults_per_profile() -> None:
+    """Lambda stops growing at LAMBDA_MAX_QP (QP 52 uses QP 47's), the Compact profile's default
+    error bound is 3 levels and Main's stays 2 (its streams unchanged)."""
+    from ref_encoder.semantic_rdoq import (DEFAULT_MAX_LEVEL_ERROR, LAMBDA_MAX_QP, default_max_level_error)
+    assert lambda_for_qp(52) == lambda_for_qp(LAMBDA_MAX_QP) < 2 * lambda_for_qp(LAMBDA_MAX_QP - 1)
+    assert lambda_for_qp(45) == 2 * lambda_for_qp(42)
+    assert default_max_level_error(PROFILE_MAIN) == DEFAULT_MAX_LEVEL_ERROR == 2.0
+    assert default_max_level_error(PROFILE_COMPACT) == 3.0
