@@ -21,6 +21,7 @@ What it changes, and why (docs/results/semantic_coding_2026-12-03/ has the measu
 from __future__ import annotations
 
 from .cabac_contexts import NUM_SEM_GROUPS, SemanticContextState
+from .profiles import LEVELS
 from .structures import (ENTROPY_CABAC, MAX_FRAME_IDX_DELTA, MAX_FRAMES_PER_UNIT, Coder,
                          SemanticFrame, SemanticUnit, SequenceHeader, _code_su_extension,
                          raise_or_fail, residual_bound)
@@ -62,6 +63,19 @@ def group_layout(sh: SequenceHeader) -> GroupLayout:
     return layout
 
 
+def max_frames_per_unit(sh: SequenceHeader) -> int:
+    """The level's bound on NumFrames (Annex A), checked while parsing: the arithmetic decoder of
+    syntax 2 reads zeros past the payload, so the payload size alone does not bound the work of
+    a unit (7.4.4a). An undefined level (parsed without the profile checks) gets the largest."""
+    limits = LEVELS.get(sh.sh_level_idc)
+    return limits.max_frames_per_unit if limits else max(x.max_frames_per_unit for x in LEVELS.values())
+
+
+def _check_num_frames(c: Coder, num: int, bound: int) -> None:
+    if num > bound:
+        raise_or_fail(c, f"{num} frames in one semantic unit exceed level limit {bound}", "su_num_frames_minus1")
+
+
 def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
                                ctx: SemanticContextState | None) -> SemanticUnit:
     """semantic_unit( ) syntax 2 (spec 7.3.5a; semantics 7.4.4a). ctx: the CABAC parsing state
@@ -95,6 +109,8 @@ def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
             num = cc.prev_num_frames
         else:
             num = 1 + c.ae_bypass_egk("su_num_frames_minus1", num - 1, 0, hi=MAX_FRAMES_PER_UNIT - 1)
+        if c.reading:    # the writer's caller checks the level (it may write a negative stream)
+            _check_num_frames(c, num, max_frames_per_unit(sh))
         cc.prev_num_frames = num
         if c.reading:
             su.frames = [SemanticFrame() for _ in range(num)]
@@ -106,11 +122,10 @@ def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     if c.reading:
         su.frames = []
     f = 0
+    bound = max_frames_per_unit(sh)
     while True:    # frames up to the unit_trailing_bits( ) (7.4.4a)
         if c.reading:
-            if f == MAX_FRAMES_PER_UNIT:
-                raise_or_fail(c, f"more than {MAX_FRAMES_PER_UNIT} frames in one semantic unit",
-                              "sf_skip_flag")
+            _check_num_frames(c, f + 1, bound)
             su.frames.append(SemanticFrame())
         code_semantic_frame_compact(c, su.frames[f], f, sh, bounds, None, layout)
         f += 1

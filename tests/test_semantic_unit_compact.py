@@ -303,3 +303,17 @@ def test_encoder_defaults_per_profile() -> None:
     assert lambda_for_qp(45) == 2 * lambda_for_qp(42)
     assert default_max_level_error(PROFILE_MAIN) == DEFAULT_MAX_LEVEL_ERROR == 2.0
     assert default_max_level_error(PROFILE_COMPACT) == 3.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_frame_count_checked_while_parsing(mode: int) -> None:
+    """A unit with more frames than the level allows is rejected when its frame count is known:
+    the zero padding of 9.3.6.1 would otherwise let a few bytes claim 65536 frames."""
+    sh = _compact_header(mode, 0)
+    from bitstream.structures import SemanticFrame
+    su = SemanticUnit(0, [SemanticFrame(1, [0] * 14) for _ in range(17)])
+    c = SyntaxWriter()
+    code_semantic_unit(c, su, sh, sh.new_context_state() if mode == ENTROPY_CABAC else None)
+    with pytest.raises(BitstreamError, match="exceed level limit 16"):
+        code_semantic_unit(SyntaxReader(c.getvalue()), SemanticUnit(), sh,
+                           sh.new_context_state() if mode == ENTROPY_CABAC else None)
