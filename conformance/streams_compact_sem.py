@@ -181,7 +181,8 @@ def negative_streams() -> list[Built]:
                      "CABAC, Compact profile: a byte after the byte that holds the last bit the arithmetic "
                      "decoding engine reads in a semantic unit",
                      ["end of the arithmetic-coded data (7.4.4a)"],
-                     "compact CABAC stream (trajectory_levels(seed=23), 4 frames per unit) with 0x80 0x80 0x80 appended "
+                     "compact CABAC stream (trajectory_levels(seed=23), 4 frames per unit) with 0x80 0x80 0x80 "
+                     "appended "
                      "to the first semantic unit's payload", ERROR, error_substring="after the arithmetic-coded data"))
     for mode in (CABAC, EG):
         sh = _sh(mode, num_frames=18)

@@ -18,7 +18,8 @@ from bitstream.errors import BitstreamError
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
 from bitstream.semantic_unit_compact import GROUP_EYES, GROUP_HEAD, GROUP_MOUTH, group_layout
 from bitstream.stream import ParsedSemanticUnit, StreamParser, StreamWriter
-from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SemanticUnit, code_semantic_unit
+from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SemanticUnit, SequenceHeader,
+                                  code_semantic_unit)
 from bitstream.syntax_coder import SyntaxReader, SyntaxWriter
 from bitstream.units import UnitType, frame_unit, iter_units
 from conformance.synthetic_semantics import (baseline_header, code_trajectories, demo_keyframe,
@@ -30,7 +31,7 @@ MODES = (ENTROPY_EXP_GOLOMB, ENTROPY_CABAC)
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _compact_header(mode: int, frames: int, ids: list[int] | None = None, **kw: int):  # type: ignore[no-untyped-def]
+def _compact_header(mode: int, frames: int, ids: list[int] | None = None, **kw: int) -> SequenceHeader:
     sh = baseline_header(mode, frames)
     sh.sh_profile_idc = PROFILE_COMPACT
     if ids is not None:
@@ -42,7 +43,8 @@ def _compact_header(mode: int, frames: int, ids: list[int] | None = None, **kw: 
     return sh
 
 
-def _write(sh, levels: list[list[int]], cuts: list[int], deltas: list[int], refresh: set[int]) -> bytes:  # type: ignore[no-untyped-def]
+def _write(sh: SequenceHeader, levels: list[list[int]], cuts: list[int], deltas: list[int],
+           refresh: set[int]) -> bytes:
     """levels[0] is a key frame; the others go into units of the sizes in cuts (cycled), each
     after deltas[k] inferred frames; a key frame again before every unit index in refresh."""
     w = StreamWriter(sh)
@@ -264,7 +266,6 @@ def test_data_after_the_unit_is_an_error(mode: int) -> None:
     decoder read; in Exp-Golomb mode extra data is parsed as frames and fails, or leaves bits."""
     sh = _compact_header(mode, 0)
     levels = _moves(3, 9, list(range(14)), sh.sh_sem_precision, 0.5, 0.5)
-    ctx = sh.new_context_state() if mode == ENTROPY_CABAC else None
     frames_levels = levels[1:]
     w = StreamWriter(sh)
     w.keyframe(demo_keyframe(), levels[0])
@@ -276,7 +277,6 @@ def test_data_after_the_unit_is_an_error(mode: int) -> None:
         su = code_semantic_unit(SyntaxReader(bad), SemanticUnit(), sh, reader_ctx)
         if mode == ENTROPY_EXP_GOLOMB and len(su.frames) == len(frames_levels):
             raise AssertionError("extra data went unnoticed")
-    del ctx
 
 
 def test_empty_looking_unit_keeps_one_byte() -> None:
