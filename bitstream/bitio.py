@@ -65,6 +65,14 @@ class BitWriter:
     def write_se(self, value: int) -> None:
         self.write_ue(2 * value - 1 if value > 0 else -2 * value)
 
+    def drop_trailing_zero_bytes(self, keep: int) -> None:
+        """Removes whole zero bytes from the end, keeping at least keep bytes (byte-aligned
+        only): the zero bits a reader of syntax 2's arithmetic-coded data infers (9.3.2.5)."""
+        if self._nacc:
+            raise ValueError("drop_trailing_zero_bytes needs a byte-aligned position")
+        while len(self._buf) > keep and self._buf[-1] == 0:
+            self._buf.pop()
+
     def getvalue(self) -> bytes:
         if self._nacc:
             raise ValueError("stream is not byte-aligned")
@@ -144,6 +152,27 @@ class BitReader:
     def read_se(self) -> int:
         k = self.read_ue()
         return (k + 1) >> 1 if k & 1 else -(k >> 1)
+
+
+class ZeroPaddedBitReader(BitReader):
+    """A BitReader that reads bits equal to 0 past its end instead of failing: the arithmetic-
+    coded data of semantic-unit syntax 2 (spec 1.2 draft, 9.3.2.5), whose encoder leaves out
+    the trailing zero bits. bit_pos may pass the end; furthest_byte( ) is where reading got."""
+
+    __slots__ = ()
+
+    def read_bit(self) -> int:
+        p = self._pos
+        self._pos = p + 1
+        if p >= self._end:
+            return 0
+        return (self._data[p >> 3] >> (7 - (p & 7))) & 1
+
+    def read_bits(self, n: int) -> int:
+        value = 0
+        for _ in range(n):
+            value = (value << 1) | self.read_bit()
+        return value
 
 
 def write_leb128(value: int, max_bytes: int = 4) -> bytes:

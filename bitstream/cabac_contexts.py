@@ -27,6 +27,23 @@ MAX_RICE_STAT = 47   # k = RiceStat >> 2 stays at most 11
 # (initValue, shiftIdx) of the two sf_skip_flag contexts (Table 9).
 SKIP_CTX_INIT: tuple[tuple[int, int], ...] = ((35, 5), (35, 5))
 
+# Semantic-unit syntax 2 (spec 1.2 draft, Compact profile; 9.3.2.2, Table 10a): the contexts
+# it adds to those of syntax 1. The element groups are those of semantic_unit_compact.py.
+NUM_SEM_GROUPS = 4            # head, eyes, mouth, other (Table 3d)
+NUM_CTX_GROUP_FLAG = 4        # sf_group_flag[ g ]: PrevGroup[ g ] + 2 * (an earlier group changed)
+NUM_CTX_SIG2 = 4              # sem_res_sig_flag in syntax 2: (PrevRes != 0) + 2 * NeighbourSig
+# (initValue, shiftIdx), Table 10a.
+FRAME_IDX_DELTA_FLAG_CTX_INIT = (25, 0)    # su_frame_idx_delta_flag: mostly 0 (p1 0.09)
+NUM_FRAMES_PRED_FLAG_CTX_INIT = (61, 0)    # su_num_frames_pred_flag: mostly 1 (p1 0.9)
+# Syntax 2 adapts fast (shiftIdx 0: windows of 4 and 32 bins): on RDOQ output it measured
+# 4 % fewer bits than shiftIdx 5 and 7 % fewer than 10 (docs/results/semantic_coding_*).
+COMPACT_SHIFT_IDX = 0
+GROUP_FLAG_CTX_INIT: tuple[tuple[int, int], ...] = ((35, COMPACT_SHIFT_IDX),) * NUM_CTX_GROUP_FLAG
+SIG2_CTX_INIT: tuple[tuple[int, int], ...] = ((35, COMPACT_SHIFT_IDX),) * NUM_CTX_SIG2
+# Table 10a: sf_skip_flag and the gt1, gt2 and sign contexts of syntax 2 when
+# sh_cabac_explicit_init_flag is 0 (explicit values replace them as in syntax 1).
+COMPACT_SKIP_CTX_INIT: tuple[tuple[int, int], ...] = ((35, COMPACT_SHIFT_IDX),) * NUM_CTX_SKIP
+
 
 @dataclass(frozen=True)
 class ElementContextInit:
@@ -43,6 +60,10 @@ DEFAULT_ELEMENT_INIT = ElementContextInit((35,) * NUM_CTX_PER_ELEMENT, (5,) * NU
 ELEMENT_CTX_INIT: dict[int, ElementContextInit] = {
     element_id: DEFAULT_ELEMENT_INIT for element_id in range(14)
 }
+
+
+COMPACT_ELEMENT_INIT = ElementContextInit((35,) * NUM_CTX_PER_ELEMENT,
+                                           (COMPACT_SHIFT_IDX,) * NUM_CTX_PER_ELEMENT, 4)
 
 
 def default_element_init(element_id: int) -> ElementContextInit:
@@ -92,3 +113,38 @@ class SemanticContextState:
         self.elements = [ElementContexts(init, self._init_qp) for init in self._inits]
         self.prev_skip = 0
         self.prev_res = [0] * len(self._inits)
+        self.compact = CompactContexts(len(self._inits), self._init_qp)
+
+    def snapshot(self) -> tuple[int, list[int], list[int], list[int], list[int]]:
+        """The variables other than the context models that coding a frame changes (PrevSkip,
+        PrevRes, PrevGroup, RiceStat), to code a frame on the side and undo it."""
+        return (self.prev_skip, list(self.prev_res), list(self.compact.prev_group),
+                [ec.rice_stat for ec in self.elements], list(self.compact.last_sign))
+
+    def restore(self, snap: tuple[int, list[int], list[int], list[int], list[int]]) -> None:
+        self.prev_skip, prev_res, prev_group, rice, last_sign = snap
+        self.compact.last_sign[:] = last_sign
+        self.prev_res[:] = prev_res
+        self.compact.prev_group[:] = prev_group
+        for ec, r in zip(self.elements, rice):
+            ec.rice_stat = r
+
+
+class CompactContexts:
+    """The parsing state that semantic-unit syntax 2 adds (spec 1.2 draft, 9.3.2.1 and Table
+    10a): the contexts of su_frame_idx_delta_flag, su_num_frames_pred_flag, sf_group_flag and
+    the syntax-2 sem_res_sig_flag, PrevGroup[ g ], PrevNumFrames and LastSign[ i ]. The other element
+    contexts (gt1, gt2, sign, RiceStat) and those of sf_skip_flag are syntax 1's."""
+    __slots__ = ("frame_idx_delta_flag", "num_frames_pred_flag", "group_flag", "sig",
+                 "prev_group", "prev_num_frames", "last_sign")
+
+    def __init__(self, num_elements: int, init_qp: int) -> None:
+        self.frame_idx_delta_flag = ContextModel(*FRAME_IDX_DELTA_FLAG_CTX_INIT, init_qp)
+        self.num_frames_pred_flag = ContextModel(*NUM_FRAMES_PRED_FLAG_CTX_INIT, init_qp)
+        self.group_flag = [[ContextModel(v, s, init_qp) for v, s in GROUP_FLAG_CTX_INIT]
+                           for _ in range(NUM_SEM_GROUPS)]
+        self.sig = [[ContextModel(v, s, init_qp) for v, s in SIG2_CTX_INIT]
+                    for _ in range(num_elements)]
+        self.prev_group = [0] * NUM_SEM_GROUPS
+        self.prev_num_frames = 0     # 0: no unit since the initialisation (count coded explicitly)
+        self.last_sign = [0] * num_elements    # LastSign[ i ]: 0 none yet, 1 positive, 2 negative

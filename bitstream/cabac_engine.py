@@ -210,6 +210,24 @@ class ArithmeticEncoder:
         else:
             self._renorm()
 
+    def flush_minimal(self) -> int:
+        """The termination of semantic-unit syntax 2 (spec 1.2 draft, 9.3.5, informative): writes
+        the fewest bits that make a decoder which reads zeros past them (9.3.2.5) decode every
+        bin so far: the code value of [ivlLow, ivlLow + ivlRange) with the most trailing zero
+        bits, from its first bit down to its last one. Returns how many bits that was (1..10,
+        without outstanding bits)."""
+        low = self._low
+        end = min(low + self._range, 1024)          # no carry out of the 10-bit register
+        s = 9
+        while s > 0 and ((low + (1 << s) - 1) >> s) << s >= end:
+            s -= 1
+        value = ((low + (1 << s) - 1) >> s) << s
+        self._put_bit((value >> 9) & 1)
+        if s < 9:
+            self._writer.write_bits((value >> s) & ((1 << (9 - s)) - 1), 9 - s)
+        self.finished = True
+        return 10 - s
+
     def _flush(self) -> None:
         """EncodeFlush: the last of the three bits written is one, the unit_stop_one_bit."""
         self._range = 2

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .cabac_contexts import (MAX_RICE_STAT, NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT, ElementContextInit,
+from .cabac_contexts import (COMPACT_ELEMENT_INIT, COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT,
+                             NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT, ElementContextInit,
                              ElementContexts, SemanticContextState, default_element_init)
 from .generator_registry import GENERATOR_BY_ID, registered_generator_id
 from .semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
@@ -100,13 +101,19 @@ class SequenceHeader:
         if self.sh_cabac_explicit_init_flag:
             return [ElementContextInit(tuple(v), tuple(s), k) for v, s, k in
                     zip(self.sh_ctx_init_value, self.sh_ctx_shift_idx, self.sh_rice_stat_init)]
+        if self._compact():      # semantic-unit syntax 2: Table 10a (spec 1.2 draft)
+            return [COMPACT_ELEMENT_INIT for _ in self.sh_sem_element_id]
         return [default_element_init(e) for e in self.sh_sem_element_id]
+
+    def _compact(self) -> bool:
+        from .profiles import compact_tools      # profiles imports this module
+        return compact_tools(self)
 
     def skip_ctx_init(self) -> list[tuple[int, int]]:
         """initValue and shiftIdx of the sf_skip_flag contexts (spec 9.3.2.2, Table 9, or explicit)."""
         if self.sh_cabac_explicit_init_flag:
             return list(zip(self.sh_skip_ctx_init_value, self.sh_skip_ctx_shift_idx))
-        return list(SKIP_CTX_INIT)
+        return list(COMPACT_SKIP_CTX_INIT if self._compact() else SKIP_CTX_INIT)
 
     def new_context_state(self) -> SemanticContextState:
         """A parsing state of semantic units for this header (spec 9.3.2)."""
@@ -482,7 +489,12 @@ def residual_bound(sh: SequenceHeader, i: int) -> int:
 def code_semantic_unit(c: Coder, su: SemanticUnit, sh: SequenceHeader,
                        ctx: SemanticContextState | None) -> SemanticUnit:
     """semantic_unit( ) (spec 7.3.5). ctx is the parsing state (CABAC contexts, PrevSkip,
-    PrevRes) already initialised or carried as spec 9.3.1 says; None in Exp-Golomb mode."""
+    PrevRes) already initialised or carried as spec 9.3.1 says; None in Exp-Golomb mode.
+    Compact profile streams use semantic-unit syntax 2 instead (spec 1.2 draft, 7.3.5a)."""
+    from .profiles import compact_tools      # profiles imports this module
+    if compact_tools(sh):
+        from .semantic_unit_compact import code_semantic_unit_compact
+        return code_semantic_unit_compact(c, su, sh, ctx)
     cabac = sh.sh_entropy_coding_mode == ENTROPY_CABAC
     n = sh.num_sem_elements
     bounds = [residual_bound(sh, i) for i in range(n)]

@@ -9,7 +9,7 @@ mode the value is checked, written and returned, so structure code reads the sam
 """
 from __future__ import annotations
 
-from .bitio import BitReader, BitWriter, read_leb128, write_leb128
+from .bitio import BitReader, BitWriter, ZeroPaddedBitReader, read_leb128, write_leb128
 from .cabac_engine import ArithmeticDecoder, ArithmeticEncoder, ContextModel
 from .errors import BitstreamError
 from .trace import TraceEntry
@@ -172,6 +172,24 @@ class SyntaxWriter:
     def ae_trailing_bits(self) -> None:
         """After a terminate bin of one, the flush has written unit_stop_one_bit; align."""
         self.byte_alignment()
+
+    def start_ae_padded(self) -> None:
+        """Starts the arithmetic-coded data of semantic-unit syntax 2 (spec 1.2 draft, 9.3.2.5),
+        which runs to the end of the payload."""
+        self._ae_start_byte = self.bw.bit_pos >> 3
+        self.start_ae()
+
+    def ae_end_padded(self) -> None:
+        """Ends syntax 2's arithmetic-coded data (9.3.5, informative): the shortest flush, zero
+        bits to the byte boundary, and no trailing zero bytes (a decoder infers them), keeping a
+        payload of at least one byte (7.4.1)."""
+        self.ae_engine.flush_minimal()
+        self._ae = None
+        while not self.bw.byte_aligned():
+            self.bw.write_bit(0)
+        self.bw.drop_trailing_zero_bytes(max(self._ae_start_byte, 1))
+        if self.bw.bit_pos == 0:
+            self.bw.write_bits(0, 8)
 
     def getvalue(self) -> bytes:
         return self.bw.getvalue()
@@ -356,6 +374,26 @@ class SyntaxReader:
         if v:
             self._ad = None
         return v
+
+    def start_ae_padded(self) -> None:
+        """Initialises the arithmetic decoding engine of semantic-unit syntax 2 (spec 1.2 draft,
+        9.3.2.5): it reads the payload from the current bit to its end, then bits equal to 0.
+        Until ae_end_padded( ) the coder reads (and traces positions) through that reader."""
+        self._main_br = self.br
+        self.br = ZeroPaddedBitReader(self.br._data, self.br.bit_pos, self.br._end)
+        self._ad = ArithmeticDecoder(self.br)
+
+    def ae_end_padded(self) -> None:
+        """The end of syntax 2's arithmetic-coded data (7.4.4a): the payload shall not extend
+        past the byte holding the last bit the arithmetic decoding engine read."""
+        read_to = self.br.bit_pos
+        self.br = self._main_br
+        self._ad = None
+        end = self.br._end
+        if 8 * ((read_to + 7) >> 3) < end:
+            raise self.error(f"{(end - 8 * ((read_to + 7) >> 3)) >> 3} byte(s) of data after the "
+                             "arithmetic-coded data of the semantic unit (spec 7.4.4a)", None, read_to)
+        self.br._pos = end
 
     def ae_trailing_bits(self) -> None:
         """The arithmetic decoder has consumed unit_stop_one_bit: check it, then align."""

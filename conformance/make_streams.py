@@ -29,7 +29,7 @@ from bitstream.structures import KEYFRAME_CODEC_VVC, SPEC_TEXT_VERSION, Sequence
 from bitstream.units import UnitType, iter_units
 from ref_decoder.decoder import Decoder
 
-from . import streams_negative, streams_positive, streams_vvc
+from . import streams_compact_sem, streams_negative, streams_positive, streams_vvc
 from .stream_kit import ENTROPY_NAMES, Built, codec_name
 from .suite_format import (
     DECODE,
@@ -70,12 +70,13 @@ def _have_vvenc() -> bool:
 def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # type: ignore[no-untyped-def]
     """All streams, in suite order; and the names taken from reuse_from instead of rebuilt."""
     built = streams_positive.all_streams() + streams_negative.all_streams()
+    built += streams_compact_sem.synthetic_streams() + streams_compact_sem.negative_streams()
     reused: list[str] = []
     vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512",
                  "neg_vvc_wrong_size", "neg_vvc_bit_depth_12", "cabac_compact_header_default",
                  "eg_compact_header_default"]
     face_names = ["face_real_cabac", "face_synthetic_motion_eg", "face_synthetic_motion_refine_cabac",
-                  "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS]
+                  "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS, *streams_compact_sem.REAL_STREAMS]
     if _have_vvenc():
         built += (streams_vvc.picture_size_streams() + streams_vvc.wrong_format_streams()
                   + streams_vvc.compact_default_streams())
@@ -89,6 +90,7 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
         for b in built[-1:]:
             b.needs_shared, b.needs_vvenc, b.source = True, True, faces[0].source
         built += streams_vvc.refresh_streams()
+        built += streams_compact_sem.real_streams()
     else:
         log(f"{streams_vvc.FACE_CLIP} not found: face_* streams are reused, not rebuilt")
         built += [_reuse(reuse_from, n) for n in face_names]

@@ -28,7 +28,8 @@ from .adaptive_refresh import AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB, AUTO_THRESHO
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KeyframeCodingError  # noqa: E402
-from .semantic_rdoq import DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR, LAMBDA_PRESETS  # noqa: E402
+from .semantic_rdoq import (DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR,  # noqa: E402
+                           DEFAULT_MAX_LEVEL_ERROR_COMPACT, LAMBDA_MAX_QP, LAMBDA_PRESETS)
 from .video_input import InputError, iter_frames, probe  # noqa: E402
 
 
@@ -164,12 +165,13 @@ def build_parser() -> CommandParser:
     ap.add_argument("--semantic-lambda", type=_semantic_lambda, default="auto", metavar="off|auto|LAMBDA",
                     help="rate-distortion optimised quantisation of the semantics: 'off' rounds each value "
                          "(the encoder before RDOQ, bit-exact); 'auto' (default) uses lambda = "
-                         f"{DEFAULT_LAMBDA_SCALE:g} * 2^((QP-12)/3) from --qp; a number sets lambda "
+                         f"{DEFAULT_LAMBDA_SCALE:g} * 2^((min(QP, {LAMBDA_MAX_QP})-12)/3) from --qp; a number sets lambda "
                          "((milli-LPIPS)^2 per bit; 0 keeps the nearest levels)")
-    ap.add_argument("--semantic-max-error", type=float_range(0.5, 64), default=DEFAULT_MAX_LEVEL_ERROR,
+    ap.add_argument("--semantic-max-error", type=float_range(0.5, 64), default=None,
                     metavar="LEVELS", help="RDOQ never codes a level further than this from the analysed "
                                            "value, in levels of the element's precision (0.5..64, default "
-                                           f"{DEFAULT_MAX_LEVEL_ERROR:g})")
+                                           f"{DEFAULT_MAX_LEVEL_ERROR:g}, Compact profile "
+                                           f"{DEFAULT_MAX_LEVEL_ERROR_COMPACT:g})")
     ap.add_argument("--no-hash", action="store_true", help="write no hash units")
     ap.add_argument("--generator", default=DEFAULT_GENERATOR_NAME,
                     help="generator named in the sequence header (sh_generator_name): a registered "

@@ -40,7 +40,7 @@ from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
-from .semantic_rdoq import DEFAULT_MAX_LEVEL_ERROR, ClosedLoopChooser, SemanticQuantiser, resolve_lambda
+from .semantic_rdoq import ClosedLoopChooser, SemanticQuantiser, default_max_level_error, resolve_lambda
 
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
 
@@ -72,7 +72,7 @@ class EncoderConfig:
     precision_preset: str = "default"        # PRECISION_PRESETS key
     precisions: dict[str, int] = field(default_factory=dict)   # element name -> p, over the preset
     semantic_lambda: str | float = "auto"    # "off": rounding; "auto": from keyframe_qp; or a number
-    semantic_max_level_error: float = DEFAULT_MAX_LEVEL_ERROR   # RDOQ error bound, in levels
+    semantic_max_level_error: float | None = None   # RDOQ error bound, in levels (None: the profile's)
     hash_units: bool = True
     generator_name: str = DEFAULT_GENERATOR_NAME
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
@@ -182,7 +182,9 @@ class Encoder:
         # head_tx/head_ty in both (Annex B.3), so that a decoder deriving it finds the same cell.
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
-                                           max_level_error=config.semantic_max_level_error)
+                                           max_level_error=default_max_level_error(config.profile_idc)
+                                           if config.semantic_max_level_error is None
+                                           else config.semantic_max_level_error)
         self._chooser = ClosedLoopChooser(self.quantiser)
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run

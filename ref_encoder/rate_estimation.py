@@ -1,7 +1,8 @@
 """Bits of semantic frames as the stream writer will code them (informative, encoder only).
 
 The estimate runs the shared syntax (bitstream.structures.code_semantic_frame and
-code_sem_res_cabac, spec 7.3.5) through a coder that counts instead of writing: fixed and
+code_sem_res_cabac, spec 7.3.5; for the Compact profile bitstream.semantic_unit_compact's
+syntax 2, spec 1.2 draft 7.3.5a) through a coder that counts instead of writing: fixed and
 Exp-Golomb codes by their exact length (spec 9.2), bypass bins as one bit each, and each
 context-coded bin as -log2 of the probability its context model gives it (the CABAC
 probability estimator of spec 9.3.4.3.2). So the binarization and context selection exist
@@ -16,6 +17,9 @@ import math
 
 from bitstream.cabac_contexts import SemanticContextState
 from bitstream.cabac_engine import ContextModel
+from bitstream.profiles import compact_tools
+from bitstream.semantic_unit_compact import (code_sem_res_compact_cabac, code_semantic_frame_compact,
+                                             group_layout)
 from bitstream.structures import (ENTROPY_CABAC, SemanticFrame, SequenceHeader, code_sem_res_cabac,
                                   code_semantic_frame, residual_bound)
 from bitstream.syntax_coder import SyntaxWriter
@@ -92,6 +96,8 @@ class SemanticRateModel:
         self.ctx = ctx
         self.bounds = [residual_bound(sh, i) for i in range(sh.num_sem_elements)]
         self._eg_cache: dict[int, int] = {}
+        self.compact = compact_tools(sh)          # semantic-unit syntax 2 (spec 7.3.5a)
+        self.layout = group_layout(sh) if self.compact else None
 
     def skip_bits(self, skip: int) -> float:
         """sf_skip_flag equal to skip."""
@@ -100,8 +106,10 @@ class SemanticRateModel:
         assert self.ctx is not None
         return _bin_bits(self.ctx.skip[self.ctx.prev_skip].p_state, skip)
 
-    def element_bits(self, i: int, res: int) -> float:
-        """sem_res[ i ] equal to res in a frame that is not skipped; no state changes."""
+    def element_bits(self, i: int, res: int, neighbour: int = 0) -> float:
+        """sem_res[ i ] equal to res in a frame that is not skipped (syntax 2: in a changed group,
+        after a preceding element of the group that is significant when neighbour is 1, the
+        sig flag coded); no state changes."""
         if not self.cabac:
             bits = self._eg_cache.get(res)
             if bits is None:
@@ -113,13 +121,26 @@ class SemanticRateModel:
         ec = self.ctx.elements[i]
         rice_stat = ec.rice_stat
         c = BitCounter(adapt=False)
-        code_sem_res_cabac(c, 0, i, res, self.bounds[i], ec, self.ctx.prev_res[i])
+        if self.compact:
+            last_sign = self.ctx.compact.last_sign[i]
+            code_sem_res_compact_cabac(c, 0, i, res, self.bounds[i], self.ctx, neighbour, False)
+            self.ctx.compact.last_sign[i] = last_sign
+        else:
+            code_sem_res_cabac(c, 0, i, res, self.bounds[i], ec, self.ctx.prev_res[i])
         ec.rice_stat = rice_stat
         return c.bits
 
     def frame_bits(self, res: list[int]) -> float:
         """The whole frame with these residuals (skipped when all are zero); no state changes."""
         skip = int(not any(res))
+        if self.compact:     # groups and neighbours tie the elements: code the frame on the side
+            snap = self.ctx.snapshot() if self.ctx is not None else None
+            c = BitCounter(adapt=False)
+            code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
+                                        self.ctx, self.layout)  # type: ignore[arg-type]
+            if self.ctx is not None and snap is not None:
+                self.ctx.restore(snap)
+            return c.bits
         if skip:
             return self.skip_bits(1)
         return self.skip_bits(0) + sum(self.element_bits(i, r) for i, r in enumerate(res))
@@ -129,5 +150,9 @@ class SemanticRateModel:
         writer will (spec 9.3.4.3.2, 9.3.3.4); returns its bits."""
         skip = int(not any(res))
         c = BitCounter(adapt=True)
-        code_semantic_frame(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds, self.ctx)
+        if self.compact:
+            code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
+                                        self.ctx, self.layout)  # type: ignore[arg-type]
+        else:
+            code_semantic_frame(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds, self.ctx)
         return c.bits

@@ -48,13 +48,27 @@ if TYPE_CHECKING:
 # split so that the quality targets of issue 13 hold (docs/results/rdoq_*/README.md).
 DEFAULT_LAMBDA_SCALE = 0.125
 DEFAULT_MAX_LEVEL_ERROR = 2.0   # levels of the element's precision (see the module docstring)
+# The Compact profile's default bound: with semantic-unit syntax 2 a bound of 3 levels brings the
+# default (QP 42, CABAC, 8 frames per unit) under 12 bits/frame on the test split; quality
+# measured in docs/results/semantic_coding_2026-12-03/. Main keeps 2 (its streams unchanged).
+DEFAULT_MAX_LEVEL_ERROR_COMPACT = 3.0
+# Lambda stops growing above this key-frame QP: at QP 52 the uncapped lambda (1290) cost
+# +1.03 % LPIPS-Alex (docs/results/rdoq_2026-12-03/); capped, QP 52 uses QP 47's lambda (410).
+LAMBDA_MAX_QP = 47
 LAMBDA_PRESETS = ("off", "auto")
 
 
 def lambda_for_qp(qp: int, scale: float = DEFAULT_LAMBDA_SCALE) -> float:
-    """The default lambda at key-frame QP qp: scale * 2**((qp - 12) / 3) (VVC's lambda-QP slope:
-    lambda doubles every 3 QP), so low-rate points also get cheaper semantics."""
-    return scale * 2.0 ** ((qp - 12) / 3.0)
+    """The default lambda at key-frame QP qp: scale * 2**((min(qp, LAMBDA_MAX_QP) - 12) / 3)
+    (VVC's lambda-QP slope: lambda doubles every 3 QP, so low-rate points also get cheaper
+    semantics; capped at LAMBDA_MAX_QP, where more lambda cost quality)."""
+    return scale * 2.0 ** ((min(qp, LAMBDA_MAX_QP) - 12) / 3.0)
+
+
+def default_max_level_error(profile_idc: int) -> float:
+    """The encoder's default error bound for a profile (Compact: DEFAULT_MAX_LEVEL_ERROR_COMPACT)."""
+    from bitstream.profiles import PROFILE_COMPACT
+    return DEFAULT_MAX_LEVEL_ERROR_COMPACT if profile_idc == PROFILE_COMPACT else DEFAULT_MAX_LEVEL_ERROR
 
 
 def resolve_lambda(setting: str | float, qp: int) -> float | None:
@@ -162,24 +176,56 @@ class SemanticQuantiser:
         lam = self.lam
         n = len(prev)
         loc = self.loc[2] if self.loc is not None else -1
+        layout = rate.layout          # semantic-unit syntax 2 (Compact profile): element groups
         best = list(rounded)
         for i in range(n):
             if i == loc:
                 continue
+            # Syntax 2: the sig flag's context looks at the preceding element of the group.
+            neighbour = 0
+            if layout is not None:
+                j = layout.prev_in_group[i]
+                neighbour = int(j >= 0 and best[j] != prev[j])
             best_j = None
             for c in self.candidates(i, values[i], prev[i]):
-                j = self.element_distortion(i, c, values[i]) + lam * rate.element_bits(i, c - prev[i])
+                j = self.element_distortion(i, c, values[i]) + lam * rate.element_bits(i, c - prev[i], neighbour)
                 if best_j is None or j < best_j:
                     best_j, best[i] = j, c
         if self.loc is not None:
             tx, ty, loc = self.loc
             best[loc] = _derived_loc(self.sh, best, tx, ty, loc)
+        if layout is not None:
+            best = self._zero_groups(values, prev, rate, best, layout)
         options = [best, rounded]
         if self._skip_allowed(values, prev):
             options.append(list(prev))
         scored = [(self.cost(values, lv, prev, rate), k, lv) for k, lv in enumerate(options)]
         (j, bits, dist), _, levels = min(scored, key=lambda t: (t[0][0], t[1]))
         return FrameDecision(levels, bits, dist)
+
+    def _zero_groups(self, values: Sequence[float], prev: list[int], rate: SemanticRateModel,
+                     best: list[int], layout) -> list[int]:  # type: ignore[no-untyped-def]
+        """Syntax 2: tries keeping each element group at its previous levels (sf_group_flag 0),
+        group by group, where the error bound allows it; keeps what lowers J."""
+        loc = self.loc[2] if self.loc is not None else -1
+        current = list(best)
+        j_cur = self.cost(values, current, prev, rate)[0]
+        for g in layout.groups:
+            members = [i for i in layout.members[g] if i != loc]
+            if all(current[i] == prev[i] for i in layout.members[g]):
+                continue
+            if not all(abs(prev[i] - float(values[i]) * self.scale[i]) <= self.max_level_error for i in members):
+                continue
+            trial = list(current)
+            for i in layout.members[g]:
+                trial[i] = prev[i]
+            if self.loc is not None:
+                tx, ty, lc = self.loc
+                trial[lc] = _derived_loc(self.sh, trial, tx, ty, lc)
+            j_trial = self.cost(values, trial, prev, rate)[0]
+            if j_trial < j_cur:
+                current, j_cur = trial, j_trial
+        return current
 
     def _skip_allowed(self, values: Sequence[float], prev: list[int]) -> bool:
         """Every element's previous level within the error bound (head_loc: derived, so it

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import checker, make_streams, streams_negative, streams_positive
+from conformance import checker, make_streams, streams_compact_sem, streams_negative, streams_positive
 from conformance.suite_format import (
     ERROR,
     HASH_MISMATCH,
@@ -104,7 +104,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
                             "face_synthetic_motion_refine_cabac", "face_refresh_period_cabac",
-                            "face_refresh_pose_eg"}
+                            "face_refresh_pose_eg", *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
@@ -253,20 +253,22 @@ def test_bad_decoder_template(template: str, needle: str, capsys: pytest.Capture
 def test_synthetic_streams_regenerate_exactly(descriptions: dict[str, dict]) -> None:
     """make_streams --check for the streams that need neither ../shared nor VVenC: same bytes
     for every stream, and the same description for a sample (all are checked by --check)."""
-    built = streams_positive.all_streams() + streams_negative.all_streams()
+    built = (streams_positive.all_streams() + streams_negative.all_streams()
+             + streams_compact_sem.synthetic_streams() + streams_compact_sem.negative_streams())
     assert {b.name for b in built} == {n for n, d in descriptions.items()
                                        if not (d["needs_shared"] or d["needs_vvenc"])}
     for b in built:
         assert b.data == (SUITE / f"{b.name}.ifvc").read_bytes(), b.name
     sample = {"cabac_explicit_init", "eg_frame_idx_delta", "cabac_reserved_units", "neg_hash_mismatch",
-              "neg_corrupt_payload_cabac", "element_05_head_tz", "eg_raw420"}
+              "neg_corrupt_payload_cabac", "element_05_head_tz", "eg_raw420", "compact_sem_eg_edges",
+              "neg_compact_sem_data_after_ae"}
     for b in built:
         if b.name in sample:
             assert dump_json(make_streams.describe(b)) == (SUITE / f"{b.name}.json").read_text(), b.name
 
 
 def test_negative_streams_are_rejected_by_the_reference_parser(descriptions: dict[str, dict]) -> None:
-    for b in streams_negative.all_streams():
+    for b in streams_negative.all_streams() + streams_compact_sem.negative_streams():
         err = streams_negative._reference_error(b.data)
         if b.outcome == HASH_MISMATCH:
             assert err is None

@@ -94,17 +94,21 @@ def test_level_table_matches_code() -> None:
 def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") -> set[str]:
     """Elements traced when coding and parsing a small stream; extended: with extension data in
     the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units;
-    compact: "default" or "explicit", a compact sequence header (spec 7.3.8) with every value
-    by its default flag or index, or none."""
+    compact: the Compact profile (semantic-unit syntax 2, spec 7.3.5a, with a last unit whose
+    only change is the last element of a group: sem_res_nz, inferred sem_res_sig_flag), with the
+    full sequence header ("full") or a compact one (spec 7.3.8) with every value by its default
+    flag or index ("default") or coded explicitly ("explicit"); "": the Main profile."""
     ids = [e.element_id for e in SEMANTIC_ELEMENTS]
     ext = b"\x5a\x00" if extended else b""
     sh = SequenceHeader(sh_entropy_coding_mode=entropy_mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
-                        sh_num_frames=7, sh_sem_element_id=ids,
+                        sh_num_frames=8 if compact else 7, sh_sem_element_id=ids,
                         sh_sem_precision=[e.default_precision for e in SEMANTIC_ELEMENTS],
                         sh_generator_name="g", sh_su_extension_flag=int(extended),
                         sh_extension_data=ext)
     if compact:
-        sh.sh_profile_idc, sh.compact_form = PROFILE_COMPACT, 1
+        sh.sh_profile_idc = PROFILE_COMPACT
+    if compact in ("default", "explicit"):
+        sh.compact_form = 1
         if compact == "default":
             sh.sh_pic_width = sh.sh_pic_height = 256
             sh.sh_generator_name, sh.sh_generator_sha256 = DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
@@ -121,13 +125,15 @@ def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") 
     w.semantic_unit([[b + 8 for b in base]], frame_idx_delta=2)
     w.hash_unit(keyframe_md5={0: bytes(16)})
     w.semantic_unit([[b + 7 for b in base]])
+    if compact:
+        w.semantic_unit([[b + 7 + (i == len(base) - 1) for i, b in enumerate(base)]])
     w.end_of_sequence()
     trace: list[TraceEntry] = []
     list(StreamParser(trace=trace).parse(w.getvalue()))
     return {t.name.split("[")[0] for t in trace}
 
 
-@pytest.mark.parametrize("compact", ["", "default", "explicit"])
+@pytest.mark.parametrize("compact", ["", "full", "default", "explicit"])
 @pytest.mark.parametrize("extended", [False, True])
 @pytest.mark.parametrize("mode", [0, 1])
 def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool, compact: str) -> None:
@@ -137,6 +143,7 @@ def test_every_traced_element_is_in_the_syntax_tables(mode: int, extended: bool,
 
 def test_every_spec_element_is_coded() -> None:
     coded = (_traced_names(0) | _traced_names(1) | _traced_names(0, True) | _traced_names(1, True)
+             | _traced_names(0, compact="full") | _traced_names(1, compact="full")
              | _traced_names(1, compact="default") | _traced_names(1, compact="explicit")
              | _traced_names(0, compact="explicit") | FRAMING_ELEMENTS)
     missing = _syntax_table_names() - coded

@@ -31,12 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from bitstream.stream import StreamWriter
 from bitstream.units import UnitType
 from conformance.synthetic_semantics import baseline_header, demo_keyframe
 from ifvc_common.outputs import OutputTransaction
-from ref_encoder.semantic_rdoq import ClosedLoopChooser, SemanticQuantiser, lambda_for_qp
+from ref_encoder.semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, default_max_level_error,
+                                       lambda_for_qp)
 from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
 from tools.semantics_cache import load_split, raw_semantics, sequence_path
 
@@ -48,17 +50,20 @@ GROUPS = {"eyes": ("eye_blink_left", "eye_blink_right"),
 
 
 def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
-              max_level_error: float | None = None) -> dict[str, object]:
-    """Codes one smoothed trajectory (frame 0: key frame) as the encoder codes semantic frames."""
+              max_level_error: float | None = None, profile: int = PROFILE_MAIN) -> dict[str, object]:
+    """Codes one smoothed trajectory (frame 0: key frame) as the encoder codes semantic frames,
+    with the semantic-unit syntax of the profile (Compact: syntax 2, spec 1.2 draft 7.3.5a)."""
     sh = baseline_header(mode, len(values))
-    kwargs = {} if max_level_error is None else {"max_level_error": max_level_error}
-    q = SemanticQuantiser(sh, lam, VISUAL_WEIGHTS, **kwargs)
+    sh.sh_profile_idc = profile
+    bound = default_max_level_error(profile) if max_level_error is None else max_level_error
+    q = SemanticQuantiser(sh, lam, VISUAL_WEIGHTS, max_level_error=bound)
     scoring = SemanticQuantiser(sh, 0.0, VISUAL_WEIGHTS)     # distortion with the same weights
     chooser = ClosedLoopChooser(q)
     w = StreamWriter(sh)
     w.keyframe(demo_keyframe(), q.round_levels(values[0]))
     pending: list[list[int]] = []
     per_element = np.zeros(len(NAMES) + 1)
+    content = 0.0      # ideal bits of the frames' syntax elements (the rest of a unit is framing)
     dist = 0.0
     skipped = 0
     max_err = 0.0
@@ -66,6 +71,7 @@ def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
     for v in values[1:]:
         decision, parts = chooser.next_frame(v, w, pending, breakdown=True)
         per_element += parts
+        content += decision.bits
         prev = pending[-1] if pending else w.state.prev_levels
         skipped += decision.levels == prev
         dist += sum(scoring.element_distortion(i, lv, x) for i, (lv, x) in enumerate(zip(decision.levels, v)))
@@ -80,11 +86,12 @@ def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
         w.semantic_unit(pending)
     bits = sum(8 * r.num_bytes for r in w.records if r.unit_type == UnitType.SEMANTIC)
     return {"bits": bits, "frames": len(values) - 1, "per_element": per_element, "distortion": dist,
+            "framing": bits - content,
             "skipped": skipped, "max_level_error": max_err, "levels": levels_out}
 
 
-def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds: list[float]
-                ) -> tuple[str, dict[str, object]]:
+def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds: list[float],
+                profile: int = PROFILE_MAIN) -> tuple[str, dict[str, object]]:
     from ref_encoder.analysis import apply_smoothing
     series = {n: apply_smoothing(raw_semantics(n)[0], "one_euro") for n in names}
     frames = sum(len(v) - 1 for v in series.values())
@@ -96,19 +103,24 @@ def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds:
         for mode, _ in MODES:
             for fpu in fpus:
                 acc: dict[str, object] = {"bits": 0, "per_element": np.zeros(len(NAMES) + 1), "distortion": 0.0,
-                                          "skipped": 0, "max_level_error": 0.0}
+                                          "skipped": 0, "max_level_error": 0.0, "framing": 0.0}
                 for v in series.values():
-                    r = code_clip(v, mode, fpu, lam, bound)
+                    r = code_clip(v, mode, fpu, lam, bound, profile)
                     acc["bits"] += r["bits"]  # type: ignore[operator]
                     acc["per_element"] = acc["per_element"] + r["per_element"]  # type: ignore[operator]
                     acc["distortion"] += r["distortion"]  # type: ignore[operator]
                     acc["skipped"] += r["skipped"]  # type: ignore[operator]
+                    acc["framing"] += r["framing"]  # type: ignore[operator]
                     acc["max_level_error"] = max(acc["max_level_error"], r["max_level_error"])  # type: ignore[call-overload]
                 results[(label, mode, fpu)] = acc
                 print(f"rate: {label} mode {mode} fpu {fpu}: {acc['bits'] / frames:.2f} bits/frame",  # type: ignore[operator]
                       file=sys.stderr, flush=True)
+    syntax = ("Compact profile: semantic-unit syntax 2 (spec 1.2 draft), default error bound "
+              f"{default_max_level_error(profile):g} levels" if profile == PROFILE_COMPACT
+              else f"Main profile: semantic-unit syntax 1, default error bound {default_max_level_error(profile):g} levels")
     out = [f"Test split: {len(names)} sequences, {frames} semantic frames (frame 0 of each is the key frame); "
-           "default precisions (Table 3), causal One-Euro smoothing, analysed semantics from the cache.", ""]
+           "default precisions (Table 3), causal One-Euro smoothing, analysed semantics from the cache. "
+           f"{syntax}.", ""]
     out += ["### Bits per semantic frame (semantic units, framing included)", "",
             "| setting | lambda | " + " | ".join(f"{mn} fpu {f}" for _, mn in MODES for f in fpus) + " |",
             "|---|---|" + "---|" * (len(MODES) * len(fpus))]
@@ -116,6 +128,14 @@ def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds:
         cells = [f"{results[(label, m, f)]['bits'] / frames:.2f}" for m, _ in MODES for f in fpus]  # type: ignore[operator]
         out.append(f"| {label} | {'-' if lam is None else f'{lam:.4g}'} | " + " | ".join(cells) + " |")
     out += ["", "kbit/s at 25 fps = bits/frame x 0.025.", ""]
+    out += ["### Framing bits per semantic frame (unit bits minus the ideal bits of the frames' syntax elements: "
+            "unit header, su_* elements, arithmetic coder flush and inefficiency, trailing bits, alignment)", "",
+            "| setting | " + " | ".join(f"{mn} fpu {f}" for _, mn in MODES for f in fpus) + " |",
+            "|---|" + "---|" * (len(MODES) * len(fpus))]
+    for label, _, _ in settings:
+        cells = [f"{results[(label, m, f)]['framing'] / frames:.2f}" for m, _ in MODES for f in fpus]  # type: ignore[operator]
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += [""]
     out += ["### Skipped frames, largest level error, distortion (fpu 8)", "",
             "| setting | mode | skipped frames | max abs(level - v 2^p) | mean D per frame (mLPIPS^2) |", "|---|---|---|---|---|"]
     for label, _, _ in settings:
@@ -130,7 +150,10 @@ def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds:
         for k, name in enumerate(["sf_skip_flag", *NAMES]):
             cells = [f"{results[(label, m, fpu)]['per_element'][k] / frames:.3f}" for label, _, _ in settings]  # type: ignore[index]
             out.append(f"| {name} | " + " | ".join(cells) + " |")
-    summary = {f"{label}|{m}|{f}": results[(label, m, f)]["bits"] / frames  # type: ignore[operator]
+    summary = {f"{label}|{m}|{f}": {"bits_per_frame": results[(label, m, f)]["bits"] / frames,  # type: ignore[operator]
+                                     "framing_per_frame": results[(label, m, f)]["framing"] / frames,  # type: ignore[operator]
+                                     "per_element": (np.asarray(results[(label, m, f)]["per_element"]) / frames).tolist(),
+                                     "skipped_share": results[(label, m, f)]["skipped"] / frames}  # type: ignore[operator]
                for (label, m, f) in results}
     return "\n".join(out) + "\n", summary
 
@@ -148,10 +171,11 @@ def _source(name: str, limit: int | None) -> np.ndarray:
     return np.stack(frames)
 
 
-def _encode_decode(src: np.ndarray, qp: int, setting: str) -> tuple[np.ndarray, list[list[int]], int, int]:
+def _encode_decode(src: np.ndarray, qp: int, setting: str, profile: int = PROFILE_MAIN
+                   ) -> tuple[np.ndarray, list[list[int]], int, int]:
     from ref_decoder.decoder import Decoder
     from ref_encoder.encoder import Encoder, EncoderConfig
-    cfg = EncoderConfig(keyframe_qp=qp, semantic_lambda=setting)
+    cfg = EncoderConfig(keyframe_qp=qp, semantic_lambda=setting, profile_idc=profile)
     result = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(src)).encode(list(src))
     dec = list(Decoder().decode(result.stream))
     sem_bits = sum(8 * r.num_bytes for r in result.writer.records if r.unit_type == UnitType.SEMANTIC)
@@ -159,7 +183,10 @@ def _encode_decode(src: np.ndarray, qp: int, setting: str) -> tuple[np.ndarray, 
 
 
 def quality_tables(names: list[str], qps: list[int], limit: int | None, strips_qp: int,
-                   out_dir: Path, slow_qps: list[int]) -> tuple[str, dict[str, object]]:
+                   out_dir: Path, slow_qps: list[int], profile: int = PROFILE_MAIN
+                   ) -> tuple[str, dict[str, object]]:
+    """before: Main profile, lambda off (the encoder before RDOQ); after: the profile's default
+    (auto lambda, the profile's error bound)."""
     from conformance.metrics import dists_frames, lpips_frames
     rows = []
     strips: list[tuple[str, np.ndarray]] = []
@@ -172,7 +199,8 @@ def quality_tables(names: list[str], qps: list[int], limit: int | None, strips_q
             decoded = {}
             levels = {}
             for setting in ("off", "auto"):
-                dec, lv, sem_bits, total_bits = _encode_decode(src, qp, setting)
+                dec, lv, sem_bits, total_bits = _encode_decode(src, qp, setting,
+                                                               PROFILE_MAIN if setting == "off" else profile)
                 if len(dec) != len(src):
                     raise RuntimeError(f"{name}: {len(dec)} decoded frames for {len(src)} source frames")
                 tenth = slice(0, None, 10)
@@ -196,7 +224,7 @@ def quality_tables(names: list[str], qps: list[int], limit: int | None, strips_q
                         strip = np.concatenate([src[k], decoded["off"][k], decoded["auto"][k]], axis=1)
                         strips.append((f"{name}_qp{qp}_{group}_frame{k:03d}.png", strip))
     _write_strips(out_dir, strips)
-    return _quality_markdown(rows, qps), {"rows": rows, "strips": [s for s, _ in strips]}
+    return _quality_markdown(rows, qps, profile), {"rows": rows, "strips": [s for s, _ in strips]}
 
 
 def _write_strips(out_dir: Path, strips: list[tuple[str, np.ndarray]]) -> None:
@@ -210,11 +238,12 @@ def _write_strips(out_dir: Path, strips: list[tuple[str, np.ndarray]]) -> None:
             outputs.write_bytes(out_dir / fname, png.tobytes())
 
 
-def _quality_markdown(rows: list[dict[str, object]], qps: list[int]) -> str:
+def _quality_markdown(rows: list[dict[str, object]], qps: list[int], profile: int = PROFILE_MAIN) -> str:
     metrics = (("lpips_alex", "LPIPS-Alex (every frame)"), ("lpips_vgg", "LPIPS-VGG (every 10th)"),
                ("dists", "DISTS (every 10th)"))
+    after = "Compact profile (semantic-unit syntax 2), auto" if profile == PROFILE_COMPACT else "auto"
     out = ["Reference encoder (VVC key frame, CABAC, 8 frames per unit, One-Euro smoothing) with "
-           "--semantic-lambda off (before) and auto (after); reference decoder, geometric generator. "
+           f"--semantic-lambda off, Main profile (before) and {after} (after); reference decoder, geometric generator. "
            "Mean per sequence, then over sequences. Change = after / before - 1 (lower is better).", "",
            "| QP | semantic bits/frame before | after | " + " | ".join(f"{t} before | after | change" for _, t in metrics)
            + " | kbit/s before | after |",
@@ -254,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow-metrics-qps", type=int, nargs="+",
                     help="quality: QPs at which LPIPS-VGG and DISTS are measured (default: all; each takes about "
                          "1 s a frame on 2 CPU cores)")
+    ap.add_argument("--profile", choices=["main", "compact"], default="main",
+                    help="rate: the semantic-unit syntax (compact: syntax 2 of spec 1.2) and the profile's default "
+                         "error bound; quality: the profile of 'after'")
     ap.add_argument("--out", type=Path, help="folder (default docs/results/rdoq_<UTC date>)")
     args = ap.parse_args(argv)
     names = [n for n in load_split()[args.split] if sequence_path(n).is_file()]
@@ -263,12 +295,13 @@ def main(argv: list[str] | None = None) -> int:
               "--raw ../shared/data/faces/raw --out work/sequences", file=sys.stderr)
         return 2
     out_dir = args.out or Path("docs") / "results" / f"rdoq_{datetime.datetime.now(datetime.UTC):%Y-%m-%d}"
+    profile = PROFILE_COMPACT if args.profile == "compact" else PROFILE_MAIN
     command = "python -m tools.rdoq_study " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part == "rate":
-        text, data = rate_tables(names, args.qps, args.fpu, args.extra_max_errors)
+        text, data = rate_tables(names, args.qps, args.fpu, args.extra_max_errors, profile)
     else:
         text, data = quality_tables(names, args.qps, args.frames, args.strips_qp, out_dir / "strips",
-                                    args.slow_metrics_qps or args.qps)
+                                    args.slow_metrics_qps or args.qps, profile)
     text = f"## RDOQ study: {args.part}\n\nMade by `{command.strip()}`.\n\n{text}"
     out_dir.mkdir(parents=True, exist_ok=True)
     with OutputTransaction() as outputs:
