@@ -649,16 +649,16 @@ def compact_header_errors() -> list[Built]:
                     "the compact header coded with sh_profile_idc 1", "not COMPACT_SEQUENCE_HEADER"))
     payload = compact_head[2:]
     # csh_generator_id (ue(v) "1", id 0) is the last element before the trailing bits: rewrite
-    # it as ue(v) "00100" (id 3, not in Table 3a)
+    # it as ue(v) "000011111" (id 30, far above the registered ids of Table 3a)
     bits = "".join(f"{b:08b}" for b in payload).rstrip("0")[:-1]
     assert bits.endswith("11"), "generator flag 1 and csh_generator_id 0 end the payload"
-    bits = bits[:-1] + "00100" + "1"
+    bits = bits[:-1] + "000011111" + "1"
     bits += "0" * (-len(bits) % 8)
     bad = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
     out.append(_neg("neg_compact_generator_id_unknown", frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, bad) + body,
-                    sh, "csh_generator_id 3, which Table 3a does not register",
-                    ["csh_generator_id (7.4.7, Table 3a)"], "csh_generator_id 0 of the base stream rewritten as 3",
-                    "csh_generator_id 3"))
+                    sh, "csh_generator_id 30, which Table 3a does not register",
+                    ["csh_generator_id (7.4.7, Table 3a)"], "csh_generator_id 0 of the base stream rewritten as 30",
+                    "csh_generator_id 30"))
     out.append(_neg("neg_compact_header_truncated",
                     frame_unit(UnitType.COMPACT_SEQUENCE_HEADER, payload[:len(payload) - 2]) + body, sh,
                     "a compact sequence header whose payload ends before its last elements",
