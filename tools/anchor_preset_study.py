@@ -24,7 +24,7 @@ report.md and results.json (rows, BD-rates, the tools' versions, the VTM cfg's s
         --out /tmp/preset_study [--frames 100] [--presets faster medium slow slower] \\
         [--vtm-encoder VTM/bin/EncoderAppStatic --vtm-decoder VTM/bin/DecoderAppStatic] \\
         [--metrics psnr_rgb psnr_gfvc psnr_y lpips_alex lpips_vgg dists --network-stride 10] \\
-        [--report docs/results/NAME]
+        [--report docs/results/NAME [--strip-qp 52 --strip-frames 8 24]]
 """
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                                  "encoder and decoder, VTM joins the study")
     parser.add_argument("--no-vtm", action="store_true", help="ignore a VTM build")
     parser.add_argument("--report", type=Path, help="write report.md and results.json here")
+    parser.add_argument("--strip-qp", type=int, help="with --report: PNG strips (source, then "
+                        "every codec) of --strip-frames at this QP, one per sequence")
+    parser.add_argument("--strip-frames", nargs="+", type=int, default=[8, 24])
     parser.add_argument("--force", action="store_true", help="re-encode cells that are up to date")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.network_stride < 1:
@@ -262,6 +265,35 @@ def _write_report(args: argparse.Namespace, rows: list[dict[str, Any]], codecs: 
     (args.report / "results.json").write_text(json.dumps(
         _no_nan({"meta": meta, "rows": rows, "bd_rate_percent": bd}), indent=1) + "\n")
     (args.report / "report.md").write_text(text)
+    if args.strip_qp is not None:
+        for sequence in args.sequences:
+            _write_strip(args, sequence, codecs, results)
+
+
+def _write_strip(args: argparse.Namespace, sequence: Path, codecs: list[str],
+                 results: dict[tuple[str, str, int], AnchorResult]) -> None:
+    """Rows: the --strip-frames; columns: source, then each codec at --strip-qp (kbps)."""
+    import cv2
+    source = read_rgb444(sequence, 256, 256, max_frames=args.frames)
+    columns = [("source", source)]
+    for codec in codecs:
+        result = results.get((sequence.stem, codec, args.strip_qp))
+        if result is not None:
+            label = f"{codec} QP{args.strip_qp} {result.kbps:.1f} kbps"
+            columns.append((label, read_rgb444(Path(result.output_path), 256, 256)))
+    rows = []
+    for frame in args.strip_frames:
+        if frame >= source.shape[0]:
+            continue
+        tiles = []
+        for label, frames in columns:
+            bar = np.full((18, 256, 3), 255, np.uint8)
+            cv2.putText(bar, f"{label} f{frame}", (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                        (0, 0, 0), 1, cv2.LINE_AA)
+            tiles += [np.vstack([bar, frames[frame]]), np.full((274, 4, 3), 255, np.uint8)]
+        rows.append(np.hstack(tiles[:-1]))
+    name = args.report / f"strip_{sequence.stem.split('_256x256')[0]}_qp{args.strip_qp}.png"
+    cv2.imwrite(str(name), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
 def _no_nan(value: Any) -> Any:
