@@ -154,3 +154,22 @@ def test_a_broken_decoded_file_fails_only_its_cell(tmp_path: Path) -> None:
 def test_a_sequence_task_holds_one_sequence() -> None:
     with pytest.raises(ValueError, match="one sequence"):
         SequenceTask(())
+
+
+@pytest.mark.parametrize("mode", ["cell", "sequence"])
+def test_force_codes_again_in_either_pass(campaigns: tuple[Path, Path, Path], mode: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """--force must not take an earlier coded record: the cell is coded again."""
+    from conformance.campaign import runner
+    folder, per_cell, _ = campaigns
+    calls: list[str] = []
+    original = runner.code_cell
+
+    def counting(config, cell, out_dir):  # type: ignore[no-untyped-def]
+        calls.append(cell.label)
+        return original(config, cell, out_dir)
+    monkeypatch.setattr("conformance.campaign.runner.code_cell", counting)
+    config = load_config(folder / "tiny.json")
+    again = run_campaign(config, per_cell, progress=None, force=True, codecs=["hevc"],
+                         sequences=["synth"], metric_pass=mode)
+    assert again.run.failures == [] and again.run.ran == 1 and calls == ["hevc QP42 synth"]

@@ -107,6 +107,9 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
     if not todo:                       # nothing to run: no pool, no cluster
         run.seconds = time.perf_counter() - start
         return run
+    if force:                          # --force recodes: an earlier coded record must not count
+        for task in todo:
+            task.cell.coded_path(task.out_dir).unlink(missing_ok=True)
     if metric_pass == "cell":
         # run_cell is looked up here, at call time (tests replace it to prove nothing runs).
         executor.run(todo, run_cell, started, finished)
@@ -123,11 +126,9 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
                 f"{' (coded before)' if result.get('reused') else ''}")
             coded.append(task)
 
-        for task in todo:
-            if force:                  # --force recodes: an earlier coded record must not count
-                task.cell.coded_path(task.out_dir).unlink(missing_ok=True)
         executor.run(todo, code_cell_task, started, coding_finished)
-        passes = sequence_tasks(coded)
+        labels = {task.label for task in coded}     # in plan order, not in order of completion
+        passes = sequence_tasks([task for task in todo if task.label in labels])
 
         def pass_finished(task: SequenceTask, outcomes: Any, error: str | None) -> None:
             if error is not None:
