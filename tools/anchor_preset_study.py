@@ -156,7 +156,12 @@ def _measure_sequence(sequence: Path, rows: list[dict[str, Any]],
             for metric in args.metrics:
                 cache[key(row, metric)] = float(table[metric].dropna().mean())
         args.out.mkdir(parents=True, exist_ok=True)
-        cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        # Merged with what another run wrote meanwhile (two sequences measured at once).
+        on_disk = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+        cache = {**on_disk, **cache}
+        tmp = cache_path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        tmp.replace(cache_path)
     for row in rows:
         row.update({metric: cache[key(row, metric)] for metric in args.metrics})
 
