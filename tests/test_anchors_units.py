@@ -176,7 +176,8 @@ def test_vtm_command_construction() -> None:
     assert enc == ["/vtm/bin/EncoderAppStatic", "-c", "/vtm/cfg/encoder_lowdelay_vtm.cfg",
                    "-i", "in.yuv", "-o", "rec.yuv", "-b", "s.266", "-q", "37",
                    "-wdt", "256", "-hgt", "256", "-fr", "25", "-f", "16",
-                   "--InputBitDepth=8", "--OutputBitDepth=8", "--InputChromaFormat=420"]
+                   "--InputBitDepth=8", "--OutputBitDepth=8", "--InputChromaFormat=420",
+                   "--Level=2.1"]
     dec = vtm_decode_command(Path("/vtm/bin/DecoderAppStatic"), config, Path("s.266"),
                              Path("d.yuv"))
     assert dec == ["/vtm/bin/DecoderAppStatic", "-b", "s.266", "-o", "d.yuv", "-d", "8"]

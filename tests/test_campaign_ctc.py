@@ -62,7 +62,8 @@ def test_ctc_json_is_a_deprecated_alias_of_quick(capsys: pytest.CaptureFixture[s
 def test_gfvc_ctc_config_follows_the_test_conditions() -> None:
     assert CTC.config_id == "gfvc_ctc" and CTC.frames is None        # every prepared frame
     assert CTC.vgg_stride == 1 and CTC.strided_metrics == ()           # VGG metrics on every frame
-    assert {"psnr_rgb", "ssim_rgb", "lpips_vgg", "dists"} <= set(CTC.metrics)
+    assert {"psnr_gfvc", "ssim_rgb", "lpips_vgg", "dists"} <= set(CTC.metrics)
+    assert "psnr_rgb" in CTC.metrics                                    # ours, kept beside it
     assert set(CTC.bd_metrics) == set(CTC.metrics)
     for name in ("ifvc", "ifvc_refine"):
         assert CTC.codecs[name].points == (22, 32, 42, 52)
@@ -227,7 +228,8 @@ def fake_result(codec: str, sequence: str, point: int, index: int, factor: float
     the payload is 90 % of all bits and 2 % more are hash data."""
     kbps = 10.0 * 2 ** (3 - index) * factor * (1.5 if sequence.endswith("b") else 1.0)
     bits = int(round(kbps * 1000 * 10 / 25))
-    metrics = {"psnr_rgb": 28.0 + 2 * (3 - index), "ssim_rgb": 0.6 + 0.05 * (3 - index),
+    metrics = {"psnr_rgb": 28.0 + 2 * (3 - index), "psnr_gfvc": 28.5 + 2 * (3 - index),
+               "ssim_rgb": 0.6 + 0.05 * (3 - index),
                "lpips_vgg": 0.2 + 0.05 * index, "dists": 0.1 + 0.04 * index,
                "psnr_y": 29.0 + 2 * (3 - index), "lpips_alex": 0.1 + 0.05 * index}
     return {"codec": codec, "sequence": sequence, "point": point, "frames": 10, "fps": 25.0,
@@ -306,6 +308,7 @@ def test_jvet_summary_rows_classes_overall(tmp_path: Path) -> None:
     assert set(jvet["rate"]) == {"kbps", "kbps_payload"}
     text = report.files["jvet_summary_md"].read_text()
     assert "Config: `gfvc_ctc`" in text and "decoded picture hash SEI) excluded" in text
+    assert "psnr (psnr_gfvc)" in text and "| psnr_rgb |" not in text.split("psnr (psnr_gfvc)")[0]
     assert "VVenC preset slower" in text or "vvc preset slower" in text
     assert "Differences from the GFVC CTC" in text and "lpips (lpips_vgg)" in text
     assert "| VoxCeleb | **VoxCeleb average** |" in text and "|  | **Overall** |" in text

@@ -139,7 +139,8 @@ def test_resumed_campaign_on_dask_computes_nothing(runs: Runs, monkeypatch: pyte
     """Finished cells are found before anything is sent to a cluster."""
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished cell was run again")
-    monkeypatch.setattr("conformance.campaign.runner.run_cell", no_work)
+    for name in ("run_cell", "code_cell_task", "measure_sequence"):   # either metric pass
+        monkeypatch.setattr(f"conformance.campaign.runner.{name}", no_work)
     config = load_config(runs.dask_out.parent / "tiny.json")
     again = run_campaign(config, runs.dask_out, progress=None,
                          executor=DaskExecutor(scheduler="tcp://127.0.0.1:1"))   # never contacted

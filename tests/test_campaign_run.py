@@ -78,7 +78,8 @@ def test_tiny_campaign_runs_and_resumes(setup: Path, monkeypatch: pytest.MonkeyP
     # A second run does no work at all: any attempt to run a cell fails the test.
     def no_work(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished cell was run again")
-    monkeypatch.setattr("conformance.campaign.runner.run_cell", no_work)
+    for name in ("run_cell", "code_cell_task", "measure_sequence"):   # either metric pass
+        monkeypatch.setattr(f"conformance.campaign.runner.{name}", no_work)
     mtime = result_path.stat().st_mtime_ns
     second = run_campaign(config, out, progress=None)
     assert (second.run.ran, second.run.skipped, second.run.failures) == (0, 2, [])

@@ -59,6 +59,10 @@ def build_parser() -> CommandParser:
     run.add_argument("--vgg-stride", type=int_range(1), metavar="K",
                      help="evaluate LPIPS-vgg and DISTS on every K-th frame (default: config, "
                           "10 in the CTC); PSNR and LPIPS-alex use every frame")
+    run.add_argument("--metric-pass", choices=("sequence", "cell"), default="sequence",
+                     help="sequence: code every cell, then measure all cells of a sequence in "
+                          "one pass (source features computed once); cell: code and measure "
+                          "one cell at a time. Same results within 1e-6")
     run.add_argument("--force", action="store_true", help="redo finished cells")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     compare = commands.add_parser("compare", help="compare two results.csv tables")
@@ -103,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     outcome = run_campaign(config, args.out, sequences=args.sequences, codecs=codecs,
                            jobs=args.jobs, threads=args.threads, force=args.force,
                            progress=None if args.quiet else print_progress,
-                           executor=_executor(args))
+                           executor=_executor(args), metric_pass=args.metric_pass)
     _print_tables(config, outcome.report)
     run = outcome.run
     print(f"{run.ran} cells run, {run.skipped} up to date, {len(run.failures)} failed; "

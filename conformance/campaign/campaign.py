@@ -37,7 +37,7 @@ def select_codecs(config: CampaignConfig, names: list[str] | None) -> list[str]:
 def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] | None = None,
                  codecs: list[str] | None = None, jobs: int = 1, threads: int = 1,
                  force: bool = False, progress: Progress | None = print_progress,
-                 executor: Executor | None = None) -> CampaignOutcome:
+                 executor: Executor | None = None, metric_pass: str = "sequence") -> CampaignOutcome:
     """Plan, run (on `executor`, default the local pool of `jobs` processes) and report."""
     start = time.perf_counter()
     if jobs < 1:
@@ -47,7 +47,8 @@ def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] 
     snapshot = provenance_module.snapshot()
     cells = plan_cells(config, codec_names, chosen)
     run = run_cells(config, cells, Path(out_dir), jobs=jobs, threads=threads, force=force,
-                    provenance=snapshot, progress=progress, executor=executor)
+                    provenance=snapshot, progress=progress, executor=executor,
+                    metric_pass=metric_pass)
     results = list(run.results)
     for anchor in config.anchors:
         if anchor not in codec_names:
@@ -57,7 +58,8 @@ def run_campaign(config: CampaignConfig, out_dir: Path, *, sequences: list[str] 
                                 sequences=[s.name for s in chosen],
                                 cells_ran=run.ran, cells_skipped=run.skipped,
                                 cells_failed=[f"{label}: {error}" for label, error in run.failures],
-                                cells_seconds=round(run.seconds, 1), executor=run.executor)
+                                cells_seconds=round(run.seconds, 1), executor=run.executor,
+                                metric_pass=run.metric_pass)
     report = write_report(results, config, Path(out_dir), meta)
     return CampaignOutcome(run, report, time.perf_counter() - start)
 

@@ -8,7 +8,8 @@ SOURCE_CACHE_MIB (source_cache.py says why in memory, not on disk): the cells of
 that a worker runs one after the other skip the source pass for the frames that fit.
 ``cells_frame_metrics`` measures all the cells of one sequence in one streaming pass, which
 reuses every source frame's features at any sequence length (N cells: N + 1 backbone passes a
-frame instead of 2N); a runner that codes a sequence's cells first can call it once.
+frame instead of 2N); the runner's default metric pass (runner.measure_sequence) calls it
+once per sequence, after coding the sequence's cells.
 """
 from __future__ import annotations
 

@@ -43,6 +43,11 @@ class Cell:
     def frames_csv_path(self, out_dir: Path) -> Path:
         return self.folder(out_dir) / f"{self.codec.name}_qp{self.point}.frames.csv"
 
+    def coded_path(self, out_dir: Path) -> Path:
+        """The coded record: the cell's stream and decoded file are in place, its metrics not
+        yet measured (runner.py, per-sequence metric pass)."""
+        return self.folder(out_dir) / f"{self.codec.name}_qp{self.point}.coded.json"
+
 
 def plan_cells(config: CampaignConfig, codec_names: list[str],
                sequences: list[Sequence]) -> list[Cell]:
@@ -76,21 +81,34 @@ def ifvc_source_hash() -> str:
     return h.hexdigest()
 
 
-def cell_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
-    """Everything the cell's result depends on that the campaign controls (for IFVC cells
-    also the codec's source, ifvc_source_hash)."""
-    strided = [m for m in config.metrics if m in config.strided_metrics]
-    basis = {
+def _coding_basis(config: CampaignConfig, cell: Cell, input_sha256: str) -> dict[str, Any]:
+    basis: dict[str, Any] = {
         "pipeline": CELL_PIPELINE_VERSION,
         "codec": cell.codec.name, "spec": cell.codec.as_dict(), "point": cell.point,
         "sequence": cell.sequence.name, "frames": cell.sequence.frames,
         "input_sha256": input_sha256,
         "width": config.width, "height": config.height, "fps": config.fps,
-        "metrics": list(config.metrics), "strided_metrics": strided,
-        "stride": config.vgg_stride if strided else 1,
     }
     if cell.codec.anchor_codec is None:        # an IFVC cell: this repository's codec
         basis["ifvc_source_sha256"] = ifvc_source_hash()
+    return basis
+
+
+def cell_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
+    """Everything the cell's result depends on that the campaign controls (for IFVC cells
+    also the codec's source, ifvc_source_hash)."""
+    strided = [m for m in config.metrics if m in config.strided_metrics]
+    basis = _coding_basis(config, cell, input_sha256)
+    basis.update({"metrics": list(config.metrics), "strided_metrics": strided,
+                  "stride": config.vgg_stride if strided else 1})
+    return hashlib.sha256(canonical_json(basis).encode()).hexdigest()
+
+
+def coding_hash(config: CampaignConfig, cell: Cell, input_sha256: str) -> str:
+    """What the cell's stream and decoded output depend on: cell_hash without the metric
+    settings, so that measuring other metrics reuses the coded cell (its coded record)."""
+    basis = _coding_basis(config, cell, input_sha256)
+    basis["coded_record"] = 1
     return hashlib.sha256(canonical_json(basis).encode()).hexdigest()
 
 
@@ -102,13 +120,16 @@ def load_result(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def finished_result(path: Path, expected_hash: str, verify_files: bool = True) -> dict[str, Any] | None:
-    """The cell's result when it is complete and current, else None."""
+def finished_result(path: Path, expected_hash: str, verify_files: bool = True,
+                    keys: tuple[str, ...] = ("stream", "decoded", "frames_csv"),
+                    status: str = "ok") -> dict[str, Any] | None:
+    """The cell's result when it is complete and current, else None (``keys``, ``status``:
+    the files and status a coded record has instead)."""
     data = load_result(path)
-    if data is None or data.get("cell_hash") != expected_hash or data.get("status") != "ok":
+    if data is None or data.get("cell_hash") != expected_hash or data.get("status") != status:
         return None
     if verify_files:
-        for key in ("stream", "decoded", "frames_csv"):
+        for key in keys:
             entry = data.get("files", {}).get(key)
             if not entry:
                 return None

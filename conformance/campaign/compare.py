@@ -16,7 +16,8 @@ from .tables import KEY
 
 # kbps: relative (0.001 = 0.1 %); metrics: absolute, in their own units.
 DEFAULT_TOLERANCES: dict[str, float] = {
-    "kbps": 0.001, "kbps_payload": 0.001, "psnr_rgb": 0.01, "psnr_y": 0.01, "psnr_yuv420": 0.01,
+    "kbps": 0.001, "kbps_payload": 0.001, "psnr_rgb": 0.01, "psnr_gfvc": 0.01, "psnr_y": 0.01,
+    "psnr_yuv420": 0.01,
     "ssim_y": 0.0005, "ssim_rgb": 0.0005, "lpips_alex": 0.001, "lpips_vgg": 0.001, "dists": 0.001,
 }
 EXACT_COLUMNS = ("frames", "vgg_stride")

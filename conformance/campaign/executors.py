@@ -7,6 +7,11 @@ A cell is content-addressed (cells.cell_hash): its Dask key is derived from its 
 folder, so two clients asking for the same cell share one computation, and a cell that Dask
 re-schedules after its worker died first looks for its finished result (the worker may have
 died after writing it) before computing anything.
+
+Two kinds of task run here: a CellTask (one cell: coded, or coded and measured) and a
+SequenceTask (the metric pass over the coded cells of one sequence, runner.py). Each knows how
+to call its function (``call``) and what finished result makes it unnecessary (``previous``),
+so the executors treat them alike.
 """
 from __future__ import annotations
 
@@ -32,8 +37,10 @@ from .config import CampaignConfig
 from .errors import CampaignError
 
 CellFunction = Callable[[CampaignConfig, Cell, Path, str, str, dict[str, Any]], dict[str, Any]]
-Started = Callable[["CellTask", str], None]                          # (task, where)
-Finished = Callable[["CellTask", "dict[str, Any] | None", "str | None"], None]   # (task, result, error)
+# A SequenceTask's function: the task in, one (label, result or None, error or None) per cell out.
+SequenceFunction = Callable[["SequenceTask"], list[tuple[str, "dict[str, Any] | None", "str | None"]]]
+Started = Callable[[Any, str], None]                                 # (task, where)
+Finished = Callable[[Any, Any, "str | None"], None]                  # (task, result, error)
 
 EVENT_TOPIC = "ifvc-campaign-cell"
 # Test only: a marker file naming one cell label. The first worker that runs that cell renames
@@ -67,11 +74,65 @@ class CellTask:
         return (f"ifvc-cell-{self.cell.codec.name}-qp{self.cell.point}-{self.cell.sequence.name}"
                 f"-{digest[:16]}")
 
+    def call(self, function: CellFunction) -> dict[str, Any]:
+        return function(self.config, self.cell, self.out_dir, self.expected_hash,
+                        self.input_hash, self.provenance)
+
+    def previous(self) -> dict[str, Any] | None:
+        """The cell's finished, current result (nothing to compute), unless --force."""
+        if self.force:
+            return None
+        return finished_result(self.cell.result_path(self.out_dir), self.expected_hash)
+
+
+@dataclass(frozen=True)
+class SequenceTask:
+    """The metric pass of one sequence: every cell in ``cells`` (coded, not yet measured) is
+    measured against the sequence's source in one pass (runner.measure_sequence)."""
+
+    cells: tuple[CellTask, ...]
+
+    def __post_init__(self) -> None:
+        if not self.cells or len({task.cell.sequence.name for task in self.cells}) != 1:
+            raise ValueError("a SequenceTask holds the cells of one sequence, at least one")
+
+    @property
+    def sequence(self) -> str:
+        return self.cells[0].cell.sequence.name
+
+    @property
+    def label(self) -> str:
+        return f"metrics {self.sequence}"
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self.cells[0].provenance
+
+    @property
+    def force(self) -> bool:
+        return any(task.force for task in self.cells)
+
+    def dask_key(self) -> str:
+        where = Path(self.cells[0].out_dir).resolve()
+        hashes = "\n".join(sorted(task.expected_hash for task in self.cells))
+        digest = hashlib.sha256(f"{hashes}\n{where}".encode()).hexdigest()
+        return f"ifvc-metrics-{self.sequence}-{digest[:16]}"
+
+    def call(self, function: SequenceFunction) -> list[tuple[str, dict[str, Any] | None, str | None]]:
+        return function(self)
+
+    def previous(self) -> list[tuple[str, dict[str, Any] | None, str | None]] | None:
+        """Every cell already finished (a re-scheduled pass whose worker died after writing)."""
+        found = [task.previous() for task in self.cells]
+        if any(result is None for result in found):
+            return None
+        return [(task.label, result, None) for task, result in zip(self.cells, found)]
+
 
 class Executor(Protocol):
     description: str
 
-    def run(self, tasks: list[CellTask], function: CellFunction, started: Started,
+    def run(self, tasks: list[Any], function: Any, started: Started,
             finished: Finished) -> None:
         """Run every task; report each start and each end (result or one-line error)."""
 
@@ -90,9 +151,8 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def _call(function: CellFunction, task: CellTask) -> dict[str, Any]:
-    return function(task.config, task.cell, task.out_dir, task.expected_hash, task.input_hash,
-                    task.provenance)
+def _call(function: Any, task: CellTask | SequenceTask) -> Any:
+    return task.call(function)
 
 
 class LocalExecutor:
@@ -105,7 +165,7 @@ class LocalExecutor:
         self.threads = threads
         self.description = f"local, {jobs} job{'s' if jobs > 1 else ''}"
 
-    def run(self, tasks: list[CellTask], function: CellFunction, started: Started,
+    def run(self, tasks: list[Any], function: Any, started: Started,
             finished: Finished) -> None:
         if self.jobs <= 1 or len(tasks) <= 1:
             set_torch_threads(self.threads)
@@ -137,7 +197,7 @@ class LocalExecutor:
                     started(upcoming, "a local process")
 
 
-def _take(iterator: Iterator[CellTask], count: int) -> list[CellTask]:
+def _take(iterator: Iterator[Any], count: int) -> list[Any]:
     return [task for _, task in zip(range(count), iterator)]
 
 
@@ -183,7 +243,7 @@ class DaskExecutor:
                 Client(cluster, set_as_default=False) as client:
             yield client
 
-    def run(self, tasks: list[CellTask], function: CellFunction, started: Started,
+    def run(self, tasks: list[Any], function: Any, started: Started,
             finished: Finished) -> None:
         from distributed import as_completed as dask_completed
         by_key = {task.dask_key(): task for task in tasks}
@@ -244,7 +304,7 @@ class DaskExecutor:
 _directory_lock = threading.Lock()
 
 
-def run_on_worker(function: CellFunction, task: CellTask, threads: int, cwd: str) -> dict[str, Any]:
+def run_on_worker(function: Any, task: CellTask | SequenceTask, threads: int, cwd: str) -> Any:
     """A cell on a Dask worker: same threads and working directory as the local pool, same
     code as the client, and no second computation of a cell that finished already."""
     set_torch_threads(threads)
@@ -257,10 +317,9 @@ def run_on_worker(function: CellFunction, task: CellTask, threads: int, cwd: str
                         f"sha256 {worker_code_sha256()[:12]}, campaign {expected_code[:12]}): "
                         f"install the same revision on every worker")
     _announce(task)
-    if not task.force:
-        previous = finished_result(task.cell.result_path(task.out_dir), task.expected_hash)
-        if previous is not None:       # re-scheduled after its worker died having written it
-            return previous
+    previous = task.previous()
+    if previous is not None:           # re-scheduled after its worker died having written it
+        return previous
     _die_once_for_tests(task.label)
     return _call(function, task)
 
@@ -271,7 +330,7 @@ def worker_code_sha256() -> str:
     return code_sha256()
 
 
-def _announce(task: CellTask) -> None:
+def _announce(task: CellTask | SequenceTask) -> None:
     from distributed import get_worker
     try:
         worker = get_worker()

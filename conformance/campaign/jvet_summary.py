@@ -20,12 +20,13 @@ from .rates import ALL_BITS_DEFINITION, PAYLOAD_DEFINITION
 
 # Our metric name -> the GFVC common software's (evaluate/multiMetric_rgb444.py result files
 # <dataset>_result_<name>.txt). psnr and ssim there are means over R, G and B of per-channel
-# values; see GFVC_NOTES.
-GFVC_METRIC_NAMES = {"psnr_rgb": "psnr", "ssim_rgb": "ssim", "lpips_vgg": "lpips", "dists": "dists"}
+# values; see GFVC_NOTES. GFVC's psnr is psnr_gfvc; our psnr_rgb has no GFVC name.
+GFVC_METRIC_NAMES = {"psnr_gfvc": "psnr", "ssim_rgb": "ssim", "lpips_vgg": "lpips", "dists": "dists"}
 GFVC_NOTES = {
-    "psnr_rgb": ("GFVC `psnr` is the mean of the R, G and B PSNRs of a frame; our psnr_rgb is "
-                 "the PSNR of the mean of the three MSEs, never higher than theirs (equal when "
-                 "the three MSEs are equal)"),
+    "psnr_gfvc": ("GFVC `psnr` (psnr_gfvc) is the mean of the R, G and B PSNRs of a frame, "
+                  "then the mean over frames; our psnr_rgb is the PSNR of the mean of the "
+                  "three MSEs, never higher than psnr_gfvc (equal when the three MSEs are "
+                  "equal)"),
     "ssim_rgb": ("GFVC `ssim` is the mean of the R, G and B SSIMs (11x11 Gaussian window, "
                  "sigma 1.5, valid region); ours is the same through scikit-image"),
 }

@@ -12,7 +12,8 @@ from matplotlib import ticker
 
 from .config import LOWER_IS_BETTER, RATE_COLUMNS, CampaignConfig
 
-LABELS = {"psnr_rgb": "PSNR RGB (dB)", "psnr_y": "PSNR Y BT.709 (dB)",
+LABELS = {"psnr_rgb": "PSNR RGB (dB)", "psnr_gfvc": "PSNR GFVC, mean of R, G, B PSNRs (dB)",
+          "psnr_y": "PSNR Y BT.709 (dB)",
           "ssim_rgb": "SSIM RGB", "ssim_y": "SSIM Y",
           "lpips_alex": "LPIPS AlexNet", "lpips_vgg": "LPIPS VGG", "dists": "DISTS"}
 RATE_AXIS = {"kbps": "rate (kbit/s, all bits of the stream)",

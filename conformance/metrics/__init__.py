@@ -12,7 +12,7 @@ from .aggregate import (DEFAULT_METRICS, METRICS, frame_scores, frame_scores_man
                         sequence_mean)
 from .dists import DISTS, dists, dists_frames
 from .lpips import LPIPS, lpips, lpips_frames
-from .psnr import (PSNR_CAP_DB, psnr_from_mse, psnr_rgb, psnr_rgb_frames, psnr_y, psnr_y_frames,
+from .psnr import (PSNR_CAP_DB, psnr_from_mse, psnr_gfvc, psnr_gfvc_frames, psnr_rgb, psnr_rgb_frames, psnr_y, psnr_y_frames,
                    psnr_yuv420, psnr_yuv420_frames, psnr_yuv420_planes_frames, rgb_to_y_bt709,
                    rgb_to_yuv420_bt709)
 from .source_cache import SourceFeatureCache
@@ -22,7 +22,7 @@ from .weights import WeightFileError
 __all__ = [
     "DEFAULT_METRICS", "DISTS", "LPIPS", "METRICS", "PSNR_CAP_DB", "SourceFeatureCache",
     "WeightFileError", "dists", "dists_frames", "frame_scores", "frame_scores_many", "lpips",
-    "lpips_frames", "mean_over_sequences", "psnr_from_mse",
+    "lpips_frames", "mean_over_sequences", "psnr_from_mse", "psnr_gfvc", "psnr_gfvc_frames",
     "psnr_rgb", "psnr_rgb_frames", "psnr_y", "psnr_y_frames", "psnr_yuv420", "psnr_yuv420_frames",
     "psnr_yuv420_planes_frames", "rgb_to_y_bt709", "rgb_to_yuv420_bt709", "sequence_mean",
     "ssim_rgb", "ssim_rgb_frames", "ssim_y", "ssim_y_frames",

@@ -22,6 +22,8 @@ FrameMetric = Callable[..., np.ndarray]
 # name -> (function over two sequences, does it run a network)
 METRICS: dict[str, tuple[FrameMetric, bool]] = {
     "psnr_rgb": (psnr.psnr_rgb_frames, False),
+    # The GFVC common software's psnr: mean of the R, G, B PSNRs (psnr.py says how it differs).
+    "psnr_gfvc": (psnr.psnr_gfvc_frames, False),
     "psnr_y": (psnr.psnr_y_frames, False),
     "psnr_yuv420": (psnr.psnr_yuv420_frames, False),
     "ssim_y": (ssim.ssim_y_frames, False),

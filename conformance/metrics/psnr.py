@@ -5,6 +5,12 @@ Conventions (as in the JVET AhG16 GFVC evaluation):
 * Peak 255; PSNR = 10 log10(255^2 / MSE).
 * PSNR-RGB: the MSE of each of R, G, B over the frame, the three MSEs averaged, then one
   PSNR (equal to the PSNR of the MSE over all 3*H*W samples). Not the mean of three PSNRs.
+* PSNR (GFVC), ``psnr_gfvc``: the GFVC common software's ``psnr``
+  (evaluate/multiMetric_rgb444.py, cacl_psnr per plane): the PSNR of R, of G and of B, each
+  from its own MSE, then their mean; per frame, then the mean over frames like every metric.
+  By Jensen's inequality it is never below PSNR-RGB, equal when the three MSEs are equal;
+  a frame with one near-perfect channel scores far higher (a capped 100 dB channel lifts
+  the mean by up to a third of the gap), so the two are never interchangeable.
 * PSNR-Y: luma Y = 0.2126 R + 0.7152 G + 0.0722 B (BT.709 weights, full range, no offset)
   on the 8-bit values, kept in float64 (no rounding to 8 bits), peak 255.
 * PSNR-YUV 4:2:0: full-range BT.709 Y as above, Cb = (B - Y) / 1.8556 + 128,
@@ -88,10 +94,23 @@ def _chunked(reference: Frames, distorted: Frames,
                            for i in range(0, ref.shape[0], CHUNK_FRAMES)])
 
 
-def _rgb_mse(ref: np.ndarray, dis: np.ndarray) -> np.ndarray:
+def _rgb_channel_mse(ref: np.ndarray, dis: np.ndarray) -> np.ndarray:
     diff = ref.astype(np.float64) - dis.astype(np.float64)
-    per_channel = np.mean(diff * diff, axis=(1, 2))  # N x 3: MSE of R, G, B
-    return per_channel.mean(axis=1)
+    return np.mean(diff * diff, axis=(1, 2))  # N x 3: MSE of R, G, B
+
+
+def _rgb_mse(ref: np.ndarray, dis: np.ndarray) -> np.ndarray:
+    return _rgb_channel_mse(ref, dis).mean(axis=1)
+
+
+def psnr_gfvc_frames(reference: Frames, distorted: Frames) -> np.ndarray:
+    """Per-frame GFVC PSNR: (PSNR_R + PSNR_G + PSNR_B) / 3, each channel capped at
+    PSNR_CAP_DB as GFVC's cacl_psnr returns 100 for an MSE below 1e-10 (an 8-bit channel's
+    smallest non-zero MSE, 1 / (H W), gives at most 96.3 dB at 256x256, so the cap only
+    ever replaces an infinite value). The sum is formed left to right and divided once, so
+    identical frames give exactly the cap."""
+    channels = psnr_from_mse(_chunked(reference, distorted, _rgb_channel_mse))
+    return (channels[:, 0] + channels[:, 1] + channels[:, 2]) / 3.0
 
 
 def psnr_rgb_frames(reference: Frames, distorted: Frames) -> np.ndarray:
@@ -130,6 +149,12 @@ def psnr_rgb(reference: np.ndarray, distorted: np.ndarray) -> float:
     """PSNR-RGB of one pair of uint8 RGB frames (see the module docstring)."""
     ref, dis = check_pair(reference, distorted)
     return float(psnr_rgb_frames(ref[None], dis[None])[0])
+
+
+def psnr_gfvc(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """GFVC PSNR of one pair of uint8 RGB frames: the mean of the R, G, B PSNRs."""
+    ref, dis = check_pair(reference, distorted)
+    return float(psnr_gfvc_frames(ref[None], dis[None])[0])
 
 
 def psnr_y(reference: np.ndarray, distorted: np.ndarray) -> float:
