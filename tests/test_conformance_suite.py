@@ -73,7 +73,9 @@ def test_index_and_files_agree(index: dict) -> None:
     assert listed == on_disk
     assert len(index["test_vectors"]) >= 70
     total = sum(p.stat().st_size for p in SUITE.iterdir())
-    assert total < 1_000_000, f"the suite is {total} bytes"
+    # small enough to live in the repository: 1.5 MB since version 1.2 added real Compact-profile
+    # streams (VVC 256x256 key frames) and the six-key-frame reference-store stream
+    assert total < 1_500_000, f"the suite is {total} bytes"
 
 
 def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -> None:
