@@ -214,9 +214,13 @@ def report_markdown(out_dir: Path) -> str:
         data = json.loads(geometry.read_text())
         rows = data["rows"]
         lines += ["## Quality through the decoder, v1 against v2", "", f"`{data['command']}`", "",
-                  f"{len(rows) // max(len({r['qp'] for r in rows}), 1)} clips, first {rows[0]['frames']} frames each; "
-                  "every metric on every frame against the source, mean per sequence then over sequences.", ""]
+                  "Clips per QP: " + ", ".join(f"QP {qp}: {sum(r['qp'] == qp for r in rows)}"
+                                               for qp in sorted({r['qp'] for r in rows}))
+                  + f"; first {rows[0]['frames']} frames each; every metric on every frame against the source, "
+                  "mean per sequence then over sequences. Change = v2 / v1 - 1 (lower is better for "
+                  "LPIPS and DISTS).", ""]
         for gen in GENERATORS:
+            changes: list[str] = []
             lines += [f"### {gen}", "",
                       "| QP | PSNR-RGB v1 | v2 | LPIPS-Alex v1 | v2 | LPIPS-VGG v1 | v2 | DISTS v1 | v2 | PSNR v1 vs v2 output (mean / min) |",
                       "|---|---|---|---|---|---|---|---|---|---|"]
@@ -227,7 +231,12 @@ def report_markdown(out_dir: Path) -> str:
                     cells += [fmt.format(_mean(sel, f"{gen}_v1_{m}")), fmt.format(_mean(sel, f"{gen}_v2_{m}"))]
                 lines.append(f"| {qp} | " + " | ".join(cells) + f" | {_mean(sel, f'{gen}_psnr_v1_vs_v2'):.1f} / "
                              f"{min(float(r[f'{gen}_psnr_v1_vs_v2_min']) for r in sel):.1f} dB |")
-            lines.append("")
+                change = [f"{_mean(sel, f'{gen}_v2_{m}') / _mean(sel, f'{gen}_v1_{m}') - 1:+.2%}"
+                          for m in ("lpips_alex", "lpips_vgg", "dists")]
+                psnr_delta = _mean(sel, f"{gen}_v2_psnr_rgb") - _mean(sel, f"{gen}_v1_psnr_rgb")
+                changes.append(f"QP {qp}: PSNR-RGB {psnr_delta:+.3f} dB, LPIPS-Alex {change[0]}, "
+                               f"LPIPS-VGG {change[1]}, DISTS {change[2]}")
+            lines += ["", "Change v1 -> v2: " + "; ".join(changes) + ".", ""]
         lines += ["Landmark error (mean distance of the decoded key-frame landmarks to MediaPipe's on the decoded key "
                   f"picture, first key frame): v1 {_mean(rows, 'v1_landmark_error_px'):.2f} px, "
                   f"v2 {_mean(rows, 'v2_landmark_error_px'):.2f} px.", ""]
