@@ -64,7 +64,12 @@ ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_E
 ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS}
 BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS)
 # The element set the reference encoder signals by default, in this order; the compact sequence
-# header (spec 1.2) codes "this set at the default precisions" as one flag.
-DEFAULT_ELEMENT_IDS: tuple[int, ...] = BASELINE_ELEMENT_IDS
+# header (spec 1.2) codes "this set at the default precisions" as one flag. head_loc (6) is not
+# in it: it is a function of head_tx/head_ty (Annex B.3), no generator reads it, and decoded
+# streams never disagree with the derived cell, so it only cost bits (0.35 bit/frame with CABAC,
+# 0.9 with Exp-Golomb on the test clips: docs/results/geometry2_2026-12-03). It stays decodable,
+# and a head_loc edit moves the head through head_tx/head_ty whether or not it is signalled.
+HEAD_LOC_ID = 6
+DEFAULT_ELEMENT_IDS: tuple[int, ...] = tuple(i for i in BASELINE_ELEMENT_IDS if i != HEAD_LOC_ID)
 # The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
 NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)

@@ -13,7 +13,8 @@ import struct
 import numpy as np
 
 from .errors import BitstreamError
-from .semantic_elements import NEUTRAL_VALUES
+from .head_location import head_loc_cell
+from .semantic_elements import ELEMENT_BY_NAME, NEUTRAL_VALUES
 from .structures import SequenceHeader
 
 
@@ -25,13 +26,21 @@ def dequantize(level: int, precision: int) -> float:
 def values_from_levels(sh: SequenceHeader, levels: list[int], base: np.ndarray | None = None) -> np.ndarray:
     """The values of all elements of Table 3, indexed by element id (spec 8.3.5): signalled
     elements dequantised, the others taken from base (default: each element's neutral value,
-    Table 3). Signalled ids beyond Table 3 are ignored."""
+    Table 3). Signalled ids beyond Table 3 are ignored. head_loc, when not signalled while
+    head_tx and head_ty are, takes the cell derived from them (Annex B.3; spec 1.2), so a stream
+    without it has the same values as one that carries it."""
     out = (np.array(NEUTRAL_VALUES, dtype=np.float64) if base is None
            else np.array(base, dtype=np.float64))
     for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
         if eid < len(out):
             out[eid] = dequantize(levels[i], p)
+    ids = sh.sh_sem_element_id
+    if _LOC not in ids and _TX in ids and _TY in ids:
+        out[_LOC] = float(head_loc_cell(out[_TX], out[_TY]))
     return out
+
+
+_TX, _TY, _LOC = (ELEMENT_BY_NAME[n].element_id for n in ("head_tx", "head_ty", "head_loc"))
 
 
 def quantize(value: float, precision: int) -> int:

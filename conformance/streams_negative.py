@@ -673,6 +673,55 @@ def compact_header_errors() -> list[Built]:
     out.append(_neg("neg_compact_header_twice", compact_head + compact_head + body, sh,
                     "two COMPACT_SEQUENCE_HEADER units", ["COMPACT_SEQUENCE_HEADER only as the first unit (6.2)"],
                     "the compact header repeated", "only as the first unit"))
+
+
+def _geometry2_payload(sh: SequenceHeader, levels: list[int]) -> bytes:
+    """A valid geometry payload v2 (default steps) of the posed canonical face, slightly widened."""
+    from bitstream.geometry_payload import GP_LANDMARK_IDS, posed_canonical
+    from bitstream.geometry_payload_v2 import payload_from_points_v2, write_payload_v2
+    from bitstream.semantic_reconstruction import values_from_levels
+    values = values_from_levels(sh, levels)
+    pts = posed_canonical(values, sh.sh_pic_width, sh.sh_pic_height)[list(GP_LANDMARK_IDS), :2]
+    pts = pts.mean(axis=0) + (pts - pts.mean(axis=0)) * [1.1, 1.0]
+    return write_payload_v2(payload_from_points_v2(pts, values, sh.sh_pic_width, sh.sh_pic_height))
+
+
+def geometry2_errors() -> list[Built]:
+    """Malformed geometry payloads v2 (Annex E.2.4, E.2.5) in Compact-profile streams, and a
+    v2 payload in a Main-profile stream, where kf_geometry_version 2 is reserved (7.4.3)."""
+    from bitstream.profiles import PROFILE_COMPACT
+    out = []
+    a, data = _valid(CABAC, sh_profile_idc=PROFILE_COMPACT)
+    sh = a.sh
+    head = data[:_unit_offset(data, UnitType.KEYFRAME)]
+    kf_end = _first(data, UnitType.KEYFRAME)[1]
+    good = _geometry2_payload(sh, LEVELS[0])
+
+    def with_geometry(version: int, payload: bytes, header_unit: bytes = head) -> bytes:
+        kf = KeyframeUnit(0, 0, list(LEVELS[0]), version, payload, raw_picture(sh))
+        return header_unit + coded_unit(UnitType.KEYFRAME, lambda c: code_keyframe_unit(c, kf, sh)) + data[kf_end:]
+
+    out.append(_neg("neg_geometry2_reserved_bits", with_geometry(2, b"\x01\x80"), sh,
+                    "a geometry payload v2 with gp2_reserved_zero_3bits equal to 1 (Annex E.2.5)",
+                    ["gp2_reserved_zero_3bits = 0"], "KEYFRAME unit with kf_geometry_version 2 and payload "
+                    "0x01 0x80 in a Compact-profile stream", "gp2_reserved_zero_3bits"))
+    out.append(_neg("neg_geometry2_truncated", with_geometry(2, good[:len(good) // 2]), sh,
+                    f"a geometry payload v2 cut to {len(good) // 2} of its {len(good)} bytes: the "
+                    "arithmetic-coded differences run past kf_geometry_size",
+                    ["geometry_payload_v2 ends within kf_geometry_size (E.2.5)"],
+                    "the first half of a valid payload (conformance.streams_negative._geometry2_payload)",
+                    "unexpected end of data"))
+    out.append(_neg("neg_geometry2_trailing_byte", with_geometry(2, good + b"\x00"), sh,
+                    "a valid geometry payload v2 followed by one more byte inside kf_geometry_size",
+                    ["geometry_payload_v2 ends exactly at kf_geometry_size (E.2.5)"],
+                    "a valid payload with 0x00 appended", "unexpected data"))
+    main_sh = replace(sh, sh_profile_idc=1)
+    out.append(_neg("neg_geometry2_in_main_profile", with_geometry(2, good, _sh_unit(main_sh)), main_sh,
+                    "a valid geometry payload v2 in a Main-profile stream, where kf_geometry_version 2 is "
+                    "reserved: parsing succeeds, a generator reports the key frame (7.4.3, Annex E.2)",
+                    ["kf_geometry_version 2 only with compact_tools( ) (Annex A)"],
+                    "the Compact stream's key frame after a Main-profile sequence header",
+                    "kf_geometry_version 2 is reserved"))
     return out
 
 
@@ -680,7 +729,7 @@ def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [truncation_and_framing, corruption, values_and_order, hash_entries,
                                                   header_errors, resource_limits, extension_errors,
                                                   entropy_coding_limits, trailing_bit_errors,
-                                                  compact_header_errors]
+                                                  compact_header_errors, geometry2_errors]
     out = [b for build in builders for b in build()]
     for b in out:        # the reference parser decides the exact message of a corrupted stream
         if b.outcome == ERROR:

@@ -15,7 +15,8 @@ from bitstream.geometry_payload import (
     posed_canonical,
     write_payload,
 )
-from bitstream.profiles import level_limits
+from bitstream.geometry_payload_v2 import payload_from_points_v2, write_payload_v2
+from bitstream.profiles import PROFILE_COMPACT, level_limits
 from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.structures import (
@@ -243,15 +244,54 @@ def hash_and_reserved_streams() -> list[Built]:
     return [hashes, reserved]
 
 
-def _geometry(points_shift: int, pred_mode: int, sh: SequenceHeader, levels: list[int]) -> bytes:
-    """A geometry payload v1: the posed canonical face moved by a fixed, smooth offset (a
-    person whose face is a little wider and whose mouth is a little lower)."""
+def _person_points(sh: SequenceHeader, levels: list[int]) -> np.ndarray:
+    """The posed canonical face moved by a fixed, smooth offset (a person whose face is a
+    little wider and whose mouth is a little lower): the landmarks of the synthetic streams."""
     values = values_from_levels(sh, levels)
     w, h = sh.sh_pic_width, sh.sh_pic_height
     pts = posed_canonical(values, w, h)[list(GP_LANDMARK_IDS), :2]
     centre = pts.mean(axis=0)
-    pts = centre + (pts - centre) * np.array([1.08, 1.0]) + np.array([0.0, 0.02 * h])
-    return write_payload(payload_from_points(pts, values, w, h, points_shift, pred_mode))
+    return centre + (pts - centre) * np.array([1.08, 1.0]) + np.array([0.0, 0.02 * h])
+
+
+def _geometry(points_shift: int, pred_mode: int, sh: SequenceHeader, levels: list[int]) -> bytes:
+    """A geometry payload v1 of _person_points."""
+    values = values_from_levels(sh, levels)
+    return write_payload(payload_from_points(_person_points(sh, levels), values, sh.sh_pic_width,
+                                             sh.sh_pic_height, points_shift, pred_mode))
+
+
+def _geometry_v2(step_coarse: int, step_fine: int, ring_interp: bool, sh: SequenceHeader,
+                 levels: list[int]) -> bytes:
+    """A geometry payload v2 of _person_points."""
+    values = values_from_levels(sh, levels)
+    return write_payload_v2(payload_from_points_v2(_person_points(sh, levels), values, sh.sh_pic_width,
+                                                   sh.sh_pic_height, step_coarse, step_fine, ring_interp))
+
+
+def geometry2_streams() -> list[Built]:
+    """Geometry payload v2 (spec 1.2, Annex E.2.4; Compact profile): the default steps with the
+    odd ring landmarks interpolated, and every landmark coded at the extreme steps."""
+    out = []
+    for name, mode, coarse, fine, interp in (("cabac_geometry2_interp_steps4_3", CABAC, 4, 3, True),
+                                             ("eg_geometry2_all_points_steps1_4", EG, 1, 4, False)):
+        sh = header(entropy=mode, width=64, height=64, num_frames=9, sh_profile_idc=PROFILE_COMPACT)
+        lv = trajectory_levels(sh, 9, 20)
+        a = Assembler(sh)
+        a.keyframe(raw_picture(sh), lv[0], geometry_version=2,
+                   geometry_payload=_geometry_v2(coarse, fine, interp, sh, lv[0]))
+        a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
+        a.end()
+        out.append(Built(name, a.getvalue(), sh,
+                         f"key-frame geometry payload v2 (Annex E.2.4) in the Compact profile: steps "
+                         f"{coarse} (coarse) and {fine} (fine) half pixels, gp2_ring_interp_flag {int(interp)}",
+                         ["sh_profile_idc=2 (Compact)", "kf_geometry_version=2",
+                          f"gp2_step_coarse_minus1={coarse - 1}", f"gp2_step_fine_minus1={fine - 1}",
+                          f"gp2_ring_interp_flag={int(interp)}", "ae(v) geometry differences (Table E.2)"],
+                         "posed canonical face (Annex E.1) widened by 8 % and moved down 2 %, coded "
+                         "with bitstream.geometry_payload_v2.payload_from_points_v2; synthetic_trajectories(seed=20)",
+                         DECODE))
+    return out
 
 
 def geometry_streams() -> list[Built]:
@@ -655,8 +695,8 @@ def _compact(sh: SequenceHeader, name: str, seed: int, purpose: str, exercises: 
 def all_streams() -> list[Built]:
     builders: list[Callable[[], list[Built]]] = [entropy_streams, skip_and_delta_streams,
                                                   refresh_streams, hash_and_reserved_streams,
-                                                  geometry_streams, layered_generator_streams,
-                                                  multiref_streams,
+                                                  geometry_streams, geometry2_streams,
+                                                  layered_generator_streams, multiref_streams,
                                                   mesh_generator_streams,
                                                   chroma420_streams,
                                                   odd_size_420_streams, hash_span_stream,

@@ -191,11 +191,31 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "real semantics", "key-frame refresh", "hash units with key-frame entries",
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
-    out = [face_real, _face_synthetic(real, source)]
+    out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source)]
     learned = _learned_generator_id()
     if learned is not None:
         out.append(_face_synthetic(real, source, learned))
     return out
+
+
+def _face_geometry2(frames: list[np.ndarray], source: str) -> Built:
+    """face_real_cabac in the Compact profile: the reference encoder writes geometry payload v2
+    (Annex E.2.4) on both real key frames."""
+    from bitstream.profiles import PROFILE_COMPACT
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
+                        keyframe_period=8, vvc_preset="faster", profile_idc=PROFILE_COMPACT)
+    enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
+    stream = enc.encode(frames).stream
+    sizes = [len(u.kf.kf_geometry_payload) for u in StreamParser().parse(stream) if isinstance(u, ParsedKeyframe)]
+    return Built("face_geometry2_compact_cabac", stream, enc.sh,
+                 "face_real_cabac in the Compact profile: geometry payload v2 measured on two real decoded "
+                 f"key frames ({' and '.join(map(str, sizes))} bytes)",
+                 ["sh_profile_idc=2 (Compact)", "kf_geometry_version=2 (measured landmarks)",
+                  "gp2_ring_interp_flag=1", "kf_codec_id=1 (VVC)", "real semantics", "key-frame refresh"],
+                 "ref_encoder.encoder.Encoder as for face_real_cabac with profile_idc 2 (Compact): default "
+                 "geometry payload v2 steps (coarse 4, fine 3 half pixels)",
+                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
 
 
 REFRESH_FRAMES = 32

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from bitstream.errors import BitstreamError
+from bitstream.key_geometry import check_geometry_version
 from bitstream.keyframe_vvc import decode_vvc_yuv420
 from bitstream.picture_format import (frame_to_rgb_planar, rgb_planar_to_frame, yuv420_from_bytes,
                                       yuv420_planar_bytes, yuv420_to_rgb)
@@ -230,6 +231,7 @@ class Decoder:
             c = self.character
             self._generate(self.generator.set_keyframe, c.rgb, c.values, c.geometry, c.geometry_version)
         else:                                # the store, or its newest entry (generator's choice)
+            self._generate(check_geometry_version, self.sh, kf.kf_geometry_version)
             self._generate(use_references, self.generator, [ref for _, ref in self.references])
         if self.character is not None or self.edits.touches(unit.frame_idx):
             return self._synth(unit.frame_idx, unit.levels, "key")  # the edit or character must show

@@ -72,9 +72,11 @@ def _refresh(text: str) -> str:
 
 
 def _log_text(result: EncodeResult) -> str:
-    from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+    from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
     names = [e.name for e in SEMANTIC_ELEMENTS]
-    rows = [["frame_idx", "kind", "face_found", *names, *(f"{n}_level" for n in names)]]
+    # levels: the signalled elements only, in header order (head_loc is not in the default set)
+    signalled = [ELEMENT_BY_ID[i].name for i in result.writer.sh.sh_sem_element_id]
+    rows = [["frame_idx", "kind", "face_found", *names, *(f"{n}_level" for n in signalled)]]
     for f in result.frames:
         rows.append([f.frame_idx, f.kind, int(f.face_found), *(f"{v:.6g}" for v in f.values), *f.levels])
     units = [["unit_index", "unit_type", "bytes", "first_frame_idx", "num_frames"]]

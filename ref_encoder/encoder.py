@@ -24,9 +24,10 @@ import numpy as np
 
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES,
+from bitstream.key_geometry import check_geometry_version
+from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, compact_tools,
                                 max_ref_frames)
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
@@ -39,7 +40,7 @@ from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
-from .keyframe_geometry import GEOMETRY_VERSION_V1, geometry_from_landmarks
+from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .semantic_rdoq import ClosedLoopChooser, SemanticQuantiser, default_max_level_error, resolve_lambda
 
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
@@ -85,6 +86,10 @@ class EncoderConfig:
     refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
     refresh_check_every: int = 1             # synthesise and measure every k-th frame (speed)
+    element_ids: list[int] | None = None     # signalled elements (ids of Table 3, header order);
+                                             # None: DEFAULT_ELEMENT_IDS
+    geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
+                                             # the smallest the profile allows (2 Compact, 1 Main)
 
 
 @dataclass
@@ -158,12 +163,19 @@ class Encoder:
         self.width, self.height, self.fps = width, height, fps
         fps_frac = Fraction(fps).limit_denominator(65535)
         level = config.level_idc or _choose_level(width, height, float(fps_frac), config.frames_per_unit)
-        ids = [e.element_id for e in SEMANTIC_ELEMENTS]
+        # The element set: DEFAULT_ELEMENT_IDS (one constant with the compact header's flag).
+        ids = list(DEFAULT_ELEMENT_IDS if config.element_ids is None else config.element_ids)
+        if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
+            raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
+        unused = set(config.precisions) - {ELEMENT_BY_ID[i].name for i in ids}
+        if unused:
+            raise ValueError(f"precision given for element(s) not in the element set: {', '.join(sorted(unused))}")
+        self.element_ids = ids
         if config.precision_preset not in PRECISION_PRESETS:
             raise ValueError(f"unknown precision preset {config.precision_preset!r}; "
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
-        self.precisions = [config.precisions.get(e.name, p) for e, p in zip(SEMANTIC_ELEMENTS, preset)]
+        self.precisions = [config.precisions.get(ELEMENT_BY_ID[i].name, preset[i]) for i in ids]
         if config.profile_idc not in PROFILE_NAMES:
             raise ValueError(f"unknown profile_idc {config.profile_idc} "
                              f"({', '.join(f'{n} = {i}' for i, n in PROFILE_NAMES.items())})")
@@ -180,6 +192,13 @@ class Encoder:
         # Key frames' reference levels are rounded; semantic frames go through the quantiser
         # (rounding when lambda is off). head_loc is derived from the reconstructed
         # head_tx/head_ty in both (Annex B.3), so that a decoder deriving it finds the same cell.
+        if config.geometry_version is None:
+            self.geometry_version = GEOMETRY_VERSION_V2 if compact_tools(self.sh) else GEOMETRY_VERSION_V1
+        else:
+            if config.geometry_version not in (GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2):
+                raise ValueError(f"geometry version {config.geometry_version} cannot be written (1 or 2)")
+            check_geometry_version(self.sh, config.geometry_version)
+            self.geometry_version = config.geometry_version
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
                                            max_level_error=default_max_level_error(config.profile_idc)
@@ -190,14 +209,18 @@ class Encoder:
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
             AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, config.refresh_check_every)
 
+    def _signalled(self, values: np.ndarray) -> np.ndarray:
+        """The values of the signalled elements, in header order, from the 14 of table order."""
+        return np.asarray(values, np.float64)[self.element_ids]
+
     def _levels(self, values: np.ndarray) -> list[int]:
-        return self.quantiser.round_levels(values)
+        return self.quantiser.round_levels(self._signalled(values))
 
     def _semantic_levels(self, values: np.ndarray, writer: StreamWriter, pending: list[list[int]]) -> list[int]:
         """A semantic frame's levels: rounded, or chosen by RDOQ in closed loop with the writer."""
         if self.semantic_lambda is None:
             return self._levels(values)
-        return self._chooser.next_frame(values, writer, pending)[0].levels
+        return self._chooser.next_frame(self._signalled(values), writer, pending)[0].levels
 
     def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:
         if key_values is None:
@@ -313,8 +336,9 @@ class Encoder:
             return levels, values_from_levels(self.sh, levels), 0, b""
         levels = self._levels(fa.semantics)
         ref = values_from_levels(self.sh, levels)
-        payload = geometry_from_landmarks(fa.landmarks, ref, self.width, self.height)
-        return levels, ref, GEOMETRY_VERSION_V1, payload
+        payload = geometry_from_landmarks(fa.landmarks, ref, self.width, self.height,
+                                          version=self.geometry_version)
+        return levels, ref, self.geometry_version, payload
 
     def _code_picture(self, rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:

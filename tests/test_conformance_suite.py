@@ -106,7 +106,8 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
                             "face_synthetic_motion_refine_cabac", "face_refresh_period_cabac",
-                            "face_refresh_pose_eg", *streams_compact_sem.REAL_STREAMS}
+                            "face_refresh_pose_eg", "face_geometry2_compact_cabac",
+                            *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"

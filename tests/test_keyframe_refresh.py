@@ -34,8 +34,8 @@ def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return work / f"{clip.stem}_256x256_25_8bit_444.rgb"
 
 
-def _api_encode(seq: Path, policy: str, fpu: int) -> EncodeResult:
-    cfg = EncoderConfig(keyframe_qp=47, frames_per_unit=fpu,
+def _api_encode(seq: Path, policy: str, fpu: int, element_ids: list[int] | None = None) -> EncodeResult:
+    cfg = EncoderConfig(keyframe_qp=47, frames_per_unit=fpu, element_ids=element_ids,
                         keyframe_period=PERIOD if policy == "period" else 0,
                         keyframe_pose_threshold=POSE_THRESHOLD if policy == "pose" else 0.0)
     return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(read_rgb444(seq))
@@ -99,7 +99,8 @@ def test_head_loc_is_derived_from_the_coded_translation(sequence: Path) -> None:
     from bitstream.semantic_elements import SEMANTIC_ELEMENTS
     from bitstream.semantic_reconstruction import dequantize
     idx = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
-    result = _api_encode(sequence, "period", 8)
+    # all 14 elements: head_loc is not in the default set (DEFAULT_ELEMENT_IDS) but stays codable
+    result = _api_encode(sequence, "period", 8, [e.element_id for e in SEMANTIC_ELEMENTS])
     prec = result.writer.sh.sh_sem_precision
     cells = set()
     for f in result.frames:

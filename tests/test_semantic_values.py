@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, strategies as st
 
+from bitstream.head_location import head_loc_cell
 from bitstream.semantic_elements import ELEMENT_BY_NAME, NEUTRAL_VALUES, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.structures import SequenceHeader
@@ -29,11 +30,17 @@ def test_signalled_elements_are_dequantised_the_others_neutral(data: st.DataObje
     expected = np.array(NEUTRAL_VALUES, dtype=np.float64)
     for i, p, lv in zip(ids, precisions, levels):
         expected[i] = lv / 2 ** p
+    # spec 1.2 (7.4.2, 8.3.5): an unsignalled head_loc is derived from head_tx and head_ty
+    derived = 6 not in ids and 3 in ids and 4 in ids
+    if derived:
+        expected[6] = head_loc_cell(expected[3], expected[4])
     assert values.tolist() == expected.tolist()
     base = np.arange(len(SEMANTIC_ELEMENTS), dtype=np.float64)
     with_base = values_from_levels(sh, levels, base)
-    unsignalled = [e.element_id for e in SEMANTIC_ELEMENTS if e.element_id not in ids]
+    unsignalled = [e.element_id for e in SEMANTIC_ELEMENTS if e.element_id not in ids and not (derived and e.element_id == 6)]
     assert with_base[unsignalled].tolist() == base[unsignalled].tolist()
+    if derived:
+        assert with_base[6] == expected[6]
     assert base.tolist() == list(range(len(SEMANTIC_ELEMENTS)))   # base is not changed
 
 

@@ -13,8 +13,7 @@ import numpy as np
 
 from bitstream.fixed_order import norm2
 from bitstream.generator_registry import GENERATOR_BY_NAME
-from bitstream.geometry_payload import (GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_V1, canonical_geometry,
-                                        decode)
+from bitstream.key_geometry import decode_key_geometry
 
 from ..idi import (EYE_LEFT, EYE_RIGHT, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP,
                    OUTER_UPPER_LIP, KeyFrameModel, TargetGeometry, _idx)
@@ -45,13 +44,10 @@ class GeometricGenerator:
             raise ValueError(f"key frame must be HxWx3 uint8, got {rgb.dtype} {rgb.shape}")
         values = self._values(key_values)
         h, w = rgb.shape[:2]
-        if geometry_version == GEOMETRY_VERSION_V1:
-            geom = decode(bytes(geometry), width=w, height=h, ref_values=values)
-        elif geometry_version == GEOMETRY_VERSION_NONE:
-            geom = canonical_geometry(values, w, h)      # no landmarks: the posed canonical face
-        else:
-            raise ValueError(f"{self.name}: kf_geometry_version {geometry_version} is not supported "
-                             f"(supported: {GEOMETRY_VERSION_NONE}, {GEOMETRY_VERSION_V1})")
+        # version 0: no landmarks, the posed canonical face; 1, 2: Annex E.2 (the decoder has
+        # checked that the stream's profile defines the version: bitstream/key_geometry.py)
+        geom = decode_key_geometry(geometry_version, bytes(geometry), width=w, height=h,
+                                   ref_values=values)
         self.key_rgb = rgb.copy()
         self.model = self.model_class(geom)
         self._key_float = self.key_rgb.astype(np.float32)
