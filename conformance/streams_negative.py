@@ -673,6 +673,7 @@ def compact_header_errors() -> list[Built]:
     out.append(_neg("neg_compact_header_twice", compact_head + compact_head + body, sh,
                     "two COMPACT_SEQUENCE_HEADER units", ["COMPACT_SEQUENCE_HEADER only as the first unit (6.2)"],
                     "the compact header repeated", "only as the first unit"))
+    return out
 
 
 def _geometry2_payload(sh: SequenceHeader, levels: list[int]) -> bytes:
