@@ -135,16 +135,3 @@ class MeshGenerator(LayeredGenerator):
         out = base + opacity[..., None] * (colour - base)
         self.features.apply(out, tg)
         return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
-
-    def _layered_float(self, target_values: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
-        """ifvc-geometric-2's picture (Annex G) before rounding, without its mouth and eye fills
-        (the mesh and Annex H.5 replace them)."""
-        tg = self.target_geometry(target_values)
-        assert self.model is not None
-        map_x, map_y = self.model.motion_field(tg)
-        person = cv2.remap(self._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)[..., None]
-        return self.plate + alpha * (person - self.plate), map_x, map_y, tg

@@ -122,8 +122,10 @@ class LayeredGenerator(GeometricGenerator):
         fill = push_pull_fill(self._key_float, (1 - guard).astype(np.float32))
         self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
 
-    def synthesize_with_field(self, target_values: np.ndarray
-                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+    def _layered_float(self, target_values: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        """The layered picture (G.5) before rounding and before the mouth and eye fills (which
+        the mesh generator of Annex H replaces with its own), with the motion field."""
         tg = self.target_geometry(target_values)
         assert self.model is not None
         map_x, map_y = self.model.motion_field(tg)
@@ -131,7 +133,11 @@ class LayeredGenerator(GeometricGenerator):
                            borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)[..., None]
-        out = self.plate + alpha * (person - self.plate)
+        return self.plate + alpha * (person - self.plate), map_x, map_y, tg
+
+    def synthesize_with_field(self, target_values: np.ndarray
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        out, map_x, map_y, tg = self._layered_float(target_values)
         self._fill_mouth(out, tg)
         self._fill_eyes(out, tg)
         return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
