@@ -179,22 +179,44 @@ class LocalExecutor:
                     finished(task, result, None)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                 initializer=set_torch_threads, initargs=(self.threads,)) as pool:
-            futures = {pool.submit(_call, function, task): task for task in tasks}
-            waiting = iter(tasks)
-            for task in _take(waiting, self.jobs):
-                started(task, "a local process")
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    result = future.result()
-                except Exception as error:  # noqa: BLE001
-                    finished(task, None, describe_error(error))
-                else:
-                    finished(task, result, None)
-                for upcoming in _take(waiting, 1):
-                    started(upcoming, "a local process")
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                   initializer=set_torch_threads, initargs=(self.threads,))
+        try:
+            self._run_pool(pool, tasks, function, started, finished)
+        except BaseException:
+            _stop_pool(pool)       # an interrupt (or a bug) must not wait for the whole queue
+            raise
+        pool.shutdown(wait=True)
+
+    def _run_pool(self, pool: ProcessPoolExecutor, tasks: list[Any], function: Any,
+                  started: Started, finished: Finished) -> None:
+        futures = {pool.submit(_call, function, task): task for task in tasks}
+        waiting = iter(tasks)
+        for task in _take(waiting, self.jobs):
+            started(task, "a local process")
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001
+                finished(task, None, describe_error(error))
+            else:
+                finished(task, result, None)
+            for upcoming in _take(waiting, 1):
+                started(upcoming, "a local process")
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancels the queued cells and stops the running ones at once: leaving the pool's `with`
+    block would wait for every queued cell, so SIGTERM or Ctrl-C kept the campaign running.
+    A stopped cell has written nothing final (its outputs are transactions) and is computed
+    again on resume."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=10)
 
 
 def _take(iterator: Iterator[Any], count: int) -> list[Any]:
