@@ -2,7 +2,7 @@
 campaign's `vtm` entry. CI has no VTM: these tests skip unless IFVC_VTM_ENCODER and
 IFVC_VTM_DECODER name VTM's EncoderApp and DecoderApp (built outside the repository), e.g.
 
-    IFVC_VTM_ENCODER=/work/vtm/bin/EncoderAppStatic IFVC_VTM_DECODER=/work/vtm/bin/DecoderAppStatic \\
+    IFVC_VTM_ENCODER=VTM_BUILD/bin/EncoderAppStatic IFVC_VTM_DECODER=VTM_BUILD/bin/DecoderAppStatic \\
         .venv/bin/python -m pytest -q tests/test_anchors_vtm.py
 """
 from __future__ import annotations
