@@ -1,7 +1,7 @@
 #!/bin/bash
 # Metric-pass timing: 1) sequence pass (codes + measures), 2) results removed, per-cell pass
 # (coding reused), 3) results removed, sequence pass again (coding reused).
-cd /work/wt-eval
+cd "$(dirname "$0")/../../.."   # the repository root
 C="nice -n 10 .venv/bin/python -m conformance.campaign run --config /tmp/eval-pass/quick_eval_seqs.json --out /tmp/eval-pass/out --sequences pcavs_Pose_Source_620900105 sadtalker_RD_Radio34_000 --frames 30 --jobs 1 --codecs vvc,hevc"
 clean() { find /tmp/eval-pass/out/cells -name '*.result.json' -delete; find /tmp/eval-pass/out/cells -name '*.frames.csv' -delete; }
 date -u; /usr/bin/time -v $C --metric-pass sequence > /tmp/eval-pass/run1.out 2> /tmp/eval-pass/run1.err; echo rc1 $?

@@ -1,7 +1,7 @@
 #!/bin/bash
 # After run 1 coded every cell (coded records in place): results removed, then the per-cell
 # pass (run 2) and the sequence pass (run 3), both reusing the coding, same machine, back to back.
-cd /work/wt-eval
+cd "$(dirname "$0")/../../.."   # the repository root
 C=".venv/bin/python -m conformance.campaign run --config /tmp/eval-pass/quick_eval_seqs.json --out /tmp/eval-pass/out --sequences pcavs_Pose_Source_620900105 sadtalker_RD_Radio34_000 --frames 30 --jobs 1 --codecs vvc,hevc"
 clean() { find /tmp/eval-pass/out/cells -name '*.result.json' -delete; find /tmp/eval-pass/out/cells -name '*.frames.csv' -delete; }
 for run in 2 3; do
