@@ -2,6 +2,7 @@
 writing through a SyntaxReader or SyntaxWriter (syntax_coder.py)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .cabac_contexts import (COMPACT_ELEMENT_INIT, COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT,
@@ -192,24 +193,10 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
     sh.sh_level_idc = c.u("sh_level_idc", 8, sh.sh_level_idc)
     forced = sh.csh_coded_explicitly        # explicit branches the writer is asked for
     explicit: set[str] = set()              # explicit branches taken for a default value
-    size = (sh.sh_pic_width, sh.sh_pic_height)
-    size_idx = c.u("csh_pic_size_idx", 2,
-                   0 if "csh_pic_size_idx" in forced else _table_index(CSH_PIC_SIZES, size))
-    if size_idx:
-        sh.sh_pic_width, sh.sh_pic_height = CSH_PIC_SIZES[size_idx]
-    else:
-        _code_pic_size(c, sh)
-        if _table_index(CSH_PIC_SIZES, (sh.sh_pic_width, sh.sh_pic_height)):
-            explicit.add("csh_pic_size_idx")
-    rate = (sh.sh_frame_rate_num, sh.sh_frame_rate_den)
-    rate_idx = c.u("csh_frame_rate_idx", 3,
-                   0 if "csh_frame_rate_idx" in forced else _table_index(CSH_FRAME_RATES, rate))
-    if rate_idx:
-        sh.sh_frame_rate_num, sh.sh_frame_rate_den = CSH_FRAME_RATES[rate_idx]
-    else:
-        _code_frame_rate(c, sh)
-        if _table_index(CSH_FRAME_RATES, (sh.sh_frame_rate_num, sh.sh_frame_rate_den)):
-            explicit.add("csh_frame_rate_idx")
+    _code_table_or_explicit(c, sh, "csh_pic_size_idx", 2, CSH_PIC_SIZES,
+                            ("sh_pic_width", "sh_pic_height"), _code_pic_size, forced, explicit)
+    _code_table_or_explicit(c, sh, "csh_frame_rate_idx", 3, CSH_FRAME_RATES,
+                            ("sh_frame_rate_num", "sh_frame_rate_den"), _code_frame_rate, forced, explicit)
     sh.sh_num_frames = c.ue("csh_num_frames", sh.sh_num_frames, hi=MAX_NUM_FRAMES)
 
     def flag(name: str, is_default: bool) -> int:
@@ -282,6 +269,24 @@ def _code_version(c: Coder, sh: SequenceHeader, lo_minor: int = 0) -> None:
     if c.reading and sh.sh_version_major != VERSION_MAJOR:
         raise c.error(f"sh_version_major {sh.sh_version_major} is not supported by this decoder "
                       f"(version {VERSION_MAJOR}.x)", "sh_version_major")
+
+
+def _code_table_or_explicit(c: Coder, sh: SequenceHeader, name: str, bits: int,
+                            table: dict[int, tuple[int, int]], fields: tuple[str, str],
+                            code_explicit: Callable[[Coder, SequenceHeader], None],
+                            forced: set[str], explicit: set[str]) -> None:
+    """csh_pic_size_idx or csh_frame_rate_idx (spec 7.3.8, 7.4.7): an index into Table 3b or 3c,
+    or 0 and the two values coded explicitly. forced: indices the writer is asked to code as 0;
+    explicit collects those a parsed header coded as 0 although the table has the values."""
+    value = (getattr(sh, fields[0]), getattr(sh, fields[1]))
+    idx = c.u(name, bits, 0 if name in forced else _table_index(table, value))
+    if idx:
+        for field_name, v in zip(fields, table[idx]):
+            setattr(sh, field_name, v)
+        return
+    code_explicit(c, sh)
+    if _table_index(table, (getattr(sh, fields[0]), getattr(sh, fields[1]))):
+        explicit.add(name)
 
 
 def _code_pic_size(c: Coder, sh: SequenceHeader) -> None:
