@@ -129,8 +129,8 @@ def test_progress_lines_count_cells_and_throughput(runs: Runs, executor: str) ->
     messages = runs.local_messages if executor == "local" else runs.dask_messages
     ends = [m for m in messages if " kbps, " in m]
     assert len(ends) == 4
-    assert re.search(r"done 4/4, running 0, failed 0, queued 0; \d+\.\d\d cells/min$", ends[-1])
-    assert re.search(r"done 1/4, running \d, failed 0, queued \d; \d+\.\d\d cells/min$", ends[0])
+    assert re.search(r"done 4/4, running 0, coded 0, failed 0, queued 0; \d+\.\d\d cells/min$", ends[-1])
+    assert re.search(r"done 1/4, running \d, coded \d, failed 0, queued \d; \d+\.\d\d cells/min$", ends[0])
     first = "local, 1 job" if executor == "local" else "local Dask cluster, 2 workers"
     assert messages[0] == f"4 cells: 0 finished before, 4 to run ({first})"
 
@@ -190,13 +190,22 @@ def test_progress_counts_with_a_fake_clock() -> None:
     progress = CellProgress(3, lines.append, clock=lambda: now[0])
     progress.started("a", "w1")
     progress.started("b", "w2")
-    assert lines[-1] == "b: started on w2; done 0/3, running 2, failed 0, queued 1; 0.00 cells/min"
+    assert lines[-1] == "b: started on w2; done 0/3, running 2, coded 0, failed 0, queued 1; 0.00 cells/min"
     now[0] = 60.0
     progress.finished("a", None, "1.00 kbps")
     progress.started("b", "w3")                   # its worker died: a restart counts once
-    assert lines[-1] == "b: restarted on w3; done 1/3, running 1, failed 0, queued 1; 1.00 cells/min"
+    assert lines[-1] == "b: restarted on w3; done 1/3, running 1, coded 0, failed 0, queued 1; 1.00 cells/min"
     now[0] = 120.0
     progress.finished("b", "encoder failed")
     progress.started("a", "w1")                   # a late event of an ended cell: ignored
-    assert lines[-1] == ("b: FAILED: encoder failed; done 1/3, running 0, failed 1, queued 1; "
+    assert lines[-1] == ("b: FAILED: encoder failed; done 1/3, running 0, coded 0, failed 1, queued 1; "
                          "1.00 cells/min")
+    progress.started("c", "w1")
+    progress.coded_cell("c", "coded, 100 bits")   # waits for its sequence's metric pass
+    assert lines[-1] == ("c: coded, 100 bits; done 1/3, running 0, coded 1, failed 1, queued 0; "
+                         "1.00 cells/min")
+    progress.measuring(["c"], "seq (1 cells): started on w2")
+    assert lines[-1] == ("seq (1 cells): started on w2; done 1/3, running 1, coded 0, failed 1, "
+                         "queued 0; 1.00 cells/min")
+    progress.finished("c", None, "2.00 kbps")
+    assert lines[-1] == "c: 2.00 kbps; done 2/3, running 0, coded 0, failed 1, queued 0; 1.50 cells/min"

@@ -87,8 +87,9 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
     tracker = CellProgress(len(todo), say)
 
     def started(task: CellTask | SequenceTask, where: str) -> None:
-        if isinstance(task, SequenceTask):     # not a cell: its cells are running already
-            say(f"{task.label} ({len(task.cells)} cells): started on {where}")
+        if isinstance(task, SequenceTask):     # not a cell: the metric pass of coded cells
+            tracker.measuring([cell.label for cell in task.cells],
+                              f"{task.label} ({len(task.cells)} cells): started on {where}")
         else:
             tracker.started(task.label, where)
 
@@ -122,8 +123,8 @@ def run_cells(config: CampaignConfig, cells: list[Cell], out_dir: Path, *, jobs:
                 finished(task, result, error)   # failed, or finished meanwhile (re-scheduled)
                 return
             assert result is not None
-            say(f"{task.label}: coded, {result['bits']} bits"
-                f"{' (coded before)' if result.get('reused') else ''}")
+            tracker.coded_cell(task.label, f"coded, {result['bits']} bits"
+                               f"{' (coded before)' if result.get('reused') else ''}")
             coded.append(task)
 
         executor.run(todo, code_cell_task, started, coding_finished)
