@@ -4,7 +4,7 @@ generators ifvc-geometric-2 (Annex G) and ifvc-geometric-3 (Annex H).
     python -m tools.edit_background_study --sequences SEQ_DIR --work WORK [--frames 50]
         [--qp 42] [--every 4] [--generators ifvc-geometric-2 ifvc-geometric-3]
         [--strip-frame 25] [--out OUT]
-    python -m tools.edit_background_study strips --sequences SEQ_DIR --before OLD_OUT --after OUT
+    python -m tools.edit_background_study strips --before OLD_OUT --after OUT --out DIR [--clips ...] [--edits ...]
 
 Measure (first form): every test clip (tools/test_split.json) is encoded once with the
 reference encoder's defaults at --qp (--frames frames; streams cached in WORK). The stream is
@@ -16,7 +16,11 @@ head_loc one cell over (the next column, or the previous one from the last colum
 
 Per clip, edit and generator:
 - black: pixels whose three channels are all <= 8 in the edited frame where the unedited
-  frame's are not (some channel > 8), summed over the measured frames;
+  frame's are not (some channel > 8), summed over the measured frames. On a dark clip this
+  counts dark key-frame content (black hair, a near-black background) moved by the edit;
+- holes: the same edit synthesised from the key frame lifted to 9 + round(key * 246 / 255)
+  (no key-frame sample is <= 8, the derived masks and geometry are those of this picture):
+  every output pixel <= 8 there is a hole, not dark content;
 - outside K+E: mean absolute change (levels, mean of R, G, B) of the edited frame against
   the unedited frame over the pixels outside K and E, where
     K = the key frame's person mask, as the generator uses it: the derived mask of Annex G.3
@@ -39,6 +43,12 @@ source, unedited and each edit, per generator) as PNG under OUT/frames/.
 
 Strips (second form): for each generator, clip and edit, a side-by-side PNG: source frame,
 unedited decode, edited decode of --before, edited decode of --after.
+
+    python -m tools.edit_background_study regions --stream STREAM --edit EDIT --frames 1 21 41 --out PNG
+
+Regions (third form): where the change outside K+E comes from. One row per frame: unedited,
+edited, the unedited frame with U minus (K+E) in magenta, the unedited frame with K darkened
+(ifvc-geometric-2).
 """
 from __future__ import annotations
 
@@ -77,6 +87,11 @@ def edit_for(name: str, values0: np.ndarray) -> str:
     from bitstream.head_location import head_loc_cell
     cell = head_loc_cell(float(values0[3]), float(values0[4]))
     return f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
+
+
+def lift(rgb: np.ndarray) -> np.ndarray:
+    """The key frame with no sample <= BLACK_LEVEL: 9 + round(rgb * 246 / 255)."""
+    return (9 + (rgb.astype(np.int32) * 246 + 127) // 255).astype(np.uint8)
 
 
 def person_region(gen, values: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -127,6 +142,8 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
         gen = get_generator(g)
         gen.set_keyframe(decoded[0].rgb, values[0], payload, version)
         key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_mask.astype(bool)
+        lifted = get_generator(g)
+        lifted.set_keyframe(lift(decoded[0].rgb), values[0], payload, version)
         frames = list(range(1, len(values), every))
         if strip_frame < len(values) and strip_frame not in frames:
             frames.append(strip_frame)
@@ -141,7 +158,7 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
         for kind in EDITS:
             edit = edit_for(kind, values[0])
             applier = EditApplier([parse_edit(edit)], warn=lambda _msg: None)
-            black, outside, outside3, share_u, moved, asked = [], [], [], [], [], []
+            black, holes, outside, outside3, share_u, moved, asked = [], [], [], [], [], [], []
             for i in frames:
                 ev = applier.apply(i, values[i])
                 edited = gen.synthesize(ev)
@@ -152,6 +169,7 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
                     continue
                 u = plain[i]
                 black.append(int(((edited.max(axis=2) <= BLACK_LEVEL) & (u.max(axis=2) > BLACK_LEVEL)).sum()))
+                holes.append(int((lifted.synthesize(ev).max(axis=2) <= BLACK_LEVEL).sum()))
                 diff = np.abs(edited.astype(np.int16) - u.astype(np.int16)).mean(axis=2)
                 region = ~(key_mask | person_region(gen, ev))
                 region3 = region & ~plain_region[i]
@@ -165,13 +183,13 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
                     t1 = gen.target_geometry(ev).landmarks.mean(axis=0)
                     asked.append(float(np.hypot(*(t1 - t0))))
             rows.append(dict(sequence=name, generator=g, edit=edit, kind=kind, frames=len(outside),
-                             black=int(np.sum(black)), outside=float(np.mean(outside)),
+                             black=int(np.sum(black)), holes=int(np.sum(holes)), outside=float(np.mean(outside)),
                              outside_worst_frame=float(np.max(outside)), outside3=float(np.mean(outside3)),
                              u_share=float(np.mean(share_u)),
                              moved_px=float(np.nanmean(moved)) if moved else None,
                              asked_px=float(np.mean(asked)) if asked else None,
                              face_found=int(np.sum(np.isfinite(moved))) if moved else None))
-            print(f"{name} {g} {edit}: black {rows[-1]['black']} outside K+E {rows[-1]['outside']:.2f} "
+            print(f"{name} {g} {edit}: black {rows[-1]['black']} holes {rows[-1]['holes']} outside K+E {rows[-1]['outside']:.2f} "
                   f"(+U {rows[-1]['outside3']:.2f})", flush=True)
     return rows, quality
 
@@ -179,14 +197,15 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
 def report(results: dict) -> str:
     lines = [f"# Edit background study ({results['date']})", "", "Command: `" + results["command"] + "`", "",
              "black: pixels with R, G, B <= 8 in the edited frame where the unedited frame has some channel > 8 "
-             "(sum over the measured frames); outside K+E: mean |edited - unedited| (levels) outside the key "
+             "(sum over the measured frames); holes: pixels <= 8 when the key frame is lifted to 9..255 "
+             "(no dark content left: every one is a hole); outside K+E: mean |edited - unedited| (levels) outside the key "
              "frame's person mask K and the edited frame's person E; outside K+E+U: also outside the unedited "
              "frame's person U; U share: the part of K+E's outside that is U; head moved: face-landmark centre "
              "shift found by the encoder's analysis (asked: by the target geometry).", ""]
     gens = sorted({r["generator"] for r in results["edits"]})
     lines += ["## Per edit (mean over clips / worst clip)", "",
-              "| edit | generator | black | outside K+E (levels) | worst clip | outside K+E+U | U share | head moved (asked) px |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| edit | generator | black | holes | outside K+E (levels) | worst clip | outside K+E+U | U share | head moved (asked) px |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for kind in EDITS:
         for g in gens:
             rs = [r for r in results["edits"] if r["generator"] == g and r["kind"] == kind]
@@ -195,14 +214,14 @@ def report(results: dict) -> str:
             worst = max(rs, key=lambda r: r["outside"])
             moved = [r["moved_px"] for r in rs if r["moved_px"] is not None]
             mv = (f"{np.nanmean(moved):.1f} ({np.mean([r['asked_px'] for r in rs]):.1f})" if moved else "")
-            lines.append(f"| {kind} | {g} | {sum(r['black'] for r in rs)} | {np.mean([r['outside'] for r in rs]):.2f} | "
+            lines.append(f"| {kind} | {g} | {sum(r['black'] for r in rs)} | {sum(r['holes'] for r in rs)} | {np.mean([r['outside'] for r in rs]):.2f} | "
                          f"{worst['outside']:.2f} ({worst['sequence']}) | {np.mean([r['outside3'] for r in rs]):.2f} | "
                          f"{np.mean([r['u_share'] for r in rs]):.3f} | {mv} |")
-    lines += ["", "## Per clip", "", "| clip | generator | edit | black | outside K+E | outside K+E+U | U share | head moved (asked) |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "## Per clip", "", "| clip | generator | edit | black | holes | outside K+E | outside K+E+U | U share | head moved (asked) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results["edits"]:
         mv = f"{r['moved_px']:.1f} ({r['asked_px']:.1f})" if r["moved_px"] is not None else ""
-        lines.append(f"| {r['sequence']} | {r['generator']} | {r['edit']} | {r['black']} | {r['outside']:.2f} | "
+        lines.append(f"| {r['sequence']} | {r['generator']} | {r['edit']} | {r['black']} | {r['holes']} | {r['outside']:.2f} | "
                      f"{r['outside3']:.2f} | {r['u_share']:.3f} | {mv} |")
     lines += ["", "## Unedited decode against the source (every frame)", "",
               "| clip | generator | key frames | PSNR-RGB (dB) | LPIPS-Alex |", "|---|---|---|---|---|"]
@@ -249,35 +268,85 @@ def _panel(rgb: np.ndarray, label: str) -> np.ndarray:
 
 
 def strips(args: argparse.Namespace) -> int:
-    """source | unedited (after) | edited (before) | edited (after), from two measure runs."""
+    """Per clip and edit one PNG, one row per generator: source | unedited (after) | edited
+    (before) | edited (after), from the frames two measure runs saved."""
     written = 0
+    kinds = [k for k in EDITS if not args.edits or k in args.edits]
     for clip_dir in sorted((args.after / "frames").iterdir()):
-        for g in args.generators:
-            for kind in EDITS:
+        if args.clips and clip_dir.name not in args.clips:
+            continue
+        for kind in kinds:
+            rows = []
+            for g in args.generators:
                 stem = f"{g}_{kind.replace(':', '_').replace('=', '')}"
                 paths = [clip_dir / "source.png", clip_dir / f"{g}_unedited.png",
                          args.before / "frames" / clip_dir.name / f"{stem}.png", clip_dir / f"{stem}.png"]
                 if not all(p.is_file() for p in paths):
                     continue
-                labels = ["source", "unedited", f"{kind} before", f"{kind} after"]
+                short = g.replace("ifvc-", "")
+                labels = [f"source ({clip_dir.name[:22]})", f"{short} unedited", f"{kind} before", f"{kind} after"]
                 parts = []
                 for p, label in zip(paths, labels):
                     parts += [_panel(cv2.imread(str(p)), label), np.full((256 + LABEL_H, 4, 3), 255, np.uint8)]
-                out = args.out / f"{clip_dir.name}_{stem}.png"
+                rows.append(np.hstack(parts[:-1]))
+            if rows:
+                out = args.out / f"strip_{clip_dir.name}_{kind.replace(':', '_').replace('=', '')}.png"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(out), np.hstack(parts[:-1]))
+                cv2.imwrite(str(out), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
                 written += 1
     print(f"wrote {written} strips into {args.out}")
     return 0
 
 
+def regions(args: argparse.Namespace) -> int:
+    from ifvc_synthesis.generators import get_generator
+    from ref_decoder.decoder import Decoder
+    from ref_decoder.edits import EditApplier, parse_edit
+    data = args.stream.read_bytes()
+    decoded = list(Decoder(generator=get_generator(args.generator)).decode(data))
+    gen = get_generator(args.generator)
+    payload, version, _ = _geometry_of(data)
+    gen.set_keyframe(decoded[0].rgb, decoded[0].values, payload, version)
+    key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_mask > 0
+    applier = EditApplier([parse_edit(args.edit)], warn=lambda _msg: None)
+    rows = []
+    for i in args.frames:
+        v = np.asarray(decoded[i].values)
+        ev = applier.apply(i, v)
+        u, e = gen.synthesize(v), gen.synthesize(ev)
+        region = ~(key_mask | person_region(gen, ev))
+        u_part = region & person_region(gen, v)
+        diff = np.abs(e.astype(np.int16) - u.astype(np.int16)).mean(axis=2)
+        print(f"frame {i}: outside K+E {diff[region].mean():.2f} levels; U-(K+E) {int(u_part.sum())} px, "
+              f"change there {diff[u_part].mean() if u_part.any() else 0.0:.1f}; elsewhere outside K+E "
+              f"{diff[region & ~u_part].mean() if (region & ~u_part).any() else 0.0:.2f}")
+        magenta, dark = u.copy(), u.copy()
+        magenta[u_part] = (255, 0, 255)
+        dark[key_mask] //= 2
+        rows.append(np.hstack([u, e, magenta, dark]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["regions"]:
+        ap = argparse.ArgumentParser(prog="edit_background_study regions")
+        ap.add_argument("--stream", type=Path, required=True)
+        ap.add_argument("--edit", required=True, help="one edit, e.g. head_tx:offset=0.2")
+        ap.add_argument("--frames", type=int, nargs="+", default=[1, 21, 41])
+        ap.add_argument("--generator", default="ifvc-geometric-2")
+        ap.add_argument("--out", type=Path, required=True)
+        return regions(ap.parse_args(argv[1:]))
     if argv[:1] == ["strips"]:
         ap = argparse.ArgumentParser(prog="edit_background_study strips")
         ap.add_argument("--before", type=Path, required=True, help="OUT of a measure run before the change")
         ap.add_argument("--after", type=Path, required=True, help="OUT of a measure run after the change")
         ap.add_argument("--generators", nargs="+", default=list(GENERATORS))
+        ap.add_argument("--clips", nargs="*", help="only these clips")
+        ap.add_argument("--edits", nargs="*", help="only these edits (as in EDITS, e.g. head_tx:offset=0.2 head_loc)")
         ap.add_argument("--out", type=Path, required=True)
         return strips(ap.parse_args(argv[1:]))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
