@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bitstream.generator_registry import GENERATOR_BY_NAME, NO_WEIGHTS_SHA256
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from ifvc_synthesis.generators import Generator, LayeredGenerator, MultiReferenceGenerator, get_generator
-from ifvc_synthesis.generators.background_fill import EMPTY_GREY, push_pull_fill
+from ifvc_synthesis.generators.background_fill import EMPTY_GREY, mirror_columns, push_pull_fill, textured_fill
 from ifvc_synthesis.generators.layered import body_weight, similarity_2d
 
 I = {e.name: i for i, e in enumerate(SEMANTIC_ELEMENTS)}
@@ -70,6 +70,81 @@ def test_push_pull_keeps_known_pixels_and_fills_within_their_range(h: int, w: in
         assert (out >= lo - 1e-3).all() and (out <= hi + 1e-3).all()    # a convex blend of known pixels
     else:
         assert (out == EMPTY_GREY).all()
+
+
+def _reflect_source(row: np.ndarray, x: int, min_run: int = 4) -> tuple[int, int] | None:
+    """Annex G.4 Sources for one pixel, written the slow way: (source column, distance)."""
+    w = len(row)
+    left = max((c for c in range(x) if row[c]), default=None)
+    right = min((c for c in range(x + 1, w) if row[c]), default=None)
+
+    def run(c: int, step: int) -> int:
+        n = 0
+        while 0 <= c < w and row[c]:
+            n, c = n + 1, c + step
+        return n
+    sides = []
+    for side, step in ((left, -1), (right, 1)):
+        if side is None:
+            sides.append(None)
+            continue
+        n = run(side, step)
+        d = abs(x - side)
+        t = (d - 1) % (2 * n)
+        q = side + step * t if t < n else side + step * (2 * n - 1 - t)
+        sides.append((q, d) if n >= min_run else None)
+    dl = x - left if left is not None else x + 1
+    dr = right - x if right is not None else w - x
+    order = (0, 1) if dl <= dr else (1, 0)
+    return next((sides[i] for i in order if sides[i] is not None), None)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 40), st.integers(0, 2 ** 31 - 1), st.floats(0.0, 1.0))
+def test_fill_sources_reflect_the_nearer_background_run(h: int, w: int, seed: int, share: float) -> None:
+    """mirror_columns against a direct reading of Annex G.4 Sources, pixel by pixel."""
+    rng = np.random.default_rng(seed)
+    known = (rng.uniform(0, 1, (h, w)) < share).astype(np.uint8)
+    q, ok, dist = mirror_columns(known)
+    for y in range(h):
+        for x in range(w):
+            if known[y, x]:
+                assert ok[y, x] and q[y, x] == x and dist[y, x] == 0
+                continue
+            expect = _reflect_source(known[y], x)
+            assert ok[y, x] == (expect is not None)
+            if expect is not None:
+                assert (q[y, x], dist[y, x]) == expect and known[y, q[y, x]]
+
+
+@settings(derandomize=True, max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2 ** 31 - 1), st.floats(0.0, 1.0))
+def test_textured_fill_keeps_known_pixels_and_stays_between_background_colours(h: int, w: int, seed: int,
+                                                                              share: float) -> None:
+    rng = np.random.default_rng(seed)
+    rgb = rng.uniform(9, 255, (h, w, 3)).astype(np.float32)          # no black pixel
+    known = (rng.uniform(0, 1, (h, w)) < share).astype(np.float32)
+    out = textured_fill(rgb, known, 3.0, 48.0)
+    smooth = push_pull_fill(rgb, known)
+    assert out.shape == rgb.shape and np.isfinite(out).all()
+    k = known > 0
+    assert np.array_equal(out[k], rgb[k])
+    if k.any():
+        lo, hi = rgb[k].min(axis=0), rgb[k].max(axis=0)
+        assert (out >= lo - 1e-3).all() and (out <= hi + 1e-3).all()    # no colour the background lacks
+    q, ok, _ = mirror_columns(known)
+    assert np.array_equal(out[~k & ~ok], smooth[~k & ~ok])              # no source: the push-pull colour
+
+
+def test_textured_fill_continues_a_striped_background() -> None:
+    """Vertical stripes beside a hole continue into it (the old fill was flat there)."""
+    y, x = np.mgrid[0:32, 0:64]
+    rgb = np.repeat((60 + 80 * ((x // 2) % 2)).astype(np.float32)[..., None], 3, axis=2)
+    known = np.ones((32, 64), np.float32)
+    known[:, 20:44] = 0
+    out = textured_fill(rgb, known, 3.0, 48.0)
+    flat = push_pull_fill(rgb, known)
+    assert out[:, 21:23].std() > 4 * flat[:, 21:23].std() + 1.0
 
 
 def test_similarity_fit_recovers_a_similarity() -> None:

@@ -48,3 +48,66 @@ def push_pull_fill(rgb: np.ndarray, weight: np.ndarray) -> np.ndarray:
         up = up.reshape(h, wd, -1)
         filled = p + (1.0 - w)[..., None] * up
     return filled.astype(np.float32)
+
+
+def mirror_columns(known: np.ndarray, min_run: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every pixel, the column whose known sample continues the background into the
+    run of unknown pixels it lies in (same row), and whether there is one.
+
+    Per row, with L the last known column left of x and [A, L] its run of known pixels
+    (n = L - A + 1), the left source is the run mirrored again and again away from the hole
+    (OpenCV's BORDER_REFLECT tiling): t = (x - L - 1) mod 2n, q = L - t if t < n else A + t - n;
+    the right source likewise with the first known column R right of x and its run [R, B].
+    The nearer side (x - L <= R - x) is used when its run has at least min_run pixels, else
+    the other side under the same condition; known pixels are their own source. Returns
+    (source column, whether there is one, distance x - L or R - x to the used side (0 where
+    known)). Integer arithmetic only."""
+    k = np.asarray(known) > 0
+    h, w = k.shape
+    cols = np.broadcast_to(np.arange(w, dtype=np.int64), (h, w))
+    rows = np.arange(h)[:, None]
+    left = np.maximum.accumulate(np.where(k, cols, -1), axis=1)           # last known <= x
+    right = np.minimum.accumulate(np.where(k, cols, w)[:, ::-1], axis=1)[:, ::-1]   # first known >= x
+    last_unknown = np.maximum.accumulate(np.where(k, -1, cols), axis=1)    # last unknown <= x
+    next_unknown = np.minimum.accumulate(np.where(k, w, cols)[:, ::-1], axis=1)[:, ::-1]
+    a = last_unknown[rows, np.clip(left, 0, w - 1)] + 1                    # start of the left run
+    b = next_unknown[rows, np.clip(right, 0, w - 1)] - 1                   # end of the right run
+    n_l = np.where(left >= 0, left - a + 1, 0)
+    n_r = np.where(right < w, b - right + 1, 0)
+    t_l = np.mod(cols - left - 1, np.maximum(2 * n_l, 1))
+    q_l = np.where(t_l < n_l, left - t_l, a + t_l - n_l)
+    t_r = np.mod(right - cols - 1, np.maximum(2 * n_r, 1))
+    q_r = np.where(t_r < n_r, right + t_r, b - (t_r - n_r))
+    ok_l, ok_r = n_l >= min_run, n_r >= min_run
+    left_first = (cols - left) <= (right - cols)
+    use_l = np.where(left_first, ok_l, ok_l & ~ok_r)
+    q = np.where(k, cols, np.where(use_l, q_l, q_r))
+    ok = k | ok_l | ok_r
+    dist = np.where(k, 0, np.where(use_l, cols - left, right - cols))
+    return np.clip(q, 0, w - 1), ok, dist
+
+
+def textured_fill(rgb: np.ndarray, weight: np.ndarray, sigma: float, fade: float) -> np.ndarray:
+    """push_pull_fill with the background's texture continued into the holes (Annex G.4).
+
+    Smooth = GaussianBlur(weight * rgb, sigma) / GaussianBlur(weight, sigma) (the local mean
+    of the known colours), detail = rgb - Smooth. A hole pixel with a source column
+    (mirror_columns: the background beside it in the same row, mirrored) gets
+    T = F + f (detail at the source), f = max(0, 1 - d / fade) with d its distance to that
+    side, then limited to the range between F and the source pixel's colour, so every value
+    lies between two background colours; the texture fades into the smooth push-pull colour
+    F away from the hole's edge. Known pixels keep their value."""
+    img = rgb.astype(np.float32)
+    w0 = np.asarray(weight, np.float32)
+    fill = push_pull_fill(img, w0)
+    num = cv2.GaussianBlur(img * w0[..., None], (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    den = cv2.GaussianBlur(w0, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)[..., None]
+    smooth = np.where(den > 1e-6, num / np.maximum(den, np.float32(1e-6)), img)
+    q, ok, dist = mirror_columns(w0)
+    rows = np.arange(img.shape[0])[:, None]
+    source = img[rows, q]
+    f = np.maximum(np.float32(0), np.float32(1) - dist.astype(np.float32) / np.float32(fade))[..., None]
+    textured = fill + f * (source - smooth[rows, q])
+    textured = np.clip(textured, np.minimum(fill, source), np.maximum(fill, source))
+    hole = (w0 <= 0) & ok
+    return np.where(hole[..., None], textured, fill).astype(np.float32)

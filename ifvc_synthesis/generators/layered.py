@@ -8,8 +8,9 @@ Picture = static background + moving person:
   move with the head, the neck partly, the shoulders a little);
 - the person's alpha is the key frame's person mask (person_mask.py, derived at the decoder)
   warped by the same field;
-- the background plate is the key frame outside the person and a push-pull fill of the
-  background inside it (background_fill.py), and it never moves.
+- the background plate is the key frame outside the person and, inside it, a push-pull fill
+  of the surrounding background with the background's texture mirrored in from beside the
+  person (background_fill.py), and it never moves.
 Output = alpha * person + (1 - alpha) * plate, then geometric-1's mouth and eyelid fills.
 Every output sample is a blend of key-frame samples (edge-replicated outside the picture)
 and fill colours, so no pixel is ever left black; pixels the person covers in neither the
@@ -25,7 +26,7 @@ import numpy as np
 from bitstream.generator_registry import GENERATOR_BY_NAME
 
 from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
-from .background_fill import push_pull_fill
+from .background_fill import textured_fill
 from .geometric import GeometricGenerator
 from .multi_reference import MultiReferenceGenerator
 from .person_mask import derive_person_mask, face_frame
@@ -39,6 +40,8 @@ SHOULDER_WEIGHT = 0.2      # share of the head's motion that the shoulders follo
 FALLOFF_LENGTH = 0.9       # face heights below the chin over which the share falls to it
 ALPHA_SIGMA = 1.0          # feathering of the person mask (pixels)
 PLATE_GUARD = 3            # person mask dilation (pixels) whose samples do not feed the fill (halo)
+DETAIL_SIGMA = 3.0         # the fill's texture: the background minus its local mean at this scale (pixels)
+DETAIL_FADE = 48.0         # ... continued this far (pixels) into the hole, fading to the smooth fill
 
 
 def similarity_2d(src: np.ndarray, dst: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
@@ -119,7 +122,7 @@ class LayeredGenerator(GeometricGenerator):
         self._alpha_key = np.maximum(mask, cv2.GaussianBlur(mask, (0, 0), ALPHA_SIGMA,
                                                             borderType=cv2.BORDER_REPLICATE))
         guard = cv2.dilate(self.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
-        fill = push_pull_fill(self._key_float, (1 - guard).astype(np.float32))
+        fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
         self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
 
     def _layered_float(self, target_values: np.ndarray
