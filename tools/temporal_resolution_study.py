@@ -4,6 +4,7 @@ docs/results/temporal_resolution_<date>/.
 
     python -m tools.temporal_resolution_study rate    [--factors 2 3] [--lambda-scales ...] [--bounds ...]
     python -m tools.temporal_resolution_study tables  [--out R]     (rate.md again from R/rate.json)
+    python -m tools.temporal_resolution_study errors  --variant LABEL=METHOD:GROUPS:FACTOR:LAMBDA_SCALE:BOUND ...
     python -m tools.temporal_resolution_study quality --variant LABEL=METHOD:GROUPS:FACTOR:LAMBDA_SCALE:BOUND ...
                                                       [--names ...] [--frames N]
 
@@ -444,6 +445,42 @@ def rate_markdown(data: dict[str, object]) -> tuple[str, list[dict[str, object]]
     return "\n".join(out) + "\n", summary
 
 
+def error_study(names: list[str], variants: list[dict[str, object]], qp: int = DEFAULT_QP) -> dict[str, object]:
+    """Per element: largest level error, its 99th percentile and the share of semantic frames
+    beyond the variant's error bound, over the clips (the interpolated frames are not bound)."""
+    from ref_encoder.analysis import apply_smoothing
+    from tools.semantics_cache import raw_semantics
+    series = [apply_smoothing(raw_semantics(n)[0], "one_euro")[:, list(DEFAULT_ELEMENT_IDS)] for n in names]
+    rows = []
+    for var in variants:
+        errs = []
+        for v in series:
+            sh = study_header(len(v))
+            clip = code_clip(v, str(var["method"]), GROUP_SETS.get(str(var["groups"]), ()), int(var["factor"]),  # type: ignore[call-overload]
+                             lambda_for_qp(qp) * float(var["lambda_scale"]), float(var["bound"]), sh=sh)  # type: ignore[arg-type]
+            scale = np.array([float(1 << p) for p in sh.sh_sem_precision])
+            errs.append(np.abs(np.array(clip.levels[1:]) - v[1:] * scale))
+        e = np.vstack(errs)
+        bound = float(var["bound"])  # type: ignore[arg-type]
+        rows.append({"label": var["label"], "max": e.max(0).tolist(), "p99": np.percentile(e, 99, axis=0).tolist(),
+                     "beyond_bound": (e > bound + 1e-9).mean(0).tolist()})
+    return {"elements": [NAMES[e] for e in DEFAULT_ELEMENT_IDS], "rows": rows, "variants": variants,
+            "frames": sum(len(v) - 1 for v in series)}
+
+
+def error_markdown(data: dict[str, object]) -> str:
+    elements: list[str] = data["elements"]  # type: ignore[assignment]
+    out = [f"Test split, {data['frames']} semantic frames: level error |level - v 2^p| of the decoded levels per "
+           "element: largest / 99th percentile / share of frames beyond the variant's error bound.", "",
+           "| element | " + " | ".join(str(r["label"]) for r in data["rows"]) + " |",  # type: ignore[attr-defined]
+           "|---|" + "---|" * len(data["rows"])]  # type: ignore[arg-type]
+    for k, name in enumerate(elements):
+        cells = [f"{r['max'][k]:.2f} / {r['p99'][k]:.2f} / {100 * r['beyond_bound'][k]:.1f} %"
+                 for r in data["rows"]]  # type: ignore[attr-defined]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 # ---------------------------------------------------------------------------------------
 # Quality, end to end
 # ---------------------------------------------------------------------------------------
@@ -596,8 +633,9 @@ def _parse_variant(text: str) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="temporal_resolution_study", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["rate", "tables", "quality"],
-                    help="tables: rate.md again from the rate.json in --out (no coding)")
+    ap.add_argument("part", choices=["rate", "tables", "errors", "quality"],
+                    help="tables: rate.md again from the rate.json in --out (no coding); errors: per-element "
+                         "level errors of the --variant settings")
     ap.add_argument("--split", default="test", choices=["train", "validation", "test"])
     ap.add_argument("--factors", type=int, nargs="+", default=[2, 3])
     ap.add_argument("--lambda-scales", type=float, nargs="+", default=[0.125, 0.25, 0.5, 1, 2, 4, 8])
@@ -630,10 +668,13 @@ def main(argv: list[str] | None = None) -> int:
         text, summary = rate_markdown(data)
         data["bd"] = summary
         args.part = "rate"
+    elif not args.variant:
+        print(f"error: {args.part} needs --variant (at least one)", file=sys.stderr)
+        return 2
+    elif args.part == "errors":
+        data = error_study(names, args.variant)
+        text = error_markdown(data)
     else:
-        if not args.variant:
-            print("error: quality needs --variant (at least one)", file=sys.stderr)
-            return 2
         try:
             data = quality_study(names, args.frames, args.variant, out_dir, args.strip_labels)
         except ValueError as exc:
