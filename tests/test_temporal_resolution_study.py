@@ -115,7 +115,8 @@ def test_full_method_is_the_real_writer(seed: int) -> None:
     assert clip.bits == sum(8 * r.num_bytes for r in w.records if r.unit_type == UnitType.SEMANTIC)
 
 
-@pytest.mark.parametrize("groups", [(GROUP_HEAD,), (GROUP_EYES,), (GROUP_MOUTH,), (GROUP_HEAD, GROUP_EYES, GROUP_MOUTH)])
+@pytest.mark.parametrize("groups", [(GROUP_HEAD,), (GROUP_EYES,), (GROUP_MOUTH,),
+                                    (GROUP_HEAD, GROUP_EYES, GROUP_MOUTH)])
 def test_hold_is_legal_today_and_interp_decodes(groups: tuple[int, ...]) -> None:
     v = _trajectory(3, 35)
     sh = trs.study_header(len(v))

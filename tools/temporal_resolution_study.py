@@ -60,7 +60,7 @@ import datetime
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Sequence
@@ -231,6 +231,23 @@ class CodedClip:
     anchors: list[bool] = field(default_factory=list)
 
 
+@dataclass
+class Variant:
+    """One coding setting of the errors and quality parts (--variant LABEL=METHOD:GROUPS:FACTOR:
+    LAMBDA_SCALE:BOUND)."""
+    label: str
+    method: str
+    groups: str          # a GROUP_SETS key, or "-" for full
+    factor: int
+    lambda_scale: float
+    bound: float
+
+    def code(self, values: np.ndarray, sh: SequenceHeader, key_levels: list[int] | None = None,
+             qp: int = DEFAULT_QP) -> "CodedClip":
+        return code_clip(values, self.method, GROUP_SETS.get(self.groups, ()), self.factor,
+                         lambda_for_qp(qp) * self.lambda_scale, self.bound, key_levels=key_levels, sh=sh)
+
+
 def code_clip(values: np.ndarray, method: str, groups: tuple[int, ...], factor: int, lam: float | None,
               bound: float, fpu: int = DEFAULT_FPU, key_levels: list[int] | None = None,
               sh: SequenceHeader | None = None) -> CodedClip:
@@ -357,7 +374,10 @@ def rate_study(names: list[str], factors: list[int], lambda_scales: list[float],
                     clip = code_clip(v, method, GROUP_SETS.get(gs, ()), factor, base_lam * s, bound, sh=sh)
                     terms = distortion_terms(np.array(clip.levels, dtype=np.float64), v, sh)
                     for k, x in {"bits": clip.bits, **terms}.items():
-                        acc[k] = max(acc.get(k, 0.0), x) if k.startswith("max_err") else acc.get(k, 0.0) + x  # type: ignore[operator]
+                        if k.startswith("max_err"):      # largest over the clips, the rest summed
+                            acc[k] = max(acc.get(k, 0.0), float(x))
+                        else:
+                            acc[k] = acc.get(k, 0.0) + float(x)
                 row = {"method": method, "groups": gs, "factor": factor, "bound": bound, "lambda_scale": s,
                        "lambda": base_lam * s, **{k: (x if k.startswith("max_err") else x / frames)
                                                   for k, x in acc.items()}}
@@ -393,9 +413,10 @@ def rate_markdown(data: dict[str, object]) -> tuple[str, list[dict[str, object]]
     full = [p for p in points if p["method"] == "full"]
     out = [f"Test split: {len(data['names'])} clips, {data['frames']} semantic frames; Compact profile, syntax 2, "
            f"CABAC, 8 frames per unit; lambda = scale x {data['base_lambda']:.4g} (QP {data['qp']}); "
-           f"error bounds {', '.join(f'{b:g}' for b in bounds)} levels. Bits: semantic units with framing, per semantic "
-           "frame. D: RDOQ's weighted distortion (milli-LPIPS-Alex squared) per frame; level MSE: mean over frames of "
-           "the sum of squared level errors of the group's elements; max: largest level error.", ""]
+           f"error bounds {', '.join(f'{b:g}' for b in bounds)} levels. Bits: semantic units with framing, "
+           "per semantic frame. D: RDOQ's weighted distortion (milli-LPIPS-Alex squared) per frame; level MSE: "
+           "mean over frames of the sum of squared level errors of the group's elements; max: largest level error.",
+           ""]
     out += ["### At the default (lambda scale 1, error bound %g)" % default_bound, "",
             "| configuration | bits/frame | change | D weighted | head MSE | eyes MSE | mouth MSE | max err head | "
             "max err eyes | max err mouth |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -405,7 +426,8 @@ def rate_markdown(data: dict[str, object]) -> tuple[str, list[dict[str, object]]
                   and x["lambda_scale"] == 1 and x["bound"] == default_bound), None)
         if p is None:
             continue
-        out.append(f"| {config_label(method, gs, factor)} | {p['bits']:.2f} | {100 * (p['bits'] / ref['bits'] - 1):+.1f} % | "
+        change = 100 * (p["bits"] / ref["bits"] - 1)
+        out.append(f"| {config_label(method, gs, factor)} | {p['bits']:.2f} | {change:+.1f} % | "
                    f"{p['d_weighted']:.3f} | {p['sse_levels_head']:.3f} | {p['sse_levels_eyes']:.3f} | "
                    f"{p['sse_levels_mouth']:.3f} | {p['max_err_head']:.2f} | {p['max_err_eyes']:.2f} | "
                    f"{p['max_err_mouth']:.2f} |")
@@ -439,13 +461,13 @@ def rate_markdown(data: dict[str, object]) -> tuple[str, list[dict[str, object]]
     out += ["", "### Every point", "", "| configuration | bound | lambda scale | bits/frame | D weighted | head MSE | "
             "eyes MSE | mouth MSE |", "|---|---|---|---|---|---|---|---|"]
     for p in points:
-        out.append(f"| {config_label(p['method'], p['groups'], p['factor'])} | {p['bound']:g} | {p['lambda_scale']:g} | "
-                   f"{p['bits']:.2f} | {p['d_weighted']:.4g} | {p['sse_levels_head']:.3f} | {p['sse_levels_eyes']:.3f} | "
-                   f"{p['sse_levels_mouth']:.3f} |")
+        out.append(f"| {config_label(p['method'], p['groups'], p['factor'])} | {p['bound']:g} | "
+                   f"{p['lambda_scale']:g} | {p['bits']:.2f} | {p['d_weighted']:.4g} | {p['sse_levels_head']:.3f} | "
+                   f"{p['sse_levels_eyes']:.3f} | {p['sse_levels_mouth']:.3f} |")
     return "\n".join(out) + "\n", summary
 
 
-def error_study(names: list[str], variants: list[dict[str, object]], qp: int = DEFAULT_QP) -> dict[str, object]:
+def error_study(names: list[str], variants: list[Variant], qp: int = DEFAULT_QP) -> dict[str, object]:
     """Per element: largest level error, its 99th percentile and the share of semantic frames
     beyond the variant's error bound, over the clips (the interpolated frames are not bound)."""
     from ref_encoder.analysis import apply_smoothing
@@ -456,16 +478,15 @@ def error_study(names: list[str], variants: list[dict[str, object]], qp: int = D
         errs = []
         for v in series:
             sh = study_header(len(v))
-            clip = code_clip(v, str(var["method"]), GROUP_SETS.get(str(var["groups"]), ()), int(var["factor"]),  # type: ignore[call-overload]
-                             lambda_for_qp(qp) * float(var["lambda_scale"]), float(var["bound"]), sh=sh)  # type: ignore[arg-type]
+            clip = var.code(v, sh, qp=qp)
             scale = np.array([float(1 << p) for p in sh.sh_sem_precision])
             errs.append(np.abs(np.array(clip.levels[1:]) - v[1:] * scale))
         e = np.vstack(errs)
-        bound = float(var["bound"])  # type: ignore[arg-type]
-        rows.append({"label": var["label"], "max": e.max(0).tolist(), "p99": np.percentile(e, 99, axis=0).tolist(),
+        bound = var.bound
+        rows.append({"label": var.label, "max": e.max(0).tolist(), "p99": np.percentile(e, 99, axis=0).tolist(),
                      "beyond_bound": (e > bound + 1e-9).mean(0).tolist()})
-    return {"elements": [NAMES[e] for e in DEFAULT_ELEMENT_IDS], "rows": rows, "variants": variants,
-            "frames": sum(len(v) - 1 for v in series)}
+    return {"elements": [NAMES[e] for e in DEFAULT_ELEMENT_IDS], "rows": rows,
+            "variants": [asdict(v) for v in variants], "frames": sum(len(v) - 1 for v in series)}
 
 
 def error_markdown(data: dict[str, object]) -> str:
@@ -515,11 +536,10 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 100.0 if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
-def quality_study(names: list[str], limit: int, variants: list[dict[str, object]], out_dir: Path,
+def quality_study(names: list[str], limit: int, variants: list[Variant], out_dir: Path,
                   strip_labels: list[str] | None = None, qp: int = DEFAULT_QP) -> dict[str, object]:
-    """variants: dicts with label, method, groups, factor, lambda_scale, bound; strip_labels: the
-    variants shown in the strips (default all)."""
-    unknown = set(strip_labels or []) - {str(v["label"]) for v in variants}
+    """strip_labels: the variants shown in the strips (default all)."""
+    unknown = set(strip_labels or []) - {v.label for v in variants}
     if unknown:
         raise ValueError(f"--strip-labels names no variant: {', '.join(sorted(unknown))}")
     import cv2
@@ -529,7 +549,6 @@ def quality_study(names: list[str], limit: int, variants: list[dict[str, object]
     from ref_decoder.decoder import Decoder
     from ref_encoder.encoder import Encoder, EncoderConfig
     from tools.semantics_cache import sequence_path
-    base_lam = lambda_for_qp(qp)
     rows: list[dict[str, object]] = []
     strips: list[tuple[str, np.ndarray]] = []
     order = [NAMES[e] for e in DEFAULT_ELEMENT_IDS]
@@ -549,10 +568,8 @@ def quality_study(names: list[str], limit: int, variants: list[dict[str, object]
         decoded: dict[str, np.ndarray] = {}
         coded_levels: dict[str, np.ndarray] = {}
         for var in variants:
-            clip = code_clip(values, str(var["method"]), GROUP_SETS.get(str(var["groups"]), ()), int(var["factor"]),  # type: ignore[call-overload]
-                             base_lam * float(var["lambda_scale"]), float(var["bound"]), key_levels=key, sh=sh)  # type: ignore[arg-type]
-            if var["method"] == "full" and float(var["lambda_scale"]) == 1 and \
-                    float(var["bound"]) == default_max_level_error(PROFILE_COMPACT):  # type: ignore[arg-type]
+            clip = var.code(values, sh, key_levels=key, qp=qp)
+            if (var.method, var.lambda_scale, var.bound) == ("full", 1, default_max_level_error(PROFILE_COMPACT)):
                 same = clip.levels == [list(f.levels) for f in enc.frames]
                 print(f"quality: {name}: study loop reproduces the encoder's levels: {same}", file=sys.stderr)
             dec = np.stack([f.rgb for f in Decoder().decode(_rewrite_stream(enc.stream, clip.levels, DEFAULT_FPU))])
@@ -561,22 +578,24 @@ def quality_study(names: list[str], limit: int, variants: list[dict[str, object]
             alex = lpips_frames(src, dec, "alex", batch_size=8)
             psnr = [_psnr(s, d) for s, d in zip(src, dec)]
             terms = distortion_terms(np.array(clip.levels, dtype=np.float64), values, sh)
-            rows.append({"sequence": name, "label": var["label"], "frames": len(src),
+            rows.append({"sequence": name, "label": var.label, "frames": len(src),
                          "sem_bits_per_frame": clip.bits / (len(src) - 1), "lpips_alex": float(np.mean(alex)),
-                         "psnr_rgb": float(np.mean(psnr)), "d_weighted": float(terms["d_weighted"]) / (len(src) - 1),  # type: ignore[arg-type]
+                         "psnr_rgb": float(np.mean(psnr)),
+                         "d_weighted": float(terms["d_weighted"]) / (len(src) - 1),  # type: ignore[arg-type]
                          "per_frame_lpips_alex": [round(float(a), 5) for a in alex]})
-            decoded[str(var["label"])] = dec
-            coded_levels[str(var["label"])] = np.array(clip.levels)
-            print(f"quality: {name} {var['label']}: {rows[-1]['sem_bits_per_frame']:.2f} bits/frame, LPIPS-Alex "
+            decoded[var.label] = dec
+            coded_levels[var.label] = np.array(clip.levels)
+            print(f"quality: {name} {var.label}: {rows[-1]['sem_bits_per_frame']:.2f} bits/frame, LPIPS-Alex "
                   f"{rows[-1]['lpips_alex']:.4f}, PSNR {rows[-1]['psnr_rgb']:.2f}", file=sys.stderr, flush=True)
-        labels = strip_labels or [str(v["label"]) for v in variants]
+        labels = strip_labels or [v.label for v in variants]
         # degrees per frame between semantic frames (row 0 holds the key frame's decoded-picture values)
         speed = np.abs(np.diff(values[:, yaw], n=1, prepend=values[0, yaw]))
         speed[:2] = 0
         picks = {"head_turn": int(np.argmax(speed)),
                  "blink": int(np.argmin(values[:, blink[0]] + values[:, blink[1]])),
                  # where the last strip variant's mouth opening differs most from the first's
-                 "mouth": int(np.argmax(np.abs(coded_levels[labels[-1]][:, mouth] - coded_levels[labels[0]][:, mouth])))}
+                 "mouth": int(np.argmax(np.abs(coded_levels[labels[-1]][:, mouth]
+                                               - coded_levels[labels[0]][:, mouth])))}
         for kind, k in picks.items():
             if k == 0:
                 continue
@@ -591,8 +610,8 @@ def quality_study(names: list[str], limit: int, variants: list[dict[str, object]
             if not ok:
                 raise RuntimeError(f"cannot encode {fname}")
             outputs.write_bytes(out_dir / "strips" / fname, png.tobytes())
-    return {"rows": rows, "variants": variants, "strips": [s for s, _ in strips], "frames": limit, "qp": qp,
-            "strip_labels": strip_labels or [str(v["label"]) for v in variants]}
+    return {"rows": rows, "variants": [asdict(v) for v in variants], "strips": [s for s, _ in strips],
+            "frames": limit, "qp": qp, "strip_labels": strip_labels or [v.label for v in variants]}
 
 
 def quality_markdown(data: dict[str, object]) -> str:
@@ -602,7 +621,8 @@ def quality_markdown(data: dict[str, object]) -> str:
     out = [f"Reference encoder (VVC key frame at QP {data['qp']}, Compact defaults), first {data['frames']} frames; "
            "semantic levels of each variant written into the stream; reference decoder (geometric generator). "
            "LPIPS-Alex and PSNR-RGB on every frame, mean per clip then over clips. Strips: columns source | "
-           + " | ".join(data.get("strip_labels", labels)) + ", rows the event frame and its neighbours.", "",  # type: ignore[attr-defined]
+           + " | ".join(data.get("strip_labels", labels))  # type: ignore[attr-defined]
+           + ", rows the event frame and its neighbours.", "",
            "| variant | semantic bits/frame | D weighted | LPIPS-Alex | PSNR-RGB |", "|---|---|---|---|---|"]
     for lb in labels:
         sel = [r for r in rows if r["label"] == lb]
@@ -620,14 +640,17 @@ def quality_markdown(data: dict[str, object]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _parse_variant(text: str) -> dict[str, object]:
+def _parse_variant(text: str) -> Variant:
     """label=method:groups:factor:lambda_scale:bound, e.g. interp=interp:head:2:1:3."""
     label, _, spec = text.partition("=")
     parts = spec.split(":")
     if not label or len(parts) != 5 or parts[0] not in METHODS or (parts[1] not in GROUP_SETS and parts[1] != "-"):
         raise argparse.ArgumentTypeError(f"variant {text!r}: expected LABEL=METHOD:GROUPS:FACTOR:LAMBDA_SCALE:BOUND")
-    return {"label": label, "method": parts[0], "groups": parts[1], "factor": int(parts[2]),
-            "lambda_scale": float(parts[3]), "bound": float(parts[4])}
+    try:
+        return Variant(label, parts[0], parts[1], int(parts[2]), float(parts[3]), float(parts[4]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"variant {text!r}: FACTOR must be an integer, LAMBDA_SCALE and BOUND "
+                                         "numbers") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -656,7 +679,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: sequences missing ({', '.join(missing)}): run python -m tools.prepare_sequences "
               "--raw ../shared/data/faces/raw --out work/sequences", file=sys.stderr)
         return 2
-    out_dir = args.out or Path("docs") / "results" / f"temporal_resolution_{datetime.datetime.now(datetime.UTC):%Y-%m-%d}"
+    today = datetime.datetime.now(datetime.UTC)
+    out_dir = args.out or Path("docs") / "results" / f"temporal_resolution_{today:%Y-%m-%d}"
     command = "python -m tools.temporal_resolution_study " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part in ("rate", "tables"):
         if args.part == "rate":
