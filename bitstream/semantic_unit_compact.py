@@ -179,10 +179,10 @@ def code_semantic_frame_compact(c: Coder, frame: SemanticFrame, f: int, sh: Sequ
         left = {g: len(layout.members[g]) for g in layout.groups}
         for i in range(n):
             g = layout.group[i]
-            left[g] -= 1
-            if not coded[g]:
+            if not coded[g]:     # (before counting: a layout may leave a group out of GroupList)
                 frame.sem_res[i] = 0
                 continue
+            left[g] -= 1
             must = left[g] == 0 and sig_so_far[g] == 0    # last chance of a changed group
             if cabac:
                 assert ctx is not None
