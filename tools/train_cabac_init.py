@@ -1,7 +1,7 @@
 """Trained initialisation of the CABAC contexts of semantic-unit syntax 2 (spec 1.2 draft,
 Tables 10a and 10b), as JVET trains the initValue and shiftIdx tables of VVC.
 
-    python -m tools.train_cabac_init [--split train] [--fpu 8] [--qp 42]
+    python -m tools.train_cabac_init [--split train] [--fpu 8] [--qps 42]
 
 Codes every clip of the split as the reference encoder does at its default setting (Compact
 profile, CABAC, RDOQ with the lambda of the key-frame QP and the profile's error bound, the
@@ -77,13 +77,14 @@ def recording_bins(log: list[tuple[int, int]]) -> Iterator[None]:
         cabac_engine.ArithmeticEncoder.encode_decision = original  # type: ignore[method-assign]
 
 
-def collect_bins(names: list[str], fpu: int, qp: int) -> dict[str, list[list[int]]]:
-    """For every context name, its bins per segment (from one initialisation to the next)."""
+def collect_bins(names: list[str], fpu: int, qps: list[int]) -> dict[str, list[list[int]]]:
+    """For every context name, its bins per segment (from one initialisation to the next), over
+    the clips coded at each key-frame QP's lambda."""
     from ref_encoder.analysis import apply_smoothing
     segments: dict[str, list[list[int]]] = defaultdict(list)
     log: list[tuple[int, int]] = []
     with recording_bins(log):
-        for name in names:
+        for name, qp in ((n, q) for q in qps for n in names):
             values = apply_smoothing(raw_semantics(name)[0], "one_euro")
             sh = baseline_header(1, len(values))
             sh.sh_profile_idc = PROFILE_COMPACT
@@ -165,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", default="train", choices=["train", "validation", "test"])
     ap.add_argument("--fpu", type=int, default=8, help="frames per semantic unit (default 8)")
-    ap.add_argument("--qp", type=int, default=42, help="key-frame QP of the lambda (default 42)")
+    ap.add_argument("--qps", type=int, nargs="+", default=[42],
+                    help="key-frame QPs of the lambda (default 42, the default setting)")
     args = ap.parse_args(argv)
     names = load_split()[args.split]
-    segments = collect_bins(names, args.fpu, args.qp)
+    segments = collect_bins(names, args.fpu, args.qps)
     sh = baseline_header(1, 2)
     table = train(segments, sh.sh_cabac_init_qp)
     now = sum(ideal_bits(s, 35, 0, sh.sh_cabac_init_qp) for s in segments.values())
