@@ -131,7 +131,9 @@ def test_trace_names_the_new_elements() -> None:
         assert "sf_group_flag" in names
         if mode == ENTROPY_CABAC:
             assert {"su_frame_idx_delta_flag", "su_num_frames_pred_flag", "su_num_frames_minus1",
-                    "su_frame_idx_delta_minus1"} <= names
+                    "su_frame_idx_delta_minus1", "sem_res_par_flag", "sem_res_gt3_flag",
+                    "sem_res_abs_rem"} <= names
+            assert not {"sem_res_gt2_flag", "sem_res_abs_minus3"} & names     # syntax 1's bins
         else:
             assert "su_num_frames_minus1" not in names
 
