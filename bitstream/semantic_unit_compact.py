@@ -1,5 +1,5 @@
 """Semantic-unit syntax 2: the semantic unit of the Compact profile (spec 1.2 draft: syntax
-7.3.5a, semantics 7.4.4a, CABAC 9.3.6, Tables 3b, 10a, 12a, 13a). Used instead of syntax 1
+7.3.5a, semantics 7.4.4a, CABAC 9.3.6, Tables 3d, 10a, 10b, 12a, 13a). Used instead of syntax 1
 (structures.code_semantic_unit) when compact_tools(sh) is true; written once for the writer,
 the parser and the encoder's rate estimation.
 
@@ -15,8 +15,11 @@ What it changes, and why (docs/results/semantic_coding_2026-12-03/ has the measu
   also looks at the preceding element of its group in the same frame; a flag that must be 1
   (the last group when no earlier one changed, the last element of a changed group when no
   earlier one is significant) is inferred;
-- the residual's other bins are syntax 1's (gt1, gt2, remainder), the sign's context is the
-  sign of the element's last non-zero residual, and every context adapts fast (shiftIdx 0).
+- magnitudes: gt1 as in syntax 1, then H.266's parity and gt3 flags (contexts from the
+  magnitude of the element's last non-zero residual) and a halved remainder, so that steps of
+  2 to 4 levels (most of those the error-bounded RDOQ takes) need no bypass bin; the sign's
+  context is the sign of the element's last non-zero residual;
+- every context has a trained initValue and shiftIdx (Tables 10a, 10b; tools/train_cabac_init.py).
 """
 from __future__ import annotations
 
@@ -219,11 +222,14 @@ def code_sem_res_compact_eg(c: Coder, f: int, i: int, value: int, bound: int, mu
 
 def code_sem_res_compact_cabac(c: Coder, f: int, i: int, value: int, bound: int,
                                ctx: SemanticContextState, neighbour: int, must: bool) -> int:
-    """sem_res[ f ][ i ] of syntax 2 in CABAC mode (7.3.5a): sem_res_sig_flag with the
-    syntax-2 contexts (ctxInc = (PrevRes[ i ] != 0) + 2 * neighbour, Table 13a), inferred 1
-    when must; then syntax 1's gt1, gt2 and remainder bins (9.3.3, 9.3.4.2), and the sign with
-    ctxInc = LastSign[ i ], the sign of the element's last non-zero residual (Table 13a)."""
+    """sem_res[ f ][ i ] of syntax 2 in CABAC mode (7.3.5a, 9.3.6.2): sem_res_sig_flag (ctxInc
+    ( PrevRes[ i ] != 0 ) + 2 * neighbour), inferred 1 when must; sem_res_gt1_flag (ctxInc
+    Abs( PrevRes[ i ] ) > 1); then, as in H.266's residual coding, the parity
+    sem_res_par_flag and sem_res_gt3_flag (contexts from LastAbs[ i ], the magnitude of the
+    element's last non-zero residual) and the remainder sem_res_abs_rem = ( Abs - 4 ) >> 1 in
+    bypass EGk, so Abs = 2 + par + 2 * ( gt3 + rem ); the sign with ctxInc LastSign[ i ]."""
     ec = ctx.elements[i]
+    cc = ctx.compact
     p = ctx.prev_res[i]
     a = abs(value)
     if must:
@@ -231,20 +237,24 @@ def code_sem_res_compact_cabac(c: Coder, f: int, i: int, value: int, bound: int,
         if not c.reading and a == 0:
             raise ValueError(f"sem_res[{f}][{i}] cannot be 0 here (its group changed)")
     else:
-        sig = c.ae_decision(f"sem_res_sig_flag[{f}][{i}]",
-                            ctx.compact.sig[i][int(p != 0) + 2 * neighbour], int(a > 0))
+        sig = c.ae_decision(f"sem_res_sig_flag[{f}][{i}]", cc.sig[i][int(p != 0) + 2 * neighbour],
+                            int(a > 0))
     if not sig:
         return 0
-    ap = abs(p)
     a_dec = 1
-    if c.ae_decision(f"sem_res_gt1_flag[{f}][{i}]", ec.gt1[ap > 1], int(a > 1)):
-        a_dec = 2
-        if c.ae_decision(f"sem_res_gt2_flag[{f}][{i}]", ec.gt2[ap > 2], int(a > 2)):
-            rem = c.ae_bypass_egk(f"sem_res_abs_minus3[{f}][{i}]", a - 3, ec.rice_stat >> 2,
-                                  hi=bound - 3)
+    if c.ae_decision(f"sem_res_gt1_flag[{f}][{i}]", ec.gt1[abs(p) > 1], int(a > 1)):
+        last = cc.last_abs[i]
+        par = c.ae_decision(f"sem_res_par_flag[{f}][{i}]",
+                            cc.par[i][0 if last == 0 else 1 + (last & 1)], a & 1)
+        a_dec = 2 + par
+        if c.ae_decision(f"sem_res_gt3_flag[{f}][{i}]",
+                         cc.gt3[i][0 if last == 0 else 1 if last <= 3 else 2], int(a > 3)):
+            rem = c.ae_bypass_egk(f"sem_res_abs_rem[{f}][{i}]", (a - 4) >> 1, ec.rice_stat >> 2,
+                                  hi=(bound - 4 - par) >> 1)
             ec.update_rice_stat(rem)
-            a_dec = 3 + rem
-    last_sign = ctx.compact.last_sign
+            a_dec = 4 + par + 2 * rem
+    cc.last_abs[i] = a_dec
+    last_sign = cc.last_sign
     neg = c.ae_decision(f"sem_res_sign_flag[{f}][{i}]", ec.sign[last_sign[i]], int(value < 0))
     last_sign[i] = 2 if neg else 1
     return -a_dec if neg else a_dec

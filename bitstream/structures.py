@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .cabac_contexts import (COMPACT_ELEMENT_INIT, COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT,
-                             NUM_CTX_PER_ELEMENT, SKIP_CTX_INIT, ElementContextInit,
-                             ElementContexts, SemanticContextState, default_element_init)
+from .cabac_contexts import (COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT, NUM_CTX_PER_ELEMENT,
+                             SKIP_CTX_INIT, ElementContextInit, ElementContexts,
+                             SemanticContextState, compact_element_context_init,
+                             default_element_init)
 from .generator_registry import GENERATOR_BY_ID, registered_generator_id
 from .semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from .syntax_coder import SyntaxReader, SyntaxWriter
@@ -102,8 +103,8 @@ class SequenceHeader:
         if self.sh_cabac_explicit_init_flag:
             return [ElementContextInit(tuple(v), tuple(s), k) for v, s, k in
                     zip(self.sh_ctx_init_value, self.sh_ctx_shift_idx, self.sh_rice_stat_init)]
-        if self._compact():      # semantic-unit syntax 2: Table 10a (spec 1.2 draft)
-            return [COMPACT_ELEMENT_INIT for _ in self.sh_sem_element_id]
+        if self._compact():      # semantic-unit syntax 2: Table 10b (spec 1.2 draft)
+            return [compact_element_context_init(e) for e in self.sh_sem_element_id]
         return [default_element_init(e) for e in self.sh_sem_element_id]
 
     def _compact(self) -> bool:
@@ -119,7 +120,7 @@ class SequenceHeader:
     def new_context_state(self) -> SemanticContextState:
         """A parsing state of semantic units for this header (spec 9.3.2)."""
         return SemanticContextState(self.element_inits(), self.sh_cabac_init_qp,
-                                    self.skip_ctx_init())
+                                    self.skip_ctx_init(), self.sh_sem_element_id)
 
     @property
     def frame_rate(self) -> float:

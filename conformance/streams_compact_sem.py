@@ -35,7 +35,8 @@ def _sh(entropy: int, **kw: object) -> SequenceHeader:
 def _edge_levels(sh: SequenceHeader) -> list[list[int]]:
     """Frames that exercise each syntax-2 path: a synthetic trajectory, then frames that move
     one group only, only the last element of a group (inferred sig flag / sem_res_nz), large
-    residuals (gt2 and remainder), and held frames (skipped frames, a whole skipped unit)."""
+    residuals (parity, gt3 and remainder bins in CABAC mode), and held frames (skipped frames, a
+    whole skipped unit)."""
     base = trajectory_levels(sh, 9, 21)
     out = [list(r) for r in base]
     last = list(out[-1])
@@ -53,6 +54,7 @@ def _edge_levels(sh: SequenceHeader) -> list[list[int]]:
     step([7], -3)             # eyes only
     step([13], 1)             # mouth: only its last element (inferred)
     step([8], 2)              # eyes: only the last element
+    step([9, 12], 5)          # mouth: an odd magnitude above 3 (par 1, gt3 1, remainder 0)
     step([6], 1)              # head: only head_loc, the group's last element
     step([], 0)               # skipped
     step([3, 9, 8], -40)      # three groups, large residuals (remainder bins)
@@ -89,7 +91,8 @@ def _edges(mode: int, carry: int = 1) -> Built:
     if mode == CABAC:
         exercises += ["su_frame_idx_delta_flag=0 and 1", "su_num_frames_pred_flag=0 and 1",
                       "su_num_frames_minus1 after initialisation", "sem_res_sig_flag inferred",
-                      "sem_res_abs_minus3", "shortest flush (9.3.5)",
+                      "sem_res_par_flag=0 and 1", "sem_res_gt3_flag=0 and 1", "sem_res_abs_rem",
+                      "shortest flush (9.3.5)",
                       "sh_cabac_context_carry_flag=" + str(carry)]
     else:
         exercises += ["frame count from the payload end (more_payload_data)", "sem_res_nz"]

@@ -14,6 +14,7 @@ chosen, so the estimate is closed loop.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 from bitstream.cabac_contexts import SemanticContextState
 from bitstream.cabac_engine import ContextModel
@@ -33,21 +34,44 @@ def _bin_bits(p_state: int, bin_val: int) -> float:
     return -math.log2(p_one if bin_val else 1.0 - p_one)
 
 
+def _lps_share(p_lps6: int) -> float:
+    """The share of the range the engine gives the LPS for a 6-bit LPS probability (spec
+    9.3.4.3: ivlLpsRange = ((qRangeIdx * p) >> 1) + 4), averaged over qRangeIdx 8..15 with the
+    range distributed as 1/range (that of an arithmetic coder after renormalisation)."""
+    weights = [math.log2((q + 1) / q) for q in range(8, 16)]
+    return sum(w * (((q * p_lps6) >> 1) + 4) / (32 * q + 16) for w, q in zip(weights, range(8, 16)))
+
+
+# Bits of an MPS and of an LPS per 6-bit LPS probability, as the engine codes them.
+_ENGINE_BITS = [(-math.log2(1.0 - _lps_share(p)), -math.log2(_lps_share(p))) for p in range(64)]
+
+
+def engine_bin_bits(p_state: int, bin_val: int) -> float:
+    """Bits of bin_val as the arithmetic coder of spec 9.3.4.3 spends them: the LPS range is
+    the 6-bit probability's share of the range plus 4, so a very skewed context neither makes
+    its MPS free nor its LPS dearer than about 7 bits (the ideal -log2 p is not that). Used for
+    semantic-unit syntax 2, whose trained contexts reach such probabilities."""
+    val_mps = p_state >> 14
+    p_lps6 = (32767 - p_state if val_mps else p_state) >> 9
+    return _ENGINE_BITS[p_lps6][bin_val != val_mps]
+
+
 class _CountingEngine:
     """Stands in for the arithmetic encoder: counts ideal bits instead of writing them.
     adapt=False prices bins without moving the context models (trying candidates)."""
 
-    __slots__ = ("bits", "adapt", "bins_encoded", "finished")
+    __slots__ = ("bits", "adapt", "bins_encoded", "finished", "bin_bits")
 
-    def __init__(self, adapt: bool) -> None:
+    def __init__(self, adapt: bool, bin_bits: Callable[[int, int], float] = _bin_bits) -> None:
         self.bits = 0.0
         self.adapt = adapt
+        self.bin_bits = bin_bits
         self.bins_encoded = 0
         self.finished = False
 
     def encode_decision(self, ctx: ContextModel, bin_val: int) -> None:
         self.bins_encoded += 1
-        self.bits += _bin_bits(ctx.p_state, bin_val)
+        self.bits += self.bin_bits(ctx.p_state, bin_val)
         if self.adapt:
             ctx.update(bin_val)
 
@@ -67,10 +91,10 @@ class _CountingEngine:
 class BitCounter(SyntaxWriter):
     """A SyntaxWriter whose arithmetic-coded bins are counted, not written (see module doc)."""
 
-    def __init__(self, adapt: bool = True) -> None:
+    def __init__(self, adapt: bool = True, bin_bits: Callable[[int, int], float] = _bin_bits) -> None:
         super().__init__()
         self._adapt = adapt
-        self._engine = _CountingEngine(adapt)
+        self._engine = _CountingEngine(adapt, bin_bits)
         self._ae = self._engine        # type: ignore[assignment]
 
     def start_ae(self) -> None:
@@ -98,13 +122,16 @@ class SemanticRateModel:
         self._eg_cache: dict[int, int] = {}
         self.compact = compact_tools(sh)          # semantic-unit syntax 2 (spec 7.3.5a)
         self.layout = group_layout(sh) if self.compact else None
+        # Syntax 2 prices bins as the engine codes them (Main keeps the ideal estimate: its
+        # streams stay as they were).
+        self.bin_bits = engine_bin_bits if self.compact else _bin_bits
 
     def skip_bits(self, skip: int) -> float:
         """sf_skip_flag equal to skip."""
         if not self.cabac:
             return 1.0
         assert self.ctx is not None
-        return _bin_bits(self.ctx.skip[self.ctx.prev_skip].p_state, skip)
+        return self.bin_bits(self.ctx.skip[self.ctx.prev_skip].p_state, skip)
 
     def element_bits(self, i: int, res: int, neighbour: int = 0) -> float:
         """sem_res[ i ] equal to res in a frame that is not skipped (syntax 2: in a changed group,
@@ -120,11 +147,12 @@ class SemanticRateModel:
         assert self.ctx is not None
         ec = self.ctx.elements[i]
         rice_stat = ec.rice_stat
-        c = BitCounter(adapt=False)
+        c = BitCounter(adapt=False, bin_bits=self.bin_bits)
         if self.compact:
-            last_sign = self.ctx.compact.last_sign[i]
+            cc = self.ctx.compact
+            last_sign, last_abs = cc.last_sign[i], cc.last_abs[i]
             code_sem_res_compact_cabac(c, 0, i, res, self.bounds[i], self.ctx, neighbour, False)
-            self.ctx.compact.last_sign[i] = last_sign
+            cc.last_sign[i], cc.last_abs[i] = last_sign, last_abs
         else:
             code_sem_res_cabac(c, 0, i, res, self.bounds[i], ec, self.ctx.prev_res[i])
         ec.rice_stat = rice_stat
@@ -135,7 +163,7 @@ class SemanticRateModel:
         skip = int(not any(res))
         if self.compact:     # groups and neighbours tie the elements: code the frame on the side
             snap = self.ctx.snapshot() if self.ctx is not None else None
-            c = BitCounter(adapt=False)
+            c = BitCounter(adapt=False, bin_bits=self.bin_bits)
             code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
                                         self.ctx, self.layout)  # type: ignore[arg-type]
             if self.ctx is not None and snap is not None:
@@ -149,7 +177,7 @@ class SemanticRateModel:
         """Codes the frame with these residuals on the side, advancing the CABAC state as the
         writer will (spec 9.3.4.3.2, 9.3.3.4); returns its bits."""
         skip = int(not any(res))
-        c = BitCounter(adapt=True)
+        c = BitCounter(adapt=True, bin_bits=self.bin_bits)
         if self.compact:
             code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
                                         self.ctx, self.layout)  # type: ignore[arg-type]

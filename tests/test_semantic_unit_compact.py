@@ -131,7 +131,9 @@ def test_trace_names_the_new_elements() -> None:
         assert "sf_group_flag" in names
         if mode == ENTROPY_CABAC:
             assert {"su_frame_idx_delta_flag", "su_num_frames_pred_flag", "su_num_frames_minus1",
-                    "su_frame_idx_delta_minus1"} <= names
+                    "su_frame_idx_delta_minus1", "sem_res_par_flag", "sem_res_gt3_flag",
+                    "sem_res_abs_rem"} <= names
+            assert not {"sem_res_gt2_flag", "sem_res_abs_minus3"} & names     # syntax 1's bins
         else:
             assert "su_num_frames_minus1" not in names
 
@@ -191,8 +193,10 @@ def test_estimated_bits_agree_with_written_bits(mode: int) -> None:
             assert est + 2 <= bits < est + 2 + 8      # ue(0) and unit_stop_one_bit, then alignment
         else:
             # framing flags (about 0.3 bits; the first unit after initialisation codes its frame
-            # count, EG0 of 7: 7 bits), flush (at most 2 bits), alignment (under 8)
-            assert est - 1 <= bits <= est + 12 + (7 if k == 0 else 0)
+            # count, EG0 of 7: 7 bits), flush (at most 2 bits), alignment (under 8); the engine's
+            # cost of a bin depends on the range when it is coded, which the estimate averages
+            # (a skewed trained context's LPS costs 6 to 7 bits): a few bits either way a unit
+            assert est - 3 <= bits <= est + 12 + (7 if k == 0 else 0)
         total_est += est
         total_real += bits
     assert abs(total_real - total_est) / total_real < 0.12
@@ -317,3 +321,49 @@ def test_frame_count_checked_while_parsing(mode: int) -> None:
     with pytest.raises(BitstreamError, match="exceed level limit 16"):
         code_semantic_unit(SyntaxReader(c.getvalue()), SemanticUnit(), sh,
                            sh.new_context_state() if mode == ENTROPY_CABAC else None)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 40), element=st.sampled_from([0, 3, 7, 9, 13]),
+       explicit=st.booleans(), carry=st.integers(0, 1))
+def test_every_magnitude_round_trips_through_parity_binarization(seed: int, n: int, element: int,
+                                                                 explicit: bool, carry: int) -> None:
+    """CABAC residuals of syntax 2 (7.3.5a, 7.4.4a): any residual in -ResMax..ResMax (both ends
+    included) round-trips, and the traced bins rebuild it as 1 + gt1 + par + 2 * (gt3 + rem),
+    with the trained tables (Table 10b) or explicit initial values (j = 2, 3, 6..8)."""
+    from bitstream.structures import residual_bound, with_explicit_init
+    sh = _compact_header(ENTROPY_CABAC, 0, [element], sh_cabac_context_carry_flag=carry)
+    if explicit:
+        with_explicit_init(sh)
+    lo, hi = sh.level_bounds(0)
+    bound = residual_bound(sh, 0)
+    rng = np.random.default_rng(seed)
+    levels = [[lo]]
+    for _ in range(n):
+        prev = levels[-1][0]
+        pick = rng.choice([lo, hi, prev, prev + 2, prev - 3, prev + 4, prev - 5, int(rng.integers(lo, hi + 1))])
+        levels.append([int(min(max(pick, lo), hi))])
+    levels.append([hi])                   # the largest residual: ResMax
+    wt: list = []
+    w = StreamWriter(sh, trace=wt)
+    w.keyframe(demo_keyframe(), levels[0])
+    for s in range(1, len(levels), 8):
+        w.semantic_unit(levels[s:s + 8])
+    assert _decoded(w.getvalue()) == levels[1:]
+    assert levels[-1][0] - levels[-2][0] <= bound
+    bins: dict[tuple[int, str], dict[str, int]] = {}     # per (unit, "[f][i]"), in order
+    unit = -1
+    for t in wt:
+        name, _, idx = t.name.partition("[")
+        unit += name == "su_frame_idx_delta_flag"
+        if name.startswith("sem_res_"):
+            bins.setdefault((unit, idx), {})[name] = t.value
+    res = [b[0] - a[0] for a, b in zip(levels[:-1], levels[1:])]
+    got = []
+    for f_idx, b in bins.items():
+        if not b.get("sem_res_sig_flag", 1):
+            continue
+        a = 1 + b.get("sem_res_gt1_flag", 0) + b.get("sem_res_par_flag", 0) + 2 * (
+            b.get("sem_res_gt3_flag", 0) + b.get("sem_res_abs_rem", 0))
+        got.append(-a if b["sem_res_sign_flag"] else a)
+    assert got == [r for r in res if r != 0]

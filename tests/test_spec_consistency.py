@@ -167,3 +167,26 @@ def test_spec_title_names_the_implemented_edition() -> None:
     from bitstream.structures import SPEC_TEXT_VERSION
     title = _spec_text().splitlines()[0]
     assert title.endswith(f"version {SPEC_TEXT_VERSION}"), title
+
+
+def _pairs(cell: str) -> list[tuple[int, int]]:
+    """"initValue/shiftIdx, ..." cells of Tables 10a and 10b."""
+    return [(int(v), int(k)) for v, k in (p.strip().split("/") for p in cell.split(","))]
+
+
+def test_syntax2_context_tables_match_code() -> None:
+    """Tables 10a and 10b (spec 9.3.6.1, trained values) are the code's tables."""
+    from bitstream import cabac_contexts as cx
+    rows = {r[0]: _pairs(r[1]) for r in _table_after("Table 10a ")}
+    assert rows.pop("su_frame_idx_delta_flag") == [cx.FRAME_IDX_DELTA_FLAG_CTX_INIT]
+    assert rows.pop("su_num_frames_pred_flag") == [cx.NUM_FRAMES_PRED_FLAG_CTX_INIT]
+    assert rows.pop("sf_skip_flag") == list(cx.COMPACT_SKIP_CTX_INIT)
+    assert [rows[f"sf_group_flag, group {g}"] for g in ("head", "eyes", "mouth", "other")] == \
+        [list(p) for p in cx.GROUP_FLAG_CTX_INIT]
+    assert len(rows) == 4
+    per_element = {r[0]: [_pairs(c) for c in r[1:]] for r in _table_after("Table 10b ")}
+    expected = {str(e): t for e, t in cx.COMPACT_ELEMENT_CTX_INIT.items()}
+    expected["any other"] = cx.COMPACT_UNTRAINED_ELEMENT
+    assert set(per_element) == set(expected)
+    for key, t in expected.items():
+        assert per_element[key] == [list(t.sig), list(t.gt1), list(t.par), list(t.gt3), list(t.sign)], key
