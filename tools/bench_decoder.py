@@ -6,7 +6,7 @@ of whole streams, at given thread counts, each decode in a fresh spawned process
 
 Each run is one spawned worker process set up as a campaign pool worker is
 (conformance/campaign/executors.py: spawn context, the same initializer with the thread
-count), which decodes the stream with the campaign's own decode function
+count, OMP_WAIT_POLICY=PASSIVE in its environment unless --active-wait), which decodes the stream with the campaign's own decode function
 (conformance/campaign/coding.py: ``ref_decoder.decoder.Decoder`` in-process, frames written
 to an .rgb file, frame count and hash units checked). So the time includes everything the
 campaign pays per cell: torch import and weights loading (first cell of a worker),
@@ -36,6 +36,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from ifvc_synthesis.cpu_threads import prefer_passive_openmp_wait
 
 # Stages of the split: (stage, module path suffix, function name); cumulative cProfile times,
 # nested stages subtracted from their parent where noted in STAGE_PARENTS.
@@ -121,9 +123,11 @@ def _worker_initializer(threads: int) -> None:
     set_torch_threads(threads)
 
 
-def bench(stream: Path, threads: int, repeat: int, split: bool) -> list[RunResult]:
+def bench(stream: Path, threads: int, repeat: int, split: bool, active_wait: bool = False) -> list[RunResult]:
     """Decodes `stream` `repeat` times in one fresh worker process set up as the campaign's."""
     frames = _stream_frames(stream.read_bytes())
+    if not active_wait:
+        prefer_passive_openmp_wait()        # as the campaign's LocalExecutor does before its pool
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_initializer,
                              initargs=(threads,)) as pool:
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="thread counts of the worker (the campaign's --threads)")
     ap.add_argument("--repeat", type=int, default=1, help="decodes per worker (2nd: a warm worker)")
     ap.add_argument("--split", action="store_true", help="time per stage under cProfile (slower)")
+    ap.add_argument("--active-wait", action="store_true",
+                    help="leave OpenMP's spinning wait (the campaign before 2026-12-03) unless "
+                         "OMP_WAIT_POLICY is set")
     args = ap.parse_args(argv)
     for s in args.streams:
         if not s.is_file():
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     digests: dict[str, set[str]] = {}
     for stream in args.streams:
         for threads in args.threads:
-            for r in bench(stream, threads, args.repeat, args.split):
+            for r in bench(stream, threads, args.repeat, args.split, args.active_wait):
                 digests.setdefault(r.stream, set()).add(r.sha256)
                 print(f"{r.stream} | {r.generator} | {r.threads} | {r.run} | {r.frames} | "
                       f"{r.frames / r.wall_s:.1f} | {1000 * r.cpu_s / r.frames:.1f} | {r.peak_rss_mib:.0f} | "

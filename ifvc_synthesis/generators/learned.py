@@ -12,8 +12,9 @@ decoder compares with sh_generator_sha256_byte of the stream. Training: tools/tr
 
 Inference is deterministic on a given machine and device: eval mode, inference mode, no
 dropout or noise. On the CPU the network runs in the channels-last layout, where PyTorch's
-oneDNN convolutions give the same bytes on any number of threads (in the default layout its
-1x1 convolutions sum in another order on 2 threads than on 1; docs/results/decoder_speed_2026-12-03),
+oneDNN convolutions gave the same bytes on 1, 2, 3 and 4 threads (in the default layout its
+1x1 convolutions sum in another order on 2 threads than on 1; Annex F.6,
+docs/results/decoder_speed_2026-12-03; tests/test_decoder_threads.py),
 so the thread count is the caller's (ifvc_synthesis/cpu_threads.py), never set here unless
 asked. CPU and CUDA outputs differ within the output tolerance of Annex C.3, not bit for bit.
 """
