@@ -123,3 +123,15 @@ def test_decoder_cli_threads(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) >= 1 and "--threads" in err[-1] and not (tmp_path / "bad.rgb").exists()
+
+
+def test_bench_decoder_decodes_as_the_campaign_on_1_and_2_threads(capsys: pytest.CaptureFixture[str]) -> None:
+    """tools/bench_decoder.py: spawned workers set up as the campaign's, on 1 and 2 threads,
+    decode a suite stream to the same bytes (its exit status is 1 when they differ)."""
+    from tools import bench_decoder
+    stream = SUITE / "cabac_explicit_init.ifvc"
+    assert bench_decoder.main([str(stream), "--threads", "1", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("cabac_explicit_init.ifvc |")]
+    assert len(rows) == 2 and {row.split(" | ")[2] for row in rows} == {"1", "2"}
+    assert "cabac_explicit_init.ifvc: identical output in every run" in out
