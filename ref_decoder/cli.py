@@ -23,6 +23,7 @@ from ifvc_common.outputs import OutputTransaction
 from ifvc_common.argtypes import int_range
 from ifvc_common.parser import CommandParser, command
 from ifvc_common.paths import check_outputs
+from ifvc_synthesis.cpu_threads import set_synthesis_threads
 
 from .decoder import Character, Decoder, DecodingError, decode_keyframe_picture, values_from_levels
 from .edits import EditApplier, EditError, parse_edit
@@ -70,6 +71,9 @@ def build_parser() -> CommandParser:
     ap.add_argument("--generator", help="synthesise with this generator instead of the one the stream "
                     "names (its weights hash is then not checked against the stream)")
     ap.add_argument("--device", choices=["cpu", "cuda"], help="device of a learned generator")
+    ap.add_argument("--threads", type=int_range(1, 256), metavar="N",
+                    help="CPU threads of the synthesis (OpenCV, PyTorch); the output is the same for "
+                         "any N (default: the libraries' own, one per core)")
     ap.add_argument("--character", help="an .ifvc stream whose key frame replaces the stream's (virtual character)")
     ap.add_argument("--max-frames", type=int_range(1), metavar="N",
                     help="refuse (exit 1, no output) a stream with more than N frames, for services "
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             data = stream_path.read_bytes()
             if args.device:
                 os.environ["IFVC_GENERATOR_DEVICE"] = args.device
+            if args.threads:
+                set_synthesis_threads(args.threads)
             generator = None
             if args.generator:
                 from ifvc_synthesis.generators import get_generator

@@ -80,6 +80,7 @@ class RefreshStats:
     inserted: int = 0                 # key frames inserted by the refresh
     quality: list[tuple[int, float]] | None = None    # (frame, face PSNR) of the checked frames
     seconds: float = 0.0              # wall-clock time spent synthesising and measuring (benchmarks)
+    cpu_seconds: float = 0.0          # CPU time of the same (this process, all threads)
 
 
 class AdaptiveRefresh:
@@ -112,10 +113,11 @@ class AdaptiveRefresh:
         if landmarks is None:                 # no face in the source: nothing to judge
             return False
         h, w = source.shape[:2]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         synth = self.generator.synthesize(reconstructed_values)
         q = region_psnr(synth, source, face_box(landmarks, w, h))
         self.stats.seconds += time.perf_counter() - t0
+        self.stats.cpu_seconds += time.process_time() - c0
         self.stats.checked += 1
         assert self.stats.quality is not None
         self.stats.quality.append((frame_idx, q))

@@ -11,7 +11,7 @@ in CI):
 
 IFVC_TEST_THREADS=N runs the suite with N threads everywhere: OpenMP, OpenBLAS, MKL and
 OpenCV in this process and in the commands the tests start, and torch.set_num_threads(N)
-here (the learned generator still sets its own reference thread count, Annex F).
+here (no generator changes it; the decoded bytes do not depend on it, Annex F.6).
 """
 from __future__ import annotations
 

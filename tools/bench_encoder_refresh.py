@@ -7,8 +7,9 @@ A setting is off, auto, a threshold in dB, each optionally /K (check every K-th 
 setting codes the same frames (read before timing) with the whole encoder (analysis, VVC key
 frames, quantisation, refresh synthesis); frames/s are wall-clock over encode( ), run one after
 the other in one process, so compare settings of one run (a busy machine slows all of them).
-The process CPU time per frame (all its threads) is printed too: on a machine shared with
-other jobs it says more than the wall clock (VVenC runs as a child process and is not in it).
+The CPU time per frame is printed too (this process, all its threads, plus its finished child
+processes: VVenC for the key frames): on a machine shared with other jobs it says more than
+the wall clock; so does the load average printed before each setting.
 A threshold of 0.001 dB synthesises every frame it may check and never inserts a key frame:
 the cost of the check alone.
 The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
@@ -16,6 +17,8 @@ The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh o
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import time
 from fractions import Fraction
@@ -48,19 +51,28 @@ def main(argv: list[str] | None = None) -> int:
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
                             refresh_check_every=every)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
-        t0, c0 = time.perf_counter(), time.process_time()
+        load1 = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), _cpu_seconds()
         result = enc.encode(iter(frames))
-        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        dt, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         keys = sum(f.kind == "key" for f in result.frames)
         checked = result.refresh.checked if result.refresh else 0
         check_ms = 1000 * result.refresh.seconds / max(checked, 1) if result.refresh else 0.0
+        check_cpu_ms = 1000 * result.refresh.cpu_seconds / max(checked, 1) if result.refresh else 0.0
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
         print(f"{path.stem} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
-              f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (all threads of this process), "
+              f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
+              f"(CPU {check_cpu_ms:.1f} ms) "
               f"({100 * (result.refresh.seconds if result.refresh else 0) / dt:.0f} % of the time), {kbps:.2f} kbit/s",
               flush=True)
     return 0
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and of its finished children (VVenC)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":

@@ -1,20 +1,29 @@
-"""Benchmark of a generator (IDI + warp, and the learned refinement): frames/s at 256x256 and
-peak memory, frame by frame (batch 1, as a low-delay decoder runs it).
+"""Benchmark of a generator (IDI + warp, and the learned refinement): frames/s and CPU time
+per frame at 256x256 and peak memory, frame by frame (batch 1, as a low-delay decoder runs it).
 
-    python -m tools.bench_generator [--sequence NAME] [--frames 100] [--repeat 2]
-    python -m tools.bench_generator --generator ifvc-geometric-2 [--sequences /tmp/seq]
-    python -m tools.bench_generator --generator ifvc-geometric-3 [--sequences /tmp/seq]
+    python -m tools.bench_generator [--sequence NAME] [--frames 100] [--repeat 2] [--threads 1]
+    python -m tools.bench_generator --generator ifvc-geometric-2 [--sequences DIR]
+    python -m tools.bench_generator --generator ifvc-geometric-3 [--sequences DIR]
     python -m tools.bench_generator --generator ifvc-refine-1 [--device cuda] [--threads 2]
 
 Reads a prepared sequence from work/sequences, takes frame 0 as the key frame (geometry
 payload v1 from its analysis, as the encoder makes it), analyses the other frames for their
 semantic values (before timing), then times IDI (target geometry + motion field) and the
-whole synthesize() call per frame. Prints frames/s, the time split, the Python heap peak
-during synthesis (tracemalloc) and the peak resident memory of the process.
+whole synthesize() call per frame. The generator is made as the decoder makes it (the
+registry: weights read and SHA-256 checked) and runs on --threads CPU threads set as the
+decoder sets them (ifvc_synthesis/cpu_threads.py: OpenCV and PyTorch; the campaign's workers
+take 1). Prints wall frames/s, CPU time per frame (all threads of the process: the fair
+measure on a loaded machine), the load average, the time split, the Python heap peak during
+synthesis (tracemalloc) and the peak resident memory of the process.
+
+This times the generator alone, warm, on analysed (not decoded) semantics. The whole decoder
+as the evaluation campaign runs it (a spawned worker, parsing, key-frame decoding, weights
+loading, the output file) is timed by tools/bench_decoder.py.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -37,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="ifvc-geometric-1, ifvc-geometric-2 (layered), ifvc-geometric-3 (mesh) or ifvc-refine-1")
     ap.add_argument("--sequences", type=Path, default=SEQ_DIR, help="folder of prepared sequences")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device of a learned generator")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="CPU threads of a learned generator (default: its own, 2)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads of the synthesis, OpenCV and PyTorch (default 1, as a campaign worker)")
     args = ap.parse_args(argv)
     path = args.sequences / f"{args.sequence}_256x256_25_8bit_444.rgb"
     if not path.is_file():
@@ -55,43 +64,45 @@ def main(argv: list[str] | None = None) -> int:
             a = fa.analyze_frame(f)
             targets.append(a.semantics if a.face_found else (targets[-1] if targets else key_values))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if args.generator in ("ifvc-geometric-1", "ifvc-geometric-2", "ifvc-geometric-3"):   # CPU, no weights
-        gen = get_generator(args.generator)
-    else:
-        from ifvc_synthesis.generators.learned import DEFAULT_THREADS, LearnedGenerator
-        if args.device == "cuda":
-            import torch
-            if not torch.cuda.is_available():
-                print("error: --device cuda: no CUDA device available", file=sys.stderr)
-                return 2
-        gen = LearnedGenerator(device=args.device, num_threads=args.threads or DEFAULT_THREADS)
+    from ifvc_synthesis.cpu_threads import set_synthesis_threads
+    set_synthesis_threads(args.threads)
+    if args.device == "cuda":
+        os.environ["IFVC_GENERATOR_DEVICE"] = "cuda"       # as ifvc-decode --device cuda
+        import torch
+        if not torch.cuda.is_available():
+            print("error: --device cuda: no CUDA device available", file=sys.stderr)
+            return 2
+    gen = get_generator(args.generator)                   # as the decoder makes it
     t0 = time.perf_counter()
     gen.set_keyframe(frames[0], key_values, payload, 1)
     t_key = time.perf_counter() - t0
     gen.synthesize(targets[0])                                    # warm-up
     t_idi = 0.0
     n = 0
-    t0 = time.perf_counter()
+    load1 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     for _ in range(args.repeat):
         for v in targets:
             gen.synthesize(v)
             n += 1
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
     tracemalloc.start()                                           # separate pass: it slows Python down
     for v in targets[:10]:
         gen.synthesize(v)
     _, heap_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    model = getattr(gen, "model", None)
-    if model is not None:                                         # IDI share (geometric generator)
+    model = getattr(gen, "model", None) or getattr(getattr(gen, "geometric", None), "model", None)
+    if model is not None:                                         # IDI share (the geometric pass)
         t1 = time.perf_counter()
         for v in targets:
             model.motion_field(model.target_geometry(np.asarray(v)))
         t_idi = (time.perf_counter() - t1) / len(targets)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{args.generator} ({args.device}) on {args.sequence}: {n} frames 256x256 in {dt:.2f} s: "
-          f"{n / dt:.1f} frames/s ({1000 * dt / n:.2f} ms/frame"
-          + (f", IDI target geometry + motion field {1000 * t_idi:.2f} ms" if t_idi else "") + ")")
+    print(f"{args.generator} ({args.device}, {args.threads} thread{'s' if args.threads > 1 else ''}) on "
+          f"{args.sequence}: {n} frames 256x256 in {dt:.2f} s: "
+          f"{n / dt:.1f} frames/s ({1000 * dt / n:.2f} ms/frame wall, CPU {1000 * cpu / n:.2f} ms/frame"
+          + (f", IDI target geometry + motion field {1000 * t_idi:.2f} ms" if t_idi else "")
+          + f"); load average {load1:.1f} before the timed pass")
     print(f"set_keyframe (payload {len(payload)} bytes, mesh build"
           + (", person mask, background plate" if args.generator in ("ifvc-geometric-2", "ifvc-geometric-3") else "")
           + (", face mesh, key-frame z-buffer" if args.generator == "ifvc-geometric-3" else "")
@@ -104,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"GPU {torch.cuda.get_device_name(0)}: peak allocated "
               f"{torch.cuda.max_memory_allocated() / 2**20:.1f} MiB")
     return 0
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 if __name__ == "__main__":

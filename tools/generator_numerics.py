@@ -5,12 +5,15 @@
 
 Decodes STREAM with the reference decoder, synthesising every frame with "ifvc-refine-1"
 (whatever generator the stream names), on the reference configuration: CPU, float32,
-oneDNN convolutions, 2 threads. Then replays the same key frames and semantic values under
+oneDNN convolutions in the channels-last layout, 2 threads (the same bytes on any thread
+count, Annex F.6). Then replays the same key frames and semantic values under
 other arithmetic and compares each output frame with the reference one (PSNR-RGB, the
 metric of the conformance tolerance; the largest absolute difference; the share of
 differing samples):
 
-    cpu-1-thread       another summation split across threads
+    cpu-1-thread       one thread instead of two (identical since the channels-last layout)
+    cpu-nchw-2-threads PyTorch's default layout on 2 threads: the reference before version 1.2
+                       (its 1x1 convolutions sum in another order on 2 threads than on 1)
     cpu-no-onednn      PyTorch's own convolution kernels instead of oneDNN's
     cpu-float64        the network in double precision: the closest to exact arithmetic
     cpu-tf32-sim       conv operands rounded to TF32 (10-bit mantissa), as cuDNN does on
@@ -108,10 +111,15 @@ class VariantGenerator(LearnedGenerator):
     the network: Module.to() converts in place)."""
 
     def __init__(self, net: RefineNet, device: str, threads: int, dtype: torch.dtype = torch.float32,
-                 autocast: torch.dtype | None = None) -> None:
+                 autocast: torch.dtype | None = None, layout: torch.memory_format | None = None) -> None:
+        self._layout = layout                   # None: the generator's own (memory_format)
         super().__init__(model=copy.deepcopy(net), device=device, num_threads=threads)
         self.dtype, self.autocast = dtype, autocast
         self.net = self.net.to(dtype)
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return self._layout if self._layout is not None else super().memory_format
 
     def refine(self, x: np.ndarray) -> torch.Tensor:
         ctx = (torch.autocast(self.device.type, dtype=self.autocast) if self.autocast is not None
@@ -148,6 +156,7 @@ class Variant:
 def variants() -> list[Variant]:
     return [
         Variant("cpu-1-thread", lambda n: VariantGenerator(n, "cpu", 1)),
+        Variant("cpu-nchw-2-threads", lambda n: VariantGenerator(n, "cpu", 2, layout=torch.contiguous_format)),
         Variant("cpu-no-onednn", lambda n: VariantGenerator(n, "cpu", REFERENCE_THREADS),
                 lambda: _onednn(False)),
         Variant("cpu-float64", lambda n: VariantGenerator(n, "cpu", REFERENCE_THREADS, torch.float64)),
@@ -214,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.stream}: {exc}", file=sys.stderr)
         return 2
     print(f"{args.stream.name}: {len(rec.reference)} synthesised frames on the reference configuration "
-          f"(CPU, float32, oneDNN, {REFERENCE_THREADS} threads) in {time.perf_counter() - t0:.1f} s")
+          f"(CPU, float32, oneDNN channels-last, {REFERENCE_THREADS} threads) in {time.perf_counter() - t0:.1f} s")
     net = LearnedGenerator(num_threads=REFERENCE_THREADS).net
     results: dict[str, dict] = {}
     outputs: dict[str, list[np.ndarray]] = {}
@@ -237,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"stream": str(args.stream), "frames": len(rec.reference), "torch": torch.__version__,
                "git": git_revision(), "machine": machine(),
                "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
-               "reference": f"cpu float32 oneDNN {REFERENCE_THREADS} threads", "variants": results}
+               "reference": f"cpu float32 oneDNN channels-last {REFERENCE_THREADS} threads", "variants": results}
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")
         print(f"written {args.json}")

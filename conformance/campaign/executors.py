@@ -31,6 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from ifvc_synthesis.cpu_threads import prefer_passive_openmp_wait, set_synthesis_threads
+
 from .cells import Cell, finished_result
 from .coding import CellError
 from .config import CampaignConfig
@@ -147,8 +149,11 @@ def describe_error(error: BaseException) -> str:
 
 
 def set_torch_threads(threads: int) -> None:
+    """A worker's threads (--threads): PyTorch's (metrics, learned generator) and OpenCV's
+    (generators). The decoder's output does not depend on them (ifvc_synthesis/cpu_threads.py)."""
     import torch
     torch.set_num_threads(max(1, threads))
+    set_synthesis_threads(max(1, threads))
 
 
 def _call(function: Any, task: CellTask | SequenceTask) -> Any:
@@ -178,6 +183,7 @@ class LocalExecutor:
                 else:
                     finished(task, result, None)
             return
+        prefer_passive_openmp_wait()       # the workers' OpenMP threads sleep when idle, not spin
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                    initializer=set_torch_threads, initargs=(self.threads,))
@@ -256,6 +262,7 @@ class DaskExecutor:
                 yield client
             return
         import dask
+        prefer_passive_openmp_wait()       # the workers' OpenMP threads sleep when idle, not spin
         # The workers get this process's environment, as the local pool's processes do (Dask's
         # nanny would set OMP/MKL/OpenBLAS threads to 1 in them: other speeds than the pool's).
         with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}), \

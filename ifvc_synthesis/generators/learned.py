@@ -10,34 +10,44 @@ table bitstream/generator_registry.py (which the encoder reads too) and checked
 before the bytes are parsed; the generator reports that hash as weights_sha256, which the
 decoder compares with sh_generator_sha256_byte of the stream. Training: tools/train_generator.py.
 
-Inference is deterministic on a given machine and device: eval mode, inference mode, a fixed
-number of CPU threads, no dropout or noise. CPU and CUDA outputs differ within the output
-tolerance of Annex C.3, not bit for bit.
+Inference is deterministic on a given machine and device: eval mode, inference mode, no
+dropout or noise. On the CPU the network runs in the channels-last layout, where PyTorch's
+oneDNN convolutions gave the same bytes on 1, 2, 3 and 4 threads (in the default layout its
+1x1 convolutions sum in another order on 2 threads than on 1; Annex F.6,
+docs/results/decoder_speed_2026-12-03; tests/test_decoder_threads.py),
+so the thread count is the caller's (ifvc_synthesis/cpu_threads.py), never set here unless
+asked. CPU and CUDA outputs differ within the output tolerance of Annex C.3, not bit for bit.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-import torch
-from safetensors.torch import load as load_safetensors
+from ..cpu_threads import apply_requested_threads, prefer_passive_openmp_wait
 
-from bitstream.generator_registry import GENERATOR_BY_NAME
+prefer_passive_openmp_wait()          # before torch loads OpenMP: idle threads sleep, not spin
 
-from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx
-from .geometric import GeometricGenerator
-from .refine_1 import NAME, WEIGHTS_FILE
-from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from safetensors.torch import load as load_safetensors  # noqa: E402
+
+from bitstream.generator_registry import GENERATOR_BY_NAME  # noqa: E402
+
+from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx  # noqa: E402
+from .geometric import GeometricGenerator  # noqa: E402
+from .refine_1 import NAME, WEIGHTS_FILE  # noqa: E402
+from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
+
+apply_requested_threads(torch)
 
 # SHA-256 of the shipped WEIGHTS_FILE, pinned in bitstream/generator_registry.py (where
 # tools/train_generator.py export says to pin a new value).
 WEIGHTS_SHA256_HEX = GENERATOR_BY_NAME[NAME].weights_sha256.hex()
-DEFAULT_THREADS = 2
 WEIGHTS_FORMAT = "ifvc-refine"
 
 
@@ -132,16 +142,18 @@ class LearnedGenerator:
     name = NAME
 
     def __init__(self, weights_path: Path | str = WEIGHTS_FILE, expected_sha256: str = WEIGHTS_SHA256_HEX,
-                 *, device: str | None = None, num_threads: int | None = DEFAULT_THREADS,
+                 *, device: str | None = None, num_threads: int | None = None,
                  model: RefineNet | None = None) -> None:
         """Loads and verifies the weights. ``model`` (tests, training) skips the file: then
-        weights_sha256 is all zero, as for a generator without shipped weights."""
+        weights_sha256 is all zero, as for a generator without shipped weights.
+        ``num_threads``: set PyTorch's (process-wide) CPU thread count; None (the decoder's
+        default) leaves the caller's setting, which does not change the output."""
         self.device = torch.device(device or os.environ.get("IFVC_GENERATOR_DEVICE", "cpu"))
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"{NAME}: device {self.device} requested, but no CUDA device is available "
                              f"(PyTorch {torch.__version__})")
         if num_threads is not None and self.device.type == "cpu":
-            torch.set_num_threads(num_threads)     # thread count changes float summation order
+            torch.set_num_threads(num_threads)
         if model is None:
             config, tensors = load_weights(Path(weights_path), expected_sha256)
             model = build_model(config, tensors)
@@ -150,7 +162,9 @@ class LearnedGenerator:
             self.weights_sha256 = bytes(32)
         if self.device.type == "cuda":
             full_fp32_convolutions()
-        self.net = model.to(self.device).eval()
+        # A copy: the caller's model (training) keeps its layout. Channels-last on the CPU: the
+        # same bytes on any thread count (module docstring).
+        self.net = copy.deepcopy(model).to(self.device, memory_format=self.memory_format).eval()
         self.geometric = GeometricGenerator()
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
@@ -173,7 +187,13 @@ class LearnedGenerator:
             t = torch.from_numpy(x)[None].to(self.device)
             if ph or pw:
                 t = torch.nn.functional.pad(t, (0, pw, 0, ph), mode="replicate")
+            t = t.contiguous(memory_format=self.memory_format)
             return self.net(t)[0, :, :h, :w]
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """Channels-last on the CPU (thread-invariant convolutions), PyTorch's default on CUDA."""
+        return torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
 
 
 def full_fp32_convolutions() -> None:
