@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -37,6 +36,7 @@ from bitstream.stream import StreamWriter
 from bitstream.units import UnitType
 from conformance.synthetic_semantics import baseline_header, demo_keyframe
 from ifvc_common.outputs import OutputTransaction
+from tools.study_output import write_study
 from ref_encoder.semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, default_max_level_error,
                                        lambda_for_qp)
 from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
@@ -302,11 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         text, data = quality_tables(names, args.qps, args.frames, args.strips_qp, out_dir / "strips",
                                     args.slow_metrics_qps or args.qps, profile)
-    text = f"## RDOQ study: {args.part}\n\nMade by `{command.strip()}`.\n\n{text}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with OutputTransaction() as outputs:
-        outputs.write_text(out_dir / f"{args.part}.md", text)
-        outputs.write_text(out_dir / f"{args.part}.json", json.dumps(data, indent=1, default=float) + "\n")
+    text = write_study(out_dir, args.part, "RDOQ study", command, text, data)
     print(text)
     return 0
 

@@ -77,6 +77,7 @@ from bitstream.structures import (ENTROPY_CABAC, MAX_FRAMES_PER_UNIT, Coder, Sem
 from bitstream.syntax_coder import SyntaxWriter
 from bitstream.units import UnitType, frame_unit
 from ifvc_common.outputs import OutputTransaction
+from tools.study_output import write_study
 from ref_encoder.rate_estimation import SemanticRateModel
 from ref_encoder.semantic_rdoq import SemanticQuantiser, default_max_level_error, lambda_for_qp
 from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
@@ -705,11 +706,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         text = quality_markdown(data)
-    text = f"## Temporal-resolution study: {args.part}\n\nMade by `{command.strip()}`.\n\n{text}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with OutputTransaction() as outputs:
-        outputs.write_text(out_dir / f"{args.part}.md", text)
-        outputs.write_text(out_dir / f"{args.part}.json", json.dumps(data, indent=1, default=float) + "\n")
+    text = write_study(out_dir, args.part, "Temporal-resolution study", command, text, data)
     print(text)
     return 0
 
