@@ -73,3 +73,12 @@ def test_missing_anchor_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captu
     assert ctc_vs_quick.main(["--ctc", str(ctc), "--quick", str(quick), "--codecs", "ifvc"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "vvc_faster" in err[0]
+
+
+def test_missing_per_frame_metrics_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = _campaign(tmp_path / "quick", ("ifvc", "vvc"), stride=10, payload_share=1.0)
+    ctc = _campaign(tmp_path / "ctc", ("ifvc", "vvc", "vvc_faster"), stride=1, payload_share=0.8)
+    (ctc / "cells" / "ifvc" / "seq_a" / "ifvc_qp32.frames.csv").unlink()
+    assert ctc_vs_quick.main(["--ctc", str(ctc), "--quick", str(quick), "--codecs", "ifvc"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ifvc_qp32.frames.csv is missing" in err[0]

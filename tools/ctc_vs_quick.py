@@ -44,7 +44,10 @@ def load(out_dir: Path) -> pd.DataFrame:
     path = out_dir / "results.csv"
     if not path.is_file():
         raise CommandError(f"no results.csv in {out_dir} (run the campaign first)")
-    return pd.read_csv(path)
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from None
 
 
 def resampled(results: pd.DataFrame, out_dir: Path, stride: int) -> pd.DataFrame:
@@ -53,6 +56,8 @@ def resampled(results: pd.DataFrame, out_dir: Path, stride: int) -> pd.DataFrame
     table = results.copy()
     for index, row in table.iterrows():
         frames_csv = out_dir / "cells" / row["codec"] / row["sequence"] / f"{row['codec']}_qp{row['point']}.frames.csv"
+        if not frames_csv.is_file():
+            raise CommandError(f"{frames_csv} is missing (the CTC campaign's per-frame metrics)")
         per_frame = pd.read_csv(frames_csv)
         picked = strided_indices(int(row["frames"]), stride)
         for metric in STRIDED:
