@@ -20,8 +20,8 @@ the BD-rate (PCHIP, conformance.campaign's wrapper) of that codec against `faste
 the slowest preset run and against VTM, per sequence and as their mean. --report DIR writes
 report.md and results.json (rows, BD-rates, the tools' versions, the VTM cfg's settings).
 
-    .venv/bin/python -m tools.anchor_preset_study --sequences /tmp/seqs/NAME_256x256_25_8bit_444.rgb \\
-        --out /tmp/preset_study [--frames 100] [--presets faster medium slow slower] \\
+    .venv/bin/python -m tools.anchor_preset_study --sequences work/seqs/NAME_256x256_25_8bit_444.rgb \\
+        --out work/preset_study [--frames 100] [--presets faster medium slow slower] \\
         [--vtm-encoder VTM/bin/EncoderAppStatic --vtm-decoder VTM/bin/DecoderAppStatic] \\
         [--metrics psnr_rgb psnr_gfvc psnr_y lpips_alex lpips_vgg dists --network-stride 10] \\
         [--report docs/results/NAME [--strip-qp 52 --strip-frames 8 24]]

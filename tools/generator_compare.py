@@ -1,7 +1,7 @@
 """Study: ifvc-geometric-3 (mesh, Annex H) and ifvc-geometric-2 (layered, Annex G) against
 ifvc-geometric-1 (Annex E.4) on real clips.
 
-    python -m tools.generator_compare --sequences /tmp/seq --work /tmp/gen2cmp \
+    python -m tools.generator_compare --sequences work/seq --work work/gen2cmp \
         [--split test] [--qps 32 42] [--frames 100] [--generators G ...] [--out docs/results/generator2_<date>]
 
 For every sequence of the split and key-frame QP it encodes the prepared sequence once with

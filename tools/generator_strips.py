@@ -1,7 +1,7 @@
 """Side-by-side strips (source | one panel per generator, by default ifvc-geometric-1 and
 ifvc-geometric-2) of hard cases, as PNG.
 
-    python -m tools.generator_strips --sequences /tmp/seq --streams /tmp/gen2cmp [--qp 32]
+    python -m tools.generator_strips --sequences work/seq --streams work/gen2cmp [--qp 32]
         [--generators ifvc-geometric-2 ifvc-geometric-3]
         [--edit-sequences liveportrait_driving_d20 sadtalker_RD_Radio34_000] [--edit-frame 50]
         [--out docs/results/generator2_<date>]

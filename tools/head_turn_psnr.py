@@ -1,6 +1,6 @@
 """Study: PSNR-RGB of each generator on the head-turn frames of one stream.
 
-    python -m tools.head_turn_psnr --sequences /tmp/seq --stream /tmp/work/NAME_qp32_f100.ifvc \
+    python -m tools.head_turn_psnr --sequences work/seq --stream work/streams/NAME_qp32_f100.ifvc \
         [--name NAME] [--min-turn 15] [--generators ifvc-geometric-1 ifvc-geometric-2 ifvc-geometric-3]
 
 Decodes the stream with each generator (the decoder's generator override: same key frame and

@@ -1,7 +1,7 @@
 """What multiple references add: the same stream decoded by ifvc-geometric-2 over the reference
 store (Annex G.6) and by its single-reference layered generator (newest key frame only).
 
-    python -m tools.multiref_ablation --sequences /tmp/seq --names A B ... [--frames 50] [--qp 42] \
+    python -m tools.multiref_ablation --sequences work/seq --names A B ... [--frames 50] [--qp 42] \
         [--settings period25 18] [--strips OUT_DIR] [--json OUT.json]
 
 A setting is periodN (a key frame every N frames) or a refresh threshold in dB. Prints PSNR-RGB

@@ -1,6 +1,6 @@
 """Study of adaptive refresh + multiple references (issue 14 items 3 and 4) on prepared clips.
 
-    python -m tools.multiref_study --sequences /tmp/seq --names A B ... --frames 100 --qp 42 \
+    python -m tools.multiref_study --sequences work/seq --names A B ... --frames 100 --qp 42 \
         --out docs/results/multiref_2026-12-03 [--slow-every 10] [--settings one period25 auto 18]
 
 For each clip and setting (one key frame; a fixed key-frame period; adaptive refresh at a few

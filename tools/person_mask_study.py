@@ -1,7 +1,7 @@
 """Study: is the decoder-derived person mask of ifvc-geometric-2 (Annex G.3) good enough, or
 must the encoder send one (a geometry payload with a mask, a syntax change for spec 1.2)?
 
-    python -m tools.person_mask_study --sequences /tmp/seq [--split test validation] [--every 25]
+    python -m tools.person_mask_study --sequences work/seq [--split test validation] [--every 25]
                                       [--out docs/results/generator2_<date>/person_mask_study.md]
 
 For frames 0, every, 2*every, ... of each prepared sequence of the split it computes the

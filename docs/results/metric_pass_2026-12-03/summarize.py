@@ -3,7 +3,7 @@ sum over sequences of each pass's seconds (sequence pass), from the cells' resul
 import json, re, sys, tarfile
 from pathlib import Path
 for run in (1, 2, 3):
-    tar = Path(f"/tmp/eval-pass/results_run{run}.tar")
+    tar = Path(f"work/eval-pass/results_run{run}.tar")
     if not tar.is_file():
         continue
     results = []
@@ -17,7 +17,7 @@ for run in (1, 2, 3):
         mp = r["metric_pass"]
         key = (r["sequence"],) if mp["kind"] == "sequence" else (r["sequence"], r["codec"], r["point"])
         passes[key] = mp["seconds"]
-    err = Path(f"/tmp/eval-pass/run{run}.err").read_text()
+    err = Path(f"work/eval-pass/run{run}.err").read_text()
     wall = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", err)
     user = re.search(r"User time \(seconds\): (\S+)", err)
     system = re.search(r"System time \(seconds\): (\S+)", err)
@@ -27,14 +27,14 @@ for run in (1, 2, 3):
 
 def metrics_of(run):
     out = {}
-    with tarfile.open(f"/tmp/eval-pass/results_run{run}.tar") as t:
+    with tarfile.open(f"work/eval-pass/results_run{run}.tar") as t:
         for m in t.getmembers():
             if m.name.endswith(".result.json"):
                 r = json.load(t.extractfile(m))
                 out[(r["sequence"], r["codec"], r["point"])] = r["metrics"]
     return out
 
-available = [run for run in (1, 2, 3) if Path(f"/tmp/eval-pass/results_run{run}.tar").is_file()]
+available = [run for run in (1, 2, 3) if Path(f"work/eval-pass/results_run{run}.tar").is_file()]
 for a, b in zip(available, available[1:]):
     ma, mb = metrics_of(a), metrics_of(b)
     diff = max(abs(ma[k][n] - mb[k][n]) for k in ma for n in ma[k])
