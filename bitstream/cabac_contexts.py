@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cabac_engine import ContextModel
+from .semantic_groups import NUM_SEM_GROUPS  # head, eyes, mouth, other (Table 3d)
 
 NUM_CTX_SKIP = 2
 NUM_CTX_SIG = 2
@@ -29,7 +30,6 @@ SKIP_CTX_INIT: tuple[tuple[int, int], ...] = ((35, 5), (35, 5))
 
 # Semantic-unit syntax 2 (spec 1.2 draft, Compact profile; 9.3.6, Tables 10a, 10b): its contexts.
 # The element groups are those of semantic_unit_compact.py.
-NUM_SEM_GROUPS = 4            # head, eyes, mouth, other (Table 3d)
 NUM_CTX_GROUP_FLAG = 4        # sf_group_flag[ g ]: PrevGroup[ g ] + 2 * (an earlier group changed)
 NUM_CTX_SIG2 = 4              # sem_res_sig_flag in syntax 2: (PrevRes != 0) + 2 * NeighbourSig
 NUM_CTX_PAR = 3               # sem_res_par_flag: LastAbs == 0 ? 0 : 1 + (LastAbs & 1)

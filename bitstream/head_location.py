@@ -29,6 +29,14 @@ def head_loc_cell(head_tx: float, head_ty: float) -> int:
     return GRID * row + col
 
 
+def head_loc_cell_from_levels(level_tx: int, precision_tx: int, level_ty: int, precision_ty: int) -> int:
+    """head_loc_cell of the values level * 2**-p of head_tx and head_ty, with integers only
+    (spec 8.3.4): floor( 4 * ( L / 2**p + 1/2 ) ) = ( 4 * L + 2**(p + 1) ) >> p."""
+    col = min(max((4 * level_tx + (2 << precision_tx)) >> precision_tx, 0), GRID - 1)
+    row = min(max((4 * level_ty + (2 << precision_ty)) >> precision_ty, 0), GRID - 1)
+    return GRID * row + col
+
+
 def head_loc_from_position(tx: np.ndarray, ty: np.ndarray) -> np.ndarray:
     """head_loc_cell for arrays of head_tx / head_ty (float results, as the analysis stores)."""
     col = np.clip(np.floor(GRID * (np.asarray(tx) + 0.5)), 0, GRID - 1)

@@ -25,17 +25,12 @@ from __future__ import annotations
 
 from .cabac_contexts import NUM_SEM_GROUPS, SemanticContextState
 from .profiles import LEVELS
+from .semantic_groups import (ELEMENT_GROUP, GROUP_EYES, GROUP_HEAD, GROUP_MOUTH,  # noqa: F401 (re-exported)
+                              GROUP_NAMES, GROUP_OTHER, element_group)
+from .semantic_temporal import frame_group_list, sem_periods
 from .structures import (ENTROPY_CABAC, MAX_FRAME_IDX_DELTA, MAX_FRAMES_PER_UNIT, Coder,
                          SemanticFrame, SemanticUnit, SequenceHeader, _code_su_extension,
                          raise_or_fail, residual_bound)
-
-# Table 3d: the element group of each element id (ids not listed: GROUP_OTHER).
-GROUP_HEAD, GROUP_EYES, GROUP_MOUTH, GROUP_OTHER = 0, 1, 2, 3
-GROUP_NAMES = ("head", "eyes", "mouth", "other")
-ELEMENT_GROUP: dict[int, int] = {**{e: GROUP_HEAD for e in range(0, 7)},
-                                 **{e: GROUP_EYES for e in (7, 8)},
-                                 **{e: GROUP_MOUTH for e in range(9, 14)}}
-assert NUM_SEM_GROUPS == len(GROUP_NAMES)
 
 
 class GroupLayout:
@@ -44,7 +39,7 @@ class GroupLayout:
     __slots__ = ("group", "groups", "members", "prev_in_group")
 
     def __init__(self, sh: SequenceHeader) -> None:
-        self.group = [ELEMENT_GROUP.get(e, GROUP_OTHER) for e in sh.sh_sem_element_id]
+        self.group = [element_group(e) for e in sh.sh_sem_element_id]
         self.groups = sorted(set(self.group))
         self.members = {g: [i for i, gi in enumerate(self.group) if gi == g] for g in self.groups}
         last: dict[int, int] = {}
@@ -85,6 +80,7 @@ def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     as clause 9.3.1 says (None in Exp-Golomb mode)."""
     cabac = sh.sh_entropy_coding_mode == ENTROPY_CABAC
     layout = group_layout(sh)
+    periods = sem_periods(sh)
     bounds = [residual_bound(sh, i) for i in range(sh.num_sem_elements)]
     if sh.sh_su_extension_flag:
         su.su_extension_data = _code_su_extension(c, su.su_extension_data)
@@ -115,13 +111,19 @@ def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
         if c.reading:    # the writer's caller checks the level (it may write a negative stream)
             _check_num_frames(c, num, max_frames_per_unit(sh))
         cc.prev_num_frames = num
-        if c.reading:
-            su.frames = [SemanticFrame() for _ in range(num)]
-        for f, frame in enumerate(su.frames):
-            code_semantic_frame_compact(c, frame, f, sh, bounds, ctx, layout)
+        _code_frames(c, su, num, sh, bounds, ctx, layout, periods)
         c.ae_end_padded()
         return su
     su.su_frame_idx_delta = c.ue("su_frame_idx_delta", su.su_frame_idx_delta, hi=MAX_FRAME_IDX_DELTA)
+    if sh.sh_sem_temporal_flag:
+        # A frame that codes nothing cannot be told from the end of the payload: the count is
+        # coded (7.3.5a).
+        num = 1 + c.ue("su_num_frames_minus1", len(su.frames) - 1, hi=MAX_FRAMES_PER_UNIT - 1)
+        if c.reading:
+            _check_num_frames(c, num, max_frames_per_unit(sh))
+        _code_frames(c, su, num, sh, bounds, None, layout, periods)
+        c.trailing_bits()
+        return su
     if c.reading:
         su.frames = []
     f = 0
@@ -138,14 +140,36 @@ def code_semantic_unit_compact(c: Coder, su: SemanticUnit, sh: SequenceHeader,
     return su
 
 
+def _code_frames(c: Coder, su: SemanticUnit, num: int, sh: SequenceHeader, bounds: list[int],
+                 ctx: SemanticContextState | None, layout: GroupLayout, periods: list[int]) -> None:
+    """The NumFrames semantic_frame_2( f ) of a unit whose frame count is known (7.3.5a), each
+    with its FrameGroupList( f ) (7.2a)."""
+    if c.reading:
+        su.frames = [SemanticFrame() for _ in range(num)]
+    for f, frame in enumerate(su.frames):
+        code_semantic_frame_compact(c, frame, f, sh, bounds, ctx, layout,
+                                    frame_group_list(layout.groups, periods, f, num))
+
+
 def code_semantic_frame_compact(c: Coder, frame: SemanticFrame, f: int, sh: SequenceHeader,
                                 bounds: list[int], ctx: SemanticContextState | None,
-                                layout: GroupLayout) -> SemanticFrame:
+                                layout: GroupLayout, groups: list[int] | None = None) -> SemanticFrame:
     """One frame of semantic-unit syntax 2 (spec 7.3.5a): sf_skip_flag, sf_group_flag of each
-    group present, then the residuals of the elements of the changed groups. ctx None: Exp-
-    Golomb mode. Also what the encoder's rate estimation codes on the side."""
+    group of FrameGroupList( f ) (groups; default GroupList, every group), then the residuals of
+    the elements of the changed groups. A frame whose FrameGroupList is empty codes nothing and
+    changes no parsing state (7.4.4a, 9.3.6). ctx None: Exp-Golomb mode. Also what the
+    encoder's rate estimation codes on the side."""
     n = sh.num_sem_elements
     cabac = ctx is not None
+    if groups is None:
+        groups = layout.groups
+    if not c.reading and frame.sem_res and any(frame.sem_res[i] for i in range(n)
+                                               if layout.group[i] not in groups):
+        raise ValueError(f"frame {f}: a group not coded in this frame (not an anchor, 7.2a) "
+                         "has a non-zero residual")
+    if not groups:
+        frame.sf_skip_flag, frame.sem_res = 1, [0] * n
+        return frame
     if not c.reading and not frame.sf_skip_flag and len(frame.sem_res) != n:
         raise ValueError(f"frame {f} has {len(frame.sem_res)} residuals, expected {n}")
     if not c.reading and frame.sf_skip_flag != int(not any(frame.sem_res)) and frame.sem_res:
@@ -165,8 +189,8 @@ def code_semantic_frame_compact(c: Coder, frame: SemanticFrame, f: int, sh: Sequ
     coded = [0] * NUM_SEM_GROUPS
     if not skip:
         any_coded = False
-        last = layout.groups[-1]
-        for g in layout.groups:
+        last = groups[-1]
+        for g in groups:
             value = int(any(frame.sem_res[i] for i in layout.members[g])) if not c.reading else 0
             if g == last and not any_coded:
                 flag = 1     # inferred: a frame that is not skipped changes some group (7.4.4a)

@@ -9,6 +9,7 @@ from typing import Callable, Iterator, Union
 from .errors import BitstreamError
 from .profiles import MAX_HASH_SPAN_ANY_LEVEL, PROFILE_NAMES, LevelLimits, check_sequence_header
 from .semantic_reconstruction import md5_of_packed, reconstruct_levels
+from .semantic_temporal import temporal_subsampling, unit_levels, unit_residuals
 from .sequence_state import ContextCarry, HashWindow, SequenceState  # noqa: F401 (ContextCarry re-exported)
 from .structures import (HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
@@ -126,12 +127,10 @@ class StreamWriter:
                                  f"{self.sh.sh_level_idc} allows 1..{self.limits.max_frames_per_unit}")
         for levels in frames_levels:
             self._check_levels(levels, "sem_level")
-        frames = []
-        prev = self.state.prev_levels
-        for levels in frames_levels:
-            res = [a - b for a, b in zip(levels, prev)]
-            frames.append(SemanticFrame(int(not any(res)), res))
-            prev = list(levels)
+        # Residuals against PrevLevel (8.3.4); with temporal sub-sampling only the anchors of
+        # each group are coded, and the levels between them must be the interpolated ones.
+        frames = [SemanticFrame(int(not any(res)), res)
+                  for res in unit_residuals(self.sh, self.state.prev_levels, frames_levels)]
         if extension_data and not self.sh.sh_su_extension_flag:
             raise BitstreamError("semantic-unit extension data needs sh_su_extension_flag 1")
         su = SemanticUnit(frame_idx_delta, frames, extension_data)
@@ -415,15 +414,26 @@ class StreamParser:
                           f"{self.limits.max_frames_per_unit}", "su_num_frames_minus1", 0)
         out = [DecodedSemanticFrame(i, lv, True, True)
                for i, lv in self._infer_gap(su.su_frame_idx_delta, c, "su_frame_idx_delta")]
-        prev = state.prev_levels
-        for frame in su.frames:
-            try:
-                prev = reconstruct_levels(sh, prev, frame.sem_res, state.next_frame_idx)
-            except BitstreamError as exc:
-                raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
-            idx = state.semantic_frame(prev)
-            out.append(DecodedSemanticFrame(idx, prev, bool(frame.sf_skip_flag), False))
+        try:
+            decoded = self._unit_levels(sh, state.prev_levels, su, state.next_frame_idx)
+        except BitstreamError as exc:
+            raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
+        for frame, levels in zip(su.frames, decoded):
+            idx = state.semantic_frame(levels)
+            out.append(DecodedSemanticFrame(idx, levels, bool(frame.sf_skip_flag), False))
         return ParsedSemanticUnit(raw, su, out)
+
+    @staticmethod
+    def _unit_levels(sh: SequenceHeader, prev: list[int], su: SemanticUnit, first: int) -> list[list[int]]:
+        """The levels of the unit's frames (8.3.4): frame by frame, or, when some group is
+        coded at a lower temporal resolution, anchors and interpolated levels."""
+        if temporal_subsampling(sh):
+            return unit_levels(sh, prev, [frame.sem_res for frame in su.frames], first)
+        out = []
+        for f, frame in enumerate(su.frames):
+            prev = reconstruct_levels(sh, prev, frame.sem_res, first + f)
+            out.append(prev)
+        return out
 
     def _hash(self, c: SyntaxReader, raw: RawUnit) -> ParsedHash:
         hu = code_hash_unit(c, HashUnit())

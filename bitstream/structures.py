@@ -10,6 +10,7 @@ from .cabac_contexts import (COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT, NUM_CTX_PER_E
                              SemanticContextState, compact_element_context_init,
                              default_element_init)
 from .generator_registry import GENERATOR_BY_ID, registered_generator_id
+from .semantic_groups import NUM_SEM_GROUPS, group_list
 from .semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from .syntax_coder import SyntaxReader, SyntaxWriter
 
@@ -63,6 +64,10 @@ class SequenceHeader:
     sh_keyframe_codec_id: int = KEYFRAME_CODEC_VVC
     sh_sem_element_id: list[int] = field(default_factory=list)
     sh_sem_precision: list[int] = field(default_factory=list)
+    # Compact profile (spec 1.2 draft): the temporal resolution of each element group, indexed
+    # by group (Table 3d); coded for the groups of GroupList when sh_sem_temporal_flag is 1.
+    sh_sem_temporal_flag: int = 0
+    sh_sem_group_period_minus1: list[int] = field(default_factory=lambda: [0] * NUM_SEM_GROUPS)
     sh_cabac_init_qp: int = 32
     sh_cabac_context_carry_flag: int = 1
     sh_cabac_explicit_init_flag: int = 0
@@ -151,6 +156,10 @@ def code_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
     sh.sh_keyframe_codec_id = c.u("sh_keyframe_codec_id", 8, sh.sh_keyframe_codec_id)
     n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
     _code_sem_elements(c, sh, n)
+    if sh._compact():
+        _code_sem_temporal(c, sh)
+    else:
+        _no_sem_temporal(c, sh)
     if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
         _code_cabac_init(c, sh, n)
     _code_generator_full(c, sh)
@@ -231,6 +240,7 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
                 explicit.add("csh_default_sem_set_flag")
         if default_sem_elements(sh):
             explicit.add("csh_default_sem_elements_flag")
+    _code_sem_temporal(c, sh)
     if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
         current = (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag, sh.sh_cabac_explicit_init_flag)
         if flag("csh_cabac_default_init_flag", current == CSH_DEFAULT_CABAC_INIT):
@@ -324,6 +334,36 @@ def _code_sem_elements(c: Coder, sh: SequenceHeader, n: int) -> None:
         max_p = element.max_precision if element else 15
         sh.sh_sem_element_id[i] = eid
         sh.sh_sem_precision[i] = c.u(f"sh_sem_precision[{i}]", 4, sh.sh_sem_precision[i], hi=max_p)
+
+
+def _code_sem_temporal(c: Coder, sh: SequenceHeader) -> None:
+    """sh_sem_temporal_flag and sh_sem_group_period_minus1[ g ] of each group of GroupList
+    (spec 7.3.3, 7.3.8; semantics 7.4.2): the Compact profile's temporal resolution per group."""
+    if not c.reading:
+        _check_periods(sh)
+    flag = c.u("sh_sem_temporal_flag", 1, sh.sh_sem_temporal_flag)
+    periods = [0] * NUM_SEM_GROUPS
+    if flag:
+        for g in group_list(sh.sh_sem_element_id):
+            periods[g] = c.u(f"sh_sem_group_period_minus1[{g}]", 2, sh.sh_sem_group_period_minus1[g])
+    sh.sh_sem_temporal_flag, sh.sh_sem_group_period_minus1 = flag, periods
+
+
+def _no_sem_temporal(c: Coder, sh: SequenceHeader) -> None:
+    """A Main-profile header has no temporal resolution fields: every SemPeriod is 1."""
+    if not c.reading and (sh.sh_sem_temporal_flag or any(sh.sh_sem_group_period_minus1)):
+        raise ValueError("sh_sem_temporal_flag needs the Compact profile (sh_profile_idc 2)")
+    sh.sh_sem_temporal_flag, sh.sh_sem_group_period_minus1 = 0, [0] * NUM_SEM_GROUPS
+
+
+def _check_periods(sh: SequenceHeader) -> None:
+    periods = sh.sh_sem_group_period_minus1
+    if len(periods) != NUM_SEM_GROUPS or not all(0 <= p <= 3 for p in periods):
+        raise ValueError(f"sh_sem_group_period_minus1 must hold {NUM_SEM_GROUPS} values 0..3, not {periods}")
+    present = set(group_list(sh.sh_sem_element_id))
+    if any(p for g, p in enumerate(periods) if g not in present or not sh.sh_sem_temporal_flag):
+        raise ValueError("sh_sem_group_period_minus1 is coded only for the groups of GroupList "
+                         "when sh_sem_temporal_flag is 1; the others must be 0")
 
 
 def _code_cabac_init(c: Coder, sh: SequenceHeader, n: int) -> None:

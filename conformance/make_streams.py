@@ -29,7 +29,7 @@ from bitstream.structures import KEYFRAME_CODEC_VVC, SPEC_TEXT_VERSION, Sequence
 from bitstream.units import UnitType, iter_units
 from ref_decoder.decoder import Decoder
 
-from . import streams_compact_sem, streams_negative, streams_positive, streams_vvc
+from . import streams_compact_sem, streams_compact_temporal, streams_negative, streams_positive, streams_vvc
 from .stream_kit import ENTROPY_NAMES, Built, codec_name
 from .suite_format import (
     DECODE,
@@ -71,6 +71,7 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
     """All streams, in suite order; and the names taken from reuse_from instead of rebuilt."""
     built = streams_positive.all_streams() + streams_negative.all_streams()
     built += streams_compact_sem.synthetic_streams() + streams_compact_sem.negative_streams()
+    built += streams_compact_temporal.synthetic_streams() + streams_compact_temporal.negative_streams()
     reused: list[str] = []
     vvc_names = ["vvc_level10_256x256", "vvc_level20_512x512", "vvc_level30_1024x512",
                  "neg_vvc_wrong_size", "neg_vvc_bit_depth_12", "cabac_compact_header_default",

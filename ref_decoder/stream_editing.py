@@ -2,12 +2,15 @@
 
 The decoder's edits (ref_decoder/edits.py, spec 8.6.1) are applied to the reconstructed
 values of semantic frames, quantised again at the stream's precisions, and a new conforming
-stream is written: the sequence header (same parameters), every key-frame unit's payload byte
-for byte, semantic units with the same grouping, and hash units recomputed. Key frames and
+stream is written: the sequence header (same parameters, except that every element group is
+coded in every frame: an edited level between two anchors is not the interpolated one), every
+key-frame unit's payload byte for byte, semantic units with the same grouping, and hash units recomputed. Key frames and
 inferred frames are not rewritten. Used by ``ifvc-edit`` (tools/bitstream_editor.py) and by
 the conformance suite's edited streams.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -38,7 +41,7 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
         if isinstance(unit, ParsedSequenceHeader):
             sh = unit.sh
             _check_signalled(sh, edits)
-            writer = StreamWriter(sh)
+            writer = StreamWriter(_every_frame_coded(sh))
         elif isinstance(unit, ParsedKeyframe):
             assert writer is not None
             kf = unit.kf
@@ -72,6 +75,15 @@ def edit_stream(data: bytes, edits: EditApplier) -> tuple[bytes, int]:
             edits.warn(f"edit {e} covers only key frames or inferred frames, which the editor "
                        "does not rewrite; it changed nothing")
     return writer.getvalue(), changed
+
+
+def _every_frame_coded(sh: SequenceHeader) -> SequenceHeader:
+    """The header of the edited stream: as the input's, but with every element group coded in
+    every frame (sh_sem_temporal_flag 0, spec 7.4.2), since an edited level between two anchors
+    is generally not the interpolated one (8.3.4)."""
+    if not sh.sh_sem_temporal_flag:
+        return sh
+    return replace(sh, sh_sem_temporal_flag=0, sh_sem_group_period_minus1=[0] * len(sh.sh_sem_group_period_minus1))
 
 
 def _check_signalled(sh: SequenceHeader, edits: EditApplier) -> None:

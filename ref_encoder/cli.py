@@ -17,6 +17,8 @@ from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, REGISTERED_GENE
 from bitstream.keyframe_vvc import ToolMissingError  # noqa: E402
 from bitstream.profiles import LEVELS, PROFILE_COMPACT, PROFILE_MAIN  # noqa: E402
 from bitstream.semantic_elements import ELEMENT_BY_NAME  # noqa: E402
+from bitstream.semantic_groups import GROUP_NAMES  # noqa: E402
+from bitstream.semantic_temporal import MAX_SEM_PERIOD  # noqa: E402
 from bitstream.units import UnitType, iter_units  # noqa: E402
 from ifvc_common.argtypes import float_range, fraction_range, int_range  # noqa: E402
 from ifvc_common.errors import describe_os_error, fail  # noqa: E402
@@ -26,7 +28,7 @@ from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB, AUTO_THRESHOLD_SLOPE, resolve_refresh  # noqa: E402
 from .analysis import NoFaceError  # noqa: E402
-from .encoder import EncodeResult, Encoder, EncoderConfig  # noqa: E402
+from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KeyframeCodingError  # noqa: E402
 from .semantic_rdoq import (DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR,  # noqa: E402
                            DEFAULT_MAX_LEVEL_ERROR_COMPACT, LAMBDA_MAX_QP, LAMBDA_PRESETS)
@@ -50,6 +52,29 @@ def _precision_item(text: str) -> tuple[str, int]:
         return name, int_range(0, element.max_precision)(p)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"the precision of {name} {exc}") from None
+
+
+def _semantic_period(text: str) -> tuple[str, int] | None:
+    """GROUP=P with a group of Table 3d and P in 1..4, or off (a usage error otherwise)."""
+    if text == "off":
+        return None
+    name, _, p = text.partition("=")
+    if name not in GROUP_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown element group {name!r} in {text!r}; known: "
+                                         f"{', '.join(GROUP_NAMES)} (or off)")
+    try:
+        return name, int_range(1, MAX_SEM_PERIOD)(p)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the period of {name} {exc}") from None
+
+
+def _semantic_periods(items: list[tuple[str, int] | None] | None) -> dict[str, int] | None:
+    """--semantic-period items: None (not given: the encoder's default), {} (off), or the map."""
+    if items is None:
+        return None
+    if None in items:
+        return {}
+    return dict(item for item in items if item is not None)
 
 
 def _semantic_lambda(text: str) -> str | float:
@@ -169,6 +194,13 @@ def build_parser() -> CommandParser:
                          "(the encoder before RDOQ, bit-exact); 'auto' (default) uses lambda = "
                          f"{DEFAULT_LAMBDA_SCALE:g} * 2^((min(QP, {LAMBDA_MAX_QP})-12)/3) from --qp; a number sets lambda "
                          "((milli-LPIPS)^2 per bit; 0 keeps the nearest levels)")
+    ap.add_argument("--semantic-period", action="append", default=None, type=_semantic_period,
+                    metavar="GROUP=P|off",
+                    help="temporal resolution of an element group (repeatable; Compact profile, spec "
+                         "7.2a): the group (head, eyes, mouth, other) is coded at every P-th frame of a "
+                         "semantic unit and its last frame (P 1..4), the frames between interpolated by "
+                         "the decoder; default: " + ", ".join(f"{g}={p}" for g, p in DEFAULT_SEMANTIC_PERIODS.items())
+                         + " (the other groups 1; with --refresh: every group 1); 'off': every group at every frame")
     ap.add_argument("--semantic-max-error", type=float_range(0.5, 64), default=None,
                     metavar="LEVELS", help="RDOQ never codes a level further than this from the analysed "
                                            "value, in levels of the element's precision (0.5..64, default "
@@ -223,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256, refresh=args.refresh,
                             refresh_check_every=args.refresh_check_every,
-                            profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header)
+                            profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
+                            semantic_periods=_semantic_periods(args.semantic_period))
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

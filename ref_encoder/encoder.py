@@ -28,7 +28,9 @@ from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, compact_tools,
                                 max_ref_frames)
 from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_groups import GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
+from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
@@ -41,9 +43,14 @@ from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .keyframe_coding import encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
-from .semantic_rdoq import ClosedLoopChooser, SemanticQuantiser, default_max_level_error, resolve_lambda
+from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
+                            resolve_lambda)
 
 MAX_LEADING_NO_FACE = 50   # frames without a face tolerated before the first face
+# The Compact profile's default temporal resolution: the head at every third frame of a unit,
+# eyes and mouth at every frame (docs/results/temporal_resolution_2026-12-03: head /3 saves 8 %
+# of the semantic bits with no measurable quality change; sub-sampled eyes make blinks shallower).
+DEFAULT_SEMANTIC_PERIODS = {"head": 3}
 
 
 class EncoderWarning(UserWarning):
@@ -90,6 +97,9 @@ class EncoderConfig:
                                              # None: DEFAULT_ELEMENT_IDS
     geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
                                              # the smallest the profile allows (2 Compact, 1 Main)
+    semantic_periods: dict[str, int] | None = None   # group name (head, eyes, mouth, other) -> SemPeriod
+                                             # 1..4 (spec 7.2a, Compact profile); None: the profile's
+                                             # default (DEFAULT_SEMANTIC_PERIODS; Main: all 1)
 
 
 @dataclass
@@ -199,6 +209,7 @@ class Encoder:
                 raise ValueError(f"geometry version {config.geometry_version} cannot be written (1 or 2)")
             check_geometry_version(self.sh, config.geometry_version)
             self.geometry_version = config.geometry_version
+        self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
                                            max_level_error=default_max_level_error(config.profile_idc)
@@ -209,6 +220,44 @@ class Encoder:
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
             AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, config.refresh_check_every)
 
+    def _set_semantic_periods(self, config: EncoderConfig) -> None:
+        """sh_sem_temporal_flag and sh_sem_group_period_minus1 (spec 7.2a, 7.4.2) from the
+        configuration: only for the groups signalled, only with more than 1 frame per unit
+        (at 1 frame per unit every frame is an anchor)."""
+        periods = config.semantic_periods
+        explicit = periods is not None
+        refresh = resolve_refresh(config.refresh, config.keyframe_qp) is not None
+        if periods is None:
+            # Adaptive refresh judges each frame as the decoder will draw it, when it is coded;
+            # a frame between anchors is only known once its unit ends, so by default refresh
+            # codes every group at every frame.
+            periods = DEFAULT_SEMANTIC_PERIODS if compact_tools(self.sh) and not refresh else {}
+        unknown = set(periods) - set(GROUP_NAMES)
+        if unknown:
+            raise ValueError(f"unknown element group(s) {', '.join(sorted(unknown))} (known: {', '.join(GROUP_NAMES)})")
+        for name, p in periods.items():
+            if not 1 <= p <= MAX_SEM_PERIOD:
+                raise ValueError(f"the period of group {name} must be 1..{MAX_SEM_PERIOD}, not {p}")
+        if not any(p > 1 for p in periods.values()):
+            return
+        if not compact_tools(self.sh):
+            raise ValueError("a semantic period above 1 needs the Compact profile (spec Annex A.4)")
+        if config.frames_per_unit == 1:
+            if explicit:
+                self.warn("semantic periods have no effect at 1 frame per unit (every frame is an anchor)")
+            return
+        if refresh:
+            self.warn("with adaptive refresh and semantic periods above 1, a frame between anchors is "
+                      "judged on its rounded analysis, not on the interpolated levels the decoder draws")
+        present = group_list(self.sh.sh_sem_element_id)
+        minus1 = [0] * len(GROUP_NAMES)
+        for name, p in periods.items():
+            g = GROUP_NAMES.index(name)
+            if g in present:
+                minus1[g] = p - 1
+        if any(minus1):
+            self.sh.sh_sem_temporal_flag, self.sh.sh_sem_group_period_minus1 = 1, minus1
+
     def _signalled(self, values: np.ndarray) -> np.ndarray:
         """The values of the signalled elements, in header order, from the 14 of table order."""
         return np.asarray(values, np.float64)[self.element_ids]
@@ -217,10 +266,28 @@ class Encoder:
         return self.quantiser.round_levels(self._signalled(values))
 
     def _semantic_levels(self, values: np.ndarray, writer: StreamWriter, pending: list[list[int]]) -> list[int]:
-        """A semantic frame's levels: rounded, or chosen by RDOQ in closed loop with the writer."""
-        if self.semantic_lambda is None:
+        """A semantic frame's levels: rounded, or chosen by RDOQ in closed loop with the writer.
+        With temporal sub-sampling the levels are provisional (rounded): the unit's levels are
+        chosen when it is written (_write_unit), once its frame count is known."""
+        if self.semantic_lambda is None or self.sh.sh_sem_temporal_flag:
             return self._levels(values)
         return self._chooser.next_frame(self._signalled(values), writer, pending)[0].levels
+
+    def _write_unit(self, writer: StreamWriter, pending: list[list[int]], pending_values: list[np.ndarray],
+                    logs: list[FrameLog]) -> None:
+        """Writes the waiting frames as one semantic unit. With temporal sub-sampling (spec
+        8.3.4) their levels are chosen now, for the unit's frame count, and the log's levels of
+        those frames (the last len(pending) entries) become the coded ones."""
+        if self.sh.sh_sem_temporal_flag:
+            values = [self._signalled(v) for v in pending_values]
+            if self.semantic_lambda is None:
+                pending = interpolate_unit(self.sh, writer.state.prev_levels,  # type: ignore[arg-type]
+                                           [self.quantiser.round_levels(v) for v in values])
+            else:
+                pending = choose_unit_levels(self.quantiser, values, writer)
+            for log, levels in zip(logs[-len(pending):], pending):
+                log.levels = levels
+        writer.semantic_unit(pending)
 
     def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:
         if key_values is None:
@@ -240,6 +307,7 @@ class Encoder:
         smoother = OneEuroFilter(DEFAULT_ONE_EURO, float(self.fps)) if self.cfg.smoothing else None
         logs: list[FrameLog] = []
         pending: list[list[int]] = []
+        pending_values: list[np.ndarray] = []       # their analysed values (temporal sub-sampling)
         key_md5: dict[int, bytes] = {}
         key_values: np.ndarray | None = None
         last_key = 0
@@ -282,8 +350,8 @@ class Encoder:
                     due = refresh.falls_short(out_idx, rgb, fa.landmarks if fa.face_found else None, rec)
                 if due:
                     if pending:
-                        writer.semantic_unit(pending)
-                        pending = []
+                        self._write_unit(writer, pending, pending_values, logs)
+                        pending, pending_values = [], []
                     if self.cfg.hash_units and key_values is not None:
                         writer.hash_unit(keyframe_md5=key_md5)
                         key_md5 = {}
@@ -303,11 +371,12 @@ class Encoder:
                     if levels is None:
                         levels = self._semantic_levels(values, writer, pending)
                     pending.append(levels)
+                    pending_values.append(values)
                     logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
                                          fa.face_found, [float(v) for v in values]))
                     if len(pending) == self.cfg.frames_per_unit:
-                        writer.semantic_unit(pending)
-                        pending = []
+                        self._write_unit(writer, pending, pending_values, logs)
+                        pending, pending_values = [], []
                         if self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
                             writer.hash_unit(keyframe_md5=key_md5)   # before MaxHashSpan is exceeded
                             key_md5 = {}
@@ -317,7 +386,7 @@ class Encoder:
             raise NoFaceError(f"no face found in any of the {skipped} frames" if skipped
                               else "the input has no frames")
         if pending:
-            writer.semantic_unit(pending)
+            self._write_unit(writer, pending, pending_values, logs)
         if self.cfg.hash_units:
             writer.hash_unit(keyframe_md5=key_md5)
         writer.end_of_sequence()

@@ -122,6 +122,7 @@ class SemanticRateModel:
         self._eg_cache: dict[int, int] = {}
         self.compact = compact_tools(sh)          # semantic-unit syntax 2 (spec 7.3.5a)
         self.layout = group_layout(sh) if self.compact else None
+        self.groups: list[int] | None = None      # FrameGroupList of the next frame (None: every group)
         # Syntax 2 prices bins as the engine codes them (Main keeps the ideal estimate: its
         # streams stay as they were).
         self.bin_bits = engine_bin_bits if self.compact else _bin_bits
@@ -165,7 +166,7 @@ class SemanticRateModel:
             snap = self.ctx.snapshot() if self.ctx is not None else None
             c = BitCounter(adapt=False, bin_bits=self.bin_bits)
             code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
-                                        self.ctx, self.layout)  # type: ignore[arg-type]
+                                        self.ctx, self.layout, self.groups)  # type: ignore[arg-type]
             if self.ctx is not None and snap is not None:
                 self.ctx.restore(snap)
             return c.bits
@@ -180,7 +181,7 @@ class SemanticRateModel:
         c = BitCounter(adapt=True, bin_bits=self.bin_bits)
         if self.compact:
             code_semantic_frame_compact(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds,
-                                        self.ctx, self.layout)  # type: ignore[arg-type]
+                                        self.ctx, self.layout, self.groups)  # type: ignore[arg-type]
         else:
             code_semantic_frame(c, SemanticFrame(skip, list(res)), 0, self.sh, self.bounds, self.ctx)
         return c.bits

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Sequence
 from bitstream.head_location import head_loc_cell
 from bitstream.semantic_elements import ELEMENT_BY_ID
 from bitstream.semantic_reconstruction import dequantize, quantize
+from bitstream.semantic_temporal import frame_group_list, interpolate_unit, sem_periods
+from bitstream.semantic_unit_compact import group_layout
 from bitstream.structures import SequenceHeader
 
 from .rate_estimation import SemanticRateModel
@@ -165,10 +167,15 @@ class SemanticQuantiser:
                 out.append(c)
         return out
 
-    def choose(self, values: Sequence[float], prev: list[int], rate: SemanticRateModel) -> FrameDecision:
+    def choose(self, values: Sequence[float], prev: list[int], rate: SemanticRateModel,
+               frozen: frozenset[int] = frozenset()) -> FrameDecision:
         """The levels of one semantic frame predicted from prev (the previous frame's
         reconstructed levels), with the rate model positioned at this frame. Does not advance
-        the rate model (the caller commits the residuals)."""
+        the rate model (the caller commits the residuals). frozen: elements that keep their
+        level from prev (a group that the frame does not code: not one of its anchors, spec
+        7.2a); their values are ignored."""
+        if frozen:
+            values = [prev[i] / self.scale[i] if i in frozen else float(v) for i, v in enumerate(values)]
         rounded = self.round_levels(values)
         if self.lam is None:
             _, bits, dist = self.cost(values, rounded, prev, rate)
@@ -187,7 +194,7 @@ class SemanticQuantiser:
                 j = layout.prev_in_group[i]
                 neighbour = int(j >= 0 and best[j] != prev[j])
             best_j = None
-            for c in self.candidates(i, values[i], prev[i]):
+            for c in ([prev[i]] if i in frozen else self.candidates(i, values[i], prev[i])):
                 j = self.element_distortion(i, c, values[i]) + lam * rate.element_bits(i, c - prev[i], neighbour)
                 if best_j is None or j < best_j:
                     best_j, best[i] = j, c
@@ -265,3 +272,34 @@ class ClosedLoopChooser:
                                                    for i, r in enumerate(res)]
         rate.commit(res)
         return decision, parts
+
+
+def choose_unit_levels(quantiser: SemanticQuantiser, values: Sequence[Sequence[float]],
+                       writer: "StreamWriter") -> list[list[int]]:
+    """The levels of a whole semantic unit when some element group is coded at a lower temporal
+    resolution (spec 7.2a, 8.3.4): frame by frame, the groups that the frame codes (its
+    FrameGroupList) are chosen as by ClosedLoopChooser, predicted from their previous anchor and
+    priced with the writer's CABAC state; the other groups keep their previous anchor's level.
+    The frames between anchors then get the interpolated levels a decoder derives
+    (interpolate_unit). Their distortion is not in J: the anchors are chosen on their own
+    frames (what docs/results/temporal_resolution_2026-12-03 measured)."""
+    sh = writer.sh
+    prev = writer.state.prev_levels
+    if prev is None:
+        raise ValueError("a semantic frame needs a preceding key frame")
+    layout = group_layout(sh)
+    periods = sem_periods(sh)
+    rate = SemanticRateModel(sh, writer.state.carry.trial_state())
+    num = len(values)
+    coded = list(prev)
+    anchors = []
+    for f, v in enumerate(values):
+        groups = frame_group_list(layout.groups, periods, f, num)
+        if groups:                       # a frame with no group to code codes nothing
+            frozen = frozenset(i for i, g in enumerate(layout.group) if g not in groups)
+            rate.groups = groups
+            decision = quantiser.choose(v, coded, rate, frozen)
+            rate.commit([a - b for a, b in zip(decision.levels, coded)])
+            coded = decision.levels
+        anchors.append(list(coded))
+    return interpolate_unit(sh, prev, anchors)

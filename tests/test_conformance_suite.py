@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import checker, make_streams, streams_compact_sem, streams_negative, streams_positive
+from conformance import (checker, make_streams, streams_compact_sem, streams_compact_temporal, streams_negative,
+                         streams_positive)
 from conformance.suite_format import (
     ERROR,
     HASH_MISMATCH,
@@ -257,7 +258,8 @@ def test_synthetic_streams_regenerate_exactly(descriptions: dict[str, dict]) -> 
     """make_streams --check for the streams that need neither ../shared nor VVenC: same bytes
     for every stream, and the same description for a sample (all are checked by --check)."""
     built = (streams_positive.all_streams() + streams_negative.all_streams()
-             + streams_compact_sem.synthetic_streams() + streams_compact_sem.negative_streams())
+             + streams_compact_sem.synthetic_streams() + streams_compact_sem.negative_streams()
+             + streams_compact_temporal.synthetic_streams() + streams_compact_temporal.negative_streams())
     assert {b.name for b in built} == {n for n, d in descriptions.items()
                                        if not (d["needs_shared"] or d["needs_vvenc"])}
     for b in built:

@@ -216,10 +216,13 @@ def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
 
 
 def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: Path) -> None:
-    off = _encode(sequence)
+    # With refresh the default semantic periods are all 1 (the encoder judges every frame as the
+    # decoder draws it): the same stream as refresh off at those periods.
+    off = _encode(sequence, semantic_periods={})
     never = _encode(sequence, refresh=0.001)                     # checks every frame, never fires
     assert never.refresh is not None and never.refresh.checked > 0 and never.refresh.inserted == 0
     assert never.stream == off.stream and off.refresh is None
+    assert never.writer.sh.sh_sem_temporal_flag == 0 and _encode(sequence).writer.sh.sh_sem_temporal_flag == 1
 
 
 def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path,

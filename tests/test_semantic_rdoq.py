@@ -266,7 +266,9 @@ def test_encoder_off_rounds_and_auto_round_trips(face_frames: list[np.ndarray]) 
     from ref_encoder.encoder import Encoder, EncoderConfig
     results = {}
     for setting in ("off", "auto"):
-        cfg = EncoderConfig(keyframe_codec="raw", semantic_lambda=setting)
+        # every group at every frame: with the default temporal sub-sampling the head's frames
+        # between anchors carry interpolated levels (tests/test_semantic_temporal.py)
+        cfg = EncoderConfig(keyframe_codec="raw", semantic_lambda=setting, semantic_periods={})
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(face_frames))
         results[setting] = (enc, enc.encode(face_frames))
     enc, off = results["off"]
@@ -280,3 +282,35 @@ def test_encoder_off_rounds_and_auto_round_trips(face_frames: list[np.ndarray]) 
     def sem_bits(res) -> int:  # type: ignore[no-untyped-def]
         return sum(8 * r.num_bytes for r in res.writer.records if r.unit_type == UnitType.SEMANTIC)
     assert sem_bits(results["auto"][1]) < sem_bits(off)
+
+
+@pytest.mark.parametrize("lam", ["off", "auto"])
+def test_encoder_default_codes_the_head_at_every_third_frame(face_frames: list[np.ndarray], lam: str) -> None:
+    """The Compact profile's default (spec 7.2a): the head group at SemPeriod 3, eyes and mouth
+    at 1; the stream parses back to the encoder's levels (frames between head anchors carry the
+    interpolated levels, 8.3.4) and the anchors of the head carry the chosen levels."""
+    from bitstream.semantic_temporal import interpolate_level, is_anchor
+    from bitstream.semantic_unit_compact import GROUP_HEAD, group_layout
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    cfg = EncoderConfig(keyframe_codec="raw", semantic_lambda=lam, frames_per_unit=8)
+    enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(face_frames))
+    res = enc.encode(face_frames)
+    sh = res.writer.sh
+    assert sh.sh_sem_temporal_flag == 1 and sh.sh_sem_group_period_minus1[GROUP_HEAD] == 2
+    assert _parsed_levels(res.stream) == [f.levels for f in res.frames]
+    layout = group_layout(sh)
+    yaw = layout.members[GROUP_HEAD][0]
+    track = [f.levels[yaw] for f in res.frames]        # key frame, then units of 8 frames
+    for start in range(1, len(track), 8):
+        unit = track[start:start + 8]
+        anchors = [-1] + [f for f in range(len(unit)) if is_anchor(f, len(unit), 3)]
+        for fa, fb in zip(anchors, anchors[1:]):
+            a = track[start - 1] if fa < 0 else unit[fa]
+            for k in range(1, fb - fa):
+                assert unit[fa + k] == interpolate_level(a, unit[fb], k, fb - fa)
+    if lam == "off":      # anchors carry the rounded analysis
+        for f in res.frames[1:]:
+            pos = (f.frame_idx - 1) % 8
+            n = min(8, len(res.frames) - 1 - (f.frame_idx - 1) // 8 * 8)
+            if is_anchor(pos, n, 3):
+                assert f.levels == enc.quantiser.round_levels([f.values[i] for i in enc.element_ids])

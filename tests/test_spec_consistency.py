@@ -94,7 +94,7 @@ def test_level_table_matches_code() -> None:
 def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") -> set[str]:
     """Elements traced when coding and parsing a small stream; extended: with extension data in
     the sequence header, the key-frame unit and (sh_su_extension_flag 1) the semantic units;
-    compact: the Compact profile (semantic-unit syntax 2, spec 7.3.5a, with a last unit whose
+    compact: the Compact profile (with "explicit": sh_sem_temporal_flag 1) (semantic-unit syntax 2, spec 7.3.5a, with a last unit whose
     only change is the last element of a group: sem_res_nz, inferred sem_res_sig_flag), with the
     full sequence header ("full") or a compact one (spec 7.3.8) with every value by its default
     flag or index ("default") or coded explicitly ("explicit"); "": the Main profile."""
@@ -115,6 +115,7 @@ def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") 
         else:   # the default set at other precisions
             sh.sh_sem_precision = [min(p + 1, e.max_precision) for p, e in zip(sh.sh_sem_precision, SEMANTIC_ELEMENTS)]
             sh.sh_chroma_format_idc, sh.sh_frame_rate_num = 1, 15
+            sh.sh_sem_temporal_flag = 1     # every SemPeriod 1: the levels below stay codable
     if entropy_mode == 1 and compact != "default":
         with_explicit_init(sh)
     w = StreamWriter(sh)

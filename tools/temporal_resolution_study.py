@@ -70,6 +70,7 @@ import numpy as np
 from bitstream.cabac_contexts import SemanticContextState
 from bitstream.profiles import PROFILE_COMPACT
 from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_temporal import interpolate_level  # the rule adopted in spec 8.3.4
 from bitstream.semantic_unit_compact import (GROUP_EYES, GROUP_HEAD, GROUP_MOUTH, GROUP_NAMES, GroupLayout,
                                              code_semantic_frame_compact, group_layout)
 from bitstream.structures import (ENTROPY_CABAC, MAX_FRAMES_PER_UNIT, Coder, SemanticFrame, SequenceHeader,
@@ -110,19 +111,6 @@ def sequence_anchor_mask(num_semantic: int, fpu: int, factor: int) -> list[bool]
     for start in range(0, num_semantic, fpu):
         out += anchor_mask(min(fpu, num_semantic - start), factor)
     return out
-
-
-def interpolate_level(a: int, b: int, k: int, d: int) -> int:
-    """The level k frames after an anchor of level a, when the next anchor, d frames after it,
-    has level b (0 < k < d):  a + (2 k (b - a) + Sign(b - a) d) / (2 d), with '/' the integer
-    division of H.266 (truncation toward zero). It rounds half away from zero, so interpolating
-    from b back to a gives the mirror image, and the result lies between a and b."""
-    if not 0 < k < d:
-        raise ValueError(f"need 0 < k < d, got k={k}, d={d}")
-    delta = b - a
-    num = 2 * k * delta + (d if delta > 0 else -d if delta < 0 else 0)
-    q = abs(num) // (2 * d)
-    return a + (q if num >= 0 else -q)
 
 
 def fill_track(track: Sequence[int], is_anchor: Sequence[bool], mode: str) -> list[int]:
