@@ -9,6 +9,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -235,3 +236,34 @@ def test_head_loc_between_anchors_is_derived_or_held() -> None:
     assert levels[0][2] != prev[2]                     # moved with the interpolated head_tx, not held
     held = _header(ENTROPY_CABAC, {GROUP_HEAD: 3}, ids=[0, 6])   # no head_tx / head_ty: held
     assert [lv[1] for lv in unit_levels(held, [0, 5], [[0, 0], [0, 0], [3, 9]])] == [5, 5, 14]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_study_prices_the_adopted_syntax(mode: int) -> None:
+    """tools.rdoq_study's head-period rows: head levels between anchors interpolated as a
+    decoder does, and fewer head bits than every frame coded."""
+    from bitstream.profiles import PROFILE_COMPACT
+    from ref_encoder.semantic_rdoq import lambda_for_qp
+    from tools import rdoq_study
+    values = synthetic_trajectories(30, seed=4)
+    plain = rdoq_study.code_clip(values, mode, 8, lambda_for_qp(42), None, PROFILE_COMPACT)
+    sub = rdoq_study.code_clip(values, mode, 8, lambda_for_qp(42), None, PROFILE_COMPACT, head_period=3)
+    assert sub["per_element"][1:7].sum() < plain["per_element"][1:7].sum()   # type: ignore[index]
+    head = [e for e in range(7)]
+    levels = np.array(sub["levels"])
+    # head frames between anchors (unit positions 0, 1, 3, 4, 6) are interpolated, not chosen
+    for start in range(1, 30, 8):
+        for f in range(min(8, 30 - start)):
+            n = min(8, 30 - start)
+            if not is_anchor(f, n, 3):
+                prev_anchor = start + f - 1
+                while prev_anchor >= start and not is_anchor(prev_anchor - start, n, 3):
+                    prev_anchor -= 1
+                nxt = start + f + 1
+                while not is_anchor(nxt - start, n, 3):
+                    nxt += 1
+                for i in head[:6]:
+                    a = levels[prev_anchor if prev_anchor >= start else start - 1, i]
+                    assert levels[start + f, i] == interpolate_level(int(a), int(levels[nxt, i]),
+                                                                     start + f - max(prev_anchor, start - 1), nxt - max(prev_anchor, start - 1))
+    assert sub["frames"] == plain["frames"] == 29

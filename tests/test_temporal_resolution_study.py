@@ -163,3 +163,29 @@ def test_reduced_layout_leaves_the_elements_in_place() -> None:
     assert red is not None and GROUP_EYES not in red.groups and red.group == full.group
     assert full.groups == copy.copy(group_layout(sh)).groups       # the cached layout is untouched
     assert trs.reduced_layout(sh, (GROUP_HEAD, GROUP_EYES, GROUP_MOUTH)) is None
+
+
+@pytest.mark.parametrize("groups,periods", [((GROUP_HEAD,), [3, 1, 1, 1]),
+                                            ((GROUP_HEAD, GROUP_MOUTH), [3, 1, 3, 1])])
+def test_adopted_syntax_is_what_the_study_measured(groups: tuple[int, ...], periods: list[int]) -> None:
+    """The spec's temporal resolution (7.2a, 8.3.4) and the encoder's unit chooser give the
+    study's "interp" levels and semantic-unit bytes exactly: the study's savings are the adopted
+    tool's (only the sequence header differs: sh_sem_temporal_flag and the periods)."""
+    from dataclasses import replace
+
+    from ref_encoder.semantic_rdoq import SemanticQuantiser, choose_unit_levels
+    from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
+    v = _trajectory(5, 45)
+    sh = trs.study_header(len(v))
+    study = trs.code_clip(v, "interp", groups, 3, lambda_for_qp(42), 3.0, sh=sh)
+    adopted = replace(sh, sh_sem_temporal_flag=1, sh_sem_group_period_minus1=[p - 1 for p in periods])
+    q = SemanticQuantiser(adopted, lambda_for_qp(42), VISUAL_WEIGHTS, max_level_error=3.0)
+    w = StreamWriter(adopted)
+    w.keyframe(demo_keyframe(), study.levels[0])
+    levels = [study.levels[0]]
+    units = []
+    for s in range(1, len(v), trs.DEFAULT_FPU):
+        levels += choose_unit_levels(q, v[s:s + trs.DEFAULT_FPU], w)
+        units.append(w.semantic_unit(levels[s:]))
+    assert levels == study.levels
+    assert units == study.units

@@ -32,14 +32,18 @@ import numpy as np
 
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_temporal import frame_group_list, interpolate_unit, sem_periods, unit_residuals
+from bitstream.semantic_unit_compact import group_layout
 from bitstream.stream import StreamWriter
+from bitstream.structures import SequenceHeader
 from bitstream.units import UnitType
 from conformance.synthetic_semantics import baseline_header, demo_keyframe
 from ifvc_common.outputs import OutputTransaction
-from tools.study_output import write_study
-from ref_encoder.semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, default_max_level_error,
-                                       lambda_for_qp)
+from ref_encoder.rate_estimation import SemanticRateModel
+from ref_encoder.semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels,
+                                       default_max_level_error, lambda_for_qp)
 from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
+from tools.study_output import write_study
 from tools.semantics_cache import load_split, raw_semantics, sequence_path
 
 NAMES = [e.name for e in SEMANTIC_ELEMENTS]
@@ -50,11 +54,20 @@ GROUPS = {"eyes": ("eye_blink_left", "eye_blink_right"),
 
 
 def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
-              max_level_error: float | None = None, profile: int = PROFILE_MAIN) -> dict[str, object]:
+              max_level_error: float | None = None, profile: int = PROFILE_MAIN,
+              head_period: int = 1) -> dict[str, object]:
     """Codes one smoothed trajectory (frame 0: key frame) as the encoder codes semantic frames,
-    with the semantic-unit syntax of the profile (Compact: syntax 2, spec 1.2 draft 7.3.5a)."""
+    with the semantic-unit syntax of the profile (Compact: syntax 2, spec 1.2 draft 7.3.5a);
+    head_period > 1 (Compact only): the head group at that SemPeriod (spec 7.2a, 8.3.4), the
+    unit's levels chosen as the encoder does (choose_unit_levels)."""
     sh = baseline_header(mode, len(values))
     sh.sh_profile_idc = profile
+    if head_period > 1:
+        if profile != PROFILE_COMPACT:
+            raise ValueError("a head period above 1 needs the Compact profile")
+        sh.sh_sem_temporal_flag = 1
+        sh.sh_sem_group_period_minus1 = [head_period - 1, 0, 0, 0]
+        return _code_clip_temporal(values, sh, fpu, lam, max_level_error, profile)
     bound = default_max_level_error(profile) if max_level_error is None else max_level_error
     q = SemanticQuantiser(sh, lam, VISUAL_WEIGHTS, max_level_error=bound)
     scoring = SemanticQuantiser(sh, 0.0, VISUAL_WEIGHTS)     # distortion with the same weights
@@ -90,14 +103,67 @@ def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
             "skipped": skipped, "max_level_error": max_err, "levels": levels_out}
 
 
+def _code_clip_temporal(values: np.ndarray, sh: SequenceHeader, fpu: int, lam: float | None,
+                        max_level_error: float | None, profile: int) -> dict[str, object]:
+    """code_clip( ) with temporal sub-sampling: units of fpu frames, levels per unit; the per
+    element bits are priced afterwards on the coded residuals with the writer's CABAC state."""
+    bound = default_max_level_error(profile) if max_level_error is None else max_level_error
+    q = SemanticQuantiser(sh, lam, VISUAL_WEIGHTS, max_level_error=bound)
+    scoring = SemanticQuantiser(sh, 0.0, VISUAL_WEIGHTS)
+    w = StreamWriter(sh)
+    w.keyframe(demo_keyframe(), q.round_levels(values[0]))
+    layout = group_layout(sh)
+    per_element = np.zeros(len(NAMES) + 1)
+    content = dist = max_err = 0.0
+    skipped = 0
+    levels_out = [q.round_levels(values[0])]
+    for start in range(1, len(values), fpu):
+        unit_values = values[start:start + fpu]
+        prev = w.state.prev_levels
+        assert prev is not None
+        if lam is None:
+            unit = interpolate_unit(sh, prev, [q.round_levels(v) for v in unit_values])
+        else:
+            unit = choose_unit_levels(q, unit_values, w)
+        rate = SemanticRateModel(sh, w.state.carry.trial_state())
+        num = len(unit)
+        for f, res in enumerate(unit_residuals(sh, prev, unit)):
+            groups = frame_group_list(layout.groups, sem_periods(sh), f, num)
+            if not groups:
+                continue
+            rate.groups = groups
+            skip = not any(res)
+            per_element[0] += rate.skip_bits(int(skip))
+            if not skip:
+                for i, r in enumerate(res):
+                    if layout.group[i] in groups:
+                        per_element[i + 1] += rate.element_bits(i, r)
+            content += rate.commit(res)
+        for lv, v in zip(unit, unit_values):
+            skipped += lv == levels_out[-1]
+            dist += sum(scoring.element_distortion(i, x, y) for i, (x, y) in enumerate(zip(lv, v)))
+            max_err = max(max_err, max(abs(x - y * (1 << p)) for i, (x, y, p) in
+                                       enumerate(zip(lv, v, sh.sh_sem_precision)) if NAMES[i] != "head_loc"))
+            levels_out.append(lv)
+        w.semantic_unit(unit)
+    bits = sum(8 * r.num_bytes for r in w.records if r.unit_type == UnitType.SEMANTIC)
+    return {"bits": bits, "frames": len(values) - 1, "per_element": per_element, "distortion": dist,
+            "framing": bits - content, "skipped": skipped, "max_level_error": max_err, "levels": levels_out}
+
+
 def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds: list[float],
-                profile: int = PROFILE_MAIN) -> tuple[str, dict[str, object]]:
+                profile: int = PROFILE_MAIN, head_periods: list[int] | None = None) -> tuple[str, dict[str, object]]:
     from ref_encoder.analysis import apply_smoothing
     series = {n: apply_smoothing(raw_semantics(n)[0], "one_euro") for n in names}
     frames = sum(len(v) - 1 for v in series.values())
     settings: list[tuple[str, float | None, float | None]] = [("off", None, None)]
     settings += [(f"auto QP {qp}", lambda_for_qp(qp), None) for qp in qps]
     settings += [(f"auto QP {qp}, max error {b:g}", lambda_for_qp(qp), b) for b in extra_bounds for qp in qps]
+    period_of = {label: 1 for label, _, _ in settings}
+    for hp in head_periods or []:
+        for label, lam, bound in list(settings):
+            settings.append((f"{label}, head /{hp}", lam, bound))
+            period_of[f"{label}, head /{hp}"] = hp
     results: dict[tuple[str, int, int], dict[str, object]] = {}
     for label, lam, bound in settings:
         for mode, _ in MODES:
@@ -105,7 +171,7 @@ def rate_tables(names: list[str], qps: list[int], fpus: list[int], extra_bounds:
                 acc: dict[str, object] = {"bits": 0, "per_element": np.zeros(len(NAMES) + 1), "distortion": 0.0,
                                           "skipped": 0, "max_level_error": 0.0, "framing": 0.0}
                 for v in series.values():
-                    r = code_clip(v, mode, fpu, lam, bound, profile)
+                    r = code_clip(v, mode, fpu, lam, bound, profile, period_of[label])
                     acc["bits"] += r["bits"]  # type: ignore[operator]
                     acc["per_element"] = acc["per_element"] + r["per_element"]  # type: ignore[operator]
                     acc["distortion"] += r["distortion"]  # type: ignore[operator]
@@ -286,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=["main", "compact"], default="main",
                     help="rate: the semantic-unit syntax (compact: syntax 2 of spec 1.2) and the profile's default "
                          "error bound; quality: the profile of 'after'")
+    ap.add_argument("--head-periods", type=int, nargs="*", default=[],
+                    help="rate, Compact profile: also every setting with the head group at these SemPeriods "
+                         "(spec 7.2a; the encoder's default is 3)")
     ap.add_argument("--out", type=Path, help="folder (default docs/results/rdoq_<UTC date>)")
     args = ap.parse_args(argv)
     names = [n for n in load_split()[args.split] if sequence_path(n).is_file()]
@@ -298,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILE_COMPACT if args.profile == "compact" else PROFILE_MAIN
     command = "python -m tools.rdoq_study " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.part == "rate":
-        text, data = rate_tables(names, args.qps, args.fpu, args.extra_max_errors, profile)
+        text, data = rate_tables(names, args.qps, args.fpu, args.extra_max_errors, profile, args.head_periods)
     else:
         text, data = quality_tables(names, args.qps, args.frames, args.strips_qp, out_dir / "strips",
                                     args.slow_metrics_qps or args.qps, profile)
