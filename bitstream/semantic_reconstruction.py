@@ -1,7 +1,8 @@
-"""Decoding process for semantic values (spec 8.3): integer prediction and dequantisation.
+"""Decoding process for semantic values (spec 8.3): dequantisation and the semantics MD5.
 
 Levels are integers; a frame's level is the previous frame's level plus sem_res (the first
-frame after a key frame predicts from kf_ref_sem_level). Frames skipped by a frame index
+frame after a key frame predicts from kf_ref_sem_level; the prediction, with the interpolation
+of sub-sampled groups, is semantic_temporal.unit_levels). Frames skipped by a frame index
 delta are inferred: their levels equal the previous frame's. Values are level * 2**-p,
 exact in binary floating point, so two conforming decoders agree bit for bit.
 """
@@ -12,7 +13,6 @@ import struct
 
 import numpy as np
 
-from .errors import BitstreamError
 from .head_location import head_loc_cell
 from .semantic_elements import ELEMENT_BY_NAME, NEUTRAL_VALUES
 from .structures import SequenceHeader
@@ -47,19 +47,6 @@ def quantize(value: float, precision: int) -> int:
     """Encoder-side: nearest level, ties away from zero (informative)."""
     scaled = value * (1 << precision)
     return int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
-
-
-def reconstruct_levels(sh: SequenceHeader, pred: list[int], sem_res: list[int],
-                       frame_idx: int) -> list[int]:
-    """Semantic frames (spec 8.3.4): SemLevel = PrevLevel + SemRes, each within LevelMin..LevelMax."""
-    levels = [p + r for p, r in zip(pred, sem_res)]
-    for i, level in enumerate(levels):
-        lo, hi = sh.level_bounds(i)
-        if not lo <= level <= hi:
-            raise BitstreamError(f"reconstructed level {level} of sem element {i} "
-                                 f"(id {sh.sh_sem_element_id[i]}) in frame {frame_idx} is outside "
-                                 f"[{lo}, {hi}]", element=f"sem_res[{i}]", unit="SEMANTIC")
-    return levels
 
 
 def pack_levels(levels: list[int]) -> bytes:

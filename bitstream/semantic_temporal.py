@@ -55,32 +55,35 @@ def interpolate_level(a: int, b: int, k: int, d: int) -> int:
 def unit_levels(sh: SequenceHeader, prev_levels: list[int], residuals: list[list[int]],
                 first_frame_idx: int = 0) -> list[list[int]]:
     """The decoding process of one semantic unit's levels (8.3.4): for element i of group g in
-    frame f, an anchor's level is PrevLevel[ i ] + SemRes[ f ][ i ] (within LevelMin..LevelMax)
-    and becomes PrevLevel[ i ]; the level of a frame between anchors is interpolated between
-    the previous anchor of g (or PrevLevel at the start of the unit) and the next one.
-    residuals: SemRes of each frame of the unit (those of frames that are not anchors of a group
-    are 0). Returns the levels of every frame; PrevLevel after the unit is the last frame's."""
+    frame f, an anchor's level is PrevLevel[ i ] + SemRes[ f ][ i ] (within LevelMin..LevelMax,
+    checked frame by frame in element order) and becomes PrevLevel[ i ]; the level of a frame
+    between anchors is interpolated between the previous anchor of g (or PrevLevel at the start
+    of the unit) and the next one. residuals: SemRes of each frame of the unit (those of frames
+    that are not anchors of a group are 0). With every SemPeriod 1 every frame is an anchor:
+    the frame-by-frame prediction of syntax 1. Returns the levels of every frame; PrevLevel
+    after the unit is the last frame's."""
     num = len(residuals)
     periods = sem_periods(sh)
     n = sh.num_sem_elements
+    period = [periods[element_group(e)] for e in sh.sh_sem_element_id]
     out = [[0] * n for _ in range(num)]
-    for i in range(n):
-        period = periods[element_group(sh.sh_sem_element_id[i])]
-        lo, hi = sh.level_bounds(i)
-        prev, prev_f = prev_levels[i], -1
-        for f in range(num):
-            if not is_anchor(f, num, period):
+    prev = list(prev_levels)
+    prev_f = [-1] * n                      # the previous anchor of each element in the unit
+    for f in range(num):
+        for i in range(n):
+            if not is_anchor(f, num, period[i]):
                 continue
-            level = prev + residuals[f][i]
+            level = prev[i] + residuals[f][i]
+            lo, hi = sh.level_bounds(i)
             if not lo <= level <= hi:
                 raise BitstreamError(f"reconstructed level {level} of sem element {i} "
                                      f"(id {sh.sh_sem_element_id[i]}) in frame "
                                      f"{first_frame_idx + f} is outside [{lo}, {hi}]",
                                      element=f"sem_res[{i}]", unit="SEMANTIC")
-            for k in range(1, f - prev_f):
-                out[prev_f + k][i] = interpolate_level(prev, level, k, f - prev_f)
+            for k in range(1, f - prev_f[i]):
+                out[prev_f[i] + k][i] = interpolate_level(prev[i], level, k, f - prev_f[i])
             out[f][i] = level
-            prev, prev_f = level, f
+            prev[i], prev_f[i] = level, f
     _derive_head_loc(sh, prev_levels, out, periods)
     return out
 

@@ -8,8 +8,8 @@ from typing import Callable, Iterator, Union
 
 from .errors import BitstreamError
 from .profiles import MAX_HASH_SPAN_ANY_LEVEL, PROFILE_NAMES, LevelLimits, check_sequence_header
-from .semantic_reconstruction import md5_of_packed, reconstruct_levels
-from .semantic_temporal import temporal_subsampling, unit_levels, unit_residuals
+from .semantic_reconstruction import md5_of_packed
+from .semantic_temporal import unit_levels, unit_residuals
 from .sequence_state import ContextCarry, HashWindow, SequenceState  # noqa: F401 (ContextCarry re-exported)
 from .structures import (HASH_ENTRY_KEYFRAME, KEYFRAME_CODEC_RAW, HASH_ENTRY_SEMANTICS, HashEntry,
                          HashUnit, KeyframeUnit, SemanticFrame, SemanticUnit, SequenceHeader,
@@ -415,25 +415,14 @@ class StreamParser:
         out = [DecodedSemanticFrame(i, lv, True, True)
                for i, lv in self._infer_gap(su.su_frame_idx_delta, c, "su_frame_idx_delta")]
         try:
-            decoded = self._unit_levels(sh, state.prev_levels, su, state.next_frame_idx)
+            decoded = unit_levels(sh, state.prev_levels, [frame.sem_res for frame in su.frames],
+                                  state.next_frame_idx)
         except BitstreamError as exc:
             raise exc.with_context(unit="SEMANTIC", bit_offset=raw.payload_bit_offset) from None
         for frame, levels in zip(su.frames, decoded):
             idx = state.semantic_frame(levels)
             out.append(DecodedSemanticFrame(idx, levels, bool(frame.sf_skip_flag), False))
         return ParsedSemanticUnit(raw, su, out)
-
-    @staticmethod
-    def _unit_levels(sh: SequenceHeader, prev: list[int], su: SemanticUnit, first: int) -> list[list[int]]:
-        """The levels of the unit's frames (8.3.4): frame by frame, or, when some group is
-        coded at a lower temporal resolution, anchors and interpolated levels."""
-        if temporal_subsampling(sh):
-            return unit_levels(sh, prev, [frame.sem_res for frame in su.frames], first)
-        out = []
-        for f, frame in enumerate(su.frames):
-            prev = reconstruct_levels(sh, prev, frame.sem_res, first + f)
-            out.append(prev)
-        return out
 
     def _hash(self, c: SyntaxReader, raw: RawUnit) -> ParsedHash:
         hu = code_hash_unit(c, HashUnit())

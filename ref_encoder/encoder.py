@@ -209,6 +209,7 @@ class Encoder:
                 raise ValueError(f"geometry version {config.geometry_version} cannot be written (1 or 2)")
             check_geometry_version(self.sh, config.geometry_version)
             self.geometry_version = config.geometry_version
+        self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
@@ -216,7 +217,6 @@ class Encoder:
                                            if config.semantic_max_level_error is None
                                            else config.semantic_max_level_error)
         self._chooser = ClosedLoopChooser(self.quantiser)
-        self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
             AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, config.refresh_check_every)
 
@@ -226,7 +226,7 @@ class Encoder:
         (at 1 frame per unit every frame is an anchor)."""
         periods = config.semantic_periods
         explicit = periods is not None
-        refresh = resolve_refresh(config.refresh, config.keyframe_qp) is not None
+        refresh = self.refresh_threshold is not None
         if periods is None:
             # Adaptive refresh judges each frame as the decoder will draw it, when it is coded;
             # a frame between anchors is only known once its unit ends, so by default refresh
