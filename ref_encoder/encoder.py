@@ -41,7 +41,7 @@ from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
-from .keyframe_coding import encode_vvc_intra
+from .keyframe_coding import KEYFRAME_PRESETS, encode_vvc_intra
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
                             resolve_lambda)
@@ -85,7 +85,9 @@ class EncoderConfig:
     generator_name: str = DEFAULT_GENERATOR_NAME
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
                                              # registry's shipped digest, bitstream/generator_registry.py)
-    vvc_preset: str = "faster"
+    vvc_preset: str = "medium"               # VVenC preset of the key frames (KEYFRAME_PRESETS); medium
+                                             # needs 8-26 % fewer bits than faster at a higher PSNR
+                                             # (docs/results/keyframe_preset_2026-12-03)
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
     full_header: bool = False                # Compact profile: sequence_header( ) instead of the
@@ -185,6 +187,8 @@ class Encoder:
             raise ValueError(f"unknown precision preset {config.precision_preset!r}; "
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
+        if config.vvc_preset not in KEYFRAME_PRESETS:
+            raise ValueError(f"unknown key-frame preset {config.vvc_preset!r}; use one of {', '.join(KEYFRAME_PRESETS)}")
         self.precisions = [config.precisions.get(ELEMENT_BY_ID[i].name, preset[i]) for i in ids]
         if config.profile_idc not in PROFILE_NAMES:
             raise ValueError(f"unknown profile_idc {config.profile_idc} "

@@ -17,6 +17,10 @@ class KeyframeCodingError(RuntimeError):
     pass
 
 
+# VVenC's speed presets, fastest first. An encoder choice (informative): the decoder reads any.
+KEYFRAME_PRESETS = ("faster", "fast", "medium", "slow", "slower")
+
+
 @dataclass(frozen=True)
 class CodedKeyframe:
     payload: bytes          # H.266 elementary stream, Annex B byte stream
@@ -27,6 +31,8 @@ class CodedKeyframe:
 def encode_vvc_intra(frame: np.ndarray, qp: int, preset: str = "medium") -> CodedKeyframe:
     if not 0 <= qp <= 63:
         raise KeyframeCodingError(f"key-frame QP {qp} out of range 0..63")
+    if preset not in KEYFRAME_PRESETS:
+        raise KeyframeCodingError(f"unknown key-frame preset {preset!r}; choose one of {', '.join(KEYFRAME_PRESETS)}")
     h, w = frame.shape[:2]
     if h % 2 or w % 2:
         raise KeyframeCodingError(f"a VVC key frame needs an even width and height (spec 8.4.2), got {w}x{h}")
