@@ -167,9 +167,10 @@ def build_parser() -> CommandParser:
     ap.add_argument("--frames", type=int_range(1), help="code at most this many frames (default: all)")
     ap.add_argument("--qp", type=int_range(0, 63), default=42, help="key-frame QP (test points 22/32/42/52)")
     ap.add_argument("--keyframe-codec", choices=["vvc", "raw"], default="vvc", help="key-frame picture coding")
-    ap.add_argument("--keyframe-preset", choices=list(KEYFRAME_PRESETS), default="medium",
-                    help="VVenC speed preset of the key frames (medium: 8-26 %% fewer bits than faster "
-                         "at a higher PSNR, about 0.1-1 s more per key frame)")
+    ap.add_argument("--keyframe-preset", choices=["auto", *KEYFRAME_PRESETS], default="auto",
+                    help="VVenC speed preset of the key frames; auto: medium (8-26 %% fewer bits than "
+                         "faster at a higher PSNR, up to 1.8 s of CPU per key frame at QP 22), fast when "
+                         "--refresh may add key frames (speed)")
     ap.add_argument("--entropy", choices=["cabac", "exp-golomb"], default="cabac", help="entropy coder of the semantics")
     ap.add_argument("--frames-per-unit", type=int_range(1, MAX_FRAMES_PER_UNIT), default=8,
                     help="frames per semantic unit (1: lowest delay; the level bounds it)")

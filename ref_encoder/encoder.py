@@ -41,7 +41,7 @@ from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
-from .keyframe_coding import KEYFRAME_PRESETS, encode_vvc_intra
+from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
                             resolve_lambda)
@@ -85,9 +85,8 @@ class EncoderConfig:
     generator_name: str = DEFAULT_GENERATOR_NAME
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
                                              # registry's shipped digest, bitstream/generator_registry.py)
-    vvc_preset: str = "medium"               # VVenC preset of the key frames (KEYFRAME_PRESETS); medium
-                                             # needs 8-26 % fewer bits than faster at a higher PSNR
-                                             # (docs/results/keyframe_preset_2026-12-03)
+    vvc_preset: str = "auto"                 # VVenC preset of the key frames: a KEYFRAME_PRESETS name or
+                                             # "auto" (medium; fast with refresh: resolve_keyframe_preset)
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
     full_header: bool = False                # Compact profile: sequence_header( ) instead of the
@@ -187,8 +186,6 @@ class Encoder:
             raise ValueError(f"unknown precision preset {config.precision_preset!r}; "
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
-        if config.vvc_preset not in KEYFRAME_PRESETS:
-            raise ValueError(f"unknown key-frame preset {config.vvc_preset!r}; use one of {', '.join(KEYFRAME_PRESETS)}")
         self.precisions = [config.precisions.get(ELEMENT_BY_ID[i].name, preset[i]) for i in ids]
         if config.profile_idc not in PROFILE_NAMES:
             raise ValueError(f"unknown profile_idc {config.profile_idc} "
@@ -214,6 +211,7 @@ class Encoder:
             check_geometry_version(self.sh, config.geometry_version)
             self.geometry_version = config.geometry_version
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
+        self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, self.refresh_threshold is not None)
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
@@ -416,5 +414,5 @@ class Encoder:
     def _code_picture(self, rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:
             return frame_to_rgb_planar(rgb), rgb
-        coded = encode_vvc_intra(rgb, self.cfg.keyframe_qp, preset=self.cfg.vvc_preset)
+        coded = encode_vvc_intra(rgb, self.cfg.keyframe_qp, preset=self.keyframe_preset)
         return coded.payload, coded.decoded

@@ -91,3 +91,29 @@ def test_vvc_key_frame_round_trip_is_deterministic() -> None:
     assert 10 * np.log10(255 ** 2 / mse) > 30
     with pytest.raises(BitstreamError, match="does not decode|no coded picture"):
         decode_vvc_rgb(b"\x00\x00\x01garbage", 64, 64)
+
+
+def test_key_frame_presets_all_decode_and_unknown_is_refused() -> None:
+    """Every --keyframe-preset gives a stream the one decoding process reads (the preset is an
+    encoder choice); an unknown one is refused before VVenC runs, by the coder and the encoder."""
+    pytest.importorskip("imageio_ffmpeg")
+    from fractions import Fraction
+
+    from bitstream.keyframe_vvc import decode_vvc_rgb
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    from ref_encoder.keyframe_coding import (KEYFRAME_PRESETS, KeyframeCodingError, encode_vvc_intra,
+                                             resolve_keyframe_preset)
+    yy, xx = np.mgrid[0:64, 0:64]
+    frame = np.stack([xx * 4, yy * 4, 255 - (xx + yy) * 2], -1).astype(np.uint8)
+    for preset in ("faster", "medium"):
+        coded = encode_vvc_intra(frame, 42, preset=preset)
+        assert np.array_equal(decode_vvc_rgb(coded.payload, 64, 64), coded.decoded)
+    assert EncoderConfig().vvc_preset == "auto" and "auto" not in KEYFRAME_PRESETS
+    assert Encoder(EncoderConfig(), 64, 64, Fraction(25)).keyframe_preset == "medium"
+    assert Encoder(EncoderConfig(refresh="auto"), 64, 64, Fraction(25)).keyframe_preset == "fast"
+    assert Encoder(EncoderConfig(refresh="auto", vvc_preset="slow"), 64, 64, Fraction(25)).keyframe_preset == "slow"
+    assert resolve_keyframe_preset("faster", True) == "faster"
+    with pytest.raises(KeyframeCodingError, match="unknown key-frame preset 'fastest'"):
+        encode_vvc_intra(frame, 42, preset="fastest")
+    with pytest.raises(ValueError, match="unknown key-frame preset 'fastest'"):
+        Encoder(EncoderConfig(vvc_preset="fastest"), 64, 64, Fraction(25))

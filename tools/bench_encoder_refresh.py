@@ -1,7 +1,7 @@
 """Benchmark of the encoder with adaptive refresh: frames/s at 256x256, refresh off against on.
 
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
-        [--generator ifvc-geometric-2] [--settings off auto auto/2 auto/4]
+        [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4]
 
 A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame). Each
 setting codes the same frames (read before timing) with the whole encoder (analysis, VVC key
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--qp", type=int, default=42)
     ap.add_argument("--generator", default="ifvc-geometric-2")
+    ap.add_argument("--keyframe-preset", default="auto",
+                    help="VVenC preset of the key frames (auto: the encoder's default, fast with refresh)")
     ap.add_argument("--settings", nargs="+", default=["off", "auto", "auto/2", "auto/4"])
     args = ap.parse_args(argv)
     path = Path(args.sequence)
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.settings:
         refresh, every = _setting(text)
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
-                            refresh_check_every=every)
+                            refresh_check_every=every, vvc_preset=args.keyframe_preset)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         load1 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         check_ms = 1000 * result.refresh.seconds / max(checked, 1) if result.refresh else 0.0
         check_cpu_ms = 1000 * result.refresh.cpu_seconds / max(checked, 1) if result.refresh else 0.0
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
-        print(f"{path.stem} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+        print(f"{path.stem} QP {args.qp} {enc.keyframe_preset} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
               f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
               f"(CPU {check_cpu_ms:.1f} ms) "
