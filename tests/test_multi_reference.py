@@ -217,8 +217,9 @@ def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
 
 def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: Path) -> None:
     # With refresh the default semantic periods are all 1 (the encoder judges every frame as the
-    # decoder draws it): the same stream as refresh off at those periods.
-    off = _encode(sequence, semantic_periods={})
+    # decoder draws it) and the default key-frame preset is fast: the same stream as refresh off
+    # with those periods and that preset.
+    off = _encode(sequence, semantic_periods={}, vvc_preset="fast")
     never = _encode(sequence, refresh=0.001)                     # checks every frame, never fires
     assert never.refresh is not None and never.refresh.checked > 0 and never.refresh.inserted == 0
     assert never.stream == off.stream and off.refresh is None
