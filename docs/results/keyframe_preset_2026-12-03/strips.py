@@ -26,9 +26,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def panel(rgb: np.ndarray, label: str) -> np.ndarray:
-    big = cv2.resize(rgb, (384, 384), interpolation=cv2.INTER_NEAREST)
-    out = np.concatenate([np.full((28, 384, 3), 255, np.uint8), big], 0)
-    cv2.putText(out, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    out = np.concatenate([np.full((22, rgb.shape[1], 3), 255, np.uint8), rgb], 0)
+    cv2.putText(out, label, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
     return out
 
 
