@@ -94,8 +94,9 @@ def test_vvc_key_frame_round_trip_is_deterministic() -> None:
 
 
 def test_key_frame_presets_all_decode_and_unknown_is_refused() -> None:
-    """Every --keyframe-preset gives a stream the one decoding process reads (the preset is an
-    encoder choice); an unknown one is refused before VVenC runs, by the coder and the encoder."""
+    """The default (medium) and the former default (faster) give key frames the one decoding
+    process reads (the preset is an encoder choice); auto resolves as documented; an unknown
+    preset is refused before VVenC runs, by the coder and the encoder."""
     pytest.importorskip("imageio_ffmpeg")
     from fractions import Fraction
 
