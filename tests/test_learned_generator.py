@@ -13,6 +13,7 @@ from safetensors import safe_open
 
 from bitstream.semantic_elements import SEMANTIC_ELEMENTS
 from ifvc_synthesis.generators import Generator, GeometricGenerator, known_generators
+from ifvc_synthesis.generators.layered import LayeredGenerator
 from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, LearnedGenerator, WeightsError, build_model,
                                             geometric_pass, load_weights, network_inputs)
 from ifvc_synthesis.generators.refine_net import IN_CHANNELS, RefineConfig, RefineNet, parameter_count
@@ -151,6 +152,23 @@ def test_generator_protocol_and_geometric_pass() -> None:
         LearnedGenerator(model=RefineNet(SMALL), num_threads=1).synthesize(target)
 
 
+def test_the_layered_pass_can_feed_the_network() -> None:
+    """tools/train_generator.py --base ifvc-geometric-2: the network refines the layered pass,
+    whose picture, motion field and target geometry have geometric-1's form."""
+    target = _values(yaw=12.0, mouth=0.6)
+    layered = LayeredGenerator()
+    layered.set_keyframe(_key_picture(), _values(), b"", 0)
+    x, warp = network_inputs(layered, target)
+    assert x.shape == (IN_CHANNELS, 256, 256) and np.array_equal(warp, layered.synthesize(target))
+    geo = GeometricGenerator()
+    geo.set_keyframe(_key_picture(), _values(), b"", 0)
+    assert not np.array_equal(warp, geo.synthesize(target))
+    # an untrained network on the layered pass gives the layered generator's frames
+    gen = LearnedGenerator(model=RefineNet(SMALL), num_threads=1, geometric=LayeredGenerator())
+    gen.set_keyframe(_key_picture(), _values(), b"", 0)
+    assert np.array_equal(gen.synthesize(target), warp)
+
+
 def test_inference_is_deterministic() -> None:
     model = _randomised(RefineNet(SMALL), seed=3)
     target = _values(yaw=-8.0, mouth=0.3)
@@ -244,6 +262,10 @@ def test_two_training_steps_checkpoint_and_resume(tmp_path: Path) -> None:
     for k, v in a.model.state_dict().items():
         assert torch.equal(v, b.model.state_dict()[k]), k
     assert not Trainer(tmp_path / "fresh", cfg, model_config=SMALL, perceptual=perceptual).resume()
+    # a run keeps the geometric pass it started with
+    other = TrainConfig(crop=32, batch=2, seed=7, base="ifvc-geometric-2")
+    with pytest.raises(ValueError, match="refines ifvc-geometric-1, not ifvc-geometric-2"):
+        Trainer(tmp_path / "run", other, model_config=SMALL, perceptual=perceptual).resume()
 
 
 def test_cuda_without_a_cuda_device_is_a_clear_error() -> None:

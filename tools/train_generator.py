@@ -16,6 +16,10 @@ L1. The defaults are the recipe of the shipped weights; they came from step 1145
 
     python -m tools.train_generator train --run work/train_generator/run2 --steps 1145
 
+``--base ifvc-geometric-2`` (train and evaluate) makes the network refine the layered
+generator's pass (Annex G, one reference) instead of geometric-1's: a study of issue 14
+item 5; the shipped ifvc-refine-1 refines geometric-1.
+
 Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
 the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
@@ -41,11 +45,17 @@ from torch.nn import functional as F
 
 from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.geometric import GeometricGenerator
+from ifvc_synthesis.generators.layered import LayeredGenerator
 from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
                                             network_inputs)
 from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
+# The geometric pass the network refines: geometric-1 (Annex E, the shipped ifvc-refine-1) or
+# the layered geometric-2 (Annex G, one reference: its picture, motion field and target geometry
+# have the same form).
+BASES: dict[str, type[GeometricGenerator]] = {"ifvc-geometric-1": GeometricGenerator,
+                                              "ifvc-geometric-2": LayeredGenerator}
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
 DRIVE_STRIDE = 2                     # every other frame is a driving frame
 VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
@@ -102,26 +112,28 @@ class Clip:
     frames: np.ndarray                  # N x H x W x 3 uint8
     values: np.ndarray                  # N x 14 analysed semantics
     keys: list[KeyFrame]
+    base: type[GeometricGenerator] = GeometricGenerator     # the geometric pass (BASES)
     generators: dict[int, GeometricGenerator] = field(default_factory=dict)
 
     def generator(self, k: int) -> GeometricGenerator:
         """A geometric generator set to key frame k (built once: the mesh takes a while)."""
         if k not in self.generators:
             kf = self.keys[k]
-            g = GeometricGenerator()
+            g = self.base()
             g.set_keyframe(self.frames[kf.frame], kf.values, kf.payload, 1)
             self.generators[k] = g
         return self.generators[k]
 
 
-def load_clip(name: str, key_indices: Callable[[int], Iterable[int]]) -> Clip:
+def load_clip(name: str, key_indices: Callable[[int], Iterable[int]],
+              base: type[GeometricGenerator] = GeometricGenerator) -> Clip:
     from tools.semantics_cache import raw_semantics, sequence_path
     from bitstream.raw_video import read_rgb444
 
     frames = read_rgb444(sequence_path(name))
     values, _ = raw_semantics(name)
     n = min(len(frames), len(values))
-    return Clip(name, frames[:n], values[:n], key_frames(name, frames, key_indices(n)))
+    return Clip(name, frames[:n], values[:n], key_frames(name, frames, key_indices(n)), base)
 
 
 @dataclass
@@ -309,6 +321,7 @@ class TrainConfig:
     val_every: int = 200
     perceptual_loss: str = "vgg3"     # vgg3 | lpips-vgg | lpips-alex
     patience: int = 0                 # stop after this many validations without a new best (0: never)
+    base: str = "ifvc-geometric-1"    # the geometric pass refined (BASES)
 
 
 class Trainer:
@@ -347,6 +360,9 @@ class Trainer:
         if not sp.is_file():
             return False
         state = json.loads(sp.read_text())
+        base = state["config"].get("base", "ifvc-geometric-1")      # runs before --base: geometric-1
+        if base != self.cfg.base:
+            raise ValueError(f"{self.run_dir} refines {base}, not {self.cfg.base}: use another --run or --base {base}")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
         opt_t = load_file(str(self.run_dir / "optim.safetensors"))
         torch.set_rng_state(opt_t.pop("torch_rng"))
@@ -421,13 +437,14 @@ def _key_indices_train(n: int) -> list[int]:
     return [int(round(f * (n - 1))) for f in KEY_FRACTIONS]
 
 
-def load_split_clips(split: str, limit: int | None = None) -> list[Clip]:
+def load_split_clips(split: str, limit: int | None = None,
+                     base: type[GeometricGenerator] = GeometricGenerator) -> list[Clip]:
     from tools.semantics_cache import load_split
     names = load_split()[split][:limit]
     picks = _key_indices_train if split == "train" else (lambda n: [0])
     clips = []
     for name in names:
-        clips.append(load_clip(name, picks))
+        clips.append(load_clip(name, picks, base))
         log(f"{split}: {name}: {len(clips[-1].frames)} frames, {len(clips[-1].keys)} key frames")
     return clips
 
@@ -437,17 +454,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
-                      patience=args.patience)
+                      patience=args.patience, base=args.base)
     model_config = RefineConfig(zero_mean_residual=args.zero_mean_residual)
     trainer = Trainer(Path(args.run), cfg, args.device, model_config=model_config,
                       perceptual=make_perceptual(cfg.perceptual_loss))
     trainer.run_dir.mkdir(parents=True, exist_ok=True)
-    if trainer.resume():
+    try:
+        resumed = trainer.resume()
+    except ValueError as exc:
+        log(str(exc))
+        return 2
+    if resumed:
         log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
     log(f"RefineNet: {parameter_count(trainer.model)} parameters; device {args.device}, "
         f"{torch.get_num_threads()} threads; crop {cfg.crop}, batch {cfg.batch}")
-    pool = PairPool(load_split_clips("train", args.limit_clips))
-    val = validation_pairs(load_split_clips("validation"))
+    base = BASES[args.base]
+    log(f"geometric pass: {args.base}")
+    pool = PairPool(load_split_clips("train", args.limit_clips, base))
+    val = validation_pairs(load_split_clips("validation", base=base))
     log(f"{len(pool)} training pairs, {len(val)} validation pairs")
     budget = args.minutes * 60.0
     t_start = time.perf_counter()
@@ -515,14 +539,17 @@ def _time_decoding(gen_factory: Callable[[], object], clip: Clip, frames: int) -
 def cmd_evaluate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
-    clips = load_split_clips(args.split)
+    base = BASES[args.base]
+    clips = load_split_clips(args.split, base=base)
     samples = validation_pairs(clips)
     res = validate(model, samples, torch.device(args.device), full=True)
     res["pairs"] = len(samples)
     res["parameters"] = parameter_count(model)
+    res["base"] = args.base
     res["fps_learned"] = _time_decoding(lambda: LearnedGenerator(model=model, device=args.device,
-                                                                 num_threads=args.threads), clips[0], args.frames)
-    res["fps_geometric"] = _time_decoding(GeometricGenerator, clips[0], args.frames)
+                                                                 num_threads=args.threads, geometric=base()),
+                                        clips[0], args.frames)
+    res["fps_geometric"] = _time_decoding(base, clips[0], args.frames)
     print(json.dumps(res, indent=1))
     return 0
 
@@ -573,6 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=int, default=0,
                    help="stop after this many validations without a new best (0: never)")
     t.add_argument("--limit-clips", type=int, default=None, help="first N training clips only")
+    t.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1",
+                   help="the geometric pass the network refines (a run keeps the one it started with)")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
     e.add_argument("--run", default=str(WORK / "run1"))
     e.add_argument("--weights", default=None, help="a weights file instead of the run's best")
@@ -580,6 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--frames", type=int, default=50, help="frames timed for frames/s")
+    e.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1",
+                   help="the geometric pass the weights refine")
     x = sub.add_parser("export", help="write the best weights as the shipped file, print the SHA-256")
     x.add_argument("--run", default=str(WORK / "run1"))
     x.add_argument("--out", default=str(WEIGHTS_FILE))

@@ -143,9 +143,11 @@ class LearnedGenerator:
 
     def __init__(self, weights_path: Path | str = WEIGHTS_FILE, expected_sha256: str = WEIGHTS_SHA256_HEX,
                  *, device: str | None = None, num_threads: int | None = None,
-                 model: RefineNet | None = None) -> None:
+                 model: RefineNet | None = None, geometric: GeometricGenerator | None = None) -> None:
         """Loads and verifies the weights. ``model`` (tests, training) skips the file: then
         weights_sha256 is all zero, as for a generator without shipped weights.
+        ``geometric`` (training studies): the geometric pass to refine, instead of
+        geometric-1's (the shipped weights refine geometric-1).
         ``num_threads``: set PyTorch's (process-wide) CPU thread count; None (the decoder's
         default) leaves the caller's setting, which does not change the output."""
         self.device = torch.device(device or os.environ.get("IFVC_GENERATOR_DEVICE", "cpu"))
@@ -165,7 +167,7 @@ class LearnedGenerator:
         # A copy: the caller's model (training) keeps its layout. Channels-last on the CPU: the
         # same bytes on any thread count (module docstring).
         self.net = copy.deepcopy(model).to(self.device, memory_format=self.memory_format).eval()
-        self.geometric = GeometricGenerator()
+        self.geometric = geometric if geometric is not None else GeometricGenerator()
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
                      geometry_version: int) -> None:
