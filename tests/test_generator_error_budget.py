@@ -59,3 +59,17 @@ def test_camera_fit_recovers_a_known_shift() -> None:
     assert np.allclose(sim[:, :2], np.eye(2), atol=0.02)
     assert np.allclose(sim[:, 2], (4.0, -3.0), atol=0.3)
     assert camera_similarity(first, moved, np.zeros((128, 128), bool)) is None
+
+
+def test_coded_sequences_skips_missing_clips_and_reuses_cached_streams(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tools.generator_compare import coded_sequences
+    seqs, work = tmp_path / "seqs", tmp_path / "work"
+    seqs.mkdir()
+    (seqs / "a_256x256_25_8bit_444.rgb").write_bytes(b"\0" * 10)
+    work.mkdir()
+    cached = work / "a_qp32_f5.ifvc"
+    cached.write_bytes(b"cached")                     # present: the encoder is not run
+    got = list(coded_sequences(["a", "b"], seqs, work, 32, 5))
+    assert got == [("a", seqs / "a_256x256_25_8bit_444.rgb", cached)]
+    assert cached.read_bytes() == b"cached"
+    assert "skip b:" in capsys.readouterr().err

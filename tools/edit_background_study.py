@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -64,20 +63,13 @@ import numpy as np
 
 from bitstream.raw_video import read_rgb444
 
+from .generator_compare import coded_sequences
+
 SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
 GENERATORS = ("ifvc-geometric-2", "ifvc-geometric-3")
 EDITS = ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", "head_loc")
 BLACK_LEVEL = 8            # a pixel is black when all three channels are <= this
 LABEL_H = 18
-
-
-def encode(seq: Path, stream: Path, qp: int, frames: int) -> None:
-    if stream.is_file():
-        return
-    stream.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "ref_encoder.cli", str(seq), "-o", str(stream), "--width", "256",
-           "--height", "256", "--frames", str(frames), "--qp", str(qp), "--quiet"]
-    subprocess.run(cmd, check=True)
 
 
 def edit_for(name: str, values0: np.ndarray) -> str:
@@ -242,13 +234,7 @@ def measure(args: argparse.Namespace) -> int:
     results: dict = {"date": datetime.date.today().isoformat(),
                      "command": "python -m tools.edit_background_study " + " ".join(args.argv_repro),
                      "edits": [], "quality": []}
-    for name in names:
-        seq = args.sequences / f"{name}_256x256_25_8bit_444.rgb"
-        if not seq.is_file():
-            print(f"skipping {name}: {seq.name} not found (prepare it with tools.prepare_sequences)", file=sys.stderr)
-            continue
-        stream = args.work / f"{name}_qp{args.qp}_f{args.frames}.ifvc"
-        encode(seq, stream, args.qp, args.frames)
+    for name, seq, stream in coded_sequences(names, args.sequences, args.work, args.qp, args.frames):
         source = read_rgb444(seq, 256, 256, max_frames=args.frames)
         rows, quality = study_clip(name, stream.read_bytes(), source, tuple(args.generators), args.every,
                                    args.strip_frame, args.out / "frames", centre)

@@ -30,6 +30,7 @@ import datetime
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,28 @@ def selfie_mask(rgb: np.ndarray) -> np.ndarray:
 
 
 def encode(seq: Path, stream: Path, qp: int, frames: int) -> None:
+    """The reference encoder's defaults at key-frame QP qp on the first frames of a prepared
+    sequence; nothing when the stream is already there (the studies' cache)."""
     if stream.is_file():
         return
+    stream.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "ref_encoder.cli", str(seq), "-o", str(stream), "--width", "256", "--height", "256",
            "--frames", str(frames), "--qp", str(qp), "--quiet"]
     subprocess.run(cmd, check=True)
+
+
+def coded_sequences(names: list[str], sequences: Path, work: Path, qp: int,
+                    frames: int) -> Iterator[tuple[str, Path, Path]]:
+    """(name, prepared sequence, stream) of each named clip found in sequences, encoded once
+    into work (encode); a clip that is not there is skipped with a message."""
+    for name in names:
+        seq = sequences / f"{name}_256x256_25_8bit_444.rgb"
+        if not seq.is_file():
+            print(f"skip {name}: {seq} not found (prepare it with tools.prepare_sequences)", file=sys.stderr)
+            continue
+        stream = work / f"{name}_qp{qp}_f{frames}.ifvc"
+        encode(seq, stream, qp, frames)
+        yield name, seq, stream
 
 
 def decode(data: bytes, label: str, edits: list[str] | None = None):  # type: ignore[no-untyped-def]

@@ -48,7 +48,7 @@ import numpy as np
 
 from bitstream.raw_video import read_rgb444
 
-from .generator_compare import SPLIT_FILE, encode
+from .generator_compare import SPLIT_FILE, coded_sequences
 
 REGIONS = ("mouth", "eyes", "face", "person", "background")
 OUTPUTS = ("ifvc-geometric-1", "ifvc-geometric-2", "key only")
@@ -252,13 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict = {"command": "python -m tools.generator_error_budget " + " ".join(argv or sys.argv[1:]),
                      "qp": args.qp, "frames": args.frames, "sequences": {}}
-    for name in names:
-        seq = args.sequences / f"{name}_256x256_25_8bit_444.rgb"
-        if not seq.is_file():
-            print(f"skip {name}: {seq} not found", file=sys.stderr)
-            continue
-        stream = args.work / f"{name}_qp{args.qp}_f{args.frames}.ifvc"
-        encode(seq, stream, args.qp, args.frames)
+    for name, seq, stream in coded_sequences(names, args.sequences, args.work, args.qp, args.frames):
         results["sequences"][name] = study_sequence(read_rgb444(seq, max_frames=args.frames), stream.read_bytes())
         print(name, json.dumps(results["sequences"][name]["psnr"]), file=sys.stderr, flush=True)
     if not results["sequences"]:
