@@ -31,6 +31,7 @@ class GeometricGenerator:
     name = NAME
     weights_sha256 = GENERATOR_BY_NAME[name].weights_sha256      # all zero: no weights
     model_class: type[KeyFrameModel] = KeyFrameModel   # IDI of the key frame (a subclass may extend it)
+    sampling: int = cv2.INTER_LINEAR   # Annex E.4: bilinear; other kernels only in studies (sampling_study.py)
 
     def __init__(self) -> None:
         self.model: KeyFrameModel | None = None
@@ -110,7 +111,7 @@ class GeometricGenerator:
         tg = self.target_geometry(target_values)
         assert self.model is not None and self.key_rgb is not None
         map_x, map_y = self.model.motion_field(tg)
-        out = cv2.remap(self._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
+        out = cv2.remap(self._key_float, map_x, map_y, interpolation=self.sampling,
                         borderMode=cv2.BORDER_REPLICATE)
         self._fill_mouth(out, tg)
         self._fill_eyes(out, tg)
