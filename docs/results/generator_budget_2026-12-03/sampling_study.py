@@ -80,6 +80,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--anchor", type=Path, help="a quick-config campaign's results.csv (its vvc rows)")
     args = ap.parse_args()
+    if args.anchor is not None and not args.anchor.is_file():
+        ap.error(f"--anchor {args.anchor}: no such results.csv")
+    if not args.sequences.is_dir():
+        ap.error(f"--sequences {args.sequences}: no such folder")
     rows: list[dict] = []
     names = json.loads(SPLIT.read_text())["test"]
     for qp in args.qps:
