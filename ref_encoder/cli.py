@@ -187,6 +187,8 @@ def build_parser() -> CommandParser:
                          "a number sets it in dB")
     ap.add_argument("--refresh-check-every", type=int_range(1, 64), default=1, metavar="K",
                     help="with --refresh, synthesise and check every K-th frame only (speed; default 1)")
+    ap.add_argument("--refresh-qp-offset", type=int_range(-63, 63), default=0, metavar="D",
+                    help="key frames after the first are coded at QP --qp + D (clipped to 0..63; default 0)")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -260,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256, refresh=args.refresh,
                             refresh_check_every=args.refresh_check_every,
+                            refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period))
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,

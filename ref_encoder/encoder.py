@@ -94,6 +94,9 @@ class EncoderConfig:
     refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
     refresh_check_every: int = 1             # synthesise and measure every k-th frame (speed)
+    refresh_qp_offset: int = 0               # key frames after the first: QP keyframe_qp + this (clipped
+                                             # to 0..63); a refresh mostly supplies appearance the first
+                                             # key frame lacks, which a coarser picture still shows
     element_ids: list[int] | None = None     # signalled elements (ids of Table 3, header order);
                                              # None: DEFAULT_ELEMENT_IDS
     geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
@@ -358,7 +361,7 @@ class Encoder:
                         writer.hash_unit(keyframe_md5=key_md5)
                         key_md5 = {}
                     assert writer.next_frame_idx == out_idx
-                    picture, decoded = self._code_picture(rgb)
+                    picture, decoded = self._code_picture(rgb, first=key_values is None)
                     levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
                     writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
                     key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
@@ -411,8 +414,12 @@ class Encoder:
                                           version=self.geometry_version)
         return levels, ref, self.geometry_version, payload
 
-    def _code_picture(self, rgb: np.ndarray) -> tuple[bytes, np.ndarray]:
+    def keyframe_qp_of(self, first: bool) -> int:
+        """The VVC QP of a key frame: keyframe_qp for the first, plus refresh_qp_offset for the others."""
+        return self.cfg.keyframe_qp if first else min(max(self.cfg.keyframe_qp + self.cfg.refresh_qp_offset, 0), 63)
+
+    def _code_picture(self, rgb: np.ndarray, first: bool = True) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:
             return frame_to_rgb_planar(rgb), rgb
-        coded = encode_vvc_intra(rgb, self.cfg.keyframe_qp, preset=self.keyframe_preset)
+        coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first), preset=self.keyframe_preset)
         return coded.payload, coded.decoded

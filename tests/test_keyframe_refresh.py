@@ -108,3 +108,27 @@ def test_head_loc_is_derived_from_the_coded_translation(sequence: Path) -> None:
         assert f.levels[idx["head_loc"]] == head_loc_cell(tx, ty), f.frame_idx
         cells.add(f.levels[idx["head_loc"]])
     assert cells, "no frames"
+
+
+def test_refresh_qp_offset_codes_later_key_frames_coarser(sequence: Path, tmp_path: Path) -> None:
+    """--refresh-qp-offset: the first key frame keeps --qp, later key frames use --qp + D; the
+    key frames stay where they were, and the decoder's hash check passes."""
+    streams, decoded = {}, {}
+    for offset in (0, 10):
+        stream, out = tmp_path / f"o{offset}.ifvc", tmp_path / f"o{offset}.rgb"
+        assert encode_cli.main([str(sequence), "--width", "256", "--height", "256", "--qp", "37",
+                                *POLICIES["period"], "--refresh-qp-offset", str(offset),
+                                "-o", str(stream), "--quiet"]) == 0
+        assert decode_cli.main([str(stream), "-o", str(out), "--quiet"]) == 0
+        streams[offset], decoded[offset] = stream.read_bytes(), read_rgb444(out)
+    assert np.array_equal(decoded[0][0], decoded[10][0])          # the first key frame: same QP
+    for key in range(PERIOD, FRAMES, PERIOD):                     # later key frames: coarser
+        assert not np.array_equal(decoded[0][key], decoded[10][key]), key
+    assert len(streams[10]) < len(streams[0]) - 1000              # four refreshes at QP 47 instead of 37
+
+
+def test_refresh_qp_offset_is_clipped_to_the_qp_range() -> None:
+    enc = Encoder(EncoderConfig(keyframe_qp=60, refresh_qp_offset=8), 256, 256, Fraction(25))
+    assert (enc.keyframe_qp_of(first=True), enc.keyframe_qp_of(first=False)) == (60, 63)
+    enc = Encoder(EncoderConfig(keyframe_qp=4, refresh_qp_offset=-8), 256, 256, Fraction(25))
+    assert (enc.keyframe_qp_of(first=True), enc.keyframe_qp_of(first=False)) == (4, 0)
