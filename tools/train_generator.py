@@ -20,6 +20,15 @@ L1. The defaults are the recipe of the shipped weights; they came from step 1145
 generator's pass (Annex G, one reference) instead of geometric-1's: a study of issue 14
 item 5; the shipped ifvc-refine-1 refines geometric-1.
 
+``--model flow-occlusion`` trains the flow-and-occlusion network instead of RefineNet
+(ifvc_synthesis/generators/flow_occlusion_net.py: a corrected motion field, an occlusion map
+and inpainting, the paper's design; no generator id yet), on full frames (``--crop 256``).
+``--pack DIR`` reads the clips from a pack (tools/generator_pack.py) instead of the prepared
+sequences and the face analysis, so a machine without MediaPipe can train: that is how the
+GPU machine runs it (scripts/prepare_device_training.sh here, scripts/device_train_flow.sh
+there). ``compare-devices`` runs one weights file on the CPU and on CUDA over the validation
+pairs and reports how far the outputs differ.
+
 Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
 the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
@@ -29,6 +38,7 @@ validation LPIPS) and state.json; ``train`` resumes from them when present.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -48,9 +58,20 @@ from ifvc_synthesis.generators.geometric import GeometricGenerator
 from ifvc_synthesis.generators.layered import LayeredGenerator
 from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
                                             network_inputs)
+from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
 from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
+# The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet; the
+# flow-and-occlusion network (issue 14 item 5) has no generator id yet, so its weights carry
+# their own format name and are never written over the shipped file.
+MODELS: dict[str, tuple[type[torch.nn.Module], type]] = {"refine": (RefineNet, RefineConfig),
+                                                          "flow-occlusion": (FlowOcclusionNet, FlowOcclusionConfig)}
+FLOW_OCCLUSION_FORMAT = "ifvc-flow-occlusion"
+
+
+def model_kind(model: torch.nn.Module) -> str:
+    return next(k for k, (cls, _) in MODELS.items() if isinstance(model, cls))
 # The geometric pass the network refines: geometric-1 (Annex E, the shipped ifvc-refine-1) or
 # the layered geometric-2 (Annex G, one reference: its picture, motion field and target geometry
 # have the same form).
@@ -114,6 +135,8 @@ class Clip:
     keys: list[KeyFrame]
     base: type[GeometricGenerator] = GeometricGenerator     # the geometric pass (BASES)
     generators: dict[int, GeometricGenerator] = field(default_factory=dict)
+    drive_stride: int = DRIVE_STRIDE    # every n-th frame drives (1 for a pack's already sparse frames)
+    validation_drives: list[int] | None = None    # positions of the validation drives (a pack's)
 
     def generator(self, k: int) -> GeometricGenerator:
         """A geometric generator set to key frame k (built once: the mesh takes a while)."""
@@ -170,7 +193,7 @@ class PairPool:
     def __init__(self, clips: list[Clip]) -> None:
         self.clips = clips
         self.pairs = [(c, k, d) for c, clip in enumerate(clips) for k, kf in enumerate(clip.keys)
-                      for d in range(0, len(clip.frames), DRIVE_STRIDE) if d != kf.frame]
+                      for d in range(0, len(clip.frames), clip.drive_stride) if d != kf.frame]
         self.cache: dict[int, Sample] = {}
 
     def __len__(self) -> int:
@@ -219,9 +242,11 @@ def validation_pairs(clips: list[Clip]) -> list[Sample]:
     for clip in clips:
         if not clip.keys:
             continue
-        n = len(clip.frames)
-        for d in np.linspace(1, n - 1, VAL_DRIVES).round().astype(int):
-            out.append(make_sample(clip, 0, int(d)))
+        drives = clip.validation_drives
+        if drives is None:
+            drives = [int(d) for d in np.linspace(1, len(clip.frames) - 1, VAL_DRIVES).round().astype(int)]
+        for d in drives:
+            out.append(make_sample(clip, 0, d))
     return out
 
 
@@ -276,18 +301,22 @@ def make_perceptual(kind: str) -> torch.nn.Module:
 
 
 # == checkpoints ================================================================================
-def save_weights(model: RefineNet, path: Path, extra_meta: dict[str, str] | None = None) -> None:
-    meta = {"format": WEIGHTS_FORMAT, "name": NAME, "config": json.dumps(model.config.to_json_dict())}
+def save_weights(model: torch.nn.Module, path: Path, extra_meta: dict[str, str] | None = None) -> None:
+    kind = model_kind(model)
+    meta = ({"format": WEIGHTS_FORMAT, "name": NAME} if kind == "refine"
+            else {"format": FLOW_OCCLUSION_FORMAT, "name": "flow-occlusion (no generator id)"})
+    meta.update({"model": kind, "config": json.dumps(model.config.to_json_dict())})
     meta.update(extra_meta or {})
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with OutputTransaction() as outputs:
         save_file(tensors, str(outputs.reserve(path)), metadata=meta)
 
 
-def load_model_file(path: Path) -> RefineNet:
+def load_model_file(path: Path) -> torch.nn.Module:
     from ifvc_synthesis.generators.learned import _metadata
     meta = _metadata(Path(path).read_bytes())
-    model = RefineNet(RefineConfig.from_json_dict(json.loads(meta["config"])))
+    cls, config_cls = MODELS[meta.get("model", "refine")]
+    model = cls(config_cls.from_json_dict(json.loads(meta["config"])))
     model.load_state_dict(load_file(str(path)), strict=True)
     return model
 
@@ -322,17 +351,20 @@ class TrainConfig:
     perceptual_loss: str = "vgg3"     # vgg3 | lpips-vgg | lpips-alex
     patience: int = 0                 # stop after this many validations without a new best (0: never)
     base: str = "ifvc-geometric-1"    # the geometric pass refined (BASES)
+    model: str = "refine"             # MODELS
 
 
 class Trainer:
     """Optimisation, checkpoints and resume; the data come in through ``next_batch``."""
 
     def __init__(self, run_dir: Path, cfg: TrainConfig, device: str = "cpu",
-                 model_config: RefineConfig = RefineConfig(), perceptual: torch.nn.Module | None = None) -> None:
+                 model_config: RefineConfig | FlowOcclusionConfig = RefineConfig(),
+                 perceptual: torch.nn.Module | None = None) -> None:
         self.run_dir, self.cfg = Path(run_dir), cfg
         self.device = torch.device(device)
         torch.manual_seed(cfg.seed)
-        self.model = RefineNet(model_config).to(self.device)
+        cls = FlowOcclusionNet if isinstance(model_config, FlowOcclusionConfig) else RefineNet
+        self.model = cls(model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
         self.perceptual = (perceptual or PerceptualLoss()).to(self.device)
         self.rng = np.random.default_rng(cfg.seed)
@@ -363,6 +395,9 @@ class Trainer:
         base = state["config"].get("base", "ifvc-geometric-1")      # runs before --base: geometric-1
         if base != self.cfg.base:
             raise ValueError(f"{self.run_dir} refines {base}, not {self.cfg.base}: use another --run or --base {base}")
+        kind = state["config"].get("model", "refine")
+        if kind != self.cfg.model:
+            raise ValueError(f"{self.run_dir} trains the {kind} network, not {self.cfg.model}: use another --run")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
         opt_t = load_file(str(self.run_dir / "optim.safetensors"))
         torch.set_rng_state(opt_t.pop("torch_rng"))
@@ -399,7 +434,7 @@ def batch_from_pool(pool: PairPool, cfg: TrainConfig, rng: np.random.Generator) 
 
 
 # == evaluation =================================================================================
-def refine_frames(model: RefineNet, samples: list[Sample], device: torch.device, batch: int = 4) -> np.ndarray:
+def refine_frames(model: torch.nn.Module, samples: list[Sample], device: torch.device, batch: int = 4) -> np.ndarray:
     model.eval()
     out = []
     with torch.inference_mode():
@@ -409,7 +444,7 @@ def refine_frames(model: RefineNet, samples: list[Sample], device: torch.device,
     return np.stack(out)
 
 
-def validate(model: RefineNet, samples: list[Sample], device: torch.device, full: bool = False) -> dict[str, float]:
+def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device, full: bool = False) -> dict[str, float]:
     """Mean LPIPS-alex (and with ``full`` DISTS, LPIPS-vgg, PSNR-RGB) of the learned and the
     geometric outputs against the driving frames."""
     from conformance.metrics.lpips import lpips_frames
@@ -437,8 +472,27 @@ def _key_indices_train(n: int) -> list[int]:
     return [int(round(f * (n - 1))) for f in KEY_FRACTIONS]
 
 
+def load_pack_clips(pack: Path, split: str, limit: int | None = None,
+                    base: type[GeometricGenerator] = GeometricGenerator) -> list[Clip]:
+    """The clips of a split from a pack (tools/generator_pack.py): no analysis, no sequences."""
+    from tools.generator_pack import read_clip, read_manifest
+    entries = [e for e in read_manifest(pack)["clips"] if e["split"] == split][:limit]
+    clips = []
+    for e in entries:
+        c = read_clip(pack, e)
+        keys = [KeyFrame(pos, np.asarray(v, np.float64), payload) for pos, v, payload in c["keys"]]
+        clips.append(Clip(e["name"], c["frames"], c["values"], keys, base, drive_stride=1,
+                          validation_drives=c["validation_drives"]))
+        log(f"{split} (pack): {e['name']}: {len(c['frames'])} frames, {len(keys)} key frames")
+    if not clips:
+        raise ValueError(f"{pack}: no {split} clips in the pack")
+    return clips
+
+
 def load_split_clips(split: str, limit: int | None = None,
-                     base: type[GeometricGenerator] = GeometricGenerator) -> list[Clip]:
+                     base: type[GeometricGenerator] = GeometricGenerator, pack: Path | None = None) -> list[Clip]:
+    if pack is not None:
+        return load_pack_clips(pack, split, limit, base)
     from tools.semantics_cache import load_split
     names = load_split()[split][:limit]
     picks = _key_indices_train if split == "train" else (lambda n: [0])
@@ -454,8 +508,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
-                      patience=args.patience, base=args.base)
-    model_config = RefineConfig(zero_mean_residual=args.zero_mean_residual)
+                      patience=args.patience, base=args.base, model=args.model)
+    model_config: RefineConfig | FlowOcclusionConfig = (
+        RefineConfig(zero_mean_residual=args.zero_mean_residual) if args.model == "refine" else FlowOcclusionConfig())
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True          # fixed input sizes: let cuDNN pick its kernels
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     trainer = Trainer(Path(args.run), cfg, args.device, model_config=model_config,
                       perceptual=make_perceptual(cfg.perceptual_loss))
     trainer.run_dir.mkdir(parents=True, exist_ok=True)
@@ -466,12 +524,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if resumed:
         log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
-    log(f"RefineNet: {parameter_count(trainer.model)} parameters; device {args.device}, "
+    log(f"{type(trainer.model).__name__}: {parameter_count(trainer.model)} parameters; device {args.device}, "
         f"{torch.get_num_threads()} threads; crop {cfg.crop}, batch {cfg.batch}")
     base = BASES[args.base]
     log(f"geometric pass: {args.base}")
-    pool = PairPool(load_split_clips("train", args.limit_clips, base))
-    val = validation_pairs(load_split_clips("validation", base=base))
+    try:
+        pool = PairPool(load_split_clips("train", args.limit_clips, base, args.pack))
+        val = validation_pairs(load_split_clips("validation", base=base, pack=args.pack))
+    except (ValueError, RuntimeError) as exc:       # a pack that is missing, incomplete or altered
+        log(f"error: {exc}")
+        return 2
     log(f"{len(pool)} training pairs, {len(val)} validation pairs")
     budget = args.minutes * 60.0
     t_start = time.perf_counter()
@@ -540,7 +602,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
     base = BASES[args.base]
-    clips = load_split_clips(args.split, base=base)
+    clips = load_split_clips(args.split, base=base, pack=args.pack)
     samples = validation_pairs(clips)
     res = validate(model, samples, torch.device(args.device), full=True)
     res["pairs"] = len(samples)
@@ -565,13 +627,39 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 1
     model = load_model_file(run / "best.safetensors")
     out = Path(args.out)
+    if model_kind(model) != "refine" and out.resolve() == Path(WEIGHTS_FILE).resolve():
+        log(f"not exported: {out} is ifvc-refine-1's shipped file; give the {model_kind(model)} weights another --out")
+        return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(model, out, {"step": str(best["step"]), "val_lpips_alex": f"{best['lpips_alex']:.5f}",
                               "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"})
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
-    print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator(1, "ifvc-refine-1", '
-          f'bytes.fromhex("{digest}"), ...)')
+    if model_kind(model) == "refine":
+        print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator(1, "ifvc-refine-1", '
+              f'bytes.fromhex("{digest}"), ...)')
+    return 0
+
+
+def cmd_compare_devices(args: argparse.Namespace) -> int:
+    """The same weights on the CPU and on CUDA over the validation pairs: how far the outputs
+    differ (Annex F.6 allows device differences within the output tolerance of Annex C.3)."""
+    torch.set_num_threads(args.threads)
+    # float32 products on CUDA as the decoder runs them (Annex F.6: TF32 off)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
+    samples = validation_pairs(load_split_clips("validation", base=BASES[args.base], pack=args.pack))
+    outputs = {d: refine_frames(copy.deepcopy(model).to(d), samples, torch.device(d)).astype(np.int16)
+               for d in ("cpu", "cuda")}
+    diff = np.abs(outputs["cpu"] - outputs["cuda"])
+    res = {"pairs": len(samples), "max_abs_diff": int(diff.max()), "mean_abs_diff": float(diff.mean()),
+           "samples_differing": float((diff > 0).mean()), "samples_over_1": float((diff > 1).mean()),
+           "per_pair_max": [int(d.max()) for d in diff], "torch": torch.__version__,
+           "cuda_device": torch.cuda.get_device_name(0)}
+    text = json.dumps(res, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
     return 0
 
 
@@ -602,6 +690,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit-clips", type=int, default=None, help="first N training clips only")
     t.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1",
                    help="the geometric pass the network refines (a run keeps the one it started with)")
+    t.add_argument("--model", choices=tuple(MODELS), default="refine",
+                   help="refine: RefineNet (ifvc-refine-1); flow-occlusion: the flow-and-occlusion network "
+                        "(no generator id yet; train it on full frames: --crop 256)")
+    t.add_argument("--pack", type=Path, default=None,
+                   help="read the clips from a pack (tools/generator_pack.py) instead of work/sequences")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
     e.add_argument("--run", default=str(WORK / "run1"))
     e.add_argument("--weights", default=None, help="a weights file instead of the run's best")
@@ -611,6 +704,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--frames", type=int, default=50, help="frames timed for frames/s")
     e.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1",
                    help="the geometric pass the weights refine")
+    e.add_argument("--pack", type=Path, default=None, help="read the clips from a pack (validation only)")
+    d = sub.add_parser("compare-devices", help="outputs of the same weights on the CPU and on CUDA (needs CUDA)")
+    d.add_argument("--run", default=str(WORK / "run1"))
+    d.add_argument("--weights", default=None, help="a weights file instead of the run's best")
+    d.add_argument("--pack", type=Path, default=None, help="read the validation clips from a pack")
+    d.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1")
+    d.add_argument("--threads", type=int, default=max(1, min(os.cpu_count() or 1, 16)))
+    d.add_argument("--out", default=None, help="also write the JSON here")
     x = sub.add_parser("export", help="write the best weights as the shipped file, print the SHA-256")
     x.add_argument("--run", default=str(WORK / "run1"))
     x.add_argument("--out", default=str(WEIGHTS_FILE))
@@ -623,9 +724,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if getattr(args, "steps", None) is not None and args.steps < 1:
         ap.error(f"--steps must be at least 1, got {args.steps}")
-    if getattr(args, "device", "cpu") == "cuda" and not torch.cuda.is_available():
-        ap.error("--device cuda: no CUDA device available")
-    return {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export}[args.cmd](args)
+    if (getattr(args, "device", "cpu") == "cuda" or args.cmd == "compare-devices") and not torch.cuda.is_available():
+        ap.error(f"{args.cmd}: no CUDA device available")
+    return {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export,
+            "compare-devices": cmd_compare_devices}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
 
 
-class _ResBlock(nn.Module):
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with a leaky ReLU between them, added to the input."""
+
     def __init__(self, ch: int) -> None:
         super().__init__()
         self.c1, self.c2 = _conv(ch, ch), _conv(ch, ch)
@@ -71,7 +73,7 @@ class RefineNet(nn.Module):
         self.enc1 = nn.Sequential(_conv(w0, w1, 2), nn.LeakyReLU(0.1), _conv(w1, w1), nn.LeakyReLU(0.1))
         self.enc2 = nn.Sequential(_conv(w1, w2, 2), nn.LeakyReLU(0.1), _conv(w2, w2), nn.LeakyReLU(0.1))
         self.enc3 = nn.Sequential(_conv(w2, w3, 2), nn.LeakyReLU(0.1))
-        self.mid = nn.Sequential(*[_ResBlock(w3) for _ in range(config.res_blocks)])
+        self.mid = nn.Sequential(*[ResBlock(w3) for _ in range(config.res_blocks)])
         # 1x1 projections to the skip width before upsampling (additive skips)
         self.up3, self.up2, self.up1 = nn.Conv2d(w3, w2, 1), nn.Conv2d(w2, w1, 1), nn.Conv2d(w1, w0, 1)
         self.dec2, self.dec1, self.dec0 = _conv(w2, w2), _conv(w1, w1), _conv(w0, w0)

