@@ -28,6 +28,8 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
         "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
     RegisteredGenerator(2, "ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
     RegisteredGenerator(3, "ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H"),
+    RegisteredGenerator(4, "ifvc-flow-1", bytes.fromhex(
+        "8a35d55276eebd82f94a18501487370e8bf2b34591b39110f8b51bde64a6a384"), "Annex I"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

@@ -77,7 +77,7 @@ def build_all(reuse_from: Path, log=print) -> tuple[list[Built], list[str]]:  # 
                  "neg_vvc_wrong_size", "neg_vvc_bit_depth_12", "cabac_compact_header_default",
                  "eg_compact_header_default"]
     face_names = ["face_real_cabac", "face_synthetic_motion_eg", "face_geometry2_compact_cabac",
-                  "face_synthetic_motion_refine_cabac",
+                  *streams_vvc.LEARNED_STREAMS.values(),
                   "face_real_cabac_edited", *streams_vvc.REFRESH_STREAMS, *streams_compact_sem.REAL_STREAMS]
     if _have_vvenc():
         built += (streams_vvc.picture_size_streams() + streams_vvc.wrong_format_streams()

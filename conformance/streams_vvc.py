@@ -192,9 +192,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source)]
-    learned = _learned_generator_id()
-    if learned is not None:
-        out.append(_face_synthetic(real, source, learned))
+    for name, digest, stream_name in _learned_generator_ids():
+        out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
 
 
@@ -256,16 +255,23 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
     return out
 
 
-def _learned_generator_id() -> tuple[str, bytes] | None:
-    """(name, weights SHA-256) of the shipped learned generator; None when it is not shipped."""
-    from ifvc_synthesis.generators.learned import NAME, WEIGHTS_SHA256_HEX, shipped_weights_available
-    return (NAME, bytes.fromhex(WEIGHTS_SHA256_HEX)) if shipped_weights_available() else None
+# The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.
+LEARNED_STREAMS = {"ifvc-refine-1": "face_synthetic_motion_refine_cabac",
+                   "ifvc-flow-1": "face_synthetic_motion_flow_cabac"}
 
 
-def _face_synthetic(real: bytes, source: str, generator: tuple[str, bytes] | None = None) -> Built:
+def _learned_generator_ids() -> list[tuple[str, bytes, str]]:
+    """(name, weights SHA-256, stream name) of each shipped learned generator."""
+    from ifvc_synthesis.generators.learned import LEARNED_NETWORKS
+    return [(name, bytes.fromhex(LEARNED_NETWORKS[name].weights_sha256_hex), stream)
+            for name, stream in LEARNED_STREAMS.items() if LEARNED_NETWORKS[name].shipped()]
+
+
+def _face_synthetic(real: bytes, source: str, generator: tuple[str, bytes] | None = None,
+                    stream_name: str = "face_synthetic_motion_refine_cabac") -> Built:
     """The first key frame of face_real_cabac with large synthetic motion after it: with the
-    stream's geometric generator and Exp-Golomb, or with ``generator`` (the learned one) and
-    CABAC."""
+    stream's geometric generator and Exp-Golomb, or with ``generator`` (a learned one) and
+    CABAC, as ``stream_name``."""
     sh = None
     kf = None
     for unit in StreamParser().parse(real):
@@ -311,7 +317,7 @@ def _face_synthetic(real: bytes, source: str, generator: tuple[str, bytes] | Non
                      ["kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes", "mouth cavity fill",
                       "eyelid fill", "sh_entropy_coding_mode=0"],
                      how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
-    return Built("face_synthetic_motion_refine_cabac", a.getvalue(), sh,
+    return Built(stream_name, a.getvalue(), sh,
                  f"face_synthetic_motion_eg for the learned generator {generator[0]}: {motion}, CABAC, "
                  "2 frames per unit; its output tolerance is the learned generator's (C.3)",
                  [f"sh_generator_name={generator[0]}", "sh_generator_sha256_byte (weights check)",

@@ -118,3 +118,19 @@ def test_cli_on_a_conformance_stream(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert gn.main([str(tmp_path / "missing.ifvc")]) == 2
     assert gn.main([str(stream), "--only", "cpu-fp8"]) == 2
     assert "unknown variant" in capsys.readouterr().err
+
+
+def test_cli_runs_the_flow_generator(tmp_path: Path) -> None:
+    """--generator ifvc-flow-1: the flow-and-occlusion network under another arithmetic."""
+    from ifvc_synthesis.generators.learned import FLOW_1
+    stream = REPO / "conformance" / "streams" / "face_synthetic_motion_eg.ifvc"
+    if not FLOW_1.shipped():
+        pytest.skip("ifvc-flow-1's weights are not shipped")
+    out = tmp_path / "numerics.json"
+    assert gn.main([str(stream), "--frames", "2", "--only", "cpu-1-thread", "cpu-float64",
+                    "--generator", "ifvc-flow-1", "--json", str(out)]) == 0
+    import json
+    data = json.loads(out.read_text())
+    assert data["generator"] == "ifvc-flow-1" and data["frames"] == 2
+    assert data["variants"]["cpu-1-thread"]["vs_reference"]["identical_frames"] == 2      # thread-invariant
+    assert data["variants"]["cpu-float64"]["vs_reference"]["min_psnr_rgb_db"] > 50

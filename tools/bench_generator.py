@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=2, help="passes over the frames")
     ap.add_argument("--generator", default="ifvc-geometric-1",
-                    help="ifvc-geometric-1, ifvc-geometric-2 (layered), ifvc-geometric-3 (mesh) or ifvc-refine-1")
+                    help="ifvc-geometric-1, ifvc-geometric-2 (layered), ifvc-geometric-3 (mesh), ifvc-refine-1 or ifvc-flow-1")
     ap.add_argument("--sequences", type=Path, default=SEQ_DIR, help="folder of prepared sequences")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device of a learned generator")
     ap.add_argument("--threads", type=int, default=1,

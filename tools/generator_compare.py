@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bitstream.generator_registry import GENERATOR_BY_NAME
 from bitstream.raw_video import read_rgb444
 
 SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
@@ -184,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--slow-every", type=int, default=10, help="LPIPS-VGG and DISTS on every N-th frame")
     ap.add_argument("--selfie", action="store_true", help="also geometric-2 with the selfie mask")
-    ap.add_argument("--generators", nargs="+", default=list(PLAIN), choices=list(PLAIN),
-                    help="the registered generators to decode with")
+    ap.add_argument("--generators", nargs="+", default=list(PLAIN), choices=list(GENERATOR_BY_NAME),
+                    help="the registered generators to decode with (learned ones need their shipped weights)")
     ap.add_argument("--edits-only", action="store_true", help="only the edit study (first QP); writes edits.md")
     ap.add_argument("--no-edits", action="store_true", help="no edit study")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these sequences of the split only")
@@ -230,14 +231,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _generators_in(rows: list[dict]) -> list[str]:
+    """The generators of the rows: the table's order first, then others as they come."""
+    seen = list(dict.fromkeys(r["generator"] for r in rows))
+    return [g for g in GENERATORS if g in seen] + [g for g in seen if g not in GENERATORS]
+
+
 def report(results: dict) -> str:
-    lines = [f"# ifvc-geometric-1, -2, -3\n\n`{results['command']}`\n",
+    lines = [f"# {', '.join(_generators_in(results['rd'] + results['edits']))}\n\n`{results['command']}`\n",
              "## Quality against the source (mean over the sequences of per-sequence means)\n",
              "| QP | generator | kbps | PSNR-RGB (dB) | worst sequence PSNR | LPIPS-Alex | LPIPS-VGG | DISTS |",
              "|---|---|---|---|---|---|---|---|"]
     rd = results["rd"]
     for qp in sorted({r["qp"] for r in rd}):
-        for g in GENERATORS:
+        for g in _generators_in(rd):
             rs = [r for r in rd if r["qp"] == qp and r["generator"] == g]
             if not rs:
                 continue
@@ -259,7 +266,7 @@ def report(results: dict) -> str:
               "outside K+E+U | inside (levels) | face centre moved (px) |", "|---|---|---|---|---|---|---|---|"]
     ed = results["edits"]
     for kind in EDITS:
-        for g in PLAIN:
+        for g in _generators_in(ed):
             rs = [r for r in ed if r["generator"] == g and r["edit"].split(":")[0] == kind.split(":")[0]
                   and (kind == "head_loc" or r["edit"] == kind)]
             if not rs:

@@ -1,10 +1,13 @@
 """How far the learned generator's output moves with the arithmetic it runs on (spec Annex C.3).
 
-    python -m tools.generator_numerics STREAM [--frames 50] [--json out.json]
+    python -m tools.generator_numerics STREAM [--frames 50] [--json out.json] [--generator NAME]
     python -m tools.generator_numerics conformance/streams/face_synthetic_motion_refine_cabac.ifvc
+    python -m tools.generator_numerics conformance/streams/face_synthetic_motion_flow_cabac.ifvc \
+        --generator ifvc-flow-1
 
-Decodes STREAM with the reference decoder, synthesising every frame with "ifvc-refine-1"
-(whatever generator the stream names), on the reference configuration: CPU, float32,
+Decodes STREAM with the reference decoder, synthesising every frame with the learned
+generator --generator ("ifvc-refine-1" by default; or "ifvc-flow-1", Annex I), whatever
+generator the stream names, on the reference configuration: CPU, float32,
 oneDNN convolutions in the channels-last layout, 2 threads (the same bytes on any thread
 count, Annex F.6). Then replays the same key frames and semantic values under
 other arithmetic and compares each output frame with the reference one (PSNR-RGB, the
@@ -42,8 +45,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from ifvc_synthesis.generators.learned import LearnedGenerator, full_fp32_convolutions
-from ifvc_synthesis.generators.refine_net import RefineNet, to_uint8
+from ifvc_synthesis.generators.learned import (LEARNED_NETWORKS, REFINE_1, LearnedGenerator, LearnedNetwork,
+                                            full_fp32_convolutions)
 
 REFERENCE_THREADS = 2
 
@@ -59,8 +62,8 @@ class Recording:
 class RecordingGenerator(LearnedGenerator):
     """The reference learned generator, keeping every call and output for the replays."""
 
-    def __init__(self, recording: Recording, limit: int) -> None:
-        super().__init__(num_threads=REFERENCE_THREADS)
+    def __init__(self, recording: Recording, limit: int, network: LearnedNetwork = REFINE_1) -> None:
+        super().__init__(network=network, num_threads=REFERENCE_THREADS)
         self.recording, self.limit = recording, limit
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
@@ -76,10 +79,10 @@ class RecordingGenerator(LearnedGenerator):
         return out
 
 
-def record(stream: Path, frames: int) -> Recording:
+def record(stream: Path, frames: int, network: LearnedNetwork = REFINE_1) -> Recording:
     from ref_decoder.decoder import Decoder
     rec = Recording()
-    gen = RecordingGenerator(rec, frames)
+    gen = RecordingGenerator(rec, frames, network)
     for _ in Decoder(generator=gen).decode(stream.read_bytes()):
         if len(rec.reference) >= frames:
             break
@@ -96,7 +99,7 @@ def _round_tf32(t: torch.Tensor) -> torch.Tensor:
     return ((bits + 0xFFF + lsb) & ~0x1FFF).view(torch.float32)
 
 
-def _tf32_model(net: RefineNet) -> RefineNet:
+def _tf32_model(net: torch.nn.Module) -> torch.nn.Module:
     """A copy whose convolutions see TF32-rounded weights and inputs, accumulating in float32."""
     sim = copy.deepcopy(net)
     for m in sim.modules():
@@ -110,7 +113,7 @@ class VariantGenerator(LearnedGenerator):
     """The learned generator with the network run under other arithmetic (on its own copy of
     the network: Module.to() converts in place)."""
 
-    def __init__(self, net: RefineNet, device: str, threads: int, dtype: torch.dtype = torch.float32,
+    def __init__(self, net: torch.nn.Module, device: str, threads: int, dtype: torch.dtype = torch.float32,
                  autocast: torch.dtype | None = None, layout: torch.memory_format | None = None) -> None:
         self._layout = layout                   # None: the generator's own (memory_format)
         super().__init__(model=copy.deepcopy(net), device=device, num_threads=threads)
@@ -148,7 +151,7 @@ def _cuda_tf32(enabled: bool) -> Iterator[None]:
 @dataclass
 class Variant:
     name: str
-    make: Callable[[RefineNet], LearnedGenerator]
+    make: Callable[[torch.nn.Module], LearnedGenerator]
     context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     needs_cuda: bool = False
 
@@ -203,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=50, help="synthesised frames compared (from the start)")
     ap.add_argument("--only", nargs="*", help="variant names (default: all that this machine can run)")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
+    ap.add_argument("--generator", choices=tuple(LEARNED_NETWORKS), default=REFINE_1.name,
+                    help="the learned generator whose network is run under each arithmetic")
     args = ap.parse_args(argv)
+    network = LEARNED_NETWORKS[args.generator]
     if not args.stream.is_file():
         print(f"error: {args.stream}: no such stream", file=sys.stderr)
         return 2
@@ -218,13 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         t0 = time.perf_counter()
-        rec = record(args.stream, args.frames)
+        rec = record(args.stream, args.frames, network)
     except Exception as exc:  # noqa: BLE001 - a user-facing tool: name the problem, no traceback
         print(f"error: {args.stream}: {exc}", file=sys.stderr)
         return 2
     print(f"{args.stream.name}: {len(rec.reference)} synthesised frames on the reference configuration "
           f"(CPU, float32, oneDNN channels-last, {REFERENCE_THREADS} threads) in {time.perf_counter() - t0:.1f} s")
-    net = LearnedGenerator(num_threads=REFERENCE_THREADS).net
+    net = LearnedGenerator(network=network, num_threads=REFERENCE_THREADS).net
     results: dict[str, dict] = {}
     outputs: dict[str, list[np.ndarray]] = {}
     for v in chosen:
@@ -243,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         results["reference"] = {"vs_float64": compare(outputs["cpu-float64"], rec.reference)}
     torch.set_num_threads(REFERENCE_THREADS)
     from conformance.campaign.provenance import git_revision, machine
-    summary = {"stream": str(args.stream), "frames": len(rec.reference), "torch": torch.__version__,
+    summary = {"stream": str(args.stream), "generator": network.name, "frames": len(rec.reference),
+               "torch": torch.__version__,
                "git": git_revision(), "machine": machine(),
                "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
                "reference": f"cpu float32 oneDNN channels-last {REFERENCE_THREADS} threads", "variants": results}

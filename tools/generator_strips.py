@@ -51,7 +51,9 @@ def write_strip(path: Path, panels: list[tuple[np.ndarray, str]]) -> None:
     for rgb, label in panels:
         parts += [panel(rgb, label), gap]
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(parts[:-1]), cv2.COLOR_RGB2BGR))
+    # the strongest PNG compression: lossless, and the repository's pictures travel to the
+    # device machine with the working tree (64 MiB in all)
+    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(parts[:-1]), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f"wrote {path}")
 
 

@@ -22,7 +22,8 @@ item 5; the shipped ifvc-refine-1 refines geometric-1.
 
 ``--model flow-occlusion`` trains the flow-and-occlusion network instead of RefineNet
 (ifvc_synthesis/generators/flow_occlusion_net.py: a corrected motion field, an occlusion map
-and inpainting, the paper's design; no generator id yet), on full frames (``--crop 256``).
+and inpainting, the paper's design), on full frames (``--crop 256``); ``export --generator
+ifvc-flow-1 --half`` writes its float16 shipped file (Annex I).
 ``--pack DIR`` reads the clips from a pack (tools/generator_pack.py) instead of the prepared
 sequences and the face analysis, so a machine without MediaPipe can train: that is how the
 GPU machine runs it (scripts/prepare_device_training.sh here, scripts/device_train_flow.sh
@@ -56,16 +57,17 @@ from torch.nn import functional as F
 from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.geometric import GeometricGenerator
 from ifvc_synthesis.generators.layered import LayeredGenerator
-from ifvc_synthesis.generators.learned import (NAME, WEIGHTS_FILE, WEIGHTS_FORMAT, LearnedGenerator,
+from bitstream.generator_registry import REGISTERED_GENERATORS
+from ifvc_synthesis.generators.learned import (LEARNED_NETWORKS, NAME, REFINE_1, WEIGHTS_FORMAT, LearnedGenerator,
                                             network_inputs)
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
 from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
 from tools.generator_pack import validation_drive_frames
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
-# The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet; the
-# flow-and-occlusion network (issue 14 item 5) has no generator id yet, so its weights carry
-# their own format name and are never written over the shipped file.
+# The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet, the
+# flow-and-occlusion network (issue 14 item 5) ifvc-flow-1's; each exports only to its own
+# generator's shipped file.
 MODELS: dict[str, tuple[type[torch.nn.Module], type]] = {"refine": (RefineNet, RefineConfig),
                                                           "flow-occlusion": (FlowOcclusionNet, FlowOcclusionConfig)}
 FLOW_OCCLUSION_FORMAT = "ifvc-flow-occlusion"
@@ -302,13 +304,17 @@ def make_perceptual(kind: str) -> torch.nn.Module:
 
 
 # == checkpoints ================================================================================
-def save_weights(model: torch.nn.Module, path: Path, extra_meta: dict[str, str] | None = None) -> None:
+def save_weights(model: torch.nn.Module, path: Path, extra_meta: dict[str, str] | None = None,
+                 name: str | None = None, half: bool = False) -> None:
+    """The weights with their metadata (format, name, model, config); ``half``: float16 tensors
+    (the decoder computes in float32 from them; ifvc-flow-1 ships so, Annex I.1)."""
     kind = model_kind(model)
-    meta = ({"format": WEIGHTS_FORMAT, "name": NAME} if kind == "refine"
-            else {"format": FLOW_OCCLUSION_FORMAT, "name": "flow-occlusion (no generator id)"})
+    meta = ({"format": WEIGHTS_FORMAT, "name": name or NAME} if kind == "refine"
+            else {"format": FLOW_OCCLUSION_FORMAT, "name": name or "flow-occlusion (no generator id)"})
     meta.update({"model": kind, "config": json.dumps(model.config.to_json_dict())})
     meta.update(extra_meta or {})
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
     with OutputTransaction() as outputs:
         save_file(tensors, str(outputs.reserve(path)), metadata=meta)
 
@@ -318,7 +324,7 @@ def load_model_file(path: Path) -> torch.nn.Module:
     meta = _metadata(Path(path).read_bytes())
     cls, config_cls = MODELS[meta.get("model", "refine")]
     model = cls(config_cls.from_json_dict(json.loads(meta["config"])))
-    model.load_state_dict(load_file(str(path)), strict=True)
+    model.load_state_dict({k: t.float() for k, t in load_file(str(path)).items()}, strict=True)
     return model
 
 
@@ -667,17 +673,28 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"the geometric generator's {best and best['geo_lpips_alex']} (use --force to export anyway)")
         return 1
     model = load_model_file(run / "best.safetensors")
-    out = Path(args.out)
-    if model_kind(model) != "refine" and out.resolve() == Path(WEIGHTS_FILE).resolve():
-        log(f"not exported: {out} is ifvc-refine-1's shipped file; give the {model_kind(model)} weights another --out")
+    kind = model_kind(model)
+    network = LEARNED_NETWORKS[args.generator] if args.generator else (REFINE_1 if kind == "refine" else None)
+    if network is not None and network.network is not type(model):
+        log(f"not exported: {network.name} is a {network.network.__name__}, the run trained a {kind} network")
+        return 2
+    out = Path(args.out) if args.out else (network.weights_file if network is not None else None)
+    if out is None:
+        log("not exported: give --generator ifvc-flow-1 or an --out for flow-occlusion weights")
+        return 2
+    shipped = {n.weights_file.resolve(): n for n in LEARNED_NETWORKS.values()}
+    if out.resolve() in shipped and shipped[out.resolve()] is not network:
+        log(f"not exported: {out} is {shipped[out.resolve()].name}'s shipped file; give the {kind} weights another --out")
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(model, out, {"step": str(best["step"]), "val_lpips_alex": f"{best['lpips_alex']:.5f}",
-                              "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"})
+                              "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"},
+                 name=network.name if network is not None else None, half=args.half)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
-    if model_kind(model) == "refine":
-        print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator(1, "ifvc-refine-1", '
+    if network is not None:
+        gid = next(g.generator_id for g in REGISTERED_GENERATORS if g.name == network.name)
+        print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator({gid}, "{network.name}", '
               f'bytes.fromhex("{digest}"), ...)')
     return 0
 
@@ -735,7 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the geometric pass the network refines (a run keeps the one it started with)")
     t.add_argument("--model", choices=tuple(MODELS), default="refine",
                    help="refine: RefineNet (ifvc-refine-1); flow-occlusion: the flow-and-occlusion network "
-                        "(no generator id yet; train it on full frames: --crop 256)")
+                        "(ifvc-flow-1; train it on full frames: --crop 256)")
     t.add_argument("--pack", type=Path, default=None,
                    help="read the clips from a pack (tools/generator_pack.py) instead of work/sequences")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
@@ -757,9 +774,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default=None, help="also write the JSON here")
     d.add_argument("--devices", nargs=2, choices=("cpu", "cuda"), default=["cpu", "cuda"],
                    help="the two devices compared (cpu cpu: a run-to-run check)")
-    x = sub.add_parser("export", help="write the best weights as the shipped file, print the SHA-256")
+    x = sub.add_parser("export", help="write the best weights as a generator's shipped file, print the SHA-256")
     x.add_argument("--run", default=str(WORK / "run1"))
-    x.add_argument("--out", default=str(WEIGHTS_FILE))
+    x.add_argument("--generator", choices=tuple(LEARNED_NETWORKS), default=None,
+                   help="the registered generator the weights are for (default: ifvc-refine-1 for RefineNet "
+                        "weights); its shipped file is the default --out")
+    x.add_argument("--out", default=None, help="where to write (default: the generator's shipped file)")
+    x.add_argument("--half", action="store_true", help="store float16 tensors (ifvc-flow-1 ships so)")
     x.add_argument("--force", action="store_true")
     return ap
 

@@ -8,7 +8,7 @@ Importing this package registers the built-in generators: each module registers 
 """
 from __future__ import annotations
 
-from . import refine_1  # noqa: F401 - registers ifvc-refine-1 (when its weights are shipped)
+from . import learned_registration  # noqa: F401 - registers ifvc-refine-1 and ifvc-flow-1 (weights shipped)
 from .base import Generator, MultiReferenceCapable, Reference, use_references
 from .geometric import GeometricGenerator
 from .geometric_3 import MeshGenerator

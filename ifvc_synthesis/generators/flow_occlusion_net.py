@@ -24,9 +24,8 @@ Initialisation: the correction and occlusion heads start at zero weights with o 
 (0.982), so an untrained network is the geometric warp of the key frame, slightly mixed with
 the decoder's picture; training moves away from it where the losses ask.
 
-No generator id uses it yet: a trained network becomes a generator through the registry
-(bitstream/generator_registry.py) and a spec annex once it has weights that beat the
-shipped generators (docs/results/flow_occlusion_2026-12-03).
+Its trained weights are the registered generator "ifvc-flow-1" (Annex I; learned.py FLOW_1,
+registered by learned_registration.py; docs/results/flow_generator_2026-12-04).
 """
 from __future__ import annotations
 

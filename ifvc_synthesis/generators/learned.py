@@ -1,9 +1,12 @@
-"""The learned generator "ifvc-refine-1" (informative): geometric warp + a small refining CNN.
+"""The learned generators (informative): "ifvc-refine-1" (Annex F) and "ifvc-flow-1" (Annex I).
 
-Per frame it runs the geometric generator's IDI and warp (ifvc_synthesis/idi.py,
-GeometricGenerator), then RefineNet (refine_net.py) predicts a residual from the warp, the
-key frame, the IDI flow and masks of the target mouth and eyes, to fix what a warp cannot:
-smeared hair and background under large motion, the mouth interior, the eyelids.
+Per frame both run the geometric generator's IDI and warp (ifvc_synthesis/idi.py,
+GeometricGenerator) and give a network the warp, the key frame, the IDI flow and masks of the
+target mouth and eyes. ifvc-refine-1's RefineNet (refine_net.py) predicts a residual on the
+warp, to fix what a warp cannot: smeared hair and background under large motion, the mouth
+interior, the eyelids. ifvc-flow-1's FlowOcclusionNet (flow_occlusion_net.py) corrects IDI's
+motion field, predicts occlusion and draws the frame from the key frame's warped features.
+Each is a LearnedNetwork (its name, shipped weights file, weights format and network class).
 
 The weights are a safetensors file (never a pickle). Its SHA-256 is pinned in the registry
 table bitstream/generator_registry.py (which the encoder reads too) and checked
@@ -39,16 +42,43 @@ from safetensors.torch import load as load_safetensors  # noqa: E402
 from bitstream.generator_registry import GENERATOR_BY_NAME  # noqa: E402
 
 from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx  # noqa: E402
+from .flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet  # noqa: E402
 from .geometric import GeometricGenerator  # noqa: E402
-from .refine_1 import NAME, WEIGHTS_FILE  # noqa: E402
+from .learned_registration import FLOW_1_NAME, FLOW_1_WEIGHTS, REFINE_1_NAME, REFINE_1_WEIGHTS  # noqa: E402
 from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
 
 apply_requested_threads(torch)
 
-# SHA-256 of the shipped WEIGHTS_FILE, pinned in bitstream/generator_registry.py (where
-# tools/train_generator.py export says to pin a new value).
-WEIGHTS_SHA256_HEX = GENERATOR_BY_NAME[NAME].weights_sha256.hex()
-WEIGHTS_FORMAT = "ifvc-refine"
+
+@dataclass(frozen=True)
+class LearnedNetwork:
+    """A learned generator's network: its sh_generator_name, shipped weights file, the
+    ``format`` its weights' metadata names, and the network class with its config class."""
+    name: str
+    weights_file: Path
+    weights_format: str
+    network: type[torch.nn.Module]
+    config: type
+
+    @property
+    def weights_sha256_hex(self) -> str:
+        """SHA-256 of the shipped weights file, pinned in bitstream/generator_registry.py."""
+        return GENERATOR_BY_NAME[self.name].weights_sha256.hex()
+
+    def shipped(self) -> bool:
+        """True when the shipped weights file exists and a hash is pinned."""
+        return bool(self.weights_sha256_hex.strip("0")) and self.weights_file.is_file()
+
+
+REFINE_1 = LearnedNetwork(REFINE_1_NAME, REFINE_1_WEIGHTS, "ifvc-refine", RefineNet, RefineConfig)
+FLOW_1 = LearnedNetwork(FLOW_1_NAME, FLOW_1_WEIGHTS, "ifvc-flow-occlusion", FlowOcclusionNet, FlowOcclusionConfig)
+LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1)}
+
+# ifvc-refine-1's name, weights file, pinned SHA-256 and weights format (tools/train_generator.py
+# export says where to pin a new value).
+NAME, WEIGHTS_FILE = REFINE_1.name, REFINE_1.weights_file
+WEIGHTS_SHA256_HEX = REFINE_1.weights_sha256_hex
+WEIGHTS_FORMAT = REFINE_1.weights_format
 
 
 class WeightsError(RuntimeError):
@@ -99,25 +129,32 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_weights(path: Path, expected_sha256: str) -> tuple[RefineConfig, dict[str, torch.Tensor]]:
-    """Read, verify (SHA-256 of the bytes, before parsing) and parse a weights file."""
+def load_weights(path: Path, expected_sha256: str, network: LearnedNetwork = REFINE_1
+                 ) -> tuple[object, dict[str, torch.Tensor]]:
+    """Read, verify (SHA-256 of the bytes, before parsing) and parse a weights file: the
+    network's config and its float32 tensors (a file may store them as float16)."""
     path = Path(path)
+    name = network.name
     if not expected_sha256:
-        raise WeightsError(f"{NAME}: no SHA-256 is pinned for {path}; export trained weights with "
+        raise WeightsError(f"{name}: no SHA-256 is pinned for {path}; export trained weights with "
                            "python -m tools.train_generator export and pin the printed hash")
     if not path.is_file():
-        raise WeightsError(f"{NAME}: weights file {path} not found (expected SHA-256 {expected_sha256}); "
+        raise WeightsError(f"{name}: weights file {path} not found (expected SHA-256 {expected_sha256}); "
                            "train and export it with python -m tools.train_generator")
     data = path.read_bytes()
     actual = sha256_hex(data)
     if actual != expected_sha256.lower():
-        raise WeightsError(f"{NAME}: weights file {path} has SHA-256 {actual}, expected {expected_sha256}; "
+        raise WeightsError(f"{name}: weights file {path} has SHA-256 {actual}, expected {expected_sha256}; "
                            "the file is not the one this generator was shipped with")
     tensors = load_safetensors(data)
     meta = _metadata(data)
-    if meta.get("format") != WEIGHTS_FORMAT:
-        raise WeightsError(f"{path}: not an {WEIGHTS_FORMAT} weights file (metadata {meta})")
-    return RefineConfig.from_json_dict(json.loads(meta["config"])), tensors
+    if meta.get("format") != network.weights_format:
+        raise WeightsError(f"{path}: not an {network.weights_format} weights file (metadata {meta})")
+    bad = sorted({str(t.dtype) for t in tensors.values()} - {"torch.float32", "torch.float16"})
+    if bad:
+        raise WeightsError(f"{path}: tensors of type {', '.join(bad)}; float32 or float16 expected")
+    return (network.config.from_json_dict(json.loads(meta["config"])),
+            {k: t.to(torch.float32) for k, t in tensors.items()})
 
 
 def _metadata(data: bytes) -> dict[str, str]:
@@ -126,40 +163,45 @@ def _metadata(data: bytes) -> dict[str, str]:
     return json.loads(data[8:8 + n].decode("utf-8")).get("__metadata__", {}) or {}
 
 
-def build_model(config: RefineConfig, tensors: dict[str, torch.Tensor]) -> RefineNet:
-    model = RefineNet(config)
+def build_model(config: object, tensors: dict[str, torch.Tensor],
+                network: LearnedNetwork = REFINE_1) -> torch.nn.Module:
+    model = network.network(config)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
-        raise WeightsError(f"{NAME}: the weights do not fit RefineNet{config}: {exc}") from None
+        raise WeightsError(f"{network.name}: the weights do not fit {network.network.__name__}{config}: "
+                           f"{exc}") from None
     return model.eval().requires_grad_(False)
 
 
 # -- the generator -----------------------------------------------------------------------------
 class LearnedGenerator:
-    """Generator protocol (base.py): geometric warp refined by RefineNet."""
+    """Generator protocol (base.py): a network on the geometric pass (RefineNet for
+    ifvc-refine-1, FlowOcclusionNet for ifvc-flow-1)."""
 
-    name = NAME
-
-    def __init__(self, weights_path: Path | str = WEIGHTS_FILE, expected_sha256: str = WEIGHTS_SHA256_HEX,
-                 *, device: str | None = None, num_threads: int | None = None,
-                 model: RefineNet | None = None, geometric: GeometricGenerator | None = None) -> None:
-        """Loads and verifies the weights. ``model`` (tests, training) skips the file: then
-        weights_sha256 is all zero, as for a generator without shipped weights.
+    def __init__(self, weights_path: Path | str | None = None, expected_sha256: str | None = None,
+                 *, network: LearnedNetwork = REFINE_1, device: str | None = None,
+                 num_threads: int | None = None, model: torch.nn.Module | None = None,
+                 geometric: GeometricGenerator | None = None) -> None:
+        """Loads and verifies the weights (default: ``network``'s shipped file and pinned hash).
+        ``model`` (tests, training) skips the file: then weights_sha256 is all zero, as for a
+        generator without shipped weights.
         ``geometric`` (training studies): the geometric pass to refine, instead of
         geometric-1's (the shipped weights refine geometric-1).
         ``num_threads``: set PyTorch's (process-wide) CPU thread count; None (the decoder's
         default) leaves the caller's setting, which does not change the output."""
+        self.name = network.name
         self.device = torch.device(device or os.environ.get("IFVC_GENERATOR_DEVICE", "cpu"))
         if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"{NAME}: device {self.device} requested, but no CUDA device is available "
+            raise ValueError(f"{network.name}: device {self.device} requested, but no CUDA device is available "
                              f"(PyTorch {torch.__version__})")
         if num_threads is not None and self.device.type == "cpu":
             torch.set_num_threads(num_threads)
         if model is None:
-            config, tensors = load_weights(Path(weights_path), expected_sha256)
-            model = build_model(config, tensors)
-            self.weights_sha256 = bytes.fromhex(expected_sha256)
+            expected = network.weights_sha256_hex if expected_sha256 is None else expected_sha256
+            config, tensors = load_weights(Path(weights_path or network.weights_file), expected, network)
+            model = build_model(config, tensors, network)
+            self.weights_sha256 = bytes.fromhex(expected)
         else:
             self.weights_sha256 = bytes(32)
         if self.device.type == "cuda":
@@ -180,7 +222,7 @@ class LearnedGenerator:
         return to_uint8(self.refine(x))
 
     def refine(self, x: np.ndarray) -> torch.Tensor:
-        """RefineNet on one frame's 10 x H x W input: 3 x H x W in [-1, 1] (before rounding).
+        """The network (RefineNet or FlowOcclusionNet) on one frame's 10 x H x W input: 3 x H x W in [-1, 1] (before rounding).
         Separate from synthesize() so that tools/generator_numerics.py can run the same
         network under other arithmetic (float64, simulated TF32, bfloat16)."""
         h, w = x.shape[1:]
@@ -212,6 +254,6 @@ def full_fp32_convolutions() -> None:
         torch.backends.cudnn.allow_tf32 = False
 
 
-def shipped_weights_available() -> bool:
-    """True when the shipped weights file exists and a hash is pinned (registration test)."""
-    return bool(WEIGHTS_SHA256_HEX) and WEIGHTS_FILE.is_file()
+def shipped_weights_available(network: LearnedNetwork = REFINE_1) -> bool:
+    """True when the network's shipped weights file exists and a hash is pinned."""
+    return network.shipped()

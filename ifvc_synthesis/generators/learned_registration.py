@@ -1,0 +1,30 @@
+"""Registration of the learned generators with their shipped weights: "ifvc-refine-1"
+(Annex F) and "ifvc-flow-1" (Annex I).
+
+Apart from learned.py so that registering them does not import torch: a network loads only
+when its generator is made. A generator registers only when its weights file is shipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from .base import Generator
+from .registry import builtin_generator
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+REFINE_1_NAME = "ifvc-refine-1"
+REFINE_1_WEIGHTS = WEIGHTS_DIR / "ifvc_refine_1.safetensors"
+FLOW_1_NAME = "ifvc-flow-1"
+FLOW_1_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_1.safetensors"
+
+
+def _factory(name: str) -> Callable[[], Generator]:
+    def make() -> Generator:
+        from .learned import LEARNED_NETWORKS, LearnedGenerator
+        return LearnedGenerator(network=LEARNED_NETWORKS[name])
+    return make
+
+
+for _name, _weights in ((REFINE_1_NAME, REFINE_1_WEIGHTS), (FLOW_1_NAME, FLOW_1_WEIGHTS)):
+    builtin_generator(_name, weights=_weights)(_factory(_name))
