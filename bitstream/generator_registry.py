@@ -29,7 +29,7 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     RegisteredGenerator(2, "ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
     RegisteredGenerator(3, "ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H"),
     RegisteredGenerator(4, "ifvc-flow-1", bytes.fromhex(
-        "8a35d55276eebd82f94a18501487370e8bf2b34591b39110f8b51bde64a6a384"), "Annex I"),
+        "d57646cd45d76a56f8faf3ef81877eea50c7db02402c092faf14cbcf15249289"), "Annex I"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

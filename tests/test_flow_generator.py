@@ -135,6 +135,10 @@ def test_export_writes_float16_weights_for_the_named_generator(tmp_path: Path,
     assert f'RegisteredGenerator(4, "ifvc-flow-1", bytes.fromhex("{digest}")' in printed
     assert _metadata(out.read_bytes())["name"] == "ifvc-flow-1"
     assert {t.dtype for t in load_file(str(out)).values()} == {torch.float16}
+    again = tmp_path / "again.safetensors"                  # the same weights: the same bytes
+    assert train_generator.main(["export", "--run", str(run), "--generator", "ifvc-flow-1", "--out", str(again),
+                                 "--half"]) == 0
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_export_refuses_another_networks_generator_or_shipped_file(tmp_path: Path) -> None:

@@ -57,8 +57,8 @@ from torch.nn import functional as F
 from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.geometric import GeometricGenerator
 from ifvc_synthesis.generators.layered import LayeredGenerator
-from bitstream.generator_registry import REGISTERED_GENERATORS
-from ifvc_synthesis.generators.learned import (LEARNED_NETWORKS, NAME, REFINE_1, WEIGHTS_FORMAT, LearnedGenerator,
+from bitstream.generator_registry import GENERATOR_BY_NAME
+from ifvc_synthesis.generators.learned import (FLOW_1, LEARNED_NETWORKS, REFINE_1, LearnedGenerator, LearnedNetwork,
                                             network_inputs)
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
 from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
@@ -68,13 +68,11 @@ WORK = Path("work") / "train_generator"     # relative to the working directory
 # The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet, the
 # flow-and-occlusion network (issue 14 item 5) ifvc-flow-1's; each exports only to its own
 # generator's shipped file.
-MODELS: dict[str, tuple[type[torch.nn.Module], type]] = {"refine": (RefineNet, RefineConfig),
-                                                          "flow-occlusion": (FlowOcclusionNet, FlowOcclusionConfig)}
-FLOW_OCCLUSION_FORMAT = "ifvc-flow-occlusion"
+MODELS: dict[str, LearnedNetwork] = {"refine": REFINE_1, "flow-occlusion": FLOW_1}
 
 
 def model_kind(model: torch.nn.Module) -> str:
-    return next(k for k, (cls, _) in MODELS.items() if isinstance(model, cls))
+    return next(k for k, network in MODELS.items() if isinstance(model, network.network))
 # The geometric pass the network refines: geometric-1 (Annex E, the shipped ifvc-refine-1) or
 # the layered geometric-2 (Annex G, one reference: its picture, motion field and target geometry
 # have the same form).
@@ -309,21 +307,34 @@ def save_weights(model: torch.nn.Module, path: Path, extra_meta: dict[str, str] 
     """The weights with their metadata (format, name, model, config); ``half``: float16 tensors
     (the decoder computes in float32 from them; ifvc-flow-1 ships so, Annex I.1)."""
     kind = model_kind(model)
-    meta = ({"format": WEIGHTS_FORMAT, "name": name or NAME} if kind == "refine"
-            else {"format": FLOW_OCCLUSION_FORMAT, "name": name or "flow-occlusion (no generator id)"})
-    meta.update({"model": kind, "config": json.dumps(model.config.to_json_dict())})
+    network = MODELS[kind]
+    meta = {"format": network.weights_format, "name": name or network.name, "model": kind,
+            "config": json.dumps(model.config.to_json_dict())}
     meta.update(extra_meta or {})
     dtype = torch.float16 if half else torch.float32
     tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
     with OutputTransaction() as outputs:
-        save_file(tensors, str(outputs.reserve(path)), metadata=meta)
+        reserved = outputs.reserve(path)
+        save_file(tensors, str(reserved), metadata=meta)
+        canonical_header(reserved)
+
+
+def canonical_header(path: Path) -> None:
+    """Rewrite a safetensors file's JSON header with sorted keys: safetensors writes its
+    metadata in hash-map order, which changes from run to run, so the same weights would get
+    another SHA-256 each time they are exported. The tensor data and offsets are unchanged."""
+    data = Path(path).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.dumps(json.loads(data[8:8 + n]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)            # safetensors pads the header to 8 bytes
+    Path(path).write_bytes(len(header).to_bytes(8, "little") + header + data[8 + n:])
 
 
 def load_model_file(path: Path) -> torch.nn.Module:
     from ifvc_synthesis.generators.learned import _metadata
     meta = _metadata(Path(path).read_bytes())
-    cls, config_cls = MODELS[meta.get("model", "refine")]
-    model = cls(config_cls.from_json_dict(json.loads(meta["config"])))
+    network = MODELS[meta.get("model", "refine")]
+    model = network.network(network.config.from_json_dict(json.loads(meta["config"])))
     model.load_state_dict({k: t.float() for k, t in load_file(str(path)).items()}, strict=True)
     return model
 
@@ -693,7 +704,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
     if network is not None:
-        gid = next(g.generator_id for g in REGISTERED_GENERATORS if g.name == network.name)
+        gid = GENERATOR_BY_NAME[network.name].generator_id
         print(f'pin it in bitstream/generator_registry.py: RegisteredGenerator({gid}, "{network.name}", '
               f'bytes.fromhex("{digest}"), ...)')
     return 0

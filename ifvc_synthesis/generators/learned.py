@@ -222,7 +222,8 @@ class LearnedGenerator:
         return to_uint8(self.refine(x))
 
     def refine(self, x: np.ndarray) -> torch.Tensor:
-        """The network (RefineNet or FlowOcclusionNet) on one frame's 10 x H x W input: 3 x H x W in [-1, 1] (before rounding).
+        """The network (RefineNet or FlowOcclusionNet) on one frame's 10 x H x W input:
+        3 x H x W in [-1, 1] (before rounding).
         Separate from synthesize() so that tools/generator_numerics.py can run the same
         network under other arithmetic (float64, simulated TF32, bfloat16)."""
         h, w = x.shape[1:]
