@@ -30,6 +30,8 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     RegisteredGenerator(3, "ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H"),
     RegisteredGenerator(4, "ifvc-flow-1", bytes.fromhex(
         "d57646cd45d76a56f8faf3ef81877eea50c7db02402c092faf14cbcf15249289"), "Annex I"),
+    RegisteredGenerator(5, "ifvc-flow-2", bytes.fromhex(
+        "ec498ef7afc4cf4083270031ff71ab05934f75c185806d51f6e92b123e0484df"), "Annex I.8"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

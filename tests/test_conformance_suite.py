@@ -30,7 +30,7 @@ REFERENCE = checker.REFERENCE_TEMPLATE
 # face, and the negative kinds (the full run: python -m conformance.checker --decoder ...).
 SUBSET = ["eg_all_fpu4_hashrange", "cabac_frame_idx_delta", "cabac_reserved_units", "cabac_raw420",
           "face_real_cabac", "face_synthetic_motion_refine_cabac", "face_synthetic_motion_flow_cabac",
-          "neg_hash_mismatch", "neg_truncated_mid_semantic", "neg_unknown_profile"]
+          "face_synthetic_motion_flow2_cabac", "neg_hash_mismatch", "neg_truncated_mid_semantic", "neg_unknown_profile"]
 
 
 @pytest.fixture(scope="module")
@@ -108,20 +108,21 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
                             "face_synthetic_motion_refine_cabac", "face_synthetic_motion_flow_cabac",
-                            "face_refresh_period_cabac",
+                            "face_synthetic_motion_flow2_cabac", "face_refresh_period_cabac",
                             "face_refresh_pose_eg", "face_geometry2_compact_cabac",
                             *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
     assert descriptions["face_synthetic_motion_flow_cabac"]["generator"]["name"] == "ifvc-flow-1"
+    assert descriptions["face_synthetic_motion_flow2_cabac"]["generator"]["name"] == "ifvc-flow-2"
     assert index["tolerances"] == TOLERANCES
 
 
 def test_tolerance_is_per_generator() -> None:
     assert tolerance_for("ifvc-geometric-1")["metric"] == "psnr_rgb"
     assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2", "ifvc-geometric-3",
-                               "ifvc-flow-1"}
+                               "ifvc-flow-1", "ifvc-flow-2"}
     with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
         tolerance_for("other-gen")
 
@@ -131,12 +132,14 @@ def test_reference_decoder_passes_a_representative_subset(tmp_path: Path,
     rc, results, classes = run_checker_with_classes(tmp_path, REFERENCE, SUBSET)
     assert rc == 0, {n: r for n, r in results.items() if not r["passed"]}
     decoding = [n for n in SUBSET if not n.startswith("neg_") or n == "neg_hash_mismatch"]
+    geometric_1 = len(decoding) - 3                     # the refine, flow and flow-2 streams name another
     assert classes == {
         "normative decoding": {"passed": len(SUBSET), "streams": len(SUBSET), "result": "pass"},
-        "generator output (ifvc-geometric-1)": {"passed": len(decoding) - 2, "streams": len(decoding) - 2,
+        "generator output (ifvc-geometric-1)": {"passed": geometric_1, "streams": geometric_1,
                                                 "result": "pass"},
         "generator output (ifvc-refine-1)": {"passed": 1, "streams": 1, "result": "pass"},
-        "generator output (ifvc-flow-1)": {"passed": 1, "streams": 1, "result": "pass"}}
+        "generator output (ifvc-flow-1)": {"passed": 1, "streams": 1, "result": "pass"},
+        "generator output (ifvc-flow-2)": {"passed": 1, "streams": 1, "result": "pass"}}
     out = capsys.readouterr().out
     assert f"normative decoding: pass ({len(SUBSET)}/{len(SUBSET)} streams)" in out
     assert "generator output (ifvc-refine-1): pass (1/1 streams)" in out

@@ -16,8 +16,8 @@ from safetensors.torch import load_file, save_file
 from bitstream.generator_registry import GENERATOR_BY_NAME
 from ifvc_synthesis.generators import get_generator, known_generators
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
-from ifvc_synthesis.generators.learned import (FLOW_1, REFINE_1, LearnedGenerator, WeightsError, _metadata,
-                                            build_model, load_weights)
+from ifvc_synthesis.generators.learned import (FLOW_1, REFINE_1, LearnedGenerator, LearnedNetwork, WeightsError,
+                                            _metadata, build_model, load_weights)
 from ifvc_synthesis.generators.refine_net import IN_CHANNELS, RefineNet
 from ref_encoder.encoder import Encoder, EncoderConfig
 from tools import train_generator
@@ -27,8 +27,9 @@ SUITE = Path(__file__).resolve().parents[1] / "conformance" / "streams"
 FLOW_STREAM = "face_synthetic_motion_flow_cabac"
 
 
-def _randomised(model: torch.nn.Module, seed: int = 5) -> torch.nn.Module:
-    """Non-zero weights in every layer, so that every layer changes the output."""
+def randomised(model: torch.nn.Module, seed: int = 5) -> torch.nn.Module:
+    """Non-zero weights in every layer, so that every layer changes the output (shared with
+    tests/test_flow_2_generator.py)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in model.parameters():
@@ -45,22 +46,33 @@ def _write_run(run: Path, model: torch.nn.Module, val: float = 0.12, geo: float 
 
 
 # -- registration and the shipped file ------------------------------------------------------------
-def test_flow_1_is_registered_with_its_float16_weights() -> None:
-    entry = GENERATOR_BY_NAME["ifvc-flow-1"]
-    assert entry.generator_id == 4 and entry.clause == "Annex I"
-    if not FLOW_1.weights_file.is_file():
-        assert "ifvc-flow-1" not in known_generators()
-        pytest.skip(f"{FLOW_1.weights_file} is not shipped in this checkout")
-    data = FLOW_1.weights_file.read_bytes()
+def check_registered_float16_weights(network: LearnedNetwork, generator_id: int, clause: str,
+                                     model: str) -> LearnedGenerator:
+    """``network`` is Table 3a's ``generator_id`` described in ``clause``; its shipped file has
+    the pinned digest, the metadata of a ``model`` in the default config and float16 tensors
+    under 5 MiB, and loads as a float32 network (skip when not shipped). Returns the generator;
+    shared with tests/test_flow_2_generator.py."""
+    entry = GENERATOR_BY_NAME[network.name]
+    assert entry.generator_id == generator_id and entry.clause == clause
+    if not network.weights_file.is_file():
+        assert network.name not in known_generators()
+        pytest.skip(f"{network.weights_file} is not shipped in this checkout")
+    data = network.weights_file.read_bytes()
     assert hashlib.sha256(data).digest() == entry.weights_sha256
     meta = _metadata(data)
-    assert (meta["format"], meta["name"], meta["model"]) == ("ifvc-flow-occlusion", "ifvc-flow-1", "flow-occlusion")
+    assert (meta["format"], meta["name"], meta["model"]) == (network.weights_format, network.name, model)
     assert FlowOcclusionConfig.from_json_dict(json.loads(meta["config"])) == FlowOcclusionConfig()
-    assert {t.dtype for t in load_file(str(FLOW_1.weights_file)).values()} == {torch.float16}
+    assert {t.dtype for t in load_file(str(network.weights_file)).values()} == {torch.float16}
     assert len(data) < 5 * 2**20
-    gen = get_generator("ifvc-flow-1")
-    assert gen.name == "ifvc-flow-1" and gen.weights_sha256 == entry.weights_sha256
-    assert isinstance(gen.net, FlowOcclusionNet) and next(gen.net.parameters()).dtype == torch.float32
+    gen = get_generator(network.name)
+    assert gen.name == network.name and gen.weights_sha256 == entry.weights_sha256
+    assert type(gen.net) is network.network and next(gen.net.parameters()).dtype == torch.float32
+    return gen
+
+
+def test_flow_1_is_registered_with_its_float16_weights() -> None:
+    check_registered_float16_weights(FLOW_1, 4, "Annex I", "flow-occlusion")
+    assert FLOW_1.weights_format == "ifvc-flow-occlusion" and FLOW_1.network is FlowOcclusionNet
 
 
 def test_the_encoder_names_flow_1_with_its_registered_digest() -> None:
@@ -71,7 +83,7 @@ def test_the_encoder_names_flow_1_with_its_registered_digest() -> None:
 
 # -- weights files ---------------------------------------------------------------------------------
 def test_float16_weights_load_as_float32_and_altered_files_are_refused(tmp_path: Path) -> None:
-    model = _randomised(FlowOcclusionNet(SMALL))
+    model = randomised(FlowOcclusionNet(SMALL))
     path = tmp_path / "flow.safetensors"
     train_generator.save_weights(model, path, name="ifvc-flow-1", half=True)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -110,7 +122,7 @@ def test_flow_network_output_is_the_same_on_1_2_and_3_threads() -> None:
     gives identical float outputs on any thread count, and run to run."""
     before = torch.get_num_threads()
     try:
-        gen = LearnedGenerator(model=_randomised(FlowOcclusionNet(), seed=9), network=FLOW_1)
+        gen = LearnedGenerator(model=randomised(FlowOcclusionNet(), seed=9), network=FLOW_1)
         x = np.random.default_rng(1).uniform(-1, 1, (IN_CHANNELS, 256, 256)).astype(np.float32)
         x[6:8] *= 0.3                                                   # flows of a few pixels
         outputs = []
@@ -126,7 +138,7 @@ def test_flow_network_output_is_the_same_on_1_2_and_3_threads() -> None:
 def test_export_writes_float16_weights_for_the_named_generator(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
-    _write_run(run, _randomised(FlowOcclusionNet(SMALL)))
+    _write_run(run, randomised(FlowOcclusionNet(SMALL)))
     out = tmp_path / "w.safetensors"
     assert train_generator.main(["export", "--run", str(run), "--generator", "ifvc-flow-1", "--out", str(out),
                                  "--half"]) == 0
@@ -158,18 +170,16 @@ def test_export_refuses_another_networks_generator_or_shipped_file(tmp_path: Pat
 
 
 # -- the conformance stream ------------------------------------------------------------------------
-def test_the_suites_flow_stream_decodes_to_its_listed_frames_on_1_and_2_threads() -> None:
-    """face_synthetic_motion_flow_cabac (large synthetic motion, a blink, an opening mouth)
-    decodes with ifvc-flow-1 to the frames its description lists, on 1 and 2 threads."""
-    if not FLOW_1.shipped():
-        pytest.skip("ifvc-flow-1's weights are not shipped")
+def check_suite_stream_on_1_and_2_threads(stream: str, generator: str) -> None:
+    """The suite's ``stream`` names ``generator`` and decodes to the frames its description
+    lists, on 1 and 2 threads (shared with tests/test_flow_2_generator.py)."""
     pytest.importorskip("imageio_ffmpeg")                   # its VVC key frame
     from bitstream.picture_format import frame_to_rgb_planar
     from conformance.campaign.executors import set_torch_threads
     from ref_decoder.decoder import Decoder
-    data = (SUITE / f"{FLOW_STREAM}.ifvc").read_bytes()
-    description = json.loads((SUITE / f"{FLOW_STREAM}.json").read_text())
-    assert description["generator"]["name"] == "ifvc-flow-1"
+    data = (SUITE / f"{stream}.ifvc").read_bytes()
+    description = json.loads((SUITE / f"{stream}.json").read_text())
+    assert description["generator"]["name"] == generator
     expected = [md5 for md5, n in description["output_frame_md5_runs"] for _ in range(n)]
     before = torch.get_num_threads()
     try:
@@ -179,3 +189,11 @@ def test_the_suites_flow_stream_decodes_to_its_listed_frames_on_1_and_2_threads(
             assert md5s == expected, f"{threads} threads"
     finally:
         set_torch_threads(before)
+
+
+def test_the_suites_flow_stream_decodes_to_its_listed_frames_on_1_and_2_threads() -> None:
+    """face_synthetic_motion_flow_cabac (large synthetic motion, a blink, an opening mouth)
+    decodes with ifvc-flow-1 to the frames its description lists, on 1 and 2 threads."""
+    if not FLOW_1.shipped():
+        pytest.skip("ifvc-flow-1's weights are not shipped")
+    check_suite_stream_on_1_and_2_threads(FLOW_STREAM, "ifvc-flow-1")

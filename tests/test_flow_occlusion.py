@@ -78,7 +78,7 @@ def test_config_and_weights_file_roundtrip(tmp_path: Path) -> None:
     assert model_kind(back) == "flow-occlusion" and back.config == SMALL
     for k, v in net.state_dict().items():
         assert torch.equal(v, back.state_dict()[k]), k
-    assert set(MODELS) == {"refine", "flow-occlusion"}
+    assert set(MODELS) == {"refine", "flow-occlusion", "flow-occlusion-layered"}
 
 
 def test_training_steps_and_resume_keep_the_model_kind(tmp_path: Path) -> None:

@@ -116,7 +116,8 @@ class VariantGenerator(LearnedGenerator):
     def __init__(self, net: torch.nn.Module, device: str, threads: int, dtype: torch.dtype = torch.float32,
                  autocast: torch.dtype | None = None, layout: torch.memory_format | None = None) -> None:
         self._layout = layout                   # None: the generator's own (memory_format)
-        super().__init__(model=copy.deepcopy(net), device=device, num_threads=threads)
+        network = next(n for n in LEARNED_NETWORKS.values() if type(net) is n.network)   # its inputs' pass
+        super().__init__(model=copy.deepcopy(net), device=device, num_threads=threads, network=network)
         self.dtype, self.autocast = dtype, autocast
         self.net = self.net.to(dtype)
 

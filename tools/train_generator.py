@@ -58,26 +58,32 @@ from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.geometric import GeometricGenerator
 from ifvc_synthesis.generators.layered import LayeredGenerator
 from bitstream.generator_registry import GENERATOR_BY_NAME
-from ifvc_synthesis.generators.learned import (FLOW_1, LEARNED_NETWORKS, REFINE_1, LearnedGenerator, LearnedNetwork,
-                                            network_inputs)
-from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet
-from ifvc_synthesis.generators.refine_net import RefineConfig, RefineNet, parameter_count, to_uint8
+from ifvc_synthesis.generators.learned import (FLOW_1, FLOW_2, LEARNED_NETWORKS, REFINE_1, LearnedGenerator,
+                                               LearnedNetwork)
+from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig
+from ifvc_synthesis.generators.geometric_3 import MeshGenerator
+from ifvc_synthesis.generators.refine_net import RefineConfig, parameter_count, to_uint8
 from tools.generator_pack import validation_drive_frames
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
-# The networks it trains (same inputs and output): "refine" is ifvc-refine-1's RefineNet, the
-# flow-and-occlusion network (issue 14 item 5) ifvc-flow-1's; each exports only to its own
-# generator's shipped file.
-MODELS: dict[str, LearnedNetwork] = {"refine": REFINE_1, "flow-occlusion": FLOW_1}
+# The networks it trains: "refine" is ifvc-refine-1's RefineNet, the flow-and-occlusion network
+# (issue 14 item 5) ifvc-flow-1's (both on geometric-1's warp: 10 input channels), and
+# "flow-occlusion-layered" ifvc-flow-2's (on geometric-3's layers: 11 channels, Annex I.8); each
+# exports only to its own generator's shipped file.
+MODELS: dict[str, LearnedNetwork] = {"refine": REFINE_1, "flow-occlusion": FLOW_1,
+                                     "flow-occlusion-layered": FLOW_2}
 
 
 def model_kind(model: torch.nn.Module) -> str:
-    return next(k for k, network in MODELS.items() if isinstance(model, network.network))
+    return next(k for k, network in MODELS.items() if type(model) is network.network)
 # The geometric pass the network refines: geometric-1 (Annex E, the shipped ifvc-refine-1) or
 # the layered geometric-2 (Annex G, one reference: its picture, motion field and target geometry
 # have the same form).
 BASES: dict[str, type[GeometricGenerator]] = {"ifvc-geometric-1": GeometricGenerator,
-                                              "ifvc-geometric-2": LayeredGenerator}
+                                              "ifvc-geometric-2": LayeredGenerator,
+                                              "ifvc-geometric-3": MeshGenerator}
+# the pass a layered network needs (LearnedNetwork.layered): its composite map and coverage
+LAYERED_BASE = "ifvc-geometric-3"
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
 DRIVE_STRIDE = 2                     # every other frame is a driving frame
 VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
@@ -138,6 +144,7 @@ class Clip:
     generators: dict[int, GeometricGenerator] = field(default_factory=dict)
     drive_stride: int = DRIVE_STRIDE    # every n-th frame drives (1 for a pack's already sparse frames)
     validation_drives: list[int] | None = None    # positions of the validation drives (a pack's)
+    network: LearnedNetwork = REFINE_1  # whose inputs the samples are (LearnedNetwork.inputs)
 
     def generator(self, k: int) -> GeometricGenerator:
         """A geometric generator set to key frame k (built once: the mesh takes a while)."""
@@ -150,14 +157,14 @@ class Clip:
 
 
 def load_clip(name: str, key_indices: Callable[[int], Iterable[int]],
-              base: type[GeometricGenerator] = GeometricGenerator) -> Clip:
+              base: type[GeometricGenerator] = GeometricGenerator, network: LearnedNetwork = REFINE_1) -> Clip:
     from tools.semantics_cache import raw_semantics, sequence_path
     from bitstream.raw_video import read_rgb444
 
     frames = read_rgb444(sequence_path(name))
     values, _ = raw_semantics(name)
     n = min(len(frames), len(values))
-    return Clip(name, frames[:n], values[:n], key_frames(name, frames, key_indices(n)), base)
+    return Clip(name, frames[:n], values[:n], key_frames(name, frames, key_indices(n)), base, network=network)
 
 
 @dataclass
@@ -166,25 +173,25 @@ class Sample:
     warp: np.ndarray        # H x W x 3 uint8 (the geometric output)
     key: np.ndarray         # H x W x 3 uint8
     flow: np.ndarray        # 2 x H x W float16 (already divided by FLOW_SCALE)
-    masks: np.ndarray       # 2 x H x W uint8 (x 255)
+    masks: np.ndarray       # 2 (3 for a layered network: the coverage) x H x W uint8 (x 255)
     target: np.ndarray      # H x W x 3 uint8
 
     @classmethod
     def from_inputs(cls, x: np.ndarray, warp: np.ndarray, key: np.ndarray, target: np.ndarray) -> "Sample":
-        return cls(warp, key, x[6:8].astype(np.float16), np.round(x[8:10] * 255).astype(np.uint8), target)
+        return cls(warp, key, x[6:8].astype(np.float16), np.round(x[8:] * 255).astype(np.uint8), target)
 
     def inputs(self) -> np.ndarray:
-        x = np.empty((10,) + self.warp.shape[:2], np.float32)
+        x = np.empty((8 + len(self.masks),) + self.warp.shape[:2], np.float32)
         x[0:3] = self.warp.transpose(2, 0, 1) / 127.5 - 1.0
         x[3:6] = self.key.transpose(2, 0, 1) / 127.5 - 1.0
         x[6:8] = self.flow
-        x[8:10] = self.masks / 255.0
+        x[8:] = self.masks / 255.0
         return x
 
 
 def make_sample(clip: Clip, k: int, drive: int) -> Sample:
     g = clip.generator(k)
-    x, warp = network_inputs(g, clip.values[drive])
+    x, warp = clip.network.inputs(g, clip.values[drive])
     return Sample.from_inputs(x, warp, clip.frames[clip.keys[k].frame], clip.frames[drive])
 
 
@@ -330,10 +337,13 @@ def canonical_header(path: Path) -> None:
     Path(path).write_bytes(len(header).to_bytes(8, "little") + header + data[8 + n:])
 
 
-def load_model_file(path: Path) -> torch.nn.Module:
+def load_model_file(path: Path, as_model: str | None = None) -> torch.nn.Module:
+    """A weights file's network (its metadata names the kind); ``as_model``: load the same
+    tensors into that kind of network instead (--init: ifvc-flow-1's weights start ifvc-flow-2,
+    whose network has the same tensors)."""
     from ifvc_synthesis.generators.learned import _metadata
     meta = _metadata(Path(path).read_bytes())
-    network = MODELS[meta.get("model", "refine")]
+    network = MODELS[as_model or meta.get("model", "refine")]
     model = network.network(network.config.from_json_dict(json.loads(meta["config"])))
     model.load_state_dict({k: t.float() for k, t in load_file(str(path)).items()}, strict=True)
     return model
@@ -381,8 +391,7 @@ class Trainer:
         self.run_dir, self.cfg = Path(run_dir), cfg
         self.device = torch.device(device)
         torch.manual_seed(cfg.seed)
-        cls = FlowOcclusionNet if isinstance(model_config, FlowOcclusionConfig) else RefineNet
-        self.model = cls(model_config).to(self.device)
+        self.model = MODELS[cfg.model].network(model_config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
         self.perceptual = (perceptual or PerceptualLoss()).to(self.device)
         self.rng = np.random.default_rng(cfg.seed)
@@ -460,16 +469,17 @@ def augment_on_device(samples: list[Sample], crop: int, rng: np.random.Generator
     pics = pics.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0             # N x 9 x H x W
     flow = torch.from_numpy(np.stack([s.flow for s in samples])).to(device).float()
     masks = torch.from_numpy(np.stack([s.masks for s in samples])).to(device).float() / 255.0
-    full = torch.cat([pics[:, 0:6], flow, masks, pics[:, 6:9]], dim=1)            # x (10) + target (3)
+    full = torch.cat([pics[:, 0:6], flow, masks, pics[:, 6:9]], dim=1)            # x (10 or 11) + target (3)
+    nx = full.shape[1] - 3
     full = torch.stack([full[i, :, t:t + c, l:l + c] for i, (t, l, _, _, _) in enumerate(draws)])
     flips = torch.tensor([d[2] for d in draws], device=device)
     full = torch.where(flips.view(-1, 1, 1, 1), full.flip(-1), full)
     full[:, 6] = torch.where(flips.view(-1, 1, 1), -full[:, 6], full[:, 6])
     gain = torch.from_numpy(np.stack([d[3] for d in draws])).to(device)
     offset = torch.from_numpy(np.stack([d[4] for d in draws])).to(device)
-    for sl in (slice(0, 3), slice(3, 6), slice(10, 13)):
+    for sl in (slice(0, 3), slice(3, 6), slice(nx, nx + 3)):
         full[:, sl] = ((full[:, sl] + 1) * gain - 1 + offset).clamp(-1, 1)
-    return full[:, :10].contiguous(), full[:, 10:].contiguous()
+    return full[:, :nx].contiguous(), full[:, nx:].contiguous()
 
 
 def batch_on_device(pool: PairPool, cfg: TrainConfig, rng: np.random.Generator,
@@ -528,7 +538,8 @@ def _key_indices_train(n: int) -> list[int]:
 
 
 def load_pack_clips(pack: Path, split: str, limit: int | None = None,
-                    base: type[GeometricGenerator] = GeometricGenerator) -> list[Clip]:
+                    base: type[GeometricGenerator] = GeometricGenerator,
+                    network: LearnedNetwork = REFINE_1) -> list[Clip]:
     """The clips of a split from a pack (tools/generator_pack.py): no analysis, no sequences."""
     from tools.generator_pack import read_clip, read_manifest
     entries = [e for e in read_manifest(pack)["clips"] if e["split"] == split][:limit]
@@ -537,7 +548,7 @@ def load_pack_clips(pack: Path, split: str, limit: int | None = None,
         c = read_clip(pack, e)
         keys = [KeyFrame(pos, np.asarray(v, np.float64), payload) for pos, v, payload in c["keys"]]
         clips.append(Clip(e["name"], c["frames"], c["values"], keys, base, drive_stride=1,
-                          validation_drives=c["validation_drives"]))
+                          validation_drives=c["validation_drives"], network=network))
         log(f"{split} (pack): {e['name']}: {len(c['frames'])} frames, {len(keys)} key frames")
     if not clips:
         raise ValueError(f"{pack}: no {split} clips in the pack")
@@ -545,21 +556,25 @@ def load_pack_clips(pack: Path, split: str, limit: int | None = None,
 
 
 def load_split_clips(split: str, limit: int | None = None,
-                     base: type[GeometricGenerator] = GeometricGenerator, pack: Path | None = None) -> list[Clip]:
+                     base: type[GeometricGenerator] = GeometricGenerator, pack: Path | None = None,
+                     network: LearnedNetwork = REFINE_1) -> list[Clip]:
     if pack is not None:
-        return load_pack_clips(pack, split, limit, base)
+        return load_pack_clips(pack, split, limit, base, network)
     from tools.semantics_cache import load_split
     names = load_split()[split][:limit]
     picks = _key_indices_train if split == "train" else (lambda n: [0])
     clips = []
     for name in names:
-        clips.append(load_clip(name, picks, base))
+        clips.append(load_clip(name, picks, base, network))
         log(f"{split}: {name}: {len(clips[-1].frames)} frames, {len(clips[-1].keys)} key frames")
     return clips
 
 
 # == commands ===================================================================================
 def cmd_train(args: argparse.Namespace) -> int:
+    if MODELS[args.model].layered and args.base != LAYERED_BASE:
+        log(f"error: --model {args.model} reads the {LAYERED_BASE} pass: give --base {LAYERED_BASE}")
+        return 2
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
@@ -579,13 +594,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     if resumed:
         log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
+    elif args.init is not None:
+        try:
+            trainer.model.load_state_dict(load_model_file(args.init, args.model).state_dict(), strict=True)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            log(f"error: --init {args.init}: {exc}")
+            return 2
+        log(f"started from the weights of {args.init}")
     log(f"{type(trainer.model).__name__}: {parameter_count(trainer.model)} parameters; device {args.device}, "
         f"{torch.get_num_threads()} threads; crop {cfg.crop}, batch {cfg.batch}")
     base = BASES[args.base]
+    network = MODELS[args.model]
     log(f"geometric pass: {args.base}")
     try:
-        pool = PairPool(load_split_clips("train", args.limit_clips, base, args.pack))
-        val = validation_pairs(load_split_clips("validation", base=base, pack=args.pack))
+        pool = PairPool(load_split_clips("train", args.limit_clips, base, args.pack, network))
+        val = validation_pairs(load_split_clips("validation", base=base, pack=args.pack, network=network))
     except (ValueError, RuntimeError) as exc:       # a pack that is missing, incomplete or altered
         log(f"error: {exc}")
         return 2
@@ -659,14 +682,18 @@ def _time_decoding(gen_factory: Callable[[], object], clip: Clip, frames: int) -
 def cmd_evaluate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
+    network = MODELS[model_kind(model)]
+    if network.layered and args.base != LAYERED_BASE:
+        log(f"error: {network.name}'s network reads the {LAYERED_BASE} pass: give --base {LAYERED_BASE}")
+        return 2
     base = BASES[args.base]
-    clips = load_split_clips(args.split, base=base, pack=args.pack)
+    clips = load_split_clips(args.split, base=base, pack=args.pack, network=network)
     samples = validation_pairs(clips)
     res = validate(model, samples, torch.device(args.device), full=True)
     res["pairs"] = len(samples)
     res["parameters"] = parameter_count(model)
     res["base"] = args.base
-    res["fps_learned"] = _time_decoding(lambda: LearnedGenerator(model=model, device=args.device,
+    res["fps_learned"] = _time_decoding(lambda: LearnedGenerator(model=model, device=args.device, network=network,
                                                                  num_threads=args.threads, geometric=base()),
                                         clips[0], args.frames)
     res["fps_geometric"] = _time_decoding(base, clips[0], args.frames)
@@ -717,7 +744,8 @@ def cmd_compare_devices(args: argparse.Namespace) -> int:
     # float32 products on CUDA as the decoder runs them (Annex F.6: TF32 off)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
-    samples = validation_pairs(load_split_clips("validation", base=BASES[args.base], pack=args.pack))
+    samples = validation_pairs(load_split_clips("validation", base=BASES[args.base], pack=args.pack,
+                                                network=MODELS[model_kind(model)]))
     first, second = args.devices
     outputs = [refine_frames(copy.deepcopy(model).to(d), samples, torch.device(d)).astype(np.int16)
                for d in (first, second)]
@@ -763,7 +791,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the geometric pass the network refines (a run keeps the one it started with)")
     t.add_argument("--model", choices=tuple(MODELS), default="refine",
                    help="refine: RefineNet (ifvc-refine-1); flow-occlusion: the flow-and-occlusion network "
-                        "(ifvc-flow-1; train it on full frames: --crop 256)")
+                        "(ifvc-flow-1; train it on full frames: --crop 256); flow-occlusion-layered: the same "
+                        f"network on the layers of {LAYERED_BASE} (ifvc-flow-2; give --base {LAYERED_BASE})")
+    t.add_argument("--init", type=Path, default=None,
+                   help="a new run starts from these weights (same tensors), e.g. ifvc-flow-1's for ifvc-flow-2")
     t.add_argument("--pack", type=Path, default=None,
                    help="read the clips from a pack (tools/generator_pack.py) instead of work/sequences")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")

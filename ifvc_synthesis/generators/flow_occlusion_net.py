@@ -147,3 +147,25 @@ class FlowOcclusionNet(nn.Module):
         d = F.leaky_relu(self.d0(w0 + _up(self.u1(d))), 0.1)
         inpainted = torch.tanh(self.out(d))
         return (occ * warped + (1.0 - occ) * inpainted).clamp(-1.0, 1.0)
+
+
+LAYERED_IN_CHANNELS = IN_CHANNELS + 1
+
+
+class LayeredFlowOcclusionNet(FlowOcclusionNet):
+    """ifvc-flow-2's network (Annex I.8): FlowOcclusionNet (same tensors, same config) on a
+    layered pass, drawing only the moving person.
+
+    Input N x 11 x H x W: the 10 channels of FlowOcclusionNet made from ifvc-geometric-3's pass
+    (its picture, its composite backward map: zero flow on the still background) and, as
+    channel 10, the person coverage c in [0, 1] (max of the person alpha and the mesh opacity).
+    Output c * FlowOcclusionNet(x[:, :10]) + (1 - c) * x[:, 0:3]: where no person is, the
+    layered picture itself, so the background stays still under any edit and disoccluded
+    background is the plate's fill, never a ghost of the moved head."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != LAYERED_IN_CHANNELS:
+            raise ValueError(f"LayeredFlowOcclusionNet expects N x {LAYERED_IN_CHANNELS} x H x W, got {tuple(x.shape)}")
+        person = super().forward(x[:, :IN_CHANNELS])
+        cover = x[:, IN_CHANNELS:LAYERED_IN_CHANNELS]
+        return cover * person + (1.0 - cover) * x[:, 0:3]      # exact at c = 0 and c = 1

@@ -23,6 +23,8 @@ OpenCV remap / blur in a fixed order; no BLAS.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -46,6 +48,38 @@ EDGE_SIGMA = 0.6               # anti-aliasing of the layer's opacity (pixels)
 
 def _clip01(x: np.ndarray) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
+
+
+@dataclass
+class MeshLayers:
+    """What one frame's picture was composited from (Annex H.4 steps 1 and 4): the person
+    layer's alpha (Annex G.5), the head mesh's opacity, the pixels a mesh triangle covers and
+    there the mesh's texture coordinates (HxW float32 each, covered bool). ifvc-flow-2
+    (Annex I.8) reads them."""
+    person_alpha: np.ndarray
+    mesh_opacity: np.ndarray
+    mesh_covered: np.ndarray
+    texture_x: np.ndarray
+    texture_y: np.ndarray
+
+    def coverage(self) -> np.ndarray:
+        """How much of each pixel the moving person covers: max(person alpha, mesh opacity)."""
+        return np.maximum(self.person_alpha, self.mesh_opacity)
+
+    def backward_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The composite's key-frame position per pixel, float32, in the picture's own order:
+        the still plate samples its own position, the person layer IDI's (map_x, map_y) with
+        its alpha, the mesh its texture coordinates with its opacity."""
+        h, w = map_x.shape
+        ident_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+        ident_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+        a, o = self.person_alpha, self.mesh_opacity
+        bx = ident_x + a * (map_x - ident_x)
+        by = ident_y + a * (map_y - ident_y)
+        covered = self.mesh_covered      # texture coordinates exist only there
+        fx = np.where(covered, bx + o * (self.texture_x - bx), bx)
+        fy = np.where(covered, by + o * (self.texture_y - by), by)
+        return fx.astype(np.float32), fy.astype(np.float32)
 
 
 @builtin_generator(NAME)
@@ -97,6 +131,13 @@ class MeshGenerator(LayeredGenerator):
 
     def render_mesh(self, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The head layer for the target values: (colour HxWx3 float32, opacity HxW float32)."""
+        colour, opacity, _, _, _ = self._render_mesh(target_values)
+        return colour, opacity
+
+    def _render_mesh(self, target_values: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """render_mesh() with the pixels a triangle covers and there the texture coordinates
+        (own_x, own_y: the key-frame position the pixel is sampled from, before mirroring)."""
         m, mesh = self.model, self.mesh
         assert m is not None
         v = self._values(target_values)
@@ -126,12 +167,20 @@ class MeshGenerator(LayeredGenerator):
         opacity = cv2.GaussianBlur(opacity, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REPLICATE)
         # keep the face itself opaque (the blur only softens the outline)
         opacity = np.where(covered & (shell == 0), 1.0, opacity).astype(np.float32)
-        return colour, opacity
+        return colour, opacity, covered, own_x, own_y
 
     def synthesize_with_field(self, target_values: np.ndarray
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
-        base, map_x, map_y, tg = self._layered_float(target_values)
-        colour, opacity = self.render_mesh(target_values)
+        image, map_x, map_y, _, tg = self.synthesize_with_layers(target_values)
+        return image, map_x, map_y, tg
+
+    def synthesize_with_layers(self, target_values: np.ndarray
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, "MeshLayers", TargetGeometry]:
+        """synthesize() (the uint8 picture) with IDI's motion field (map_x, map_y), the
+        layers it composited (MeshLayers) and the target geometry."""
+        base, map_x, map_y, alpha, tg = self._layers(target_values)
+        colour, opacity, covered, own_x, own_y = self._render_mesh(target_values)
         out = base + opacity[..., None] * (colour - base)
         self.features.apply(out, tg)
-        return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8), map_x, map_y, tg
+        image = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+        return image, map_x, map_y, MeshLayers(alpha[..., 0], opacity, covered, own_x, own_y), tg

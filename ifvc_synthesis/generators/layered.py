@@ -129,6 +129,12 @@ class LayeredGenerator(GeometricGenerator):
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
         """The layered picture (G.5) before rounding and before the mouth and eye fills (which
         the mesh generator of Annex H replaces with its own), with the motion field."""
+        out, map_x, map_y, _, tg = self._layers(target_values)
+        return out, map_x, map_y, tg
+
+    def _layers(self, target_values: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
+        """_layered_float() with the target person alpha (HxWx1 float32) it composited with."""
         tg = self.target_geometry(target_values)
         assert self.model is not None
         map_x, map_y = self.model.motion_field(tg)
@@ -136,7 +142,7 @@ class LayeredGenerator(GeometricGenerator):
                            borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)[..., None]
-        return self.plate + alpha * (person - self.plate), map_x, map_y, tg
+        return self.plate + alpha * (person - self.plate), map_x, map_y, alpha, tg
 
     def synthesize_with_field(self, target_values: np.ndarray
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:

@@ -1,11 +1,16 @@
-"""The learned generators (informative): "ifvc-refine-1" (Annex F) and "ifvc-flow-1" (Annex I).
+"""The learned generators (informative): "ifvc-refine-1" (Annex F), "ifvc-flow-1" (Annex I)
+and "ifvc-flow-2" (Annex I.8).
 
-Per frame both run the geometric generator's IDI and warp (ifvc_synthesis/idi.py,
-GeometricGenerator) and give a network the warp, the key frame, the IDI flow and masks of the
-target mouth and eyes. ifvc-refine-1's RefineNet (refine_net.py) predicts a residual on the
-warp, to fix what a warp cannot: smeared hair and background under large motion, the mouth
-interior, the eyelids. ifvc-flow-1's FlowOcclusionNet (flow_occlusion_net.py) corrects IDI's
-motion field, predicts occlusion and draws the frame from the key frame's warped features.
+Per frame each runs a geometric generator's IDI and warp (ifvc_synthesis/idi.py,
+GeometricGenerator; for ifvc-flow-2 the layered mesh renderer of ifvc-geometric-3) and gives
+a network the warp, the key frame, the IDI flow and masks of the target mouth and eyes.
+ifvc-refine-1's RefineNet (refine_net.py) predicts a residual on the warp, to fix what a warp
+cannot: smeared hair and background under large motion, the mouth interior, the eyelids.
+ifvc-flow-1's FlowOcclusionNet (flow_occlusion_net.py) corrects IDI's motion field, predicts
+occlusion and draws the frame from the key frame's warped features. ifvc-flow-2's
+LayeredFlowOcclusionNet does the same on geometric-3's layers and gets their coverage as an
+eleventh input channel; where nothing moves (coverage 0) its output is geometric-3's picture,
+so the still background stays still and decoder-side edits move only the person.
 Each is a LearnedNetwork (its name, shipped weights file, weights format and network class).
 
 The weights are a safetensors file (never a pickle). Its SHA-256 is pinned in the registry
@@ -42,10 +47,13 @@ from safetensors.torch import load as load_safetensors  # noqa: E402
 from bitstream.generator_registry import GENERATOR_BY_NAME  # noqa: E402
 
 from ..idi import EYE_LEFT, EYE_RIGHT, INNER_LIP_RING, TargetGeometry, _idx  # noqa: E402
-from .flow_occlusion_net import FlowOcclusionConfig, FlowOcclusionNet  # noqa: E402
+from .flow_occlusion_net import (LAYERED_IN_CHANNELS, FlowOcclusionConfig, FlowOcclusionNet,  # noqa: E402
+                                 LayeredFlowOcclusionNet)
 from .geometric import GeometricGenerator  # noqa: E402
-from .learned_registration import FLOW_1_NAME, FLOW_1_WEIGHTS, REFINE_1_NAME, REFINE_1_WEIGHTS  # noqa: E402
-from .refine_net import RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
+from .geometric_3 import MeshGenerator  # noqa: E402
+from .learned_registration import (FLOW_1_NAME, FLOW_1_WEIGHTS, FLOW_2_NAME, FLOW_2_WEIGHTS,  # noqa: E402
+                                   REFINE_1_NAME, REFINE_1_WEIGHTS)
+from .refine_net import IN_CHANNELS, RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
 
 apply_requested_threads(torch)
 
@@ -53,12 +61,25 @@ apply_requested_threads(torch)
 @dataclass(frozen=True)
 class LearnedNetwork:
     """A learned generator's network: its sh_generator_name, shipped weights file, the
-    ``format`` its weights' metadata names, and the network class with its config class."""
+    ``format`` its weights' metadata names, the network class with its config class, and the
+    geometric pass it runs on (``layered``: ifvc-geometric-3's layers, else geometric-1's warp)."""
     name: str
     weights_file: Path
     weights_format: str
     network: type[torch.nn.Module]
     config: type
+    layered: bool = False
+
+    def geometric_pass(self) -> GeometricGenerator:
+        """A new generator for the pass this network reads."""
+        return MeshGenerator() if self.layered else GeometricGenerator()
+
+    def inputs(self, geo: GeometricGenerator, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(network input, the pass's uint8 picture) for one target frame."""
+        if self.layered:
+            assert isinstance(geo, MeshGenerator)
+            return layered_network_inputs(geo, target_values)
+        return network_inputs(geo, target_values)
 
     @property
     def weights_sha256_hex(self) -> str:
@@ -72,7 +93,9 @@ class LearnedNetwork:
 
 REFINE_1 = LearnedNetwork(REFINE_1_NAME, REFINE_1_WEIGHTS, "ifvc-refine", RefineNet, RefineConfig)
 FLOW_1 = LearnedNetwork(FLOW_1_NAME, FLOW_1_WEIGHTS, "ifvc-flow-occlusion", FlowOcclusionNet, FlowOcclusionConfig)
-LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1)}
+FLOW_2 = LearnedNetwork(FLOW_2_NAME, FLOW_2_WEIGHTS, "ifvc-flow-occlusion-layered", LayeredFlowOcclusionNet,
+                        FlowOcclusionConfig, layered=True)
+LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1, FLOW_2)}
 
 # ifvc-refine-1's name, weights file, pinned SHA-256 and weights format (tools/train_generator.py
 # export says where to pin a new value).
@@ -122,6 +145,21 @@ def network_inputs(geo: GeometricGenerator, target_values: np.ndarray) -> tuple[
     h, w = gp.image.shape[:2]
     mouth, eyes = semantic_masks(gp.target, h, w)
     return build_inputs(gp.image, geo.key_rgb, gp.map_x, gp.map_y, mouth, eyes), gp.image
+
+
+def layered_network_inputs(geo: MeshGenerator, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(11 x H x W input of ifvc-flow-2, ifvc-geometric-3's output HxWx3 uint8), Annex I.8:
+    the 10 channels of build_inputs from geometric-3's picture and its composite backward map
+    (MeshLayers.backward_map), then the person coverage (MeshLayers.coverage)."""
+    image, map_x, map_y, layers, tg = geo.synthesize_with_layers(target_values)
+    assert geo.key_rgb is not None
+    h, w = image.shape[:2]
+    mouth, eyes = semantic_masks(tg, h, w)
+    bx, by = layers.backward_map(map_x, map_y)
+    x = np.empty((LAYERED_IN_CHANNELS, h, w), np.float32)
+    x[:IN_CHANNELS] = build_inputs(image, geo.key_rgb, bx, by, mouth, eyes)
+    x[IN_CHANNELS] = layers.coverage()
+    return x, image
 
 
 # -- weights -----------------------------------------------------------------------------------
@@ -209,7 +247,8 @@ class LearnedGenerator:
         # A copy: the caller's model (training) keeps its layout. Channels-last on the CPU: the
         # same bytes on any thread count (module docstring).
         self.net = copy.deepcopy(model).to(self.device, memory_format=self.memory_format).eval()
-        self.geometric = geometric if geometric is not None else GeometricGenerator()
+        self.network = network
+        self.geometric = geometric if geometric is not None else network.geometric_pass()
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
                      geometry_version: int) -> None:
@@ -218,7 +257,7 @@ class LearnedGenerator:
     def synthesize(self, target_values: np.ndarray) -> np.ndarray:
         if self.geometric.model is None:
             raise RuntimeError("set_keyframe() must come before synthesize()")
-        x, _ = network_inputs(self.geometric, target_values)
+        x, _ = self.network.inputs(self.geometric, target_values)
         return to_uint8(self.refine(x))
 
     def refine(self, x: np.ndarray) -> torch.Tensor:

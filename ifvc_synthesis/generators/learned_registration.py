@@ -1,5 +1,5 @@
 """Registration of the learned generators with their shipped weights: "ifvc-refine-1"
-(Annex F) and "ifvc-flow-1" (Annex I).
+(Annex F), "ifvc-flow-1" (Annex I) and "ifvc-flow-2" (Annex I.8).
 
 Apart from learned.py so that registering them does not import torch: a network loads only
 when its generator is made. A generator registers only when its weights file is shipped.
@@ -17,6 +17,8 @@ REFINE_1_NAME = "ifvc-refine-1"
 REFINE_1_WEIGHTS = WEIGHTS_DIR / "ifvc_refine_1.safetensors"
 FLOW_1_NAME = "ifvc-flow-1"
 FLOW_1_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_1.safetensors"
+FLOW_2_NAME = "ifvc-flow-2"
+FLOW_2_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_2.safetensors"
 
 
 def _factory(name: str) -> Callable[[], Generator]:
@@ -26,5 +28,6 @@ def _factory(name: str) -> Callable[[], Generator]:
     return make
 
 
-for _name, _weights in ((REFINE_1_NAME, REFINE_1_WEIGHTS), (FLOW_1_NAME, FLOW_1_WEIGHTS)):
+for _name, _weights in ((REFINE_1_NAME, REFINE_1_WEIGHTS), (FLOW_1_NAME, FLOW_1_WEIGHTS),
+                        (FLOW_2_NAME, FLOW_2_WEIGHTS)):
     builtin_generator(_name, weights=_weights)(_factory(_name))
