@@ -148,6 +148,10 @@ def test_training_needs_the_geometric_3_pass_and_starts_from_flow_1s_tensors(tmp
     layered = train_generator.load_model_file(flow, "flow-occlusion-layered")
     assert type(layered) is LayeredFlowOcclusionNet and train_generator.model_kind(layered) == "flow-occlusion-layered"
     assert train_generator.model_kind(train_generator.load_model_file(flow)) == "flow-occlusion"
+    layered_file = tmp_path / "layered.safetensors"
+    train_generator.save_weights(layered, layered_file)
+    # refused before any clip is read (compare-devices checks the same, after its CUDA check)
+    assert train_generator.main(["evaluate", "--weights", str(layered_file), "--base", "ifvc-geometric-1"]) == 2
 
 
 # -- the registered generator ------------------------------------------------------------------

@@ -84,6 +84,15 @@ BASES: dict[str, type[GeometricGenerator]] = {"ifvc-geometric-1": GeometricGener
                                               "ifvc-geometric-3": MeshGenerator}
 # the pass a layered network needs (LearnedNetwork.layered): its composite map and coverage
 LAYERED_BASE = "ifvc-geometric-3"
+
+
+def base_refused(network: LearnedNetwork, base: str) -> bool:
+    """Log and say so when ``network`` cannot read the ``base`` pass (a layered network reads
+    only LAYERED_BASE's layers); every command that builds inputs checks this first."""
+    if network.layered and base != LAYERED_BASE:
+        log(f"error: {network.name}'s network reads the {LAYERED_BASE} pass: give --base {LAYERED_BASE}")
+        return True
+    return False
 KEY_FRACTIONS = (0.1, 0.5, 0.9)      # key frames per training clip, as fractions of its length
 DRIVE_STRIDE = 2                     # every other frame is a driving frame
 VAL_DRIVES = 8                       # driving frames per validation clip (key frame 0)
@@ -572,8 +581,7 @@ def load_split_clips(split: str, limit: int | None = None,
 
 # == commands ===================================================================================
 def cmd_train(args: argparse.Namespace) -> int:
-    if MODELS[args.model].layered and args.base != LAYERED_BASE:
-        log(f"error: --model {args.model} reads the {LAYERED_BASE} pass: give --base {LAYERED_BASE}")
+    if base_refused(MODELS[args.model], args.base):
         return 2
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
@@ -593,7 +601,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         log(str(exc))
         return 2
     if resumed:
-        log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)")
+        log(f"resumed {args.run} at step {trainer.step} ({trainer.elapsed_s / 60:.1f} min trained)"
+            + (f"; --init {args.init} not used: the run's checkpoint continues" if args.init is not None else ""))
     elif args.init is not None:
         try:
             trainer.model.load_state_dict(load_model_file(args.init, args.model).state_dict(), strict=True)
@@ -683,8 +692,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
     network = MODELS[model_kind(model)]
-    if network.layered and args.base != LAYERED_BASE:
-        log(f"error: {network.name}'s network reads the {LAYERED_BASE} pass: give --base {LAYERED_BASE}")
+    if base_refused(network, args.base):
         return 2
     base = BASES[args.base]
     clips = load_split_clips(args.split, base=base, pack=args.pack, network=network)
@@ -744,8 +752,11 @@ def cmd_compare_devices(args: argparse.Namespace) -> int:
     # float32 products on CUDA as the decoder runs them (Annex F.6: TF32 off)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     model = load_model_file(Path(args.weights) if args.weights else Path(args.run) / "best.safetensors")
+    network = MODELS[model_kind(model)]
+    if base_refused(network, args.base):
+        return 2
     samples = validation_pairs(load_split_clips("validation", base=BASES[args.base], pack=args.pack,
-                                                network=MODELS[model_kind(model)]))
+                                                network=network))
     first, second = args.devices
     outputs = [refine_frames(copy.deepcopy(model).to(d), samples, torch.device(d)).astype(np.int16)
                for d in (first, second)]
