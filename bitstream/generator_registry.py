@@ -32,6 +32,8 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
         "d57646cd45d76a56f8faf3ef81877eea50c7db02402c092faf14cbcf15249289"), "Annex I"),
     RegisteredGenerator(5, "ifvc-flow-2", bytes.fromhex(
         "ec498ef7afc4cf4083270031ff71ab05934f75c185806d51f6e92b123e0484df"), "Annex I.8"),
+    RegisteredGenerator(6, "ifvc-flow-3", bytes.fromhex(
+        "013891d58c78db322861f2840324b7a8a33b9653dba13467b4e2acedd51d7c52"), "Annex I.9"),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

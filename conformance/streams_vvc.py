@@ -258,7 +258,8 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.
 LEARNED_STREAMS = {"ifvc-refine-1": "face_synthetic_motion_refine_cabac",
                    "ifvc-flow-1": "face_synthetic_motion_flow_cabac",
-                   "ifvc-flow-2": "face_synthetic_motion_flow2_cabac"}
+                   "ifvc-flow-2": "face_synthetic_motion_flow2_cabac",
+                   "ifvc-flow-3": "face_synthetic_motion_flow3_cabac"}
 
 
 def _learned_generator_ids() -> list[tuple[str, bytes, str]]:

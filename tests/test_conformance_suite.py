@@ -108,7 +108,8 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     needs_shared = {n for n, d in descriptions.items() if d["needs_shared"]}
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
                             "face_synthetic_motion_refine_cabac", "face_synthetic_motion_flow_cabac",
-                            "face_synthetic_motion_flow2_cabac", "face_refresh_period_cabac",
+                            "face_synthetic_motion_flow2_cabac", "face_synthetic_motion_flow3_cabac",
+                            "face_refresh_period_cabac",
                             "face_refresh_pose_eg", "face_geometry2_compact_cabac",
                             *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
@@ -116,13 +117,14 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
     assert descriptions["face_synthetic_motion_flow_cabac"]["generator"]["name"] == "ifvc-flow-1"
     assert descriptions["face_synthetic_motion_flow2_cabac"]["generator"]["name"] == "ifvc-flow-2"
+    assert descriptions["face_synthetic_motion_flow3_cabac"]["generator"]["name"] == "ifvc-flow-3"
     assert index["tolerances"] == TOLERANCES
 
 
 def test_tolerance_is_per_generator() -> None:
     assert tolerance_for("ifvc-geometric-1")["metric"] == "psnr_rgb"
     assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2", "ifvc-geometric-3",
-                               "ifvc-flow-1", "ifvc-flow-2"}
+                               "ifvc-flow-1", "ifvc-flow-2", "ifvc-flow-3"}
     with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
         tolerance_for("other-gen")
 

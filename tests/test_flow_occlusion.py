@@ -100,6 +100,9 @@ def test_training_steps_and_resume_keep_the_model_kind(tmp_path: Path) -> None:
     refine = TrainConfig(crop=32, batch=2, seed=7)
     with pytest.raises(ValueError, match="trains the flow-occlusion network, not refine"):
         Trainer(tmp_path / "run", refine, perceptual=perceptual).resume()
+    coded = TrainConfig(crop=32, batch=2, seed=7, model="flow-occlusion", key_qps=(22, 42), val_key_qp=32)
+    with pytest.raises(ValueError, match="trained with --key-qps none and --val-key-qp None"):
+        Trainer(tmp_path / "run", coded, model_config=SMALL, perceptual=perceptual).resume()
 
 
 @pytest.mark.parametrize("crop", [16, 32])

@@ -30,6 +30,12 @@ GPU machine runs it (scripts/prepare_device_training.sh here, scripts/device_tra
 there). ``compare-devices`` runs one weights file on the CPU and on CUDA over the validation
 pairs and reports how far the outputs differ.
 
+``--key-qps 22 32 42 52`` codes the training pairs' key frames with VVC intra (VVenC, as the
+reference encoder does; the QPs in turn over the key frames) so the network learns from the
+key frames a decoder has, not the source pictures; ``--val-key-qp`` does the same for the
+validation pairs and ``evaluate --key-qp`` for an evaluation. That trained "ifvc-flow-3"
+(Annex I.9); ``export --generator ifvc-flow-3 --half`` writes its shipped file.
+
 Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
 the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
@@ -63,6 +69,7 @@ from ifvc_synthesis.generators.learned import (FLOW_1, FLOW_2, LEARNED_NETWORKS,
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig
 from ifvc_synthesis.generators.geometric_3 import MeshGenerator
 from ifvc_synthesis.generators.refine_net import RefineConfig, parameter_count, to_uint8
+from ref_encoder.keyframe_coding import KEYFRAME_PRESETS
 from tools.generator_pack import validation_drive_frames
 
 WORK = Path("work") / "train_generator"     # relative to the working directory
@@ -100,6 +107,17 @@ LPIPS_SHIFT = torch.tensor((-0.030, -0.088, -0.188)).view(1, 3, 1, 1)
 LPIPS_SCALE = torch.tensor((0.458, 0.448, 0.450)).view(1, 3, 1, 1)
 
 
+def key_qp(text: str) -> int:
+    """argparse type of a VVC key-frame QP (0..63)."""
+    try:
+        qp = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a QP: {text!r}") from None
+    if not 0 <= qp <= 63:
+        raise argparse.ArgumentTypeError(f"key-frame QP {qp} out of range 0..63")
+    return qp
+
+
 def log(msg: str) -> None:
     print(f"[train_generator {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -110,6 +128,8 @@ class KeyFrame:
     frame: int
     values: np.ndarray      # (14,) analysed values of the key frame
     payload: bytes          # geometry payload v1
+    qp: int | None = None   # the VVC key-frame QP of ``picture`` (None: the source picture)
+    picture: np.ndarray | None = None     # H x W x 3 uint8 decoded key frame (None: the source frame)
 
 
 def key_frames(name: str, frames: np.ndarray, indices: Iterable[int]) -> list[KeyFrame]:
@@ -155,14 +175,50 @@ class Clip:
     validation_drives: list[int] | None = None    # positions of the validation drives (a pack's)
     network: LearnedNetwork = REFINE_1  # whose inputs the samples are (LearnedNetwork.inputs)
 
+    def key_picture(self, k: int) -> np.ndarray:
+        """Key frame k's picture as the decoder sees it: VVC-decoded when coded, else the source."""
+        kf = self.keys[k]
+        return kf.picture if kf.picture is not None else self.frames[kf.frame]
+
     def generator(self, k: int) -> GeometricGenerator:
         """A geometric generator set to key frame k (built once: the mesh takes a while)."""
         if k not in self.generators:
             kf = self.keys[k]
             g = self.base()
-            g.set_keyframe(self.frames[kf.frame], kf.values, kf.payload, 1)
+            g.set_keyframe(self.key_picture(k), kf.values, kf.payload, 1)
             self.generators[k] = g
         return self.generators[k]
+
+
+def coded_key_picture(picture: np.ndarray, qp: int, preset: str) -> np.ndarray:
+    """``picture`` coded as a VVC intra key frame at ``qp`` and decoded, as the encoder codes
+    key frames (ref_encoder.keyframe_coding); cached under WORK by picture hash, QP and preset."""
+    digest = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()[:20]
+    cache = WORK / "coded_keys" / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}_{preset}.npy"
+    if cache.is_file():
+        decoded = np.load(cache)
+        if decoded.shape == picture.shape and decoded.dtype == np.uint8:
+            return decoded
+    from ref_encoder.keyframe_coding import encode_vvc_intra
+    decoded = encode_vvc_intra(np.ascontiguousarray(picture), qp, preset).decoded
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, decoded)
+    return decoded
+
+
+def code_key_frames(clips: list["Clip"], qps: tuple[int, ...], preset: str) -> None:
+    """Replace every key frame's picture by its VVC-decoded version, the key frames taking the
+    QPs in turn (clip by clip, key by key): the network then learns from the key frames that a
+    decoder has, at every point of the rate range, without multiplying the pairs. The values and
+    the geometry payload stay those of the source frame (the landmarks barely move by coding)."""
+    i = 0
+    for clip in clips:
+        for k, kf in enumerate(clip.keys):
+            qp = qps[i % len(qps)]
+            i += 1
+            clip.keys[k] = KeyFrame(kf.frame, kf.values, kf.payload, qp,
+                                    coded_key_picture(clip.frames[kf.frame], qp, preset))
+        clip.generators.clear()
 
 
 def load_clip(name: str, key_indices: Callable[[int], Iterable[int]],
@@ -201,7 +257,7 @@ class Sample:
 def make_sample(clip: Clip, k: int, drive: int) -> Sample:
     g = clip.generator(k)
     x, warp = clip.network.inputs(g, clip.values[drive])
-    return Sample.from_inputs(x, warp, clip.frames[clip.keys[k].frame], clip.frames[drive])
+    return Sample.from_inputs(x, warp, clip.key_picture(k), clip.frames[drive])
 
 
 class PairPool:
@@ -389,6 +445,9 @@ class TrainConfig:
     patience: int = 0                 # stop after this many validations without a new best (0: never)
     base: str = "ifvc-geometric-1"    # the geometric pass refined (BASES)
     model: str = "refine"             # MODELS
+    key_qps: tuple[int, ...] = ()     # VVC QPs of the training key frames, in turn (empty: source pictures)
+    val_key_qp: int | None = None     # VVC QP of the validation key frames (None: source pictures)
+    key_preset: str = "medium"        # VVenC preset of the coded key frames
 
 
 class Trainer:
@@ -434,6 +493,10 @@ class Trainer:
         kind = state["config"].get("model", "refine")
         if kind != self.cfg.model:
             raise ValueError(f"{self.run_dir} trains the {kind} network, not {self.cfg.model}: use another --run")
+        keys = (list(state["config"].get("key_qps", ())), state["config"].get("val_key_qp"))
+        if keys != (list(self.cfg.key_qps), self.cfg.val_key_qp):
+            raise ValueError(f"{self.run_dir} was trained with --key-qps {keys[0] or 'none'} and --val-key-qp "
+                             f"{keys[1]}: resume it with the same, or use another --run")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
         opt_t = load_file(str(self.run_dir / "optim.safetensors"))
         torch.set_rng_state(opt_t.pop("torch_rng"))
@@ -586,7 +649,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
-                      patience=args.patience, base=args.base, model=args.model)
+                      patience=args.patience, base=args.base, model=args.model,
+                      key_qps=tuple(args.key_qps or ()), val_key_qp=args.val_key_qp, key_preset=args.key_preset)
     model_config: RefineConfig | FlowOcclusionConfig = (
         RefineConfig(zero_mean_residual=args.zero_mean_residual) if args.model == "refine" else FlowOcclusionConfig())
     if args.device == "cuda":
@@ -616,8 +680,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     network = MODELS[args.model]
     log(f"geometric pass: {args.base}")
     try:
-        pool = PairPool(load_split_clips("train", args.limit_clips, base, args.pack, network))
-        val = validation_pairs(load_split_clips("validation", base=base, pack=args.pack, network=network))
+        train_clips = load_split_clips("train", args.limit_clips, base, args.pack, network)
+        val_clips = load_split_clips("validation", base=base, pack=args.pack, network=network)
+        if cfg.key_qps:
+            code_key_frames(train_clips, cfg.key_qps, cfg.key_preset)
+            log(f"training key frames VVC-coded ({cfg.key_preset}) at QPs {', '.join(map(str, cfg.key_qps))} in turn")
+        if cfg.val_key_qp is not None:
+            code_key_frames(val_clips, (cfg.val_key_qp,), cfg.key_preset)
+            log(f"validation key frames VVC-coded ({cfg.key_preset}) at QP {cfg.val_key_qp}")
+        pool = PairPool(train_clips)
+        val = validation_pairs(val_clips)
     except (ValueError, RuntimeError) as exc:       # a pack that is missing, incomplete or altered
         log(f"error: {exc}")
         return 2
@@ -680,7 +752,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _time_decoding(gen_factory: Callable[[], object], clip: Clip, frames: int) -> float:
     gen = gen_factory()
     kf = clip.keys[0]
-    gen.set_keyframe(clip.frames[kf.frame], kf.values, kf.payload, 1)
+    gen.set_keyframe(clip.key_picture(0), kf.values, kf.payload, 1)
     gen.synthesize(clip.values[1])
     t0 = time.perf_counter()
     for d in range(1, frames + 1):
@@ -696,11 +768,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     base = BASES[args.base]
     clips = load_split_clips(args.split, base=base, pack=args.pack, network=network)
+    if args.key_qp is not None:
+        code_key_frames(clips, (args.key_qp,), args.key_preset)
     samples = validation_pairs(clips)
     res = validate(model, samples, torch.device(args.device), full=True)
     res["pairs"] = len(samples)
     res["parameters"] = parameter_count(model)
     res["base"] = args.base
+    res["key_frames"] = "source" if args.key_qp is None else f"VVC QP {args.key_qp} ({args.key_preset})"
     res["fps_learned"] = _time_decoding(lambda: LearnedGenerator(model=model, device=args.device, network=network,
                                                                  num_threads=args.threads, geometric=base()),
                                         clips[0], args.frames)
@@ -806,6 +881,11 @@ def build_parser() -> argparse.ArgumentParser:
                         f"network on the layers of {LAYERED_BASE} (ifvc-flow-2; give --base {LAYERED_BASE})")
     t.add_argument("--init", type=Path, default=None,
                    help="a new run starts from these weights (same tensors), e.g. ifvc-flow-1's for ifvc-flow-2")
+    t.add_argument("--key-qps", type=key_qp, nargs="+", default=None, metavar="QP",
+                   help="train on key frames VVC-coded at these QPs, taken in turn (default: source pictures)")
+    t.add_argument("--val-key-qp", type=key_qp, default=None, metavar="QP",
+                   help="validate on key frames VVC-coded at this QP (default: source pictures)")
+    t.add_argument("--key-preset", choices=KEYFRAME_PRESETS, default="medium", help="VVenC preset of coded key frames")
     t.add_argument("--pack", type=Path, default=None,
                    help="read the clips from a pack (tools/generator_pack.py) instead of work/sequences")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
@@ -818,6 +898,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--base", choices=tuple(BASES), default="ifvc-geometric-1",
                    help="the geometric pass the weights refine")
     e.add_argument("--pack", type=Path, default=None, help="read the clips from a pack (validation only)")
+    e.add_argument("--key-qp", type=key_qp, default=None, metavar="QP",
+                   help="key frames VVC-coded at this QP, as a decoder has them (default: source pictures)")
+    e.add_argument("--key-preset", choices=KEYFRAME_PRESETS, default="medium", help="VVenC preset of coded key frames")
     d = sub.add_parser("compare-devices", help="outputs of the same weights on the CPU and on CUDA (needs CUDA)")
     d.add_argument("--run", default=str(WORK / "run1"))
     d.add_argument("--weights", default=None, help="a weights file instead of the run's best")

@@ -1,5 +1,5 @@
 """Registration of the learned generators with their shipped weights: "ifvc-refine-1"
-(Annex F), "ifvc-flow-1" (Annex I) and "ifvc-flow-2" (Annex I.8).
+(Annex F), "ifvc-flow-1" (Annex I), "ifvc-flow-2" (Annex I.8) and "ifvc-flow-3" (Annex I.9).
 
 Apart from learned.py so that registering them does not import torch: a network loads only
 when its generator is made. A generator registers only when its weights file is shipped.
@@ -19,6 +19,8 @@ FLOW_1_NAME = "ifvc-flow-1"
 FLOW_1_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_1.safetensors"
 FLOW_2_NAME = "ifvc-flow-2"
 FLOW_2_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_2.safetensors"
+FLOW_3_NAME = "ifvc-flow-3"
+FLOW_3_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_3.safetensors"
 
 
 def _factory(name: str) -> Callable[[], Generator]:
@@ -29,5 +31,5 @@ def _factory(name: str) -> Callable[[], Generator]:
 
 
 for _name, _weights in ((REFINE_1_NAME, REFINE_1_WEIGHTS), (FLOW_1_NAME, FLOW_1_WEIGHTS),
-                        (FLOW_2_NAME, FLOW_2_WEIGHTS)):
+                        (FLOW_2_NAME, FLOW_2_WEIGHTS), (FLOW_3_NAME, FLOW_3_WEIGHTS)):
     builtin_generator(_name, weights=_weights)(_factory(_name))
