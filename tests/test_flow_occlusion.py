@@ -101,7 +101,7 @@ def test_training_steps_and_resume_keep_the_model_kind(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="trains the flow-occlusion network, not refine"):
         Trainer(tmp_path / "run", refine, perceptual=perceptual).resume()
     coded = TrainConfig(crop=32, batch=2, seed=7, model="flow-occlusion", key_qps=(22, 42), val_key_qp=32)
-    with pytest.raises(ValueError, match="trained with --key-qps none and --val-key-qp None"):
+    with pytest.raises(ValueError, match="trained with --key-qps none, --val-key-qp None and --key-preset medium"):
         Trainer(tmp_path / "run", coded, model_config=SMALL, perceptual=perceptual).resume()
 
 

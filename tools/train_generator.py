@@ -493,10 +493,12 @@ class Trainer:
         kind = state["config"].get("model", "refine")
         if kind != self.cfg.model:
             raise ValueError(f"{self.run_dir} trains the {kind} network, not {self.cfg.model}: use another --run")
-        keys = (list(state["config"].get("key_qps", ())), state["config"].get("val_key_qp"))
-        if keys != (list(self.cfg.key_qps), self.cfg.val_key_qp):
-            raise ValueError(f"{self.run_dir} was trained with --key-qps {keys[0] or 'none'} and --val-key-qp "
-                             f"{keys[1]}: resume it with the same, or use another --run")
+        keys = (list(state["config"].get("key_qps", ())), state["config"].get("val_key_qp"),
+                state["config"].get("key_preset", "medium"))
+        if keys[:2] != (list(self.cfg.key_qps), self.cfg.val_key_qp) or \
+                (self.cfg.key_qps or self.cfg.val_key_qp is not None) and keys[2] != self.cfg.key_preset:
+            raise ValueError(f"{self.run_dir} was trained with --key-qps {keys[0] or 'none'}, --val-key-qp "
+                             f"{keys[1]} and --key-preset {keys[2]}: resume it with the same, or use another --run")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
         opt_t = load_file(str(self.run_dir / "optim.safetensors"))
         torch.set_rng_state(opt_t.pop("torch_rng"))
@@ -769,7 +771,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     base = BASES[args.base]
     clips = load_split_clips(args.split, base=base, pack=args.pack, network=network)
     if args.key_qp is not None:
-        code_key_frames(clips, (args.key_qp,), args.key_preset)
+        try:
+            code_key_frames(clips, (args.key_qp,), args.key_preset)
+        except RuntimeError as exc:          # VVenC missing or failing
+            log(f"error: {exc}")
+            return 2
     samples = validation_pairs(clips)
     res = validate(model, samples, torch.device(args.device), full=True)
     res["pairs"] = len(samples)
