@@ -5,6 +5,7 @@ the generator so trained, "ifvc-flow-3" (Annex I.9): ifvc-flow-2's network and i
 its own registered weights and conformance stream."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +54,15 @@ def test_key_frames_take_the_qps_in_turn_and_are_the_vvc_reconstruction(
     gen.set_keyframe(clips[0].key_picture(0), key_values(), clips[0].keys[0].payload, 1)
     assert np.array_equal(gen.synthesize(clips[0].values[1]), coded_sample.warp)
     # cached by picture, QP and preset: a second pass reads the same pictures back
-    assert len(list((tmp_path / "coded_keys").glob("*_qp22_faster.npy"))) == 2
+    cached = sorted((tmp_path / "coded_keys").glob("*_qp22_faster.rgb"))
+    assert len(cached) == 2
+    for f in cached:                                    # a damaged cache file is coded again
+        f.write_bytes(f.read_bytes()[:100])
     again = [_clip(frames[:2], "a")]
     code_key_frames(again, (22, 47), "faster")
     assert all(np.array_equal(again[0].key_picture(k), clips[0].key_picture(k)) for k in range(2))
+    rewritten = [f for f in cached if f.name.startswith(hashlib.sha256(frames[0].tobytes()).hexdigest()[:20])]
+    assert len(rewritten) == 1 and rewritten[0].stat().st_size == base.size
 
 
 @pytest.mark.parametrize("argv", [["train", "--key-qps", "22", "64"], ["train", "--val-key-qp", "-1"],

@@ -194,15 +194,16 @@ def coded_key_picture(picture: np.ndarray, qp: int, preset: str) -> np.ndarray:
     """``picture`` coded as a VVC intra key frame at ``qp`` and decoded, as the encoder codes
     key frames (ref_encoder.keyframe_coding); cached under WORK by picture hash, QP and preset."""
     digest = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()[:20]
-    cache = WORK / "coded_keys" / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}_{preset}.npy"
+    cache = WORK / "coded_keys" / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}_{preset}.rgb"
     if cache.is_file():
-        decoded = np.load(cache)
-        if decoded.shape == picture.shape and decoded.dtype == np.uint8:
-            return decoded
+        decoded = np.frombuffer(cache.read_bytes(), np.uint8)
+        if decoded.size == picture.size:            # else a stale or damaged file: code again
+            return decoded.reshape(picture.shape)
     from ref_encoder.keyframe_coding import encode_vvc_intra
     decoded = encode_vvc_intra(np.ascontiguousarray(picture), qp, preset).decoded
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, decoded)
+    with OutputTransaction() as outputs:            # written whole or not at all
+        outputs.write_bytes(cache, decoded.tobytes())
     return decoded
 
 
@@ -495,8 +496,7 @@ class Trainer:
             raise ValueError(f"{self.run_dir} trains the {kind} network, not {self.cfg.model}: use another --run")
         keys = (list(state["config"].get("key_qps", ())), state["config"].get("val_key_qp"),
                 state["config"].get("key_preset", "medium"))
-        if keys[:2] != (list(self.cfg.key_qps), self.cfg.val_key_qp) or \
-                (self.cfg.key_qps or self.cfg.val_key_qp is not None) and keys[2] != self.cfg.key_preset:
+        if keys != (list(self.cfg.key_qps), self.cfg.val_key_qp, self.cfg.key_preset):
             raise ValueError(f"{self.run_dir} was trained with --key-qps {keys[0] or 'none'}, --val-key-qp "
                              f"{keys[1]} and --key-preset {keys[2]}: resume it with the same, or use another --run")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
