@@ -58,11 +58,22 @@ SEMANTIC_ELEMENTS: tuple[SemanticElement, ...] = (
                     "second mouth-shape coefficient (defined in Annex B)"),
     SemanticElement(13, "mouth_shape_3", "coefficient", -4, 4, 3, 10, 0,
                     "third mouth-shape coefficient (defined in Annex B)"),
+    SemanticElement(14, "bg_tx", "picture width", -1, 1, 8, 12, 0,
+                    "horizontal displacement of the still background (camera pan) relative to the "
+                    "sequence's first picture, right positive (spec 1.2)"),
+    SemanticElement(15, "bg_ty", "picture height", -1, 1, 8, 12, 0,
+                    "vertical displacement of the still background (camera tilt) relative to the "
+                    "sequence's first picture, down positive (spec 1.2)"),
 )
 
 ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_ELEMENTS}
 ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS}
-BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS)
+# The elements of versions 1.0 and 1.1 (ids 0..13): the face. Spec 1.2 adds the background's
+# displacement (bg_tx, bg_ty), which only an image-based estimate gives, not the landmarks.
+BG_TX_ID, BG_TY_ID = 14, 15
+BACKGROUND_ELEMENT_IDS: tuple[int, ...] = (BG_TX_ID, BG_TY_ID)
+BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS
+                                              if e.element_id not in BACKGROUND_ELEMENT_IDS)
 # The element set the reference encoder signals by default, in this order; the compact sequence
 # header (spec 1.2) codes "this set at the default precisions" as one flag. head_loc (6) is not
 # in it: it is a function of head_tx/head_ty (Annex B.3), no generator reads it, and decoded

@@ -29,6 +29,7 @@ from ref_decoder.edits import EditApplier, parse_edit
 from ref_decoder.stream_editing import edit_stream
 
 from .stream_kit import (
+    ALL_IDS,
     MAX_P,
     Assembler,
     Built,
@@ -546,7 +547,7 @@ def element_streams() -> list[Built]:
                          "hand-written level sequence (conformance.streams_positive._extreme_sequence)",
                          DECODE))
     for mode in (EG, CABAC):
-        sh = header(entropy=mode, precisions=MAX_P, num_frames=27)
+        sh = header(entropy=mode, precisions=[MAX_P[i] for i in ALL_IDS], num_frames=27)
         bounds = [sh.level_bounds(i) for i in range(sh.num_sem_elements)]
         lows = [lo for lo, _ in bounds]
         highs = [hi for _, hi in bounds]
@@ -640,7 +641,7 @@ def compact_header_streams() -> list[Built]:
     out = []
     # explicit picture size, frame rate and format; the default element set at other precisions;
     # CABAC initialisation coded (sh_cabac_init_qp 8); the registered generator by its id
-    fine = [min(e.default_precision + 1, e.max_precision) for e in SEMANTIC_ELEMENTS]
+    fine = [min(ELEMENT_BY_ID[i].default_precision + 1, ELEMENT_BY_ID[i].max_precision) for i in ALL_IDS]
     sh = header(entropy=CABAC, num_frames=13, width=48, height=32, chroma=1, fps=(15, 1), precisions=fine,
                 sh_profile_idc=PROFILE_COMPACT, compact_form=1, sh_cabac_init_qp=8)
     out.append(_compact(sh, "cabac_compact_header_explicit", 21,

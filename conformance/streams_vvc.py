@@ -18,7 +18,7 @@ import numpy as np
 from bitstream.keyframe_vvc import decode_vvc_rgb
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import PROFILE_MAIN
-from bitstream.semantic_elements import ELEMENT_BY_NAME
+from bitstream.semantic_elements import ELEMENT_BY_ID, ELEMENT_BY_NAME
 from bitstream.semantic_reconstruction import dequantize, quantize
 from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
 from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC
@@ -191,7 +191,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "real semantics", "key-frame refresh", "hash units with key-frame entries",
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
-    out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source)]
+    out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
+           _face_background_motion(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -253,6 +254,56 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
                           else "Exp-Golomb residuals after a key frame"],
                          how, DECODE, needs_shared=True, needs_vvenc=True, source=source))
     return out
+
+
+def _face_background_motion(real: bytes, source: str) -> Built:
+    """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
+    bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
+    background plate moves by the signalled displacement)."""
+    from bitstream.generator_registry import GENERATOR_BY_NAME
+    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+    sh = kf = None
+    for unit in StreamParser().parse(real):
+        if isinstance(unit, ParsedSequenceHeader):
+            sh = unit.sh
+        elif isinstance(unit, ParsedKeyframe):
+            kf = unit.kf
+            break
+    assert sh is not None and kf is not None
+    generator = GENERATOR_BY_NAME["ifvc-geometric-3"]
+    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    sh.sh_num_frames = 25
+    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
+    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
+    key = [*kf.kf_ref_sem_level, 0, 0]
+    frames = []
+    for n in range(1, 25):
+        t = n / 24
+        lv = list(key)
+        for name, amp in (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
+                          ("head_yaw", 12 * np.sin(2 * np.pi * t))):
+            i = sh.sh_sem_element_id.index(ELEMENT_BY_NAME[name].element_id)
+            lo, hi = sh.level_bounds(i)
+            p = sh.sh_sem_precision[i]
+            lv[i] = min(max(quantize(dequantize(key[i], p) + round(float(amp), 6), p), lo), hi)
+        frames.append(lv)
+    a = Assembler(sh)
+    a.keyframe(kf.kf_picture_payload, key, geometry_version=kf.kf_geometry_version,
+               geometry_payload=kf.kf_geometry_payload)
+    rgb = decode_vvc_rgb(kf.kf_picture_payload, sh.sh_pic_width, sh.sh_pic_height)
+    a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(rgb)).digest()})
+    a.semantics_in_units(frames, 4, hash_every_unit=True)
+    a.end()
+    return Built("face_background_motion_geometric3_cabac", a.getvalue(), sh,
+                 "the first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx up to "
+                 "+-0.08 picture widths, bg_ty to -0.05 picture heights) and a head turn (yaw +-12 degrees), "
+                 "decoded by ifvc-geometric-3: the background plate moves by the signalled displacement",
+                 ["sh_sem_element_id=14 (bg_tx)", "sh_sem_element_id=15 (bg_ty)", "Annex G.5a plate shift",
+                  "sh_generator_name=ifvc-geometric-3", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+                 "key-frame unit copied from face_real_cabac, element set extended by bg_tx and bg_ty at "
+                 "precision 8 (key levels 0); levels = key levels + closed-form motion "
+                 "(conformance.streams_vvc._face_background_motion)",
+                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
 
 
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.

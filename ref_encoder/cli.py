@@ -189,6 +189,10 @@ def build_parser() -> CommandParser:
                     help="with --refresh, synthesise and check every K-th frame only (speed; default 1)")
     ap.add_argument("--refresh-qp-offset", type=int_range(-63, 63), default=0, metavar="D",
                     help="key frames after the first are coded at QP --qp + D (clipped to 0..63; default 0)")
+    ap.add_argument("--background-motion", action="store_true",
+                    help="also code the background's displacement (bg_tx, bg_ty, spec 1.2: a camera pan or "
+                         "tilt, measured on the source); the layered generators (ifvc-geometric-2 and -3, "
+                         "ifvc-flow-2 and -3) move their background by it, the others ignore it")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -264,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                             refresh_check_every=args.refresh_check_every,
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
-                            semantic_periods=_semantic_periods(args.semantic_period))
+                            semantic_periods=_semantic_periods(args.semantic_period),
+                            background_motion=args.background_motion)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

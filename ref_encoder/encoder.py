@@ -27,7 +27,7 @@ from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, compact_tools,
                                 max_ref_frames)
-from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_groups import GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit
@@ -41,6 +41,7 @@ from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
+from .background_motion import BackgroundMotion, signals_background
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
@@ -62,9 +63,9 @@ def _python_warning(message: str) -> None:
 
 # Semantic precision presets (Annex B.6), in element-table order. "default" is Table 3's.
 PRECISION_PRESETS: dict[str, list[int]] = {
-    "fine": [2, 2, 2, 8, 8, 7, 0, 5, 5, 8, 7, 4, 4, 4],       # matched to the analysis noise
+    "fine": [2, 2, 2, 8, 8, 7, 0, 5, 5, 8, 7, 4, 4, 4, 9, 9],  # matched to the analysis noise
     "default": [e.default_precision for e in SEMANTIC_ELEMENTS],
-    "low": [0, 0, 0, 6, 6, 5, 0, 3, 3, 6, 5, 2, 2, 2],         # about 0.5 kbit/s
+    "low": [0, 0, 0, 6, 6, 5, 0, 3, 3, 6, 5, 2, 2, 2, 7, 7],   # about 0.5 kbit/s
 }
 
 
@@ -99,6 +100,9 @@ class EncoderConfig:
                                              # key frame lacks, which a coarser picture still shows
     element_ids: list[int] | None = None     # signalled elements (ids of Table 3, header order);
                                              # None: DEFAULT_ELEMENT_IDS
+    background_motion: bool = False          # also signal bg_tx, bg_ty (spec 1.2), measured by
+                                             # background_motion.py: the layered generators move
+                                             # their background plate by it (camera pan / tilt)
     geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
                                              # the smallest the profile allows (2 Compact, 1 Main)
     semantic_periods: dict[str, int] | None = None   # group name (head, eyes, mouth, other) -> SemPeriod
@@ -179,6 +183,8 @@ class Encoder:
         level = config.level_idc or _choose_level(width, height, float(fps_frac), config.frames_per_unit)
         # The element set: DEFAULT_ELEMENT_IDS (one constant with the compact header's flag).
         ids = list(DEFAULT_ELEMENT_IDS if config.element_ids is None else config.element_ids)
+        if config.background_motion:
+            ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
             raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
         unused = set(config.precisions) - {ELEMENT_BY_ID[i].name for i in ids}
@@ -264,7 +270,7 @@ class Encoder:
             self.sh.sh_sem_temporal_flag, self.sh.sh_sem_group_period_minus1 = 1, minus1
 
     def _signalled(self, values: np.ndarray) -> np.ndarray:
-        """The values of the signalled elements, in header order, from the 14 of table order."""
+        """The values of the signalled elements, in header order, from those of table order."""
         return np.asarray(values, np.float64)[self.element_ids]
 
     def _levels(self, values: np.ndarray) -> list[int]:
@@ -318,6 +324,7 @@ class Encoder:
         last_key = 0
         prev_values: np.ndarray | None = None
         no_face = skipped = 0
+        background = BackgroundMotion(self.width, self.height) if signals_background(self.element_ids) else None
         refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
             self.cfg.refresh_check_every)
@@ -343,6 +350,12 @@ class Encoder:
                     if num_frames_hint:
                         self.sh.sh_num_frames = num_frames_hint - skipped
                     writer = StreamWriter(self.sh)
+                    if background is not None:    # the first picture is the background's origin
+                        background.set_reference(rgb, fa.landmarks, np.zeros(2))
+                if background is not None:
+                    values = np.array(values, np.float64)
+                    values[list(BACKGROUND_ELEMENT_IDS)] = background.estimate(
+                        rgb, fa.landmarks if fa.face_found else None)
                 prev_values = values
                 # Frames waiting in `pending` are not yet in the writer: they come first.
                 out_idx = writer.next_frame_idx + len(pending)
@@ -369,6 +382,10 @@ class Encoder:
                         refresh.add_keyframe(Reference(out_idx, decoded, values_from_levels(self.sh, levels, key_values),
                                                        geom, geom_version))
                     key_values = np.asarray(ref_values)
+                    if background is not None and key_values is not None and out_idx > 0:
+                        # later estimates are relative to this picture, from what it signals
+                        background.set_reference(rgb, fa.landmarks if fa.face_found else None,
+                                                 key_values[list(BACKGROUND_ELEMENT_IDS)])
                     last_key = out_idx
                     logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
                                          fa.face_found, [float(v) for v in values]))
@@ -408,7 +425,9 @@ class Encoder:
         if not fa.face_found:
             levels = self._levels(values)
             return levels, values_from_levels(self.sh, levels), 0, b""
-        levels = self._levels(fa.semantics)
+        semantics = np.array(fa.semantics, np.float64)
+        semantics[list(BACKGROUND_ELEMENT_IDS)] = np.asarray(values, np.float64)[list(BACKGROUND_ELEMENT_IDS)]
+        levels = self._levels(semantics)
         ref = values_from_levels(self.sh, levels)
         payload = geometry_from_landmarks(fa.landmarks, ref, self.width, self.height,
                                           version=self.geometry_version)

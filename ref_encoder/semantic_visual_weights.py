@@ -23,6 +23,8 @@ per element unit, at each step size (k default-precision levels):
 | mouth_shape_2 | 0.2524 | 0.2575 | 0.2752 | 0.2617 |
 | mouth_shape_3 | 0.6447 | 0.661 | 0.7425 | 0.6827 |
 head_loc is derived from head_tx/head_ty (Annex B.3): no weight of its own.
+bg_tx and bg_ty (spec 1.2) are not calibrated: they take head_tx's and head_ty's weights (a
+background shift of one picture width moves as many pixels as the head's, or more).
 """
 from __future__ import annotations
 
@@ -41,4 +43,6 @@ VISUAL_WEIGHTS: dict[str, float] = {
     "mouth_shape_1": 1.60892,
     "mouth_shape_2": 0.261687,
     "mouth_shape_3": 0.682732,
+    "bg_tx": 3455.95,
+    "bg_ty": 2695.26,
 }

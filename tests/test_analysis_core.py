@@ -22,7 +22,7 @@ def synthetic_observation(yaw, pitch, roll, scale, t):
 
 def test_element_order_matches_table():
     assert ELEMENT_NAMES == tuple(e.name for e in SEMANTIC_ELEMENTS)
-    assert len(ELEMENT_NAMES) == 14
+    assert len(ELEMENT_NAMES) == 16 and ELEMENT_NAMES[14:] == ("bg_tx", "bg_ty")
 
 
 def test_canonical_face_data():

@@ -111,6 +111,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
                             "face_synthetic_motion_flow2_cabac", "face_synthetic_motion_flow3_cabac",
                             "face_refresh_period_cabac",
                             "face_refresh_pose_eg", "face_geometry2_compact_cabac",
+                            "face_background_motion_geometric3_cabac",
                             *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
@@ -118,6 +119,9 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert descriptions["face_synthetic_motion_flow_cabac"]["generator"]["name"] == "ifvc-flow-1"
     assert descriptions["face_synthetic_motion_flow2_cabac"]["generator"]["name"] == "ifvc-flow-2"
     assert descriptions["face_synthetic_motion_flow3_cabac"]["generator"]["name"] == "ifvc-flow-3"
+    assert descriptions["face_background_motion_geometric3_cabac"]["generator"]["name"] == "ifvc-geometric-3"
+    for name, eid in (("element_14_bg_tx", 14), ("element_15_bg_ty", 15)):
+        assert f"sh_sem_element_id={eid}" in descriptions[name]["exercises"]
     assert index["tolerances"] == TOLERANCES
 
 

@@ -14,13 +14,15 @@ import numpy as np
 from bitstream.fixed_order import norm2
 from bitstream.generator_registry import GENERATOR_BY_NAME
 from bitstream.key_geometry import decode_key_geometry
+from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, NEUTRAL_VALUES, SEMANTIC_ELEMENTS
 
 from ..idi import (EYE_LEFT, EYE_RIGHT, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP,
                    OUTER_UPPER_LIP, KeyFrameModel, TargetGeometry, _idx)
 from .registry import builtin_generator
 
 NAME = "ifvc-geometric-1"
-NUM_ELEMENTS = 14
+NUM_ELEMENTS = len(SEMANTIC_ELEMENTS)        # Table 3 (spec 1.2: 16)
+NUM_FACE_ELEMENTS = len(BASELINE_ELEMENT_IDS)  # the face's 14 (spec 1.0 and 1.1)
 MOUTH_MIN_GAP_PX = 0.8        # below this opening (target pixels) no cavity is drawn
 EYE_FILL_START, EYE_FILL_FULL = 0.6, 0.25   # lid-gap gain where the lid fill starts / is opaque
 FEATHER_SIGMA = 0.8
@@ -57,9 +59,14 @@ class GeometricGenerator:
 
     @staticmethod
     def _values(values: np.ndarray) -> np.ndarray:
+        """The values of Table 3 in id order; the face's 14 alone (training packs written before
+        spec 1.2) take the background elements' neutral values."""
         v = np.asarray(values, dtype=np.float64).reshape(-1)
-        if v.shape != (NUM_ELEMENTS,) or not np.all(np.isfinite(v)):
-            raise ValueError(f"expected {NUM_ELEMENTS} finite semantic values, got {v.shape}")
+        if v.shape not in ((NUM_ELEMENTS,), (NUM_FACE_ELEMENTS,)) or not np.all(np.isfinite(v)):
+            raise ValueError(f"expected {NUM_ELEMENTS} (or the face's {NUM_FACE_ELEMENTS}) finite "
+                             f"semantic values, got {v.shape}")
+        if v.shape[0] == NUM_FACE_ELEMENTS:
+            v = np.concatenate([v, np.asarray(NEUTRAL_VALUES[NUM_FACE_ELEMENTS:], np.float64)])
         return v
 
     def _sample(self, pts: np.ndarray) -> np.ndarray:

@@ -61,6 +61,7 @@ class MeshLayers:
     mesh_covered: np.ndarray
     texture_x: np.ndarray
     texture_y: np.ndarray
+    plate_shift: tuple[float, float] = (0.0, 0.0)     # the background shift (dx, dy), pixels
 
     def coverage(self) -> np.ndarray:
         """How much of each pixel the moving person covers: max(person alpha, mesh opacity)."""
@@ -68,11 +69,13 @@ class MeshLayers:
 
     def backward_map(self, map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The composite's key-frame position per pixel, float32, in the picture's own order:
-        the still plate samples its own position, the person layer IDI's (map_x, map_y) with
-        its alpha, the mesh its texture coordinates with its opacity."""
+        the plate samples its own position less the background shift (plate_shift, Annex
+        G.5a), the person layer IDI's (map_x, map_y) with its alpha, the mesh its texture
+        coordinates with its opacity."""
         h, w = map_x.shape
-        ident_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
-        ident_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+        dx, dy = self.plate_shift
+        ident_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :] - np.float32(dx), (h, w))
+        ident_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] - np.float32(dy), (h, w))
         a, o = self.person_alpha, self.mesh_opacity
         bx = ident_x + a * (map_x - ident_x)
         by = ident_y + a * (map_y - ident_y)
@@ -183,4 +186,5 @@ class MeshGenerator(LayeredGenerator):
         out = base + opacity[..., None] * (colour - base)
         self.features.apply(out, tg)
         image = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
-        return image, map_x, map_y, MeshLayers(alpha[..., 0], opacity, covered, own_x, own_y), tg
+        return image, map_x, map_y, MeshLayers(alpha[..., 0], opacity, covered, own_x, own_y,
+                                               self.background_shift(target_values)), tg

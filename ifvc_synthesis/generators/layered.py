@@ -10,7 +10,9 @@ Picture = static background + moving person:
   warped by the same field;
 - the background plate is the key frame outside the person and, inside it, a push-pull fill
   of the surrounding background with the background's texture mirrored in from beside the
-  person (background_fill.py), and it never moves.
+  person (background_fill.py); it moves only as a whole, by the background displacement that
+  the stream signals (bg_tx, bg_ty of Table 3, spec 1.2; Annex G.5a: a camera pan or tilt),
+  and not at all in a stream without it.
 Output = alpha * person + (1 - alpha) * plate, then geometric-1's mouth and eyelid fills.
 Every output sample is a blend of key-frame samples (edge-replicated outside the picture)
 and fill colours, so no pixel is ever left black; pixels the person covers in neither the
@@ -24,6 +26,7 @@ import cv2
 import numpy as np
 
 from bitstream.generator_registry import GENERATOR_BY_NAME
+from bitstream.semantic_elements import BG_TX_ID, BG_TY_ID
 
 from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
 from .background_fill import textured_fill
@@ -124,6 +127,28 @@ class LayeredGenerator(GeometricGenerator):
         guard = cv2.dilate(self.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
         fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
         self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
+        self._key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
+
+    def background_shift(self, target_values: np.ndarray) -> tuple[float, float]:
+        """(dx, dy) in pixels that the plate moves by in the target frame (Annex G.5a): the
+        target's background displacement minus the key frame's, in picture widths / heights."""
+        assert self.key_rgb is not None
+        h, w = self.key_rgb.shape[:2]
+        d = self._values(target_values)[[BG_TX_ID, BG_TY_ID]] - self._key_background
+        return float(d[0] * w), float(d[1] * h)
+
+    def shifted_plate(self, target_values: np.ndarray) -> np.ndarray:
+        """The plate of the target frame (Annex G.5a): the key frame's plate sampled bilinearly
+        (Annex E.4) at (x - dx, y - dy), edge samples replicated; the plate itself when the
+        shift is zero (every stream without bg_tx and bg_ty)."""
+        dx, dy = self.background_shift(target_values)
+        if dx == 0.0 and dy == 0.0:
+            return self.plate
+        h, w = self.plate.shape[:2]
+        map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :] - np.float32(dx), (h, w))
+        map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] - np.float32(dy), (h, w))
+        return cv2.remap(self.plate, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                         interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _layered_float(self, target_values: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
@@ -142,7 +167,8 @@ class LayeredGenerator(GeometricGenerator):
                            borderMode=cv2.BORDER_REPLICATE)
         alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)[..., None]
-        return self.plate + alpha * (person - self.plate), map_x, map_y, alpha, tg
+        plate = self.shifted_plate(target_values)
+        return plate + alpha * (person - plate), map_x, map_y, alpha, tg
 
     def synthesize_with_field(self, target_values: np.ndarray
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:

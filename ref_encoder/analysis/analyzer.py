@@ -75,8 +75,8 @@ class FaceAnalyzer:
 # Default causal smoothing, tuned on the train split (tools/residual_stats.py, Annex B.5):
 # cut-off at rest per element (Hz) and speed coefficient beta (per element unit per second).
 DEFAULT_ONE_EURO = OneEuroParams(
-    min_cutoff=np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.5, 2.5, 2.0, 1.5, 1.5, 1.5, 1.5]),
-    beta=np.array([0.1, 0.1, 0.1, 20.0, 20.0, 4.0, 0.0, 4.0, 4.0, 40.0, 20.0, 1.0, 1.0, 1.0]),
+    min_cutoff=np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.5, 2.5, 2.0, 1.5, 1.5, 1.5, 1.5, 1.0, 1.0]),
+    beta=np.array([0.1, 0.1, 0.1, 20.0, 20.0, 4.0, 0.0, 4.0, 4.0, 40.0, 20.0, 1.0, 1.0, 1.0, 20.0, 20.0]),
     d_cutoff=2.0)
 
 

@@ -1,4 +1,4 @@
-"""The 14 semantic elements from pose-normalised landmarks (definitions: spec Annex B; the
+"""The semantic elements (the face's 14; the background's two are neutral here) from pose-normalised landmarks (definitions: spec Annex B; the
 measures and constants of Annex B.3 are in bitstream/face_measures.py, shared with the decoder).
 
 All eye and mouth measures are taken in model space (the landmarks mapped back onto the
@@ -51,6 +51,7 @@ def compute_semantics(pose: PoseFit, model_pts: np.ndarray, face: CanonicalFace,
         (corner_raise - raise0) / fw / MOUTH_SHAPE_UNIT,
         (protrusion - protrusion0) / fw / MOUTH_SHAPE_UNIT,
         asym / fw / MOUTH_SHAPE_UNIT,
+        0.0, 0.0,              # bg_tx, bg_ty: not from landmarks (ref_encoder/background_motion.py)
     ])
     return np.clip(values, LOWER, UPPER)
 

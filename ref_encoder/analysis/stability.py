@@ -36,7 +36,7 @@ def robust_std(x: np.ndarray) -> float:
 
 
 def still_diffs(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Frame-to-frame differences (M x 14) over pairs of consecutive still frames."""
+    """Frame-to-frame differences (M x elements) over pairs of consecutive still frames."""
     mask = still_mask(values) if mask is None else mask
     pair = mask[1:] & mask[:-1]
     return np.diff(values, axis=0)[pair]
@@ -45,7 +45,7 @@ def still_diffs(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarra
 def jitter(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Per-element robust std of the frame-to-frame difference on still segments (NaN if none)."""
     d = still_diffs(values, mask)
-    return np.array([robust_std(d[:, e]) for e in range(NUM_ELEMENTS)])
+    return np.array([robust_std(d[:, e]) for e in range(d.shape[1])])
 
 
 def lag_frames(raw: np.ndarray, smoothed: np.ndarray, max_lag: float = 8.0, step: float = 0.25) -> float:

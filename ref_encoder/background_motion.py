@@ -1,0 +1,111 @@
+"""Background displacement bg_tx, bg_ty (Table 3, spec 1.2; measurement: Annex B.3a; informative).
+
+A camera that pans or tilts, or a source that was cropped around a moving face, moves the
+whole background; the layered generators (Annex G.5a) then move their still plate by what the
+stream signals. The encoder measures it on the source pictures:
+
+- reference: the source picture of the newest key frame (the first one at first), with its
+  own signalled displacement; every estimate is relative to it, so the estimate never drifts
+  further than one key-frame interval;
+- background: the pixels that are person in neither picture: the reference's person mask
+  (the decoder's own derivation, Annex G.3, on the reference) and the same mask moved by the
+  face centre's displacement (landmark centroids), both grown by MASK_GROWTH pixels;
+- displacement: a translation found by enhanced-correlation alignment (OpenCV's
+  findTransformECC) of the grey pictures over that background, started from the previous
+  frame's estimate, coarse to fine (at a quarter and at half the picture size for 256 x 256);
+  where alignment fails, or too little background is left, the previous
+  estimate is kept;
+- the result moves only when it differs from the last one by more than HOLD_PX pixels, so
+  measurement noise on a still background codes as zero residuals.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bitstream.semantic_elements import BG_TX_ID, BG_TY_ID
+from ifvc_synthesis.generators.person_mask import derive_person_mask
+
+MASK_GROWTH = 8              # pixels added around both person masks
+MIN_BACKGROUND_SHARE = 0.08  # less background than this share of the picture: keep the last estimate
+HOLD_PX = 0.75               # a new estimate within this many pixels of the last one is not taken
+ECC_ITERATIONS = 60
+ECC_EPS = 1e-4
+ECC_BLUR = 3                 # Gaussian pre-filter of the alignment (pixels of the reduced picture)
+ALIGN_SIZE = 128             # the alignment runs on pictures reduced to at most this many pixels a side
+
+
+class BackgroundMotion:
+    """Per-frame bg_tx, bg_ty (picture widths / heights) of a sequence, in coding order."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.scale = min(1.0, ALIGN_SIZE / max(width, height))
+        self._ref_grey_full: np.ndarray | None = None
+        self._ref_mask: np.ndarray | None = None
+        self._ref_centre: np.ndarray | None = None
+        self._ref_value = np.zeros(2)            # the reference's signalled (bg_tx, bg_ty)
+        self._shift = np.zeros(2)                # last estimate, pixels (reference -> frame)
+        self._grow = np.ones((2 * MASK_GROWTH + 1,) * 2, np.uint8)
+        self.failures = 0                        # frames whose alignment failed (held)
+
+    def set_reference(self, rgb: np.ndarray, landmarks: np.ndarray | None, value: np.ndarray) -> None:
+        """The newest key frame's source picture, its landmarks (N x 2+, pixels; None: no face)
+        and the displacement its key-frame unit signals."""
+        self._ref_grey_full = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+        if landmarks is None:
+            self._ref_mask = np.zeros((self.height, self.width), np.uint8)
+            self._ref_centre = None
+        else:
+            pts = np.asarray(landmarks, np.float64)[:, :2]
+            self._ref_mask = cv2.dilate(derive_person_mask(np.ascontiguousarray(rgb), pts), self._grow)
+            self._ref_centre = pts.mean(axis=0)
+        self._ref_value = np.asarray(value, np.float64).copy()
+        self._shift = np.zeros(2)
+
+    def estimate(self, rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+        """(bg_tx, bg_ty) of this frame."""
+        if self._ref_grey_full is None or self._ref_mask is None:
+            raise RuntimeError("BackgroundMotion.estimate before set_reference")
+        person = self._ref_mask
+        if landmarks is not None and self._ref_centre is not None:
+            d = np.asarray(landmarks, np.float64)[:, :2].mean(axis=0) - self._ref_centre
+            moved = cv2.warpAffine(self._ref_mask, np.float32([[1, 0, d[0]], [0, 1, d[1]]]),
+                                   (self.width, self.height), flags=cv2.INTER_NEAREST)
+            person = np.maximum(person, moved)
+        background = (person == 0).astype(np.uint8)
+        if background.mean() >= MIN_BACKGROUND_SHARE:
+            shift = self._align(rgb, background)
+            if shift is None:
+                self.failures += 1
+            elif np.max(np.abs(shift - self._shift)) > HOLD_PX:
+                self._shift = shift
+        return self._ref_value + self._shift / np.array([self.width, self.height], np.float64)
+
+    def _align(self, rgb: np.ndarray, background: np.ndarray) -> np.ndarray | None:
+        """The background's translation from the reference to rgb (pixels), coarse to fine:
+        at half the alignment size, then at the alignment size; None where it fails."""
+        shift = self._shift.copy()
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+        ref = self._ref_grey_full
+        for k in (self.scale / 2, self.scale):
+            size = (max(int(round(self.width * k)), 8), max(int(round(self.height * k)), 8))
+            mask = cv2.resize(background, size, interpolation=cv2.INTER_NEAREST) * 255
+            a = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+            b = cv2.resize(ref, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+            kx, ky = size[0] / self.width, size[1] / self.height
+            warp = np.float32([[1, 0, -shift[0] * kx], [0, 1, -shift[1] * ky]])
+            try:
+                _, warp = cv2.findTransformECC(a, b, warp, cv2.MOTION_TRANSLATION,
+                                               (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT,
+                                                ECC_ITERATIONS, ECC_EPS), mask, ECC_BLUR)
+            except cv2.error:
+                return None
+            # ECC: reference(x + w) ~ frame(x), so the background moved by -w
+            shift = -np.array([warp[0, 2] / kx, warp[1, 2] / ky], np.float64)
+        return shift if np.all(np.isfinite(shift)) else None
+
+
+def signals_background(element_ids: list[int]) -> bool:
+    """Whether an element set carries the background displacement (both elements)."""
+    return BG_TX_ID in element_ids and BG_TY_ID in element_ids

@@ -1,0 +1,151 @@
+"""The background displacement bg_tx, bg_ty (Table 3 ids 14 and 15, spec 1.2): the layered
+generators' moved plate (Annex G.5a), the encoder's measurement (Annex B.3a, informative)
+and the element set the encoder signals with it.
+
+Synthetic tests use the posed canonical face (kf_geometry_version 0) on a textured picture and
+seeded random textures; nothing here reads ../shared/data."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bitstream.semantic_elements import (BACKGROUND_ELEMENT_IDS, BASELINE_ELEMENT_IDS, BG_TX_ID, BG_TY_ID,
+                                         DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, NEUTRAL_VALUES, SEMANTIC_ELEMENTS)
+from ifvc_synthesis.generators import LayeredGenerator
+from ifvc_synthesis.generators.geometric_3 import MeshGenerator
+from ref_encoder.background_motion import BackgroundMotion, signals_background
+from ref_encoder.encoder import Encoder, EncoderConfig
+
+from tests.test_layered_generator import key_values, textured_picture
+
+W = H = 128
+
+
+def test_table3_rows() -> None:
+    assert [e.name for e in SEMANTIC_ELEMENTS][14:] == ["bg_tx", "bg_ty"]
+    assert (BG_TX_ID, BG_TY_ID) == BACKGROUND_ELEMENT_IDS == (14, 15)
+    for eid in BACKGROUND_ELEMENT_IDS:
+        e = ELEMENT_BY_ID[eid]
+        assert (e.min_value, e.max_value, e.default_precision, e.max_precision, e.neutral_value) == (-1, 1, 8, 12, 0)
+    assert NEUTRAL_VALUES[14:] == (0, 0)
+    # the elements of 1.0/1.1 and the default set do not change
+    assert BASELINE_ELEMENT_IDS == tuple(range(14))
+    assert not set(BACKGROUND_ELEMENT_IDS) & set(DEFAULT_ELEMENT_IDS)
+
+
+def _generator(cls: type = LayeredGenerator) -> LayeredGenerator:
+    gen = cls()
+    gen.set_keyframe(textured_picture(), key_values(), b"", 0)
+    return gen
+
+
+def _with_background(v: np.ndarray, dx_px: float, dy_px: float) -> np.ndarray:
+    out = np.array(v, np.float64)
+    out[BG_TX_ID], out[BG_TY_ID] = dx_px / W, dy_px / H
+    return out
+
+
+@pytest.mark.parametrize("cls", [LayeredGenerator, MeshGenerator])
+def test_no_displacement_is_the_output_without_the_elements(cls: type) -> None:
+    gen = _generator(cls)
+    v = key_values()
+    v[0] = 12.0                                   # a head turn
+    assert np.array_equal(gen.synthesize(v), gen.synthesize(v[:14]))      # 14 values: neutral background
+    assert gen.background_shift(v) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("cls", [LayeredGenerator, MeshGenerator])
+@pytest.mark.parametrize("dx,dy", [(5, 0), (0, -3), (-7, 4)])
+def test_integer_displacement_moves_the_background_exactly(cls: type, dx: int, dy: int) -> None:
+    """Away from the person and the picture border, the output is the unshifted output moved by
+    (dx, dy) pixels, sample for sample (a bilinear sample at an integer offset is the sample)."""
+    gen = _generator(cls)
+    v = key_values()
+    still = gen.synthesize(v)
+    moved = gen.synthesize(_with_background(v, dx, dy))
+    assert gen.background_shift(_with_background(v, dx, dy)) == pytest.approx((dx, dy))
+    person = gen.person_alpha(v) > 0
+    grown = np.zeros_like(person)
+    for sy in range(-abs(dy) - 2, abs(dy) + 3):          # the person, moved plates' person area and a margin
+        for sx in range(-abs(dx) - 2, abs(dx) + 3):
+            grown |= np.roll(person, (sy, sx), axis=(0, 1))
+    m = 12
+    region = np.zeros_like(person)
+    region[m:H - m, m:W - m] = True
+    region &= ~grown
+    assert region.sum() > 800
+    ys, xs = np.nonzero(region)
+    assert np.array_equal(moved[ys, xs], still[ys - dy, xs - dx])
+
+
+def test_displacement_is_relative_to_the_reference() -> None:
+    """A reference whose own displacement equals the frame's shows its plate unmoved."""
+    key = _with_background(key_values(), 6, -2)
+    gen = LayeredGenerator()
+    gen.set_keyframe(textured_picture(), key, b"", 0)
+    plain = _generator()
+    assert np.array_equal(gen.synthesize(key), plain.synthesize(key_values()))
+    assert gen.background_shift(_with_background(key_values(), 9, -2)) == pytest.approx((3.0, 0.0))
+
+
+def test_extreme_displacement_leaves_no_black_pixel() -> None:
+    gen = _generator(MeshGenerator)
+    for dx, dy in ((W, 0), (-W, H), (0, -H)):
+        out = gen.synthesize(_with_background(key_values(), dx, dy))
+        assert (out.max(axis=2) > 8).all()
+
+
+def test_mesh_backward_map_moves_with_the_plate() -> None:
+    gen = _generator(MeshGenerator)
+    v = _with_background(key_values(), 4, -3)
+    _, map_x, map_y, layers, _ = gen.synthesize_with_layers(v)
+    assert layers.plate_shift == pytest.approx((4.0, -3.0))
+    bx, by = layers.backward_map(map_x, map_y)
+    still = (layers.coverage() == 0)
+    assert still.any()
+    ys, xs = np.nonzero(still)
+    assert np.allclose(bx[ys, xs], xs - 4.0) and np.allclose(by[ys, xs], ys + 3.0)
+
+
+def _texture(seed: int, size: int = 256) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (size // 16, size // 16, 3), dtype=np.uint8)
+    import cv2
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+@settings(derandomize=True, max_examples=12, deadline=None)
+@given(st.integers(0, 2 ** 31 - 1), st.integers(-9, 9), st.integers(-9, 9))
+def test_measurement_finds_a_pan(seed: int, dx: int, dy: int) -> None:
+    """A picture moved by up to 9 whole pixels each way (no face: the whole picture is background; a
+    random texture of 16-pixel cells) is
+    measured within a quarter pixel; an unmoved one exactly as 0 (the hold)."""
+    big = _texture(seed, 320)
+    ref = big[32:288, 32:288]
+    moved = big[32 - dy:288 - dy, 32 - dx:288 - dx]
+    bm = BackgroundMotion(256, 256)
+    bm.set_reference(ref, None, np.zeros(2))
+    assert np.array_equal(bm.estimate(ref, None), np.zeros(2))
+    est = bm.estimate(moved, None) * 256
+    assert abs(est[0] - dx) < 0.25 and abs(est[1] - dy) < 0.25
+
+
+def test_measurement_is_relative_to_the_reference_value() -> None:
+    ref = _texture(5)
+    bm = BackgroundMotion(256, 256)
+    bm.set_reference(ref, None, np.array([0.125, -0.0625]))
+    assert np.array_equal(bm.estimate(ref, None), np.array([0.125, -0.0625]))
+    with pytest.raises(RuntimeError, match="before set_reference"):
+        BackgroundMotion(256, 256).estimate(ref, None)
+
+
+def test_encoder_signals_the_elements_only_when_asked() -> None:
+    plain = Encoder(EncoderConfig(keyframe_codec="raw"), 64, 64, Fraction(25))
+    assert plain.sh.sh_sem_element_id == list(DEFAULT_ELEMENT_IDS) and not signals_background(plain.element_ids)
+    with_bg = Encoder(EncoderConfig(keyframe_codec="raw", background_motion=True), 64, 64, Fraction(25))
+    assert with_bg.sh.sh_sem_element_id == [*DEFAULT_ELEMENT_IDS, BG_TX_ID, BG_TY_ID]
+    assert with_bg.sh.sh_sem_precision[-2:] == [8, 8] and signals_background(with_bg.element_ids)
