@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import BitstreamError
-from .semantic_elements import ELEMENT_BY_ID
+from .semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID
 from .structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
 
 PROFILE_MAIN = 1
@@ -86,8 +86,10 @@ def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
     if sh.sh_keyframe_codec_id not in (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC):
         raise fail(f"sh_keyframe_codec_id {sh.sh_keyframe_codec_id} is not allowed in {profile}",
                    "sh_keyframe_codec_id")
+    # Main: the elements of version 1.1 (A.2); Compact: all of Table 3 (A.4: bg_tx, bg_ty too)
+    allowed = ELEMENT_BY_ID if sh.sh_profile_idc == PROFILE_COMPACT else BASELINE_ELEMENT_IDS
     for i, eid in enumerate(sh.sh_sem_element_id):
-        if eid not in ELEMENT_BY_ID:
+        if eid not in allowed:
             raise fail(f"sh_sem_element_id[{i}] = {eid} is not a {profile} element",
                        f"sh_sem_element_id[{i}]")
     limits = level_limits(sh.sh_level_idc, unit)

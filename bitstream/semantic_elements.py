@@ -74,6 +74,8 @@ BG_TX_ID, BG_TY_ID = 14, 15
 BACKGROUND_ELEMENT_IDS: tuple[int, ...] = (BG_TX_ID, BG_TY_ID)
 BASELINE_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in SEMANTIC_ELEMENTS
                                               if e.element_id not in BACKGROUND_ELEMENT_IDS)
+FACE_ELEMENTS: tuple[SemanticElement, ...] = tuple(e for e in SEMANTIC_ELEMENTS
+                                                   if e.element_id in BASELINE_ELEMENT_IDS)
 # The element set the reference encoder signals by default, in this order; the compact sequence
 # header (spec 1.2) codes "this set at the default precisions" as one flag. head_loc (6) is not
 # in it: it is a function of head_tx/head_ty (Annex B.3), no generator reads it, and decoded

@@ -321,6 +321,9 @@ def header_errors() -> list[Built]:
          ["sh_version_major"], "sh_version_major"),
         ("neg_element_not_main", {"sh_sem_element_id": [0, 20]}, ("element id 20, not in Table 3, "
                                                             "is not allowed in the Main profile"), ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
+        ("neg_bg_element_in_main", {"sh_sem_element_id": [0, 14]}, ("element id 14 (bg_tx, version 1.2), "
+                                                              "an element of the Compact profile only, in a Main-profile stream"),
+         ["sh_sem_element_id (A.2, A.4)"], "sh_sem_element_id"),
         ("neg_level10_picture_too_big", {"sh_pic_width": 272}, ("a 272x16 picture at level 1.0 "
                                                                 "(max 256)"), ["level limit: picture size"], "exceeds level"),
         ("neg_level10_frame_rate", {"sh_frame_rate_num": 31}, "31 fps at level 1.0 (max 30)",

@@ -526,7 +526,9 @@ def element_streams() -> list[Built]:
     for e in SEMANTIC_ELEMENTS:
         mode = CABAC if e.element_id % 2 == 0 else EG
         p = e.max_precision
-        sh = header(entropy=mode, ids=[e.element_id], precisions=[p], num_frames=26)
+        # bg_tx and bg_ty (version 1.2) are Compact-profile elements (Annex A.4): full header form
+        profile = {"sh_profile_idc": PROFILE_COMPACT} if e.element_id not in ALL_IDS else {}
+        sh = header(entropy=mode, ids=[e.element_id], precisions=[p], num_frames=26, **profile)
         lo, hi = sh.level_bounds(0)
         # head_tz at its maximum as a KEY level makes the reference generator fail (see the
         # report); the key frames use the minimum and 3.0 for it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import numpy as np
 
 from bitstream.keyframe_vvc import decode_vvc_rgb
 from bitstream.picture_format import frame_to_rgb_planar
-from bitstream.profiles import PROFILE_MAIN
+from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
 from bitstream.semantic_elements import ELEMENT_BY_ID, ELEMENT_BY_NAME
 from bitstream.semantic_reconstruction import dequantize, quantize
 from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
-from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC
+from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC, KeyframeUnit, SequenceHeader
 
 from .stream_kit import Assembler, Built, header, test_rgb, trajectory_levels
 from .suite_format import DECODE, ERROR
@@ -256,12 +257,8 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
     return out
 
 
-def _face_background_motion(real: bytes, source: str) -> Built:
-    """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
-    bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
-    background plate moves by the signalled displacement)."""
-    from bitstream.generator_registry import GENERATOR_BY_NAME
-    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+def _first_keyframe(real: bytes) -> tuple[SequenceHeader, KeyframeUnit]:
+    """The sequence header and the first key-frame unit of a stream."""
     sh = kf = None
     for unit in StreamParser().parse(real):
         if isinstance(unit, ParsedSequenceHeader):
@@ -270,18 +267,20 @@ def _face_background_motion(real: bytes, source: str) -> Built:
             kf = unit.kf
             break
     assert sh is not None and kf is not None
-    generator = GENERATOR_BY_NAME["ifvc-geometric-3"]
-    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
-    sh.sh_num_frames = 25
-    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
-    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
-    key = [*kf.kf_ref_sem_level, 0, 0]
+    return sh, kf
+
+
+Motion = Callable[[int, float], tuple[tuple[str, float], ...]]
+
+
+def _on_first_key(sh: SequenceHeader, kf: KeyframeUnit, key: list[int], motion: Motion,
+                  frames_per_unit: int) -> bytes:
+    """The key frame kf (levels key) and 24 frames of closed-form motion after it: frame n at
+    t = n / 24 adds motion(n, t)'s (element name, value) offsets to the key values."""
     frames = []
     for n in range(1, 25):
-        t = n / 24
         lv = list(key)
-        for name, amp in (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
-                          ("head_yaw", 12 * np.sin(2 * np.pi * t))):
+        for name, amp in motion(n, n / 24):
             i = sh.sh_sem_element_id.index(ELEMENT_BY_NAME[name].element_id)
             lo, hi = sh.level_bounds(i)
             p = sh.sh_sem_precision[i]
@@ -292,16 +291,36 @@ def _face_background_motion(real: bytes, source: str) -> Built:
                geometry_payload=kf.kf_geometry_payload)
     rgb = decode_vvc_rgb(kf.kf_picture_payload, sh.sh_pic_width, sh.sh_pic_height)
     a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(rgb)).digest()})
-    a.semantics_in_units(frames, 4, hash_every_unit=True)
+    a.semantics_in_units(frames, frames_per_unit, hash_every_unit=True)
     a.end()
-    return Built("face_background_motion_geometric3_cabac", a.getvalue(), sh,
+    return a.getvalue()
+
+
+def _face_background_motion(real: bytes, source: str) -> Built:
+    """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
+    bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
+    background plate moves by the signalled displacement)."""
+    from bitstream.generator_registry import GENERATOR_BY_NAME
+    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+    sh, kf = _first_keyframe(real)
+    generator = GENERATOR_BY_NAME["ifvc-geometric-3"]
+    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
+    sh.sh_num_frames = 25
+    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
+    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
+    data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
+                         lambda n, t: (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
+                                       ("head_yaw", 12 * np.sin(2 * np.pi * t))), 4)
+    return Built("face_background_motion_geometric3_cabac", data, sh,
                  "the first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx up to "
                  "+-0.08 picture widths, bg_ty to -0.05 picture heights) and a head turn (yaw +-12 degrees), "
                  "decoded by ifvc-geometric-3: the background plate moves by the signalled displacement",
                  ["sh_sem_element_id=14 (bg_tx)", "sh_sem_element_id=15 (bg_ty)", "Annex G.5a plate shift",
+                  "sh_profile_idc=2 (Compact) with the full sequence header",
                   "sh_generator_name=ifvc-geometric-3", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
-                 "key-frame unit copied from face_real_cabac, element set extended by bg_tx and bg_ty at "
-                 "precision 8 (key levels 0); levels = key levels + closed-form motion "
+                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (full "
+                 "form) and its element set extended by bg_tx and bg_ty at precision 8 (key levels 0); levels = key levels + closed-form motion "
                  "(conformance.streams_vvc._face_background_motion)",
                  DECODE, needs_shared=True, needs_vvenc=True, source=source)
 
@@ -325,52 +344,28 @@ def _face_synthetic(real: bytes, source: str, generator: tuple[str, bytes] | Non
     """The first key frame of face_real_cabac with large synthetic motion after it: with the
     stream's geometric generator and Exp-Golomb, or with ``generator`` (a learned one) and
     CABAC, as ``stream_name``."""
-    sh = None
-    kf = None
-    for unit in StreamParser().parse(real):
-        if isinstance(unit, ParsedSequenceHeader):
-            sh = unit.sh
-        elif isinstance(unit, ParsedKeyframe):
-            kf = unit.kf
-            break
-    assert sh is not None and kf is not None
+    sh, kf = _first_keyframe(real)
     sh.sh_entropy_coding_mode = ENTROPY_EXP_GOLOMB if generator is None else ENTROPY_CABAC
     sh.sh_num_frames = 25
     if generator is not None:
         sh.sh_generator_name, sh.sh_generator_sha256 = generator
-    key = list(kf.kf_ref_sem_level)
-    frames = []
-    for n in range(1, 25):
-        t = n / 24
-        lv = list(key)
-        for name, amp in (("head_yaw", 30 * np.sin(2 * np.pi * t)), ("head_pitch", 10 * np.sin(4 * np.pi * t)),
-                          ("head_roll", -8 * t), ("head_tz", 0.25 * np.sin(2 * np.pi * t)),
-                          ("mouth_open", 0.3 * max(0.0, np.sin(3 * np.pi * t))),
-                          ("eye_blink_left", -1.0 if 10 <= n <= 12 else 0.0),
-                          ("eye_blink_right", -1.0 if 10 <= n <= 12 else 0.0)):
-            i = sh.sh_sem_element_id.index(ELEMENT_BY_NAME[name].element_id)
-            lo, hi = sh.level_bounds(i)
-            p = sh.sh_sem_precision[i]
-            lv[i] = min(max(quantize(dequantize(key[i], p) + round(float(amp), 6), p), lo), hi)
-        frames.append(lv)
-    a = Assembler(sh)
-    a.keyframe(kf.kf_picture_payload, key, geometry_version=kf.kf_geometry_version,
-               geometry_payload=kf.kf_geometry_payload)
-    rgb = decode_vvc_rgb(kf.kf_picture_payload, sh.sh_pic_width, sh.sh_pic_height)
-    a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(rgb)).digest()})
-    a.semantics_in_units(frames, 2, hash_every_unit=True)
-    a.end()
+    data = _on_first_key(sh, kf, list(kf.kf_ref_sem_level), lambda n, t: (
+        ("head_yaw", 30 * np.sin(2 * np.pi * t)), ("head_pitch", 10 * np.sin(4 * np.pi * t)),
+        ("head_roll", -8 * t), ("head_tz", 0.25 * np.sin(2 * np.pi * t)),
+        ("mouth_open", 0.3 * max(0.0, np.sin(3 * np.pi * t))),
+        ("eye_blink_left", -1.0 if 10 <= n <= 12 else 0.0),
+        ("eye_blink_right", -1.0 if 10 <= n <= 12 else 0.0)), 2)
     motion = ("large synthetic motion (yaw +-30 degrees, pitch, roll, depth, mouth opening to 0.3, a "
               "blink)")
     how = ("key-frame unit copied from face_real_cabac; levels = key levels + closed-form motion "
            "(conformance.streams_vvc._face_synthetic)")
     if generator is None:
-        return Built("face_synthetic_motion_eg", a.getvalue(), sh,
+        return Built("face_synthetic_motion_eg", data, sh,
                      f"the first key frame of face_real_cabac with {motion}, Exp-Golomb, 2 frames per unit",
                      ["kf_codec_id=1 (VVC)", "kf_geometry_version=1", "large pose changes", "mouth cavity fill",
                       "eyelid fill", "sh_entropy_coding_mode=0"],
                      how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
-    return Built(stream_name, a.getvalue(), sh,
+    return Built(stream_name, data, sh,
                  f"face_synthetic_motion_eg for the learned generator {generator[0]}: {motion}, CABAC, "
                  "2 frames per unit; its output tolerance is the learned generator's (C.3)",
                  [f"sh_generator_name={generator[0]}", "sh_generator_sha256_byte (weights check)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID
 from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import StreamWriter
 from bitstream.structures import KEYFRAME_CODEC_RAW, SequenceHeader
@@ -34,12 +34,17 @@ def _smooth_walk(rng: np.random.Generator, n: int, std: float, pole: float = 0.9
     return x * (std / max(x.std(), 1e-9))
 
 
+# The face's elements (ids 0..13, the table of versions 1.0 and 1.1): the trajectories and the
+# streams made from them have no background displacement.
+_FACE = tuple(ELEMENT_BY_ID[i] for i in BASELINE_ELEMENT_IDS)
+
+
 def synthetic_trajectories(num_frames: int = 250, fps: float = 25.0, seed: int = 0) -> np.ndarray:
-    """num_frames x 14 array of element values (element-table order)."""
+    """num_frames x 14 array of the face's element values (ids 0..13, element-table order)."""
     rng = np.random.default_rng(seed)
-    out = np.zeros((num_frames, len(SEMANTIC_ELEMENTS)))
+    out = np.zeros((num_frames, len(_FACE)))
     t = np.arange(num_frames) / fps
-    for j, el in enumerate(SEMANTIC_ELEMENTS):
+    for j, el in enumerate(_FACE):
         if el.name in _DYNAMICS:
             mean, slow, noise = _DYNAMICS[el.name]
             out[:, j] = mean + _smooth_walk(rng, num_frames, slow) + rng.normal(0, noise, num_frames)
@@ -49,19 +54,19 @@ def synthetic_trajectories(num_frames: int = 250, fps: float = 25.0, seed: int =
             if start + k < num_frames:
                 blink[start + k] = v
     for name in ("eye_blink_left", "eye_blink_right"):
-        j = next(i for i, e in enumerate(SEMANTIC_ELEMENTS) if e.name == name)
+        j = next(i for i, e in enumerate(_FACE) if e.name == name)
         out[:, j] = blink + rng.normal(0, 0.02, num_frames)
-    j_mouth = next(i for i, e in enumerate(SEMANTIC_ELEMENTS) if e.name == "mouth_open")
+    j_mouth = next(i for i, e in enumerate(_FACE) if e.name == "mouth_open")
     syllables = np.abs(np.sin(2 * np.pi * 2.5 * t + _smooth_walk(rng, num_frames, 1.0)))
     talking = (_smooth_walk(rng, num_frames, 1.0) > -0.5).astype(float)
     out[:, j_mouth] = 0.02 + 0.18 * syllables * talking + rng.normal(0, 0.005, num_frames)
-    j_tx = next(i for i, e in enumerate(SEMANTIC_ELEMENTS) if e.name == "head_tx")
+    j_tx = next(i for i, e in enumerate(_FACE) if e.name == "head_tx")
     j_ty = j_tx + 1
-    j_loc = next(i for i, e in enumerate(SEMANTIC_ELEMENTS) if e.name == "head_loc")
+    j_loc = next(i for i, e in enumerate(_FACE) if e.name == "head_loc")
     cx = np.clip(np.floor((out[:, j_tx] + 0.5) * 4), 0, 3)
     cy = np.clip(np.floor((out[:, j_ty] + 0.5) * 4), 0, 3)
     out[:, j_loc] = cy * 4 + cx
-    for j, el in enumerate(SEMANTIC_ELEMENTS):
+    for j, el in enumerate(_FACE):
         out[:, j] = np.clip(out[:, j], el.min_value, el.max_value)
     return out
 

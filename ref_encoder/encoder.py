@@ -184,9 +184,14 @@ class Encoder:
         # The element set: DEFAULT_ELEMENT_IDS (one constant with the compact header's flag).
         ids = list(DEFAULT_ELEMENT_IDS if config.element_ids is None else config.element_ids)
         if config.background_motion:
+            if config.profile_idc != PROFILE_COMPACT:
+                raise ValueError("--background-motion needs the Compact profile (bg_tx and bg_ty are "
+                                 "version 1.2 elements; spec Annex A.2, A.4)")
             ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
             raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
+        if config.profile_idc != PROFILE_COMPACT and set(ids) & set(BACKGROUND_ELEMENT_IDS):
+            raise ValueError("bg_tx and bg_ty are elements of the Compact profile (spec Annex A.2, A.4)")
         unused = set(config.precisions) - {ELEMENT_BY_ID[i].name for i in ids}
         if unused:
             raise ValueError(f"precision given for element(s) not in the element set: {', '.join(sorted(unused))}")

@@ -23,8 +23,11 @@ per element unit, at each step size (k default-precision levels):
 | mouth_shape_2 | 0.2524 | 0.2575 | 0.2752 | 0.2617 |
 | mouth_shape_3 | 0.6447 | 0.661 | 0.7425 | 0.6827 |
 head_loc is derived from head_tx/head_ty (Annex B.3): no weight of its own.
-bg_tx and bg_ty (spec 1.2) are not calibrated: they take head_tx's and head_ty's weights (a
-background shift of one picture width moves as many pixels as the head's, or more).
+bg_tx and bg_ty (spec 1.2): the geometric generator has no plate, so they were measured
+through ifvc-geometric-3 (its plate moves, Annex G.5a) on the QP 32 streams of four test clips,
+every 12th frame, steps of 1, 2 and 4 pixels in each of four directions: 1065, 1234 and 1175
+milli-LPIPS per picture width, mean 1158 (tools/calibrate_semantic_weights.py keeps this
+value: BACKGROUND_WEIGHT).
 """
 from __future__ import annotations
 
@@ -43,6 +46,6 @@ VISUAL_WEIGHTS: dict[str, float] = {
     "mouth_shape_1": 1.60892,
     "mouth_shape_2": 0.261687,
     "mouth_shape_3": 0.682732,
-    "bg_tx": 3455.95,
-    "bg_ty": 2695.26,
+    "bg_tx": 1158.0,
+    "bg_ty": 1158.0,
 }

@@ -63,7 +63,7 @@ class KeyState:
 @dataclass(frozen=True)
 class Replay:
     """The edited values of every frame for one edit list, and what the edits said."""
-    values: np.ndarray          # N x 14, float64, Annex B table order (row p: frame_idx first + p)
+    values: np.ndarray          # N x 16 (Table 3), float64, table order (row p: frame_idx first + p)
     touched: np.ndarray         # N bools: an edit covers the frame
     warnings: tuple[str, ...]
 

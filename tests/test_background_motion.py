@@ -149,3 +149,60 @@ def test_encoder_signals_the_elements_only_when_asked() -> None:
     with_bg = Encoder(EncoderConfig(keyframe_codec="raw", background_motion=True), 64, 64, Fraction(25))
     assert with_bg.sh.sh_sem_element_id == [*DEFAULT_ELEMENT_IDS, BG_TX_ID, BG_TY_ID]
     assert with_bg.sh.sh_sem_precision[-2:] == [8, 8] and signals_background(with_bg.element_ids)
+
+
+def _pan(frames: list[np.ndarray], step_px: float) -> list[np.ndarray]:
+    """A camera pan: each picture moved right by step_px more than the last (whole picture)."""
+    import cv2
+    return [cv2.warpAffine(f, np.float32([[1, 0, k * step_px], [0, 1, 0]]), (f.shape[1], f.shape[0]),
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) for k, f in enumerate(frames)]
+
+
+def test_real_clip_still_background_codes_zero_and_a_pan_is_followed(shared_data) -> None:  # type: ignore[no-untyped-def]
+    """liveportrait_driving_d13 (an office behind a talking head, a still camera): the
+    background codes 0 in every frame, although the hair at the top of the picture moves; the
+    same frames with a synthetic pan of 0.5 pixels per frame code the pan within a pixel."""
+    from conformance.streams_vvc import _clip_frames
+    from ref_decoder.decoder import Decoder
+    frames = _clip_frames(shared_data / "faces" / "raw" / "liveportrait_driving_d13.mp4", 24)
+
+    def coded_bg(pictures: list[np.ndarray]) -> np.ndarray:
+        # rounding, not RDOQ (which may code a level up to its error bound away): the measurement
+        enc = Encoder(EncoderConfig(keyframe_codec="raw", background_motion=True, semantic_lambda="off"),
+                      256, 256, Fraction(25))
+        stream = enc.encode(pictures).stream
+        return np.array([np.asarray(f.values)[[BG_TX_ID, BG_TY_ID]] for f in Decoder().decode(stream)]) * 256
+
+    still = coded_bg(frames)
+    assert np.array_equal(still, np.zeros_like(still))
+    panned = coded_bg(_pan(frames, 0.5))
+    expected = 0.5 * np.arange(len(frames))
+    assert np.max(np.abs(panned[:, 0] - expected)) <= 1.0 and np.max(np.abs(panned[:, 1])) <= 1.0
+    assert panned[-1, 0] >= 10.0
+
+
+def test_cli_refuses_background_motion_in_the_main_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli_hardening import _error_lines, _run
+    src = tmp_path / "in.rgb"
+    src.write_bytes(bytes(3 * 64 * 64 * 2))
+    out = tmp_path / "out.ifvc"
+    r = _run("-m", "ref_encoder.cli", src, "--width", "64", "--height", "64", "--background-motion",
+             "--profile", "main", "-o", out)
+    lines = _error_lines(r)
+    assert r.returncode != 0 and len(lines) == 1 and "Compact profile" in lines[0], r.stderr
+    assert not out.exists()
+
+
+def test_body_grid_follows_the_background_by_the_share_that_does_not_follow_the_head() -> None:
+    """Annex G.2 step 4: a grid point moves by w (head similarity) + (1 - w) (dx, dy)."""
+    gen = _generator()
+    model = gen.model
+    v = key_values()
+    v[0] = 10.0
+    plain = model.target_geometry(gen._values(v)).points
+    moved = model.target_geometry(gen._values(_with_background(v, 6, -4))).points
+    n = len(model.border_px)
+    w = model.grid_weight
+    assert 0.0 < w.min() < 1.0
+    assert np.allclose(moved[-n:] - plain[-n:], (1.0 - w)[:, None] * np.array([6.0, -4.0]))
+    assert np.array_equal(moved[:-n], plain[:-n])            # the head's points do not move

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from test_structures import SLOW, sequence_headers
 
 from bitstream.errors import BitstreamError
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import FACE_ELEMENTS
 from bitstream.stream import ParsedKeyframe, ParsedSemanticUnit, StreamParser, StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_RAW, KeyframeUnit,
                                   SequenceHeader, code_keyframe_unit, code_sequence_header,
@@ -26,10 +26,10 @@ extension_bytes = st.binary(max_size=300)   # lengths above 127 need a 2-byte le
 
 
 def _header(mode: int, **kw: object) -> SequenceHeader:
-    ids = [e.element_id for e in SEMANTIC_ELEMENTS]
+    ids = [e.element_id for e in FACE_ELEMENTS]          # the Main profile's (ids 0..13)
     return SequenceHeader(sh_entropy_coding_mode=mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
                           sh_pic_width=16, sh_pic_height=16, sh_sem_element_id=ids,
-                          sh_sem_precision=[e.default_precision for e in SEMANTIC_ELEMENTS],
+                          sh_sem_precision=[e.default_precision for e in FACE_ELEMENTS],
                           sh_generator_name="g", **kw)  # type: ignore[arg-type]
 
 

@@ -171,7 +171,7 @@ def test_still_face_codes_skipped_frames(mode: int) -> None:
     rng = np.random.default_rng(1)
     values = np.array([base + rng.uniform(-0.3, 0.3, base.shape) * steps for _ in range(60)])
     values[:, LOC] = base[LOC]
-    for k, name in enumerate(NAMES):                               # keep within the value range
+    for k in range(values.shape[1]):                               # keep within the value range
         values[:, k] = np.clip(values[:, k], SEMANTIC_ELEMENTS[k].min_value, SEMANTIC_ELEMENTS[k].max_value)
     _, rounded, _ = _code(values, mode, 8, None)
     _, rdoq, _ = _code(values, mode, 8, lambda_for_qp(42))

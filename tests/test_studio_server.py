@@ -35,7 +35,7 @@ def session_id(client: TestClient) -> str:
     assert r.status_code == 200, r.text
     info = r.json()["info"]
     assert (info["frames"], info["width"], info["key_frames"]) == (25, 256, [0])
-    assert len(info["original"]) == 14 and all(len(c) == 25 for c in info["original"])
+    assert len(info["original"]) == 16 and all(len(c) == 25 for c in info["original"])
     return r.json()["session"]
 
 

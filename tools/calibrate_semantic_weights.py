@@ -25,10 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import FACE_ELEMENTS as SEMANTIC_ELEMENTS   # the face's 14 (landmark analysis)
 from ifvc_common.outputs import OutputTransaction
 from tools.semantics_cache import load_split, sequence_path
 
+# bg_tx, bg_ty (spec 1.2): milli-LPIPS-Alex per picture width of a plate shift, measured through
+# ifvc-geometric-3 on the QP 32 streams of liveportrait_driving_d13, _d20, videoretalking_face_2 and
+# sadtalker_RD_Radio34_000 (every 12th frame, shifts of 1, 2, 4 pixels in four directions: 1065,
+# 1234, 1175); the geometric generator this tool measures through has no plate.
+BACKGROUND_WEIGHT = 1158.0
 LOC = next(i for i, e in enumerate(SEMANTIC_ELEMENTS) if e.name == "head_loc")
 
 
@@ -89,7 +94,9 @@ def weights_module(weights: dict[str, float], command: str, table: str) -> str:
         "(tools/calibrate_semantic_weights.py; its docstring says how). Mean slope, in milli-LPIPS\n"
         "per element unit, at each step size (k default-precision levels):\n\n"
         f"{table}\n"
-        'head_loc is derived from head_tx/head_ty (Annex B.3): no weight of its own.\n"""\n'
+        "head_loc is derived from head_tx/head_ty (Annex B.3): no weight of its own.\n"
+        f"bg_tx and bg_ty (spec 1.2): {BACKGROUND_WEIGHT:g}, measured through ifvc-geometric-3 (its plate moves,\n"
+        "Annex G.5a; the geometric generator has none): tools/calibrate_semantic_weights.py, BACKGROUND_WEIGHT.\n\"\"\"\n"
         "from __future__ import annotations\n\n"
         "VISUAL_WEIGHTS: dict[str, float] = {\n" + "\n".join(lines) + "\n}\n")
 
@@ -123,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         per_k = [1000 * float(np.nanmean(slopes[i, j])) for j in range(len(args.steps))]
         weights[el.name] = 1000 * float(np.nanmean(slopes[i]))
         rows.append(f"| {el.name} | " + " | ".join(f"{v:.4g}" for v in per_k) + f" | {weights[el.name]:.4g} |")
+    # bg_tx, bg_ty: the geometric generator has no plate; the value measured through geometric-3
+    weights["bg_tx"] = weights["bg_ty"] = BACKGROUND_WEIGHT
     table = "\n".join(rows)
     print(f"clips: {', '.join(names)}")
     print(table)

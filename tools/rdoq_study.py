@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID
 from bitstream.semantic_temporal import frame_group_list, interpolate_unit, sem_periods, unit_residuals
 from bitstream.semantic_unit_compact import group_layout
 from bitstream.stream import StreamWriter
@@ -46,7 +46,7 @@ from ref_encoder.semantic_visual_weights import VISUAL_WEIGHTS
 from tools.study_output import write_study
 from tools.semantics_cache import load_split, raw_semantics, sequence_path
 
-NAMES = [e.name for e in SEMANTIC_ELEMENTS]
+NAMES = [ELEMENT_BY_ID[i].name for i in BASELINE_ELEMENT_IDS]    # the face's elements (baseline_header)
 MODES = ((0, "Exp-Golomb"), (1, "CABAC"))
 GROUPS = {"eyes": ("eye_blink_left", "eye_blink_right"),
           "mouth": ("mouth_open", "mouth_width", "mouth_shape_1", "mouth_shape_2", "mouth_shape_3"),
@@ -257,7 +257,7 @@ def quality_tables(names: list[str], qps: list[int], limit: int | None, strips_q
     rows = []
     strips: list[tuple[str, np.ndarray]] = []
     weights = np.array([VISUAL_WEIGHTS.get(n, 0.0) for n in NAMES])
-    scale = np.array([2.0 ** -e.default_precision for e in SEMANTIC_ELEMENTS])
+    scale = np.array([2.0 ** -ELEMENT_BY_ID[i].default_precision for i in BASELINE_ELEMENT_IDS])
     for name in names:
         src = _source(name, limit)
         for qp in qps:

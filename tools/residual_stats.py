@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bitstream.semantic_elements import SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import FACE_ELEMENTS as SEMANTIC_ELEMENTS   # the face's 14 (landmark analysis)
 from ifvc_common.outputs import OutputTransaction
 from tools.semantics_cache import load_split, raw_semantics, sequence_path
 

@@ -44,6 +44,7 @@ FALLOFF_LENGTH = 0.9       # face heights below the chin over which the share fa
 ALPHA_SIGMA = 1.0          # feathering of the person mask (pixels)
 PLATE_GUARD = 3            # person mask dilation (pixels) whose samples do not feed the fill (halo)
 DETAIL_SIGMA = 3.0         # the fill's texture: the background minus its local mean at this scale (pixels)
+PLATE_BORDER = cv2.BORDER_REPLICATE   # samples of the moved plate outside the picture (G.5a)
 DETAIL_FADE = 48.0         # ... continued this far (pixels) into the hole, fading to the smooth fill
 
 
@@ -70,6 +71,8 @@ def body_weight(y: np.ndarray, chin: float, face_height: float) -> np.ndarray:
 class LayeredKeyFrameModel(KeyFrameModel):
     """IDI of geometric-1 with the border anchors replaced by the body grid (Annex G.2)."""
 
+    key_background = np.zeros(2)    # the reference's (bg_tx, bg_ty); set by LayeredGenerator
+
     def _build_outer_points(self) -> None:
         super()._build_outer_points()
         w, h = self.width, self.height
@@ -91,7 +94,13 @@ class LayeredKeyFrameModel(KeyFrameModel):
         g = self.border_px - mu_s
         moved = np.stack([a * g[:, 0] - b * g[:, 1], b * g[:, 0] + a * g[:, 1]], axis=1) + mu_d
         n = len(self.border_px)
-        tg.points[len(tg.points) - n:] = self.border_px + self.grid_weight[:, None] * (moved - self.border_px)
+        body = self.border_px + self.grid_weight[:, None] * (moved - self.border_px)
+        # the share of the body that does not follow the head stays with the background, which
+        # the camera may move (bg_tx, bg_ty: Annex G.5a)
+        shift = (np.asarray(values, np.float64)[[BG_TX_ID, BG_TY_ID]] - self.key_background) * (self.width, self.height)
+        if shift[0] != 0.0 or shift[1] != 0.0:
+            body = body + (1.0 - self.grid_weight)[:, None] * shift
+        tg.points[len(tg.points) - n:] = body
         return tg
 
 
@@ -128,6 +137,7 @@ class LayeredGenerator(GeometricGenerator):
         fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
         self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
         self._key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
+        self.model.key_background = self._key_background
 
     def background_shift(self, target_values: np.ndarray) -> tuple[float, float]:
         """(dx, dy) in pixels that the plate moves by in the target frame (Annex G.5a): the
@@ -148,7 +158,7 @@ class LayeredGenerator(GeometricGenerator):
         map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :] - np.float32(dx), (h, w))
         map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] - np.float32(dy), (h, w))
         return cv2.remap(self.plate, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                         interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                         interpolation=cv2.INTER_LINEAR, borderMode=PLATE_BORDER)
 
     def _layered_float(self, target_values: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
