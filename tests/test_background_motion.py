@@ -206,3 +206,10 @@ def test_body_grid_follows_the_background_by_the_share_that_does_not_follow_the_
     assert 0.0 < w.min() < 1.0
     assert np.allclose(moved[-n:] - plain[-n:], (1.0 - w)[:, None] * np.array([6.0, -4.0]))
     assert np.array_equal(moved[:-n], plain[:-n])            # the head's points do not move
+
+
+def test_the_suites_background_stream_decodes_to_its_listed_frames_on_1_and_2_threads() -> None:
+    """face_background_motion_geometric3_cabac (a pan and tilt, a head turn) decodes with
+    ifvc-geometric-3 to the frames its description lists, on 1 and 2 threads."""
+    from tests.test_flow_generator import check_suite_stream_on_1_and_2_threads
+    check_suite_stream_on_1_and_2_threads("face_background_motion_geometric3_cabac", "ifvc-geometric-3")
