@@ -47,8 +47,13 @@ class BackgroundMotion:
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        self.scale = min(1.0, ALIGN_SIZE / max(width, height))
-        self._ref_grey_full: np.ndarray | None = None
+        scale = min(1.0, ALIGN_SIZE / max(width, height))
+        # the alignment levels, coarse to fine: (size, kx, ky) at half the alignment size and at it
+        self._levels = []
+        for k in (scale / 2, scale):
+            size = (max(int(round(width * k)), 8), max(int(round(height * k)), 8))
+            self._levels.append((size, size[0] / width, size[1] / height))
+        self._ref_levels: list[np.ndarray] | None = None   # the reference's grey picture per level
         self._ref_mask: np.ndarray | None = None
         self._ref_centre: np.ndarray | None = None
         self._ref_value = np.zeros(2)            # the reference's signalled (bg_tx, bg_ty)
@@ -60,7 +65,9 @@ class BackgroundMotion:
     def set_reference(self, rgb: np.ndarray, landmarks: np.ndarray | None, value: np.ndarray) -> None:
         """The newest key frame's source picture, its landmarks (N x 2+, pixels; None: no face)
         and the displacement its key-frame unit signals."""
-        self._ref_grey_full = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+        self._ref_levels = [cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+                            for size, _, _ in self._levels]
         if landmarks is None:
             self._ref_mask = np.zeros((self.height, self.width), np.uint8)
             self._ref_centre = None
@@ -75,7 +82,7 @@ class BackgroundMotion:
 
     def estimate(self, rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
         """(bg_tx, bg_ty) of this frame."""
-        if self._ref_grey_full is None or self._ref_mask is None:
+        if self._ref_levels is None or self._ref_mask is None:
             raise RuntimeError("BackgroundMotion.estimate before set_reference")
         person = self._ref_mask
         if landmarks is not None and self._ref_centre is not None:
@@ -90,10 +97,11 @@ class BackgroundMotion:
                 self.failures += 1
             else:
                 shift, pictures = aligned
-                if np.max(np.abs(shift - self._shift)) > HOLD_PX and self._tiles_agree(shift, *pictures):
-                    self._shift = shift
-                else:
-                    self.rejected += int(np.max(np.abs(shift - self._shift)) > HOLD_PX)
+                if np.max(np.abs(shift - self._shift)) > HOLD_PX:
+                    if self._tiles_agree(shift, *pictures):
+                        self._shift = shift
+                    else:
+                        self.rejected += 1
         return self._ref_value + self._shift / np.array([self.width, self.height], np.float64)
 
     def _tiles_agree(self, shift: np.ndarray, frame: np.ndarray, ref: np.ndarray, mask: np.ndarray,
@@ -125,15 +133,12 @@ class BackgroundMotion:
         """The background's translation from the reference to rgb (pixels), coarse to fine:
         at half the alignment size, then at the alignment size, with the pictures of the last
         level (frame, reference, mask, kx, ky); None where it fails."""
+        assert self._ref_levels is not None
         shift = self._shift.copy()
         grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-        ref = self._ref_grey_full
-        for k in (self.scale / 2, self.scale):
-            size = (max(int(round(self.width * k)), 8), max(int(round(self.height * k)), 8))
+        for (size, kx, ky), b in zip(self._levels, self._ref_levels):
             mask = cv2.resize(background, size, interpolation=cv2.INTER_NEAREST) * 255
             a = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-            b = cv2.resize(ref, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-            kx, ky = size[0] / self.width, size[1] / self.height
             warp = np.float32([[1, 0, -shift[0] * kx], [0, 1, -shift[1] * ky]])
             try:
                 _, warp = cv2.findTransformECC(a, b, warp, cv2.MOTION_TRANSLATION,

@@ -136,15 +136,14 @@ class LayeredGenerator(GeometricGenerator):
         guard = cv2.dilate(self.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
         fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
         self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
-        self._key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
-        self.model.key_background = self._key_background
+        self.model.key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
 
     def background_shift(self, target_values: np.ndarray) -> tuple[float, float]:
         """(dx, dy) in pixels that the plate moves by in the target frame (Annex G.5a): the
         target's background displacement minus the key frame's, in picture widths / heights."""
-        assert self.key_rgb is not None
+        assert self.key_rgb is not None and self.model is not None
         h, w = self.key_rgb.shape[:2]
-        d = self._values(target_values)[[BG_TX_ID, BG_TY_ID]] - self._key_background
+        d = self._values(target_values)[[BG_TX_ID, BG_TY_ID]] - self.model.key_background
         return float(d[0] * w), float(d[1] * h)
 
     def shifted_plate(self, target_values: np.ndarray) -> np.ndarray:
