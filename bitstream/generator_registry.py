@@ -20,20 +20,22 @@ class RegisteredGenerator:
     name: str                        # sh_generator_name
     weights_sha256: bytes            # SHA-256 of the shipped weights file; all zero: no weights
     clause: str                      # where the generator is described
+    background_plate: bool = False   # moves a background plate by bg_tx, bg_ty (Annex G.5a); the
+                                     # others ignore the two elements
 
 
 REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     RegisteredGenerator(0, "ifvc-geometric-1", NO_WEIGHTS_SHA256, "Annex E"),
     RegisteredGenerator(1, "ifvc-refine-1", bytes.fromhex(
         "7125a7ff5e7ec62e2dccba6aaa5ec3b6723c52afc5f51fb3500a20e8f2f3ec2a"), "Annex F"),
-    RegisteredGenerator(2, "ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G"),
-    RegisteredGenerator(3, "ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H"),
+    RegisteredGenerator(2, "ifvc-geometric-2", NO_WEIGHTS_SHA256, "Annex G", background_plate=True),
+    RegisteredGenerator(3, "ifvc-geometric-3", NO_WEIGHTS_SHA256, "Annex H", background_plate=True),
     RegisteredGenerator(4, "ifvc-flow-1", bytes.fromhex(
         "d57646cd45d76a56f8faf3ef81877eea50c7db02402c092faf14cbcf15249289"), "Annex I"),
     RegisteredGenerator(5, "ifvc-flow-2", bytes.fromhex(
-        "ec498ef7afc4cf4083270031ff71ab05934f75c185806d51f6e92b123e0484df"), "Annex I.8"),
+        "ec498ef7afc4cf4083270031ff71ab05934f75c185806d51f6e92b123e0484df"), "Annex I.8", background_plate=True),
     RegisteredGenerator(6, "ifvc-flow-3", bytes.fromhex(
-        "013891d58c78db322861f2840324b7a8a33b9653dba13467b4e2acedd51d7c52"), "Annex I.9"),
+        "013891d58c78db322861f2840324b7a8a33b9653dba13467b4e2acedd51d7c52"), "Annex I.9", background_plate=True),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

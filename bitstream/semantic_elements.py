@@ -84,5 +84,9 @@ FACE_ELEMENTS: tuple[SemanticElement, ...] = tuple(e for e in SEMANTIC_ELEMENTS
 # and a head_loc edit moves the head through head_tx/head_ty whether or not it is signalled.
 HEAD_LOC_ID = 6
 DEFAULT_ELEMENT_IDS: tuple[int, ...] = tuple(i for i in BASELINE_ELEMENT_IDS if i != HEAD_LOC_ID)
+# The default set followed by the background displacement: the compact sequence header's
+# csh_background_elements_flag (spec 7.4.7) names it with one bit; what the reference encoder
+# signals for a generator that moves its background plate (Annex G.5a).
+DEFAULT_BACKGROUND_ELEMENT_IDS: tuple[int, ...] = DEFAULT_ELEMENT_IDS + BACKGROUND_ELEMENT_IDS
 # The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
 NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)

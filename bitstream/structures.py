@@ -11,7 +11,7 @@ from .cabac_contexts import (COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT, NUM_CTX_PER_E
                              default_element_init)
 from .generator_registry import GENERATOR_BY_ID, registered_generator_id
 from .semantic_groups import NUM_SEM_GROUPS, group_list
-from .semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
+from .semantic_elements import DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from .syntax_coder import SyntaxReader, SyntaxWriter
 
 Coder = SyntaxReader | SyntaxWriter
@@ -184,11 +184,19 @@ def _table_index(table: dict[int, tuple[int, int]], value: tuple[int, int]) -> i
 
 
 
+def default_sem_set(sh: SequenceHeader) -> tuple[int, ...] | None:
+    """The default element set that sh_sem_element_id is (csh_default_sem_set_flag's condition,
+    spec 7.4.7): DEFAULT_ELEMENT_IDS, or with csh_background_elements_flag the same followed by
+    bg_tx and bg_ty; None for any other list."""
+    ids = tuple(sh.sh_sem_element_id)
+    return ids if ids in (DEFAULT_ELEMENT_IDS, DEFAULT_BACKGROUND_ELEMENT_IDS) else None
+
+
 def default_sem_elements(sh: SequenceHeader) -> bool:
-    """csh_default_sem_elements_flag's condition: the default element set at Table 3's default
+    """csh_default_sem_elements_flag's condition: a default element set at Table 3's default
     precisions (spec 7.4.7)."""
-    return (tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS
-            and sh.sh_sem_precision == [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS])
+    ids = default_sem_set(sh)
+    return ids is not None and sh.sh_sem_precision == [ELEMENT_BY_ID[e].default_precision for e in ids]
 
 
 def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader:
@@ -220,26 +228,27 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
             explicit.add("csh_default_format_flag")
     sh.sh_entropy_coding_mode = c.u("sh_entropy_coding_mode", 2, sh.sh_entropy_coding_mode, hi=1)
     sh.sh_keyframe_codec_id = c.u("csh_keyframe_codec_id", 2, sh.sh_keyframe_codec_id)
-    if flag("csh_default_sem_elements_flag", default_sem_elements(sh)):
-        sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
-        sh.sh_sem_precision = [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS]
-        n = len(DEFAULT_ELEMENT_IDS)
-    else:
-        if flag("csh_default_sem_set_flag", tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS):
-            n = len(DEFAULT_ELEMENT_IDS)
-            if c.reading:
-                sh.sh_sem_element_id = list(DEFAULT_ELEMENT_IDS)
-                sh.sh_sem_precision = [0] * n
+    elements_flag = flag("csh_default_sem_elements_flag", default_sem_elements(sh))
+    set_flag = elements_flag or flag("csh_default_sem_set_flag", default_sem_set(sh) is not None)
+    if set_flag:
+        background = c.u("csh_background_elements_flag", 1,
+                         int(default_sem_set(sh) == DEFAULT_BACKGROUND_ELEMENT_IDS))
+        ids = DEFAULT_BACKGROUND_ELEMENT_IDS if background else DEFAULT_ELEMENT_IDS
+        n = len(ids)
+        if c.reading:
+            sh.sh_sem_element_id = list(ids)
+            sh.sh_sem_precision = [ELEMENT_BY_ID[e].default_precision for e in ids]
+        if not elements_flag:
             for i in range(n):
                 sh.sh_sem_precision[i] = c.u(f"sh_sem_precision[{i}]", 4, sh.sh_sem_precision[i],
                                              hi=ELEMENT_BY_ID[sh.sh_sem_element_id[i]].max_precision)
-        else:
-            n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
-            _code_sem_elements(c, sh, n)
-            if tuple(sh.sh_sem_element_id) == DEFAULT_ELEMENT_IDS:
-                explicit.add("csh_default_sem_set_flag")
-        if default_sem_elements(sh):
-            explicit.add("csh_default_sem_elements_flag")
+    else:
+        n = c.u("sh_num_sem_elements", 8, sh.num_sem_elements, lo=1)
+        _code_sem_elements(c, sh, n)
+        if default_sem_set(sh) is not None:
+            explicit.add("csh_default_sem_set_flag")
+    if not elements_flag and default_sem_elements(sh):
+        explicit.add("csh_default_sem_elements_flag")
     _code_sem_temporal(c, sh)
     if sh.sh_entropy_coding_mode == ENTROPY_CABAC:
         current = (sh.sh_cabac_init_qp, sh.sh_cabac_context_carry_flag, sh.sh_cabac_explicit_init_flag)

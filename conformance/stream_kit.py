@@ -95,14 +95,17 @@ def raw_keyframe_md5(sh: SequenceHeader, picture: bytes) -> bytes:
 
 def trajectory_levels(sh: SequenceHeader, num_frames: int, seed: int) -> list[list[int]]:
     """Synthetic talking-head trajectories (tools/synthetic_semantics), quantised at the
-    stream's precisions for its signalled elements and clipped to their level ranges."""
+    stream's precisions for its signalled elements and clipped to their level ranges; the
+    background displacement (bg_tx, bg_ty), which the face trajectories lack, as a slow pan
+    and tilt of up to 3 % of the picture."""
     values = synthetic_trajectories(num_frames, fps=sh.frame_rate, seed=seed)
     out = []
-    for row in values:
+    for k, row in enumerate(values):
         levels = []
         for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
             lo, hi = sh.level_bounds(i)
-            levels.append(min(max(quantize(float(row[eid]), p), lo), hi))
+            value = float(row[eid]) if eid < len(row) else 0.03 * np.sin(2 * np.pi * k / max(num_frames, 1) + eid)
+            levels.append(min(max(quantize(value, p), lo), hi))
         out.append(levels)
     return out
 

@@ -17,7 +17,8 @@ from bitstream.geometry_payload import (
 )
 from bitstream.geometry_payload_v2 import payload_from_points_v2, write_payload_v2
 from bitstream.profiles import PROFILE_COMPACT, level_limits
-from bitstream.semantic_elements import ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import (DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID,
+                                        SEMANTIC_ELEMENTS)
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.structures import (
     ENTROPY_CABAC,
@@ -643,8 +644,9 @@ def compact_header_streams() -> list[Built]:
     out = []
     # explicit picture size, frame rate and format; the default element set at other precisions;
     # CABAC initialisation coded (sh_cabac_init_qp 8); the registered generator by its id
-    fine = [min(ELEMENT_BY_ID[i].default_precision + 1, ELEMENT_BY_ID[i].max_precision) for i in ALL_IDS]
-    sh = header(entropy=CABAC, num_frames=13, width=48, height=32, chroma=1, fps=(15, 1), precisions=fine,
+    fine = [min(ELEMENT_BY_ID[i].default_precision + 1, ELEMENT_BY_ID[i].max_precision) for i in DEFAULT_ELEMENT_IDS]
+    sh = header(entropy=CABAC, num_frames=13, width=48, height=32, chroma=1, fps=(15, 1),
+                ids=list(DEFAULT_ELEMENT_IDS), precisions=fine,
                 sh_profile_idc=PROFILE_COMPACT, compact_form=1, sh_cabac_init_qp=8)
     out.append(_compact(sh, "cabac_compact_header_explicit", 21,
                         "compact header with every value coded explicitly except the generator: 48x32, 15 fps, "
@@ -653,6 +655,17 @@ def compact_header_streams() -> list[Built]:
                          "csh_default_format_flag=0", "csh_default_sem_elements_flag=0",
                          "csh_default_sem_set_flag=1", "csh_cabac_default_init_flag=0",
                          "csh_generator_id=0"]))
+    # the default set with the background displacement (spec 1.2) at other precisions
+    bg_fine = [min(ELEMENT_BY_ID[i].default_precision + 1, ELEMENT_BY_ID[i].max_precision)
+               for i in DEFAULT_BACKGROUND_ELEMENT_IDS]
+    sh = header(entropy=CABAC, ids=list(DEFAULT_BACKGROUND_ELEMENT_IDS), precisions=bg_fine, num_frames=13,
+                sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+    out.append(_compact(sh, "cabac_compact_header_background_set", 25,
+                        "compact header naming the default element set followed by bg_tx and bg_ty "
+                        "(csh_background_elements_flag 1) at precisions one above the defaults",
+                        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=0",
+                         "csh_default_sem_set_flag=1", "csh_background_elements_flag=1",
+                         "sh_sem_precision[13..14] (bg_tx, bg_ty)"]))
     # a table frame rate, an explicit element list, and the generator in full form
     ids = [0, 1, 2, 7, 8, 9]
     sh = header(entropy=EG, ids=ids, num_frames=13, fps=(30000, 1001), sh_profile_idc=PROFILE_COMPACT,

@@ -19,10 +19,11 @@ import numpy as np
 from bitstream.keyframe_vvc import decode_vvc_rgb
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
-from bitstream.semantic_elements import ELEMENT_BY_ID, ELEMENT_BY_NAME
+from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, ELEMENT_BY_NAME
 from bitstream.semantic_reconstruction import dequantize, quantize
 from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
 from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC, KeyframeUnit, SequenceHeader
+from bitstream.units import iter_units
 
 from .stream_kit import Assembler, Built, header, test_rgb, trajectory_levels
 from .suite_format import DECODE, ERROR
@@ -77,16 +78,18 @@ def compact_default_streams() -> list[Built]:
     payload, decoded = _vvc(test_rgb(256, 256, 4), SYNTH_QP)
     for entropy, mode in ((ENTROPY_CABAC, "cabac"), (ENTROPY_EXP_GOLOMB, "eg")):
         sh = header(entropy=entropy, width=256, height=256, codec=KEYFRAME_CODEC_VVC, num_frames=9,
-                    sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+                    ids=list(DEFAULT_ELEMENT_IDS), sh_profile_idc=PROFILE_COMPACT, compact_form=1)
         lv = trajectory_levels(sh, 9, 61 + entropy)
         a = Assembler(sh)
         a.keyframe(payload, lv[0])
         a.hash(keyframe_md5={0: hashlib.md5(frame_to_rgb_planar(decoded)).digest()})
         a.semantics_in_units(lv[1:], 4, hash_every_unit=True)
         a.end()
-        out.append(Built(f"{mode}_compact_header_default", a.getvalue(), sh,
+        data = a.getvalue()
+        header_bytes = len(next(iter_units(data)).payload)
+        out.append(Built(f"{mode}_compact_header_default", data, sh,
                          f"{mode}: a default Compact-profile stream, whose COMPACT_SEQUENCE_HEADER codes every "
-                         "value by its default flag or table index (a 12-byte payload)",
+                         f"value by its default flag or table index (a {header_bytes}-byte payload)",
                          ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "sh_profile_idc=2", "csh_pic_size_idx=1",
                           "csh_frame_rate_idx=1", "csh_default_format_flag=1",
                           "csh_default_sem_elements_flag=1", "csh_generator_registered_flag=1",
@@ -306,6 +309,7 @@ def _face_background_motion(real: bytes, source: str) -> Built:
     generator = GENERATOR_BY_NAME["ifvc-geometric-3"]
     sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
     sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
+    sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
     sh.sh_num_frames = 25
     sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
     sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
@@ -316,10 +320,10 @@ def _face_background_motion(real: bytes, source: str) -> Built:
                  "the first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx up to "
                  "+-0.08 picture widths, bg_ty to -0.05 picture heights) and a head turn (yaw +-12 degrees), "
                  "decoded by ifvc-geometric-3: the background plate moves by the signalled displacement",
-                 ["sh_sem_element_id=14 (bg_tx)", "sh_sem_element_id=15 (bg_ty)", "Annex G.5a plate shift",
-                  "sh_profile_idc=2 (Compact) with the full sequence header",
+                 ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=1",
+                  "csh_background_elements_flag=1", "Annex G.5a plate shift", "sh_profile_idc=2 (Compact)",
                   "sh_generator_name=ifvc-geometric-3", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
-                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (full "
+                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact "
                  "form) and its element set extended by bg_tx and bg_ty at precision 8 (key levels 0); levels = key levels + closed-form motion "
                  "(conformance.streams_vvc._face_background_motion)",
                  DECODE, needs_shared=True, needs_vvenc=True, source=source)

@@ -55,6 +55,30 @@ def resolve_refresh(setting: str | float, keyframe_qp: int) -> float | None:
     return value
 
 
+# Frames between two checks with --refresh-check-every auto (the default): K such that the
+# encoder's CPU time per frame (its own 12-24 ms at 256x256, plus one synthesis and face PSNR
+# every K frames) stays under 66 ms, i.e. 15 frames/s even on one core. CPU per check on
+# liveportrait_driving_d13 at QP 42: geometric-1 3 ms, geometric-2 4, geometric-3 20,
+# refine-1 29, flow-1 200, flow-2 234, flow-3 205 (docs/results/refresh_speed_2026-12-04).
+# Generators not listed: 1.
+AUTO_CHECK_EVERY: dict[str, int] = {"ifvc-flow-1": 4, "ifvc-flow-2": 6, "ifvc-flow-3": 6}
+MAX_CHECK_EVERY = 64
+
+
+def resolve_check_every(setting: str | int, generator_name: str) -> int:
+    """K of ``--refresh-check-every``: ``auto`` -> AUTO_CHECK_EVERY of the generator (1 if not
+    listed), or the number given (1..MAX_CHECK_EVERY); ValueError for anything else."""
+    if setting == "auto":
+        return AUTO_CHECK_EVERY.get(generator_name, 1)
+    try:
+        value = int(setting)
+    except (TypeError, ValueError):
+        raise ValueError(f"refresh check interval {setting!r}: use auto or 1..{MAX_CHECK_EVERY}") from None
+    if not 1 <= value <= MAX_CHECK_EVERY:
+        raise ValueError(f"refresh check interval {value} is outside 1..{MAX_CHECK_EVERY}")
+    return value
+
+
 def face_box(landmarks: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the face region: the landmarks' box grown by FACE_MARGIN."""
     x0, y0 = landmarks[:, 0].min(), landmarks[:, 1].min()

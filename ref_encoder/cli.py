@@ -26,7 +26,8 @@ from ifvc_common.outputs import OutputTransaction  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
-from .adaptive_refresh import AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB, AUTO_THRESHOLD_SLOPE, resolve_refresh  # noqa: E402
+from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
+                               AUTO_THRESHOLD_SLOPE, resolve_check_every, resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
@@ -85,6 +86,15 @@ def _semantic_lambda(text: str) -> str | float:
         return float_range(0)(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be off, auto or a number >= 0, not {text!r}") from None
+
+
+def _check_every(text: str) -> str | int:
+    """--refresh-check-every: auto or 1..64."""
+    try:
+        resolve_check_every(text, DEFAULT_GENERATOR_NAME)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if text == "auto" else int(text)
 
 
 def _refresh(text: str) -> str:
@@ -185,14 +195,17 @@ def build_parser() -> CommandParser:
                          "stream bit-exact, 'auto' sets the threshold from --qp "
                          f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step), "
                          "a number sets it in dB")
-    ap.add_argument("--refresh-check-every", type=int_range(1, 64), default=1, metavar="K",
-                    help="with --refresh, synthesise and check every K-th frame only (speed; default 1)")
+    ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
+                    help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "
+                         "by the generator's cost (ref_encoder/adaptive_refresh.py), 1 except "
+                         + ", ".join(f"{k} for {g}" for g, k in AUTO_CHECK_EVERY.items()))
     ap.add_argument("--refresh-qp-offset", type=int_range(-63, 63), default=0, metavar="D",
                     help="key frames after the first are coded at QP --qp + D (clipped to 0..63; default 0)")
-    ap.add_argument("--background-motion", action="store_true",
-                    help="also code the background's displacement (bg_tx, bg_ty, spec 1.2: a camera pan or "
-                         "tilt, measured on the source); the layered generators (ifvc-geometric-2 and -3, "
-                         "ifvc-flow-2 and -3) move their background by it, the others ignore it")
+    ap.add_argument("--background-motion", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                    help="code the background's displacement (bg_tx, bg_ty, spec 1.2: a camera pan or tilt, "
+                         "measured on the source): the layered generators (ifvc-geometric-2 and -3, ifvc-flow-2 "
+                         "and -3) move their background by it, the others ignore it. auto (default): on with "
+                         "the Compact profile and one of those generators; the flag alone means on")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, resolve_generator_id
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, GENERATOR_BY_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, compact_tools,
@@ -36,7 +36,7 @@ from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CO
                                   SequenceHeader)
 from ifvc_synthesis.generators import Reference
 
-from .adaptive_refresh import AdaptiveRefresh, RefreshStats, resolve_refresh
+from .adaptive_refresh import AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_refresh
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
@@ -94,15 +94,18 @@ class EncoderConfig:
                                              # compact form (spec 7.3.8); Main always writes it
     refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
-    refresh_check_every: int = 1             # synthesise and measure every k-th frame (speed)
+    refresh_check_every: int | str = "auto"  # synthesise and measure every k-th frame (speed); "auto":
+                                             # by the generator's cost (adaptive_refresh.AUTO_CHECK_EVERY)
     refresh_qp_offset: int = 0               # key frames after the first: QP keyframe_qp + this (clipped
                                              # to 0..63); a refresh mostly supplies appearance the first
                                              # key frame lacks, which a coarser picture still shows
     element_ids: list[int] | None = None     # signalled elements (ids of Table 3, header order);
                                              # None: DEFAULT_ELEMENT_IDS
-    background_motion: bool = False          # also signal bg_tx, bg_ty (spec 1.2), measured by
-                                             # background_motion.py: the layered generators move
-                                             # their background plate by it (camera pan / tilt)
+    background_motion: str | bool = "auto"   # signal bg_tx, bg_ty (spec 1.2), measured by
+                                             # background_motion.py: "on" (True), "off" (False), or
+                                             # "auto": on in the Compact profile when the stream's
+                                             # generator moves its background plate by them
+                                             # (Table 3a; Annex G.5a) and no element list is given
     geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
                                              # the smallest the profile allows (2 Compact, 1 Main)
     semantic_periods: dict[str, int] | None = None   # group name (head, eyes, mouth, other) -> SemPeriod
@@ -147,6 +150,25 @@ def _choose_level(width: int, height: int, fps: float, fpu: int) -> int:
     raise ValueError(f"{width}x{height} at {fps:g} fps with {fpu} frames per unit exceeds every level")
 
 
+def resolve_background_motion(config: EncoderConfig) -> bool:
+    """Whether the encoder measures and signals bg_tx, bg_ty (EncoderConfig.background_motion).
+    With "auto" the default element set becomes DEFAULT_BACKGROUND_ELEMENT_IDS, which the
+    compact sequence header names with one bit (csh_background_elements_flag, spec 7.4.7)."""
+    setting = {True: "on", False: "off"}.get(config.background_motion, config.background_motion)  # type: ignore[call-overload]
+    if setting == "on":
+        if config.profile_idc != PROFILE_COMPACT:
+            raise ValueError("--background-motion needs the Compact profile (bg_tx and bg_ty are "
+                             "version 1.2 elements; spec Annex A.2, A.4)")
+        return True
+    if setting == "auto":
+        registered = GENERATOR_BY_NAME.get(config.generator_name)
+        return (config.profile_idc == PROFILE_COMPACT and config.element_ids is None
+                and registered is not None and registered.background_plate)
+    if setting == "off":
+        return False
+    raise ValueError(f"background motion {config.background_motion!r}: use auto, on or off")
+
+
 class Encoder:
     """The reference encoder (Python API of ``ifvc-encode``).
 
@@ -183,10 +205,7 @@ class Encoder:
         level = config.level_idc or _choose_level(width, height, float(fps_frac), config.frames_per_unit)
         # The element set: DEFAULT_ELEMENT_IDS (one constant with the compact header's flag).
         ids = list(DEFAULT_ELEMENT_IDS if config.element_ids is None else config.element_ids)
-        if config.background_motion:
-            if config.profile_idc != PROFILE_COMPACT:
-                raise ValueError("--background-motion needs the Compact profile (bg_tx and bg_ty are "
-                                 "version 1.2 elements; spec Annex A.2, A.4)")
+        if resolve_background_motion(config):
             ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
             raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
@@ -225,6 +244,7 @@ class Encoder:
             check_geometry_version(self.sh, config.geometry_version)
             self.geometry_version = config.geometry_version
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
+        self.refresh_check_every = resolve_check_every(config.refresh_check_every, config.generator_name)
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, self.refresh_threshold is not None)
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
@@ -234,7 +254,7 @@ class Encoder:
                                            else config.semantic_max_level_error)
         self._chooser = ClosedLoopChooser(self.quantiser)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
-            AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, config.refresh_check_every)
+            AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, self.refresh_check_every)
 
     def _set_semantic_periods(self, config: EncoderConfig) -> None:
         """sh_sem_temporal_flag and sh_sem_group_period_minus1 (spec 7.2a, 7.4.2) from the
@@ -332,7 +352,7 @@ class Encoder:
         background = BackgroundMotion(self.width, self.height) if signals_background(self.element_ids) else None
         refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
-            self.cfg.refresh_check_every)
+            self.refresh_check_every)
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):

@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bitstream.generator_registry import GENERATOR_BY_NAME, REGISTERED_GENERATORS
+from bitstream.profiles import PROFILE_MAIN
 from bitstream.semantic_elements import (BACKGROUND_ELEMENT_IDS, BASELINE_ELEMENT_IDS, BG_TX_ID, BG_TY_ID,
-                                         DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, NEUTRAL_VALUES, SEMANTIC_ELEMENTS)
+                                         DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, NEUTRAL_VALUES, SEMANTIC_ELEMENTS)
 from ifvc_synthesis.generators import LayeredGenerator
 from ifvc_synthesis.generators.geometric_3 import MeshGenerator
 from ref_encoder.background_motion import BackgroundMotion, signals_background
@@ -149,6 +151,38 @@ def test_encoder_signals_the_elements_only_when_asked() -> None:
     with_bg = Encoder(EncoderConfig(keyframe_codec="raw", background_motion=True), 64, 64, Fraction(25))
     assert with_bg.sh.sh_sem_element_id == [*DEFAULT_ELEMENT_IDS, BG_TX_ID, BG_TY_ID]
     assert with_bg.sh.sh_sem_precision[-2:] == [8, 8] and signals_background(with_bg.element_ids)
+
+
+@pytest.mark.parametrize("generator", [g.name for g in REGISTERED_GENERATORS])
+def test_auto_signals_the_elements_for_the_generators_that_move_their_plate(generator: str) -> None:
+    """background_motion "auto" (the default): the Compact profile and a generator of Table 3a
+    that moves its plate (Annex G.5a) get DEFAULT_BACKGROUND_ELEMENT_IDS, which the compact
+    header names with one bit; the Main profile, other generators, a given element list and
+    "off" do not."""
+    def ids(**kw) -> list[int]:  # type: ignore[no-untyped-def]
+        return Encoder(EncoderConfig(keyframe_codec="raw", generator_name=generator, **kw), 64, 64,
+                       Fraction(25)).element_ids
+    moves = GENERATOR_BY_NAME[generator].background_plate
+    assert ids() == list(DEFAULT_BACKGROUND_ELEMENT_IDS if moves else DEFAULT_ELEMENT_IDS)
+    assert ids(profile_idc=PROFILE_MAIN) == list(DEFAULT_ELEMENT_IDS)
+    assert ids(background_motion="off") == list(DEFAULT_ELEMENT_IDS)
+    assert ids(background_motion="on") == list(DEFAULT_BACKGROUND_ELEMENT_IDS)
+    assert ids(element_ids=[0, 1, 2]) == [0, 1, 2]
+    with pytest.raises(ValueError, match="auto, on or off"):
+        ids(background_motion="sometimes")
+
+
+def test_background_plate_column_of_table_3a_is_what_the_generators_do() -> None:
+    """Table 3a's background_plate: a shift of 4 pixels in bg_tx changes the picture of exactly
+    the generators that list it (each synthesised from the same key frame and values)."""
+    from ifvc_synthesis.generators import get_generator
+    rgb = textured_picture()
+    v = key_values()
+    for g in REGISTERED_GENERATORS:
+        gen = get_generator(g.name)
+        gen.set_keyframe(rgb, v, b"", 0)
+        still, moved = gen.synthesize(v), gen.synthesize(_with_background(v, 4, 0))
+        assert (not np.array_equal(still, moved)) == g.background_plate, g.name
 
 
 def _pan(frames: list[np.ndarray], step_px: float) -> list[np.ndarray]:

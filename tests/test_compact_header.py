@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from bitstream.errors import BitstreamError
 from bitstream.generator_registry import GENERATOR_BY_ID, REGISTERED_GENERATORS
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
-from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import (DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID,
+                                        SEMANTIC_ELEMENTS)
 from bitstream.stream import ParsedSequenceHeader, StreamParser, StreamWriter
 from bitstream.structures import (CSH_FRAME_RATES, CSH_PIC_SIZES, ENTROPY_CABAC, ENTROPY_EXP_GOLOMB,
                                   KEYFRAME_CODEC_RAW, SequenceHeader, code_compact_sequence_header,
@@ -24,6 +25,7 @@ from bitstream.units import UnitType, frame_unit, iter_units
 
 EOS = frame_unit(UnitType.END_OF_SEQUENCE, b"\x80")
 DEFAULT_PRECISIONS = [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_ELEMENT_IDS]
+BG_PRECISIONS = [ELEMENT_BY_ID[e].default_precision for e in DEFAULT_BACKGROUND_ELEMENT_IDS]
 
 
 def default_sh(**kw) -> SequenceHeader:  # type: ignore[no-untyped-def]
@@ -91,8 +93,10 @@ def compact_headers(draw: st.DrawFn) -> SequenceHeader:
     if draw(st.booleans()):
         sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8 = draw(st.integers(0, 3)), draw(st.integers(0, 8))
     kind = draw(st.sampled_from(["default", "default_set", "explicit"]))
+    if draw(st.booleans()):                     # the default set with the background (csh_background_elements_flag)
+        sh.sh_sem_element_id, sh.sh_sem_precision = list(DEFAULT_BACKGROUND_ELEMENT_IDS), list(BG_PRECISIONS)
     if kind == "default_set":
-        sh.sh_sem_precision = [draw(st.integers(0, ELEMENT_BY_ID[e].max_precision)) for e in DEFAULT_ELEMENT_IDS]
+        sh.sh_sem_precision = [draw(st.integers(0, ELEMENT_BY_ID[e].max_precision)) for e in sh.sh_sem_element_id]
     elif kind == "explicit":
         ids = draw(st.lists(st.integers(0, 255), min_size=1, max_size=20, unique=True))
         sh.sh_sem_element_id = ids
@@ -162,7 +166,14 @@ def test_explicit_branch_for_a_default_value(choice: str) -> None:
                                                                                   DEFAULT_PRECISIONS)]),
      {"csh_default_sem_set_flag", "sh_sem_precision"}, {"sh_num_sem_elements", "sh_sem_element_id"}),
     (dict(sh_sem_element_id=[0, 1, 2], sh_sem_precision=[1, 1, 1]),
-     {"csh_default_sem_set_flag", "sh_num_sem_elements", "sh_sem_element_id", "sh_sem_precision"}, set()),
+     {"csh_default_sem_set_flag", "sh_num_sem_elements", "sh_sem_element_id", "sh_sem_precision"},
+     {"csh_background_elements_flag"}),
+    (dict(sh_sem_element_id=list(DEFAULT_BACKGROUND_ELEMENT_IDS), sh_sem_precision=list(BG_PRECISIONS)),
+     {"csh_default_sem_elements_flag", "csh_background_elements_flag"},
+     {"csh_default_sem_set_flag", "sh_sem_precision", "sh_num_sem_elements"}),
+    (dict(sh_sem_element_id=list(DEFAULT_BACKGROUND_ELEMENT_IDS), sh_sem_precision=[*DEFAULT_PRECISIONS, 9, 10]),
+     {"csh_default_sem_set_flag", "csh_background_elements_flag", "sh_sem_precision"},
+     {"sh_num_sem_elements", "sh_sem_element_id"}),
     (dict(sh_cabac_init_qp=8), {"sh_cabac_init_qp", "sh_cabac_context_carry_flag"}, {"sh_skip_ctx_init_value"}),
     (dict(sh_cabac_explicit_init_flag=1), {"sh_cabac_explicit_init_flag", "sh_skip_ctx_init_value",
                                            "sh_ctx_init_value", "sh_rice_stat_init"}, set()),
@@ -180,6 +191,22 @@ def test_every_flag_path(change: dict, present: set[str], absent: set[str]) -> N
     coded = names(sh)
     assert present <= coded and not absent & coded, (present - coded, absent & coded)
     assert read(write(sh)) == sh
+
+
+def test_background_set_costs_one_bit() -> None:
+    """csh_background_elements_flag (spec 7.4.7): the default set followed by bg_tx and bg_ty at
+    the default precisions is one bit, as the default set is; the flag is 1 only for that set."""
+    plain = default_sh()
+    with_bg = default_sh(sh_sem_element_id=list(DEFAULT_BACKGROUND_ELEMENT_IDS), sh_sem_precision=list(BG_PRECISIONS))
+    assert coded_bits(with_bg) == coded_bits(plain)
+    for sh, flag in ((plain, 0), (with_bg, 1)):
+        trace: list[TraceEntry] = []
+        write(sh, trace)
+        assert [t.value for t in trace if t.name == "csh_background_elements_flag"] == [flag]
+        assert read(write(sh)).sh_sem_element_id == sh.sh_sem_element_id
+    # the two background elements in another order are not the default set: listed explicitly
+    swapped = default_sh(sh_sem_element_id=[*DEFAULT_ELEMENT_IDS, 15, 14], sh_sem_precision=list(BG_PRECISIONS))
+    assert "sh_num_sem_elements" in names(swapped) and read(write(swapped)) == swapped
 
 
 def test_registered_generator_ids_round_trip() -> None:

@@ -74,6 +74,7 @@ def test_spec_table_3a_lists_the_registry() -> None:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    listed = {name: (NO_WEIGHTS_SHA256 if digest.startswith("all zero") else bytes.fromhex(digest), int(gid))
-              for name, digest, _, gid in rows[2:]}                # after the header and rule rows
-    assert listed == {g.name: (g.weights_sha256, g.generator_id) for g in REGISTERED_GENERATORS}
+    listed = {name: (NO_WEIGHTS_SHA256 if digest.startswith("all zero") else bytes.fromhex(digest), int(gid),
+                     plate.startswith("moved"))
+              for name, digest, _, gid, plate in rows[2:]}         # after the header and rule rows
+    assert listed == {g.name: (g.weights_sha256, g.generator_id, g.background_plate) for g in REGISTERED_GENERATORS}

@@ -276,3 +276,32 @@ def test_studio_draws_multi_reference_frames_as_the_decoder_does() -> None:
     assert len(session.keys[-1].references) == 4
     for idx in (17, 2, 16, 10, 13):                              # random access, across key frames
         assert session.frame(idx, edits).tobytes() == decoded[idx].tobytes()
+
+
+def test_refresh_check_interval_auto_follows_the_generators_cost(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:
+    """--refresh-check-every auto (the default) checks every frame with the cheap generators and
+    every K-th frame with the slower ones (AUTO_CHECK_EVERY); a number overrides it; anything
+    else is a one-line usage error."""
+    from bitstream.generator_registry import REGISTERED_GENERATORS
+    from ref_encoder import cli as encode_cli
+    from ref_encoder.adaptive_refresh import AUTO_CHECK_EVERY, AdaptiveRefresh, resolve_check_every
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    assert set(AUTO_CHECK_EVERY) <= {g.name for g in REGISTERED_GENERATORS}
+    assert resolve_check_every("auto", "ifvc-geometric-1") == resolve_check_every("auto", "ifvc-geometric-2") == 1
+    assert resolve_check_every("auto", "ifvc-flow-2") == AUTO_CHECK_EVERY["ifvc-flow-2"] > 1
+    assert resolve_check_every("auto", "my-own-generator") == 1 and resolve_check_every(3, "ifvc-flow-2") == 3
+    for bad in ("0", "65", "often", 0):
+        with pytest.raises(ValueError, match="refresh check interval"):
+            resolve_check_every(bad, "ifvc-flow-2")
+    enc = Encoder(EncoderConfig(keyframe_codec="raw", generator_name="ifvc-flow-2", refresh="auto"),
+                  64, 64, Fraction(25))
+    assert enc.refresh_check_every == AUTO_CHECK_EVERY["ifvc-flow-2"]
+    k = AUTO_CHECK_EVERY["ifvc-flow-2"]
+    refresh = AdaptiveRefresh("ifvc-geometric-1", 20.0, 1, k)
+    assert [i for i in range(40) if refresh.due_for_check(i, 0)] == [i for i in range(12, 40) if i % k == 0]
+    with pytest.raises(SystemExit):
+        encode_cli.main([str(tmp_path / "x.rgb"), "--refresh-check-every", "often", "-o", str(tmp_path / "x.ifvc")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refresh check interval 'often': use auto or 1..64" in err[0]
+    assert not (tmp_path / "x.ifvc").exists()

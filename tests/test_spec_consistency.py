@@ -13,7 +13,7 @@ from bitstream.semantic_elements import FACE_ELEMENTS, SEMANTIC_ELEMENTS
 from bitstream.stream import StreamParser, StreamWriter
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
 from bitstream.profiles import PROFILE_COMPACT
-from bitstream.semantic_elements import DEFAULT_ELEMENT_IDS
+from bitstream.semantic_elements import DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from bitstream.structures import (CSH_FRAME_RATES, CSH_PIC_SIZES, KEYFRAME_CODEC_RAW, SequenceHeader,
                                   raw_picture_size, with_explicit_init)
 from bitstream.trace import TraceEntry
@@ -98,11 +98,14 @@ def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") 
     only change is the last element of a group: sem_res_nz, inferred sem_res_sig_flag), with the
     full sequence header ("full") or a compact one (spec 7.3.8) with every value by its default
     flag or index ("default") or coded explicitly ("explicit"); "": the Main profile."""
-    ids = [e.element_id for e in FACE_ELEMENTS]
+    # a named default set in the compact header (7.4.7): with the background elements ("default")
+    # or at other precisions ("explicit"); otherwise the 14 face elements as a list
+    ids = list({"default": DEFAULT_BACKGROUND_ELEMENT_IDS, "explicit": DEFAULT_ELEMENT_IDS}.get(
+        compact, [e.element_id for e in FACE_ELEMENTS]))
     ext = b"\x5a\x00" if extended else b""
     sh = SequenceHeader(sh_entropy_coding_mode=entropy_mode, sh_keyframe_codec_id=KEYFRAME_CODEC_RAW,
                         sh_num_frames=8 if compact else 7, sh_sem_element_id=ids,
-                        sh_sem_precision=[e.default_precision for e in FACE_ELEMENTS],
+                        sh_sem_precision=[ELEMENT_BY_ID[i].default_precision for i in ids],
                         sh_generator_name="g", sh_su_extension_flag=int(extended),
                         sh_extension_data=ext)
     if compact:
@@ -113,7 +116,7 @@ def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") 
             sh.sh_pic_width = sh.sh_pic_height = 256
             sh.sh_generator_name, sh.sh_generator_sha256 = DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
         else:   # the default set at other precisions
-            sh.sh_sem_precision = [min(p + 1, e.max_precision) for p, e in zip(sh.sh_sem_precision, FACE_ELEMENTS)]
+            sh.sh_sem_precision = [min(p + 1, ELEMENT_BY_ID[i].max_precision) for p, i in zip(sh.sh_sem_precision, ids)]
             sh.sh_chroma_format_idc, sh.sh_frame_rate_num = 1, 15
             sh.sh_sem_temporal_flag = 1     # every SemPeriod 1: the levels below stay codable
     if entropy_mode == 1 and compact != "default":

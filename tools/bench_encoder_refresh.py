@@ -3,7 +3,8 @@
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
         [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4]
 
-A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame). Each
+A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame; /auto:
+the encoder's default interval for the generator, without /K: every frame). Each
 setting codes the same frames (read before timing) with the whole encoder (analysis, VVC key
 frames, quantisation, refresh synthesis); frames/s are wall-clock over encode( ), run one after
 the other in one process, so compare settings of one run (a busy machine slows all of them).
@@ -27,9 +28,9 @@ from pathlib import Path
 from bitstream.raw_video import read_rgb444
 
 
-def _setting(text: str) -> tuple[str, int]:
+def _setting(text: str) -> tuple[str, int | str]:
     refresh, _, every = text.partition("/")
-    return refresh, int(every) if every else 1
+    return refresh, (every if every == "auto" else int(every)) if every else 1
 
 
 def main(argv: list[str] | None = None) -> int:
