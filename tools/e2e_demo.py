@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ifvc_common.argtypes import int_range  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import refuse_same_file  # noqa: E402
-from ifvc_synthesis.generators import GeometricGenerator, known_generators, shipped_weights  # noqa: E402
+from ifvc_synthesis.generators import GeometricGenerator, known_generators  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qp", type=int_range(0, 63), default=42, help="key-frame QP")
     ap.add_argument("--out", type=Path, default=Path("out") / "e2e", help="work and output folder (created if missing)")
     ap.add_argument("--generator", choices=known_generators(), default=GeometricGenerator.name,
-                    help="the generator named in the stream and used to decode it (Annex E / Annex F)")
+                    help="the generator named in the stream and used to decode it (spec Table 3a)")
     args = ap.parse_args(argv)
     if not args.input.is_file():
         print(f"ifvc-demo: error: input video not found: {args.input}"
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     seq_dir = args.out / "sequence"
     seq = seq_dir / output_names(args.input.stem)["rgb"]
-    learned = args.generator != GeometricGenerator.name
-    tag = f"_{args.generator}" if learned else ""
+    other = args.generator != GeometricGenerator.name
+    tag = f"_{args.generator}" if other else ""
     stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
     decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
     refuse_same_file([args.input], [*(seq_dir / fn for fn in output_names(args.input.stem).values()),
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except PrepareError as exc:
         print(f"ifvc-demo: error: {exc}", file=sys.stderr)
         return 1
-    # the encoder names a learned generator by the SHA-256 of the weights the decoder ships
-    generator_args = ["--generator", args.generator, "--generator-weights",
-                      str(shipped_weights(args.generator))] if learned else []
+    # a registered name: the encoder writes its registered SHA-256 (Table 3a), which the
+    # decoder checks against the weights it ships
+    generator_args = ["--generator", args.generator] if other else []
     print(f"sequence: {seq} ({entry.frames} frames, crop {entry.crop_box}) in {time.time() - t0:.1f} s")
     t1 = time.time()
     rc = encode_cli.main([str(seq), "--width", "256", "--height", "256", "--qp", str(args.qp),
