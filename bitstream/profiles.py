@@ -61,6 +61,12 @@ def max_ref_frames(level_idc: int) -> int:
     return limits.max_ref_frames if limits else min(lim.max_ref_frames for lim in LEVELS.values())
 
 
+def allowed_element_ids(profile_idc: int) -> frozenset[int]:
+    """The sh_sem_element_id values a profile allows: Main the elements of version 1.1, ids
+    0..13 (A.2); Compact all of Table 3, bg_tx and bg_ty too (A.4)."""
+    return frozenset(ELEMENT_BY_ID) if profile_idc == PROFILE_COMPACT else frozenset(BASELINE_ELEMENT_IDS)
+
+
 def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
     """Profile and level constraints on the sequence header (spec A.3, A.4).
     Returns the level's limits for the checks made while parsing later units."""
@@ -86,8 +92,7 @@ def check_sequence_header(sh: SequenceHeader) -> LevelLimits:
     if sh.sh_keyframe_codec_id not in (KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC):
         raise fail(f"sh_keyframe_codec_id {sh.sh_keyframe_codec_id} is not allowed in {profile}",
                    "sh_keyframe_codec_id")
-    # Main: the elements of version 1.1 (A.2); Compact: all of Table 3 (A.4: bg_tx, bg_ty too)
-    allowed = ELEMENT_BY_ID if sh.sh_profile_idc == PROFILE_COMPACT else BASELINE_ELEMENT_IDS
+    allowed = allowed_element_ids(sh.sh_profile_idc)
     for i, eid in enumerate(sh.sh_sem_element_id):
         if eid not in allowed:
             raise fail(f"sh_sem_element_id[{i}] = {eid} is not a {profile} element",

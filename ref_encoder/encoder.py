@@ -25,8 +25,8 @@ import numpy as np
 from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, GENERATOR_BY_NAME, resolve_generator_id
 from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.key_geometry import check_geometry_version
-from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, compact_tools,
-                                max_ref_frames)
+from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, allowed_element_ids,
+                                compact_tools, max_ref_frames)
 from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
 from bitstream.semantic_groups import GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
@@ -155,10 +155,7 @@ def resolve_background_motion(config: EncoderConfig) -> bool:
     With "auto" the default element set becomes DEFAULT_BACKGROUND_ELEMENT_IDS, which the
     compact sequence header names with one bit (csh_background_elements_flag, spec 7.4.7)."""
     setting = {True: "on", False: "off"}.get(config.background_motion, config.background_motion)  # type: ignore[call-overload]
-    if setting == "on":
-        if config.profile_idc != PROFILE_COMPACT:
-            raise ValueError("--background-motion needs the Compact profile (bg_tx and bg_ty are "
-                             "version 1.2 elements; spec Annex A.2, A.4)")
+    if setting == "on":         # the Main profile refuses the elements with the element set
         return True
     if setting == "auto":
         registered = GENERATOR_BY_NAME.get(config.generator_name)
@@ -209,8 +206,10 @@ class Encoder:
             ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
             raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
-        if config.profile_idc != PROFILE_COMPACT and set(ids) & set(BACKGROUND_ELEMENT_IDS):
-            raise ValueError("bg_tx and bg_ty are elements of the Compact profile (spec Annex A.2, A.4)")
+        refused = [ELEMENT_BY_ID[i].name for i in ids if i not in allowed_element_ids(config.profile_idc)]
+        if refused:
+            raise ValueError(f"{', '.join(refused)} (--background-motion) need the Compact profile "
+                             "(spec Annex A.2, A.4)")
         unused = set(config.precisions) - {ELEMENT_BY_ID[i].name for i in ids}
         if unused:
             raise ValueError(f"precision given for element(s) not in the element set: {', '.join(sorted(unused))}")
