@@ -210,3 +210,24 @@ def test_an_altered_pack_is_refused(pack: Path, tmp_path: Path) -> None:
         load_pack_clips(copy, split)
     (copy / "manifest.json").unlink()
     assert pack_main(["check", "--pack", str(copy)]) == 2
+
+
+def test_prefilled_pairs_are_the_pairs_computed_on_first_use(pack: Path) -> None:
+    """--prefill-workers computes the training pairs in forked processes before the first step;
+    each must be the sample that PairPool.get computes when a batch first draws it."""
+    from tools.train_generator import PairPool
+    clips = load_pack_clips(pack, "train")
+    prefilled, lazy = PairPool(clips), PairPool(clips)
+    prefilled.prefill(2)
+    assert sorted(prefilled.cache) == list(range(len(prefilled))) and len(prefilled) > 2
+    for i in range(len(lazy)):
+        a, b = prefilled.get(i), lazy.get(i)
+        for name in ("warp", "key", "flow", "masks", "target"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), (i, name)
+
+
+def test_prefill_workers_must_not_be_negative(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        train_main(["train", "--prefill-workers", "-1"])
+    assert exc.value.code == 2
+    assert "--prefill-workers must be 0 or more" in capsys.readouterr().err

@@ -190,11 +190,16 @@ class Clip:
         return self.generators[k]
 
 
+def coded_key_cache_path(picture: np.ndarray, qp: int, preset: str) -> Path:
+    """Where coded_key_picture keeps ``picture`` coded at ``qp`` with ``preset`` (under WORK)."""
+    digest = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()[:20]
+    return WORK / "coded_keys" / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}_{preset}.rgb"
+
+
 def coded_key_picture(picture: np.ndarray, qp: int, preset: str) -> np.ndarray:
     """``picture`` coded as a VVC intra key frame at ``qp`` and decoded, as the encoder codes
     key frames (ref_encoder.keyframe_coding); cached under WORK by picture hash, QP and preset."""
-    digest = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()[:20]
-    cache = WORK / "coded_keys" / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}_{preset}.rgb"
+    cache = coded_key_cache_path(picture, qp, preset)
     if cache.is_file():
         decoded = np.frombuffer(cache.read_bytes(), np.uint8)
         if decoded.size == picture.size:            # else a stale or damaged file: code again
@@ -278,6 +283,48 @@ class PairPool:
             c, k, d = self.pairs[i]
             self.cache[i] = make_sample(self.clips[c], k, d)
         return self.cache[i]
+
+    def prefill(self, workers: int) -> None:
+        """Compute every pair's sample now, in ``workers`` processes: on a GPU machine the first
+        pass over the pairs (one geometric pass each, tens of ms on one core) would otherwise
+        take a good part of a short training call. The samples are the ones ``get`` computes
+        (same function, same inputs), so training draws the same batches either way. The
+        workers are spawned, not forked: a fork of a process whose libraries run threads
+        (MediaPipe's, OpenCV's) can deadlock."""
+        todo = [i for i in range(len(self.pairs)) if i not in self.cache]
+        if workers <= 1 or not todo:
+            for i in todo:
+                self.get(i)
+            return
+        import dataclasses
+        import multiprocessing
+        # contiguous chunks: pairs are ordered by clip and key, so a worker sets up few key frames
+        n = max(1, min(len(todo), workers * 4))
+        chunks = [todo[j * len(todo) // n:(j + 1) * len(todo) // n] for j in range(n)]
+        clips = [dataclasses.replace(c, generators={}) for c in self.clips]    # built in the workers
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_prefill_worker_init,
+                                                       initargs=(clips, self.pairs)) as procs:
+            for done in procs.imap(_prefill_chunk, chunks):
+                self.cache.update(done)
+
+
+_PREFILL_POOL: PairPool | None = None        # a prefill worker's pool (its own cache)
+
+
+def _prefill_worker_init(clips: list[Clip], pairs: list[tuple[int, int, int]]) -> None:
+    global _PREFILL_POOL
+    torch.set_num_threads(1)                 # one core per worker; numpy and OpenCV work per pair
+    import cv2
+    cv2.setNumThreads(1)
+    _PREFILL_POOL = PairPool.__new__(PairPool)
+    _PREFILL_POOL.clips, _PREFILL_POOL.pairs, _PREFILL_POOL.cache = clips, pairs, {}
+
+
+def _prefill_chunk(indices: list[int]) -> dict[int, Sample]:
+    assert _PREFILL_POOL is not None
+    done = {i: _PREFILL_POOL.get(i) for i in indices}
+    _PREFILL_POOL.cache.clear()              # the parent keeps them
+    return done
 
 
 def augment(sample: Sample, crop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -691,6 +738,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             code_key_frames(val_clips, (cfg.val_key_qp,), cfg.key_preset)
             log(f"validation key frames VVC-coded ({cfg.key_preset}) at QP {cfg.val_key_qp}")
         pool = PairPool(train_clips)
+        if args.prefill_workers > 0:
+            t0 = time.perf_counter()
+            pool.prefill(args.prefill_workers)
+            log(f"{len(pool.cache)} training pairs computed in {time.perf_counter() - t0:.1f} s "
+                f"({args.prefill_workers} processes)")
         val = validation_pairs(val_clips)
     except (ValueError, RuntimeError) as exc:       # a pack that is missing, incomplete or altered
         log(f"error: {exc}")
@@ -894,6 +946,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--key-preset", choices=KEYFRAME_PRESETS, default="medium", help="VVenC preset of coded key frames")
     t.add_argument("--pack", type=Path, default=None,
                    help="read the clips from a pack (tools/generator_pack.py) instead of work/sequences")
+    t.add_argument("--prefill-workers", type=int, default=0, metavar="N",
+                   help="compute every training pair before the first step, in N processes (0: as drawn)")
     e = sub.add_parser("evaluate", help="LPIPS/DISTS/PSNR of learned vs geometric, frames/s")
     e.add_argument("--run", default=str(WORK / "run1"))
     e.add_argument("--weights", default=None, help="a weights file instead of the run's best")
@@ -932,6 +986,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if getattr(args, "steps", None) is not None and args.steps < 1:
         ap.error(f"--steps must be at least 1, got {args.steps}")
+    if getattr(args, "prefill_workers", 0) < 0:
+        ap.error(f"--prefill-workers must be 0 or more, got {args.prefill_workers}")
     wants_cuda = getattr(args, "device", "cpu") == "cuda" or "cuda" in getattr(args, "devices", [])
     if wants_cuda and not torch.cuda.is_available():
         ap.error(f"{args.cmd}: no CUDA device available")
