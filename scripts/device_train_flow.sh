@@ -4,6 +4,8 @@
 # (scripts/prepare_device_training.sh made it):
 #
 #   bash scripts/device_train_flow.sh                       # RECIPE=flow-3; results in $OUT
+# The tree and the carry together exceed what the device tool sends: scripts/device_tree.sh slim
+# before the call, restore after (docs/results/gpu_call_2026-12-04).
 #   DEVICE=cpu PHASES=1:1e-4 BATCH=2 RUNS=a bash scripts/device_train_flow.sh   # a CPU smoke run
 #
 # Recipes:
@@ -12,7 +14,7 @@
 #           22/32/42/52 in turn and validation key frames at QP 32 (the coded pictures come
 #           from the carry: the GPU machine has no VVenC). Its CPU training was 60 minutes.
 #   flow-1  the paper's network on ifvc-geometric-1's warp from scratch, source key frames
-#           (the recipe of docs/results/flow_occlusion_2026-12-03).
+#           (the recipe of docs/results/flow_occlusion_2026-12-03; MINUTES and LR as then).
 # PHASES is a list of MINUTES:LR; each phase resumes the run at that learning rate (a step
 # schedule). RUNS names runs that train at once on the one GPU (the batch and learning-rate
 # scale of each: a = BATCH at the phase rates, b = 2 x BATCH at half the rates), so one call
@@ -51,7 +53,7 @@ case "$RECIPE" in
           --key-qps 22 32 42 52 --val-key-qp 32)
     BASE=ifvc-geometric-3 ;;
   flow-1)
-    PHASES=${PHASES:-6:2e-4}
+    PHASES=${PHASES:-${MINUTES:-6}:${LR:-2e-4}}
     ARGS=(--model flow-occlusion --base ifvc-geometric-1)
     BASE=ifvc-geometric-1 ;;
   *) echo "error: RECIPE must be flow-3 or flow-1, not '$RECIPE'" >&2; exit 2 ;;

@@ -40,13 +40,7 @@ for split, qps in (("train", (22, 32, 42, 52)), ("validation", (32,))):
             shutil.copy(tg.coded_key_cache_path(clip.frames[kf.frame], kf.qp, "medium"), dest)
 print(f"[prepare_device_training] {len(list(dest.iterdir()))} coded key frames in {dest}")
 PYEOF
-# The device tool carries the tracked files and $CARRY, 64 MiB at most together.
-tracked=$(git ls-files -z | xargs -0 cat | wc -c)
-carry=$(du -sb "$CARRY" | cut -f1)
-total_mib=$(( (tracked + carry) / 1048576 ))
-echo "[prepare_device_training] tracked files $(( tracked / 1048576 )) MiB + $CARRY $(( carry / 1048576 )) MiB = $total_mib MiB of the 64 MiB the device tool carries"
-if [ "$total_mib" -ge 64 ]; then
-  echo "[prepare_device_training] error: too large for the device tool; write a sparser pack (PACK_STRIDE=12)" >&2
-  exit 1
-fi
-echo "[prepare_device_training] done: carry $CARRY to the GPU machine and run scripts/device_train_flow.sh there"
+# The device tool sends the tree and the carry, 64 MiB at most together (scripts/device_tree.sh)
+echo "[prepare_device_training] done: bash scripts/device_tree.sh slim, then the device call"
+echo "  run(command=\"bash scripts/device_train_flow.sh\", carry=[\"$CARRY\"], timeout_s=560),"
+echo "  then bash scripts/device_tree.sh restore"
