@@ -1,0 +1,52 @@
+"""Strips source | ifvc-flow-3, one key frame | ifvc-flow-3 with --refresh auto, from the decoded
+pictures of two campaigns (the frames are the campaigns' own decoder output).
+
+    python docs/results/flow3_refresh_2026-12-04/strips.py --one work/camp_bgdef --refresh work/camp_flow3ra \
+        --out docs/results/flow3_refresh_2026-12-04
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bitstream.raw_video import read_rgb444
+
+CASES = [("pcavs_Pose_Source_620900105", 32, 48, "head turn"), ("pcavs_Pose_Source_620900105", 32, 80, "after the turn"),
+         ("sadtalker_RD_Radio34_000", 22, 60, "QP 22")]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def label(img: np.ndarray, text: str) -> np.ndarray:
+    out = img.copy()
+    cv2.rectangle(out, (0, 0), (out.shape[1], 16), (255, 255, 255), -1)
+    cv2.putText(out, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sequences", type=Path, default=Path("work/sequences"))
+    ap.add_argument("--one", type=Path, required=True, help="campaign folder with the flow3 cells")
+    ap.add_argument("--refresh", type=Path, required=True, help="campaign folder with the flow3_ra cells")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    for seq, qp, f, what in CASES:
+        src = read_rgb444(args.sequences / f"{seq}_256x256_25_8bit_444.rgb", max_frames=f + 1)[f]
+        one = read_rgb444(args.one / "cells" / "flow3" / seq / f"{seq}_flow3_qp{qp}.rgb", max_frames=f + 1)[f]
+        ra = read_rgb444(args.refresh / "cells" / "flow3_ra" / seq / f"{seq}_flow3_ra_qp{qp}.rgb", max_frames=f + 1)[f]
+        strip = np.concatenate([label(src, f"source {seq[:14]} f{f}"),
+                                label(one, f"flow-3 one key {psnr(src, one):.1f} dB"),
+                                label(ra, f"flow-3 refresh {psnr(src, ra):.1f} dB")], axis=1)
+        path = args.out / f"strip_{seq}_qp{qp}_f{f:03d}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
+        print(path, what)
+
+
+if __name__ == "__main__":
+    main()
