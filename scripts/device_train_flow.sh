@@ -63,7 +63,7 @@ train_run() {   # name batch lr-scale: every phase of one run, in order
   local name=$1 batch=$2 scale=$3 run=work/train_generator/gpu_$1 phase minutes lr
   for phase in $PHASES; do
     minutes=${phase%%:*}
-    lr=$($PY -c "print(${phase#*:} * $scale)")
+    lr=$(awk "BEGIN { print ${phase#*:} * $scale }")
     $PY -m tools.train_generator train "${ARGS[@]}" --pack "$CARRY/pack" --run "$run" --device "$DEVICE" \
         --crop 256 --batch "$batch" --lr "$lr" --l1 0.5 --perceptual 1.0 --perceptual-loss lpips-alex \
         --val-every "${VAL_EVERY:-250}" --minutes "$minutes" --threads "$THREADS" \

@@ -303,7 +303,7 @@ class PairPool:
         chunks = [todo[j * len(todo) // n:(j + 1) * len(todo) // n] for j in range(n)]
         clips = [dataclasses.replace(c, generators={}) for c in self.clips]    # built in the workers
         with multiprocessing.get_context("spawn").Pool(workers, initializer=_prefill_worker_init,
-                                                       initargs=(clips, self.pairs)) as procs:
+                                                       initargs=(clips,)) as procs:
             for done in procs.imap(_prefill_chunk, chunks):
                 self.cache.update(done)
 
@@ -311,13 +311,12 @@ class PairPool:
 _PREFILL_POOL: PairPool | None = None        # a prefill worker's pool (its own cache)
 
 
-def _prefill_worker_init(clips: list[Clip], pairs: list[tuple[int, int, int]]) -> None:
+def _prefill_worker_init(clips: list[Clip]) -> None:
     global _PREFILL_POOL
     torch.set_num_threads(1)                 # one core per worker; numpy and OpenCV work per pair
     import cv2
     cv2.setNumThreads(1)
-    _PREFILL_POOL = PairPool.__new__(PairPool)
-    _PREFILL_POOL.clips, _PREFILL_POOL.pairs, _PREFILL_POOL.cache = clips, pairs, {}
+    _PREFILL_POOL = PairPool(clips)          # the same clips give the parent's pairs, in its order
 
 
 def _prefill_chunk(indices: list[int]) -> dict[int, Sample]:

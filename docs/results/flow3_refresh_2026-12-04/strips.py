@@ -9,24 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from bitstream.raw_video import read_rgb444
+from conformance.metrics.psnr import psnr_rgb
+from tools.generator_strips import write_strip
 
 CASES = [("pcavs_Pose_Source_620900105", 32, 48, "head turn"), ("pcavs_Pose_Source_620900105", 32, 80, "after the turn"),
          ("sadtalker_RD_Radio34_000", 22, 60, "QP 22")]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
-
-
-def label(img: np.ndarray, text: str) -> np.ndarray:
-    out = img.copy()
-    cv2.rectangle(out, (0, 0), (out.shape[1], 16), (255, 255, 255), -1)
-    cv2.putText(out, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return out
 
 
 def main() -> None:
@@ -36,16 +24,14 @@ def main() -> None:
     ap.add_argument("--refresh", type=Path, required=True, help="campaign folder with the flow3_ra cells")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    for seq, qp, f, what in CASES:
+    for seq, qp, f, _what in CASES:
         src = read_rgb444(args.sequences / f"{seq}_256x256_25_8bit_444.rgb", max_frames=f + 1)[f]
         one = read_rgb444(args.one / "cells" / "flow3" / seq / f"{seq}_flow3_qp{qp}.rgb", max_frames=f + 1)[f]
         ra = read_rgb444(args.refresh / "cells" / "flow3_ra" / seq / f"{seq}_flow3_ra_qp{qp}.rgb", max_frames=f + 1)[f]
-        strip = np.concatenate([label(src, f"source {seq[:14]} f{f}"),
-                                label(one, f"flow-3 one key {psnr(src, one):.1f} dB"),
-                                label(ra, f"flow-3 refresh {psnr(src, ra):.1f} dB")], axis=1)
-        path = args.out / f"strip_{seq}_qp{qp}_f{f:03d}.png"
-        cv2.imwrite(str(path), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-        print(path, what)
+        write_strip(args.out / f"strip_{seq}_qp{qp}_f{f:03d}.png",
+                    [(src, f"source {seq[:14]} f{f}"),
+                     (one, f"flow-3 one key {psnr_rgb(src, one):.1f} dB"),
+                     (ra, f"flow-3 refresh {psnr_rgb(src, ra):.1f} dB")])
 
 
 if __name__ == "__main__":
