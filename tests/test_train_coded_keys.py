@@ -19,7 +19,7 @@ from tests.test_layered_generator import key_values, textured_picture
 from tools import train_generator
 from tools.train_generator import Clip, KeyFrame, code_key_frames, make_sample
 from ifvc_synthesis.generators.flow_occlusion_net import LayeredFlowOcclusionNet
-from ifvc_synthesis.generators.learned import FLOW_2, FLOW_3
+from ifvc_synthesis.generators.learned import FLOW_2, FLOW_3, LearnedNetwork
 from tests.test_flow_generator import check_registered_float16_weights, check_suite_stream_on_1_and_2_threads
 
 
@@ -75,12 +75,19 @@ def test_a_key_frame_qp_outside_0_to_63_is_a_usage_error(argv: list[str], capsys
     assert "QP" in err and "Traceback" not in err
 
 
-def test_flow_3_is_flow_2s_network_with_its_own_registered_weights() -> None:
-    gen = check_registered_float16_weights(FLOW_3, 6, "Annex I.9", "flow-occlusion-layered")
-    assert (FLOW_3.weights_format, FLOW_3.network, FLOW_3.config, FLOW_3.layered) == \
-        (FLOW_2.weights_format, FLOW_2.network, FLOW_2.config, FLOW_2.layered)
-    assert FLOW_3.weights_sha256_hex != FLOW_2.weights_sha256_hex
+def check_same_layered_network_other_weights(network: LearnedNetwork, like: LearnedNetwork, generator_id: int,
+                                             clause: str) -> None:
+    """``network`` is Table 3a's ``generator_id`` (``clause``): ``like``'s layered network, config
+    and inputs with registered weights of its own (shared with tests/test_flow_4_generator.py)."""
+    gen = check_registered_float16_weights(network, generator_id, clause, "flow-occlusion-layered")
+    assert (network.weights_format, network.network, network.config, network.layered) == \
+        (like.weights_format, like.network, like.config, like.layered)
+    assert network.weights_sha256_hex != like.weights_sha256_hex
     assert isinstance(gen.net, LayeredFlowOcclusionNet) and isinstance(gen.geometric, MeshGenerator)
+
+
+def test_flow_3_is_flow_2s_network_with_its_own_registered_weights() -> None:
+    check_same_layered_network_other_weights(FLOW_3, FLOW_2, 6, "Annex I.9")
 
 
 def test_the_suites_flow_3_stream_decodes_to_its_listed_frames_on_1_and_2_threads() -> None:

@@ -34,13 +34,16 @@ pairs and reports how far the outputs differ.
 reference encoder does; the QPs in turn over the key frames) so the network learns from the
 key frames a decoder has, not the source pictures; ``--val-key-qp`` does the same for the
 validation pairs and ``evaluate --key-qp`` for an evaluation. That trained "ifvc-flow-3"
-(Annex I.9); ``export --generator ifvc-flow-3 --half`` writes its shipped file.
+(Annex I.9); ``export --generator ifvc-flow-3 --half`` writes its shipped file. Trained further
+from those weights with ``--perceptual-loss lpips-vgg --val-metric lpips-vgg`` (the
+checkpoint kept by validation LPIPS-vgg), it became "ifvc-flow-4" (Annex I.10).
 
 Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
 the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
 Checkpoints in the run folder: model.safetensors, optim.safetensors, best.safetensors (best
-validation LPIPS) and state.json; ``train`` resumes from them when present.
+validation LPIPS-alex, or LPIPS-vgg with ``--val-metric lpips-vgg``) and state.json; ``train``
+resumes from them when present.
 """
 from __future__ import annotations
 
@@ -495,6 +498,11 @@ class TrainConfig:
     key_qps: tuple[int, ...] = ()     # VVC QPs of the training key frames, in turn (empty: source pictures)
     val_key_qp: int | None = None     # VVC QP of the validation key frames (None: source pictures)
     key_preset: str = "medium"        # VVenC preset of the coded key frames
+    val_metric: str = "lpips-alex"    # VAL_METRICS: what picks the best checkpoint
+
+
+# --val-metric -> the validation key it minimises (the geometric pass's is "geo_" + key)
+VAL_METRICS = {"lpips-alex": "lpips_alex", "lpips-vgg": "lpips_vgg"}
 
 
 class Trainer:
@@ -545,6 +553,10 @@ class Trainer:
         if keys != (list(self.cfg.key_qps), self.cfg.val_key_qp, self.cfg.key_preset):
             raise ValueError(f"{self.run_dir} was trained with --key-qps {keys[0] or 'none'}, --val-key-qp "
                              f"{keys[1]} and --key-preset {keys[2]}: resume it with the same, or use another --run")
+        metric = state["config"].get("val_metric", "lpips-alex")     # runs before --val-metric: LPIPS-alex
+        if metric != self.cfg.val_metric:
+            raise ValueError(f"{self.run_dir} keeps its best checkpoint by {metric}: resume it with --val-metric "
+                             f"{metric}, or use another --run")
         self.model.load_state_dict(load_file(str(self.run_dir / "model.safetensors")), strict=True)
         opt_t = load_file(str(self.run_dir / "optim.safetensors"))
         torch.set_rng_state(opt_t.pop("torch_rng"))
@@ -629,9 +641,10 @@ def refine_frames(model: torch.nn.Module, samples: list[Sample], device: torch.d
     return np.stack(out)
 
 
-def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device, full: bool = False) -> dict[str, float]:
-    """Mean LPIPS-alex (and with ``full`` DISTS, LPIPS-vgg, PSNR-RGB) of the learned and the
-    geometric outputs against the driving frames."""
+def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device, full: bool = False,
+             vgg: bool = False) -> dict[str, float]:
+    """Mean LPIPS-alex (with ``vgg`` or ``full`` also LPIPS-vgg; with ``full`` also DISTS and
+    PSNR-RGB) of the learned and the geometric outputs against the driving frames."""
     from conformance.metrics.lpips import lpips_frames
     from conformance.metrics.psnr import psnr_rgb_frames
 
@@ -641,11 +654,13 @@ def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device
     dev = str(device)
     res = {"lpips_alex": float(lpips_frames(ref, learned, "alex", batch_size=8, device=dev).mean()),
            "geo_lpips_alex": float(lpips_frames(ref, geo, "alex", batch_size=8, device=dev).mean())}
+    if vgg or full:
+        res.update({
+            "lpips_vgg": float(lpips_frames(ref, learned, "vgg", batch_size=4, device=dev).mean()),
+            "geo_lpips_vgg": float(lpips_frames(ref, geo, "vgg", batch_size=4, device=dev).mean())})
     if full:
         from conformance.metrics.dists import dists_frames
         res.update({
-            "lpips_vgg": float(lpips_frames(ref, learned, "vgg", batch_size=4, device=dev).mean()),
-            "geo_lpips_vgg": float(lpips_frames(ref, geo, "vgg", batch_size=4, device=dev).mean()),
             "dists": float(dists_frames(ref, learned, batch_size=4, device=dev).mean()),
             "geo_dists": float(dists_frames(ref, geo, batch_size=4, device=dev).mean()),
             "psnr_rgb": float(psnr_rgb_frames(ref, learned).mean()),
@@ -698,7 +713,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed, val_every=args.val_every,
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
                       patience=args.patience, base=args.base, model=args.model,
-                      key_qps=tuple(args.key_qps or ()), val_key_qp=args.val_key_qp, key_preset=args.key_preset)
+                      key_qps=tuple(args.key_qps or ()), val_key_qp=args.val_key_qp, key_preset=args.key_preset,
+                      val_metric=args.val_metric)
     model_config: RefineConfig | FlowOcclusionConfig = (
         RefineConfig(zero_mean_residual=args.zero_mean_residual) if args.model == "refine" else FlowOcclusionConfig())
     if args.device == "cuda":
@@ -752,20 +768,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     t_log = t_start
     run_losses: list[dict[str, float]] = []
 
+    key = VAL_METRICS[cfg.val_metric]
+
     def run_validation() -> bool:
-        """Validate, keep the best; False when early stopping asks to stop."""
-        v = validate(trainer.model, val, trainer.device)
-        better = trainer.best_val is None or v["lpips_alex"] < trainer.best_val
+        """Validate, keep the best (by --val-metric); False when early stopping asks to stop."""
+        v = validate(trainer.model, val, trainer.device, vgg=key == "lpips_vgg")
+        better = trainer.best_val is None or v[key] < trainer.best_val
         if better:
-            trainer.best_val = v["lpips_alex"]
+            trainer.best_val = v[key]
             save_weights(trainer.model, trainer.run_dir / "best.safetensors",
-                         {"step": str(trainer.step), "val_lpips_alex": f"{v['lpips_alex']:.5f}"})
+                         {"step": str(trainer.step), f"val_{key}": f"{v[key]:.5f}"})
         trainer.history.append({"step": trainer.step, "minutes": trainer.elapsed_s / 60, **v})
+        extra = (f"; LPIPS-vgg {v['lpips_vgg']:.4f} vs {v['geo_lpips_vgg']:.4f}" if "lpips_vgg" in v else "")
         log(f"step {trainer.step}: validation LPIPS-alex learned {v['lpips_alex']:.4f} vs geometric "
-            f"{v['geo_lpips_alex']:.4f}{' (best)' if better else ''}")
+            f"{v['geo_lpips_alex']:.4f}{extra}{' (best)' if better else ''}")
         if cfg.patience <= 0:
             return True
-        best_i = min(range(len(trainer.history)), key=lambda i: trainer.history[i]["lpips_alex"])
+        best_i = min(range(len(trainer.history)), key=lambda i: trainer.history[i][key])
         return len(trainer.history) - 1 - best_i < cfg.patience
 
     session_start_elapsed = trainer.elapsed_s
@@ -792,13 +811,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             trainer.save()
             if not keep_going:
                 stopped_early = True
-                log(f"early stop: no new best validation LPIPS-alex in {cfg.patience} validations")
+                log(f"early stop: no new best validation {cfg.val_metric} in {cfg.patience} validations")
                 break
     if not stopped_early:
         run_validation()
         trainer.save()
     log(f"stopped at step {trainer.step} after {trainer.elapsed_s / 60:.1f} min; best validation "
-        f"LPIPS-alex {trainer.best_val:.4f}; checkpoint in {args.run}")
+        f"{cfg.val_metric} {trainer.best_val:.4f}; checkpoint in {args.run}")
     return 0
 
 
@@ -844,11 +863,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     run = Path(args.run)
     state = json.loads((run / "state.json").read_text())
-    hist = [h for h in state["history"] if h["lpips_alex"] == state["best_val_lpips"]]
+    metric = state.get("config", {}).get("val_metric", "lpips-alex")     # runs before --val-metric: LPIPS-alex
+    key = VAL_METRICS[metric]
+    hist = [h for h in state["history"] if h[key] == state["best_val_lpips"]]
     best = hist[-1] if hist else None
-    if best is None or (best["lpips_alex"] >= best["geo_lpips_alex"] and not args.force):
-        log(f"not exported: the best validation LPIPS-alex {best and best['lpips_alex']} does not beat "
-            f"the geometric generator's {best and best['geo_lpips_alex']} (use --force to export anyway)")
+    if best is None or (best[key] >= best["geo_" + key] and not args.force):
+        log(f"not exported: the best validation {metric} {best and best[key]} does not beat "
+            f"the geometric generator's {best and best['geo_' + key]} (use --force to export anyway)")
         return 1
     model = load_model_file(run / "best.safetensors")
     kind = model_kind(model)
@@ -865,8 +886,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         log(f"not exported: {out} is {shipped[out.resolve()].name}'s shipped file; give the {kind} weights another --out")
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_weights(model, out, {"step": str(best["step"]), "val_lpips_alex": f"{best['lpips_alex']:.5f}",
-                              "val_geo_lpips_alex": f"{best['geo_lpips_alex']:.5f}"},
+    save_weights(model, out, {"step": str(best["step"]), f"val_{key}": f"{best[key]:.5f}",
+                              f"val_geo_{key}": f"{best['geo_' + key]:.5f}"},
                  name=network.name if network is not None else None, half=args.half)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     print(f"{out} ({out.stat().st_size} bytes), SHA-256 {digest}")
@@ -925,6 +946,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-every", type=int, default=200)
     t.add_argument("--perceptual-loss", choices=("vgg3", "lpips-vgg", "lpips-alex"), default="lpips-vgg",
                    help="vgg3: VGG16 relu1_2..relu3_3 without heads; lpips-*: the metrics' LPIPS, frozen")
+    t.add_argument("--val-metric", choices=tuple(VAL_METRICS), default="lpips-alex",
+                   help="the validation metric that picks best.safetensors (and --patience counts)")
     t.add_argument("--zero-mean-residual", action=argparse.BooleanOptionalAction, default=True,
                    help="subtract the residual's per-channel spatial mean (no global colour cast)")
     t.add_argument("--patience", type=int, default=0,

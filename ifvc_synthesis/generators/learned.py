@@ -1,6 +1,7 @@
 """The learned generators (informative): "ifvc-refine-1" (Annex F), "ifvc-flow-1" (Annex I),
-"ifvc-flow-2" (Annex I.8) and "ifvc-flow-3" (Annex I.9: flow-2's network with weights trained
-on VVC-decoded key frames).
+"ifvc-flow-2" (Annex I.8), "ifvc-flow-3" (Annex I.9: flow-2's network with weights trained
+on VVC-decoded key frames) and "ifvc-flow-4" (Annex I.10: flow-3's weights trained further
+against LPIPS-VGG).
 
 Per frame each runs a geometric generator's IDI and warp (ifvc_synthesis/idi.py,
 GeometricGenerator; for ifvc-flow-2 the layered mesh renderer of ifvc-geometric-3) and gives
@@ -53,7 +54,8 @@ from .flow_occlusion_net import (LAYERED_IN_CHANNELS, FlowOcclusionConfig, FlowO
 from .geometric import GeometricGenerator  # noqa: E402
 from .geometric_3 import MeshGenerator  # noqa: E402
 from .learned_registration import (FLOW_1_NAME, FLOW_1_WEIGHTS, FLOW_2_NAME, FLOW_2_WEIGHTS,  # noqa: E402
-                                   FLOW_3_NAME, FLOW_3_WEIGHTS, REFINE_1_NAME, REFINE_1_WEIGHTS)
+                                   FLOW_3_NAME, FLOW_3_WEIGHTS, FLOW_4_NAME, FLOW_4_WEIGHTS,
+                                   REFINE_1_NAME, REFINE_1_WEIGHTS)
 from .refine_net import IN_CHANNELS, RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
 
 apply_requested_threads(torch)
@@ -99,7 +101,10 @@ FLOW_2 = LearnedNetwork(FLOW_2_NAME, FLOW_2_WEIGHTS, "ifvc-flow-occlusion-layere
 # ifvc-flow-3 (Annex I.9): ifvc-flow-2's network and inputs, weights trained on VVC-decoded key frames
 FLOW_3 = LearnedNetwork(FLOW_3_NAME, FLOW_3_WEIGHTS, "ifvc-flow-occlusion-layered", LayeredFlowOcclusionNet,
                         FlowOcclusionConfig, layered=True)
-LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1, FLOW_2, FLOW_3)}
+# ifvc-flow-4 (Annex I.10): the same network and inputs, flow-3's weights trained further against LPIPS-VGG
+FLOW_4 = LearnedNetwork(FLOW_4_NAME, FLOW_4_WEIGHTS, "ifvc-flow-occlusion-layered", LayeredFlowOcclusionNet,
+                        FlowOcclusionConfig, layered=True)
+LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1, FLOW_2, FLOW_3, FLOW_4)}
 
 # ifvc-refine-1's name, weights file, pinned SHA-256 and weights format (tools/train_generator.py
 # export says where to pin a new value).

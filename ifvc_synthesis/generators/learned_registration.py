@@ -1,5 +1,6 @@
 """Registration of the learned generators with their shipped weights: "ifvc-refine-1"
-(Annex F), "ifvc-flow-1" (Annex I), "ifvc-flow-2" (Annex I.8) and "ifvc-flow-3" (Annex I.9).
+(Annex F), "ifvc-flow-1" (Annex I), "ifvc-flow-2" (Annex I.8), "ifvc-flow-3" (Annex I.9) and
+"ifvc-flow-4" (Annex I.10).
 
 Apart from learned.py so that registering them does not import torch: a network loads only
 when its generator is made. A generator registers only when its weights file is shipped.
@@ -21,6 +22,8 @@ FLOW_2_NAME = "ifvc-flow-2"
 FLOW_2_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_2.safetensors"
 FLOW_3_NAME = "ifvc-flow-3"
 FLOW_3_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_3.safetensors"
+FLOW_4_NAME = "ifvc-flow-4"
+FLOW_4_WEIGHTS = WEIGHTS_DIR / "ifvc_flow_4.safetensors"
 
 
 def _factory(name: str) -> Callable[[], Generator]:
@@ -31,5 +34,6 @@ def _factory(name: str) -> Callable[[], Generator]:
 
 
 for _name, _weights in ((REFINE_1_NAME, REFINE_1_WEIGHTS), (FLOW_1_NAME, FLOW_1_WEIGHTS),
-                        (FLOW_2_NAME, FLOW_2_WEIGHTS), (FLOW_3_NAME, FLOW_3_WEIGHTS)):
+                        (FLOW_2_NAME, FLOW_2_WEIGHTS), (FLOW_3_NAME, FLOW_3_WEIGHTS),
+                        (FLOW_4_NAME, FLOW_4_WEIGHTS)):
     builtin_generator(_name, weights=_weights)(_factory(_name))
