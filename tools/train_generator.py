@@ -520,7 +520,8 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.step = 0
         self.elapsed_s = 0.0
-        self.best_val: float | None = None
+        self.best_val: float | None = None      # of cfg.val_metric (state.json: "best_val_lpips", kept
+                                                # under its first name so that older runs resume)
         self.history: list[dict] = []
 
     # -- checkpoints --
