@@ -3,7 +3,6 @@ so trained, "ifvc-flow-4" (Annex I.10): ifvc-flow-3's network and inputs with it
 registered weights and conformance stream."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionNet
 from ifvc_synthesis.generators.learned import FLOW_3, FLOW_4, _metadata
 from ifvc_synthesis.generators.refine_net import IN_CHANNELS
 from ref_encoder.adaptive_refresh import resolve_check_every
-from tests.test_flow_generator import SMALL, check_suite_stream_on_1_and_2_threads, randomised
+from tests.test_flow_generator import SMALL, check_suite_stream_on_1_and_2_threads, randomised, write_run_folder
 from tests.test_train_coded_keys import check_same_layered_network_other_weights
 from tools import train_generator
 from tools.train_generator import VAL_METRICS, PerceptualLoss, TrainConfig, Trainer
@@ -23,11 +22,9 @@ from tools.train_generator import VAL_METRICS, PerceptualLoss, TrainConfig, Trai
 def _write_run(run: Path, model: torch.nn.Module, history: list[dict], metric: str) -> None:
     """A run folder as train leaves it with ``--val-metric metric``: the best (by that metric)
     entry of ``history`` is the kept one."""
-    run.mkdir(parents=True)
-    train_generator.save_weights(model, run / "best.safetensors")
     key = VAL_METRICS[metric]
-    (run / "state.json").write_text(json.dumps({
-        "best_val_lpips": min(h[key] for h in history), "config": {"val_metric": metric}, "history": history}))
+    write_run_folder(run, model, {"best_val_lpips": min(h[key] for h in history), "config": {"val_metric": metric},
+                                  "history": history})
 
 
 def _entry(step: int, alex: float, vgg: float) -> dict:

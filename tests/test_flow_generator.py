@@ -37,12 +37,17 @@ def randomised(model: torch.nn.Module, seed: int = 5) -> torch.nn.Module:
     return model.eval()
 
 
-def _write_run(run: Path, model: torch.nn.Module, val: float = 0.12, geo: float = 0.13) -> None:
-    """A training run folder as tools/train_generator.py leaves it (best weights + state)."""
+def write_run_folder(run: Path, model: torch.nn.Module, state: dict) -> None:
+    """A training run folder as tools/train_generator.py leaves it: best weights + ``state``
+    (shared with tests/test_flow_4_generator.py)."""
     run.mkdir(parents=True)
     train_generator.save_weights(model, run / "best.safetensors")
-    (run / "state.json").write_text(json.dumps({"best_val_lpips": val, "history": [
-        {"step": 7, "minutes": 1.0, "lpips_alex": val, "geo_lpips_alex": geo}]}))
+    (run / "state.json").write_text(json.dumps(state))
+
+
+def _write_run(run: Path, model: torch.nn.Module, val: float = 0.12, geo: float = 0.13) -> None:
+    write_run_folder(run, model, {"best_val_lpips": val, "history": [
+        {"step": 7, "minutes": 1.0, "lpips_alex": val, "geo_lpips_alex": geo}]})
 
 
 # -- registration and the shipped file ------------------------------------------------------------
