@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from bitstream.generator_registry import GENERATOR_BY_NAME
+from ifvc_common.argtypes import int_range
 from bitstream.raw_video import read_rgb444
 
 SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
@@ -73,6 +74,15 @@ def encode(seq: Path, stream: Path, qp: int, frames: int) -> None:
     cmd = [sys.executable, "-m", "ref_encoder.cli", str(seq), "-o", str(stream), "--width", "256", "--height", "256",
            "--frames", str(frames), "--qp", str(qp), "--quiet"]
     subprocess.run(cmd, check=True)
+
+
+def add_clip_study_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of a study at one key-frame QP over a split's clips (coded_sequences)."""
+    ap.add_argument("--sequences", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True, help="scratch folder for the streams")
+    ap.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    ap.add_argument("--qp", type=int_range(0, 63), default=32, help="key-frame QP")
+    ap.add_argument("--frames", type=int_range(1), default=100)
 
 
 def coded_sequences(names: list[str], sequences: Path, work: Path, qp: int,

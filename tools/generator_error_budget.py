@@ -48,7 +48,7 @@ import numpy as np
 
 from bitstream.raw_video import read_rgb444
 
-from .generator_compare import SPLIT_FILE, coded_sequences
+from .generator_compare import SPLIT_FILE, add_clip_study_arguments, coded_sequences
 
 REGIONS = ("mouth", "eyes", "face", "person", "background")
 OUTPUTS = ("ifvc-geometric-1", "ifvc-geometric-2", "key only")
@@ -240,11 +240,7 @@ def report(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sequences", type=Path, required=True)
-    ap.add_argument("--work", type=Path, required=True, help="scratch folder for the streams")
-    ap.add_argument("--split", default="test", choices=["train", "validation", "test"])
-    ap.add_argument("--qp", type=int, default=32)
-    ap.add_argument("--frames", type=int, default=100)
+    add_clip_study_arguments(ap)
     ap.add_argument("--out", type=Path, default=Path("docs/results") / f"generator_budget_{datetime.date.today()}")
     args = ap.parse_args(argv)
     names = json.loads(SPLIT_FILE.read_text())[args.split]

@@ -38,6 +38,13 @@ validation pairs and ``evaluate --key-qp`` for an evaluation. That trained "ifvc
 from those weights with ``--perceptual-loss lpips-vgg --val-metric lpips-vgg`` (the
 checkpoint kept by validation LPIPS-vgg), it became "ifvc-flow-4" (Annex I.10).
 
+``--feature-weight W`` adds W x the L1 over the eyes and mouth (feature_region: the target's
+eye openings and mouth interior, the masks among the network's inputs, grown by FEATURE_RADIUS
+pixels; normalised by their area), so that a blink or an opening mouth, a few hundred pixels,
+is not lost in the whole picture's L1 (W weighs the region's mean error as --l1 weighs the
+picture's); the validation then also reports the PSNR over that
+region (tools/feature_fidelity.py measures it on whole clips).
+
 Augmentations: random crops, horizontal flip, colour jitter. Seeds fixed; RNG states go into
 the checkpoint, so a resumed run draws the same batches as an uninterrupted one.
 
@@ -499,6 +506,27 @@ class TrainConfig:
     val_key_qp: int | None = None     # VVC QP of the validation key frames (None: source pictures)
     key_preset: str = "medium"        # VVenC preset of the coded key frames
     val_metric: str = "lpips-alex"    # VAL_METRICS: what picks the best checkpoint
+    feature_weight: float = 0.0       # weight of the L1 over the eyes and mouth (feature_region)
+
+
+# The eye and mouth masks of the network inputs (channels 8 and 9: the target's mouth interior and
+# eye openings) grown by this many pixels: a closing eye's ring shrinks to a line, but its lid
+# covers the whole opening the key frame shows, and an opening mouth moves its lips.
+FEATURE_RADIUS = 5
+
+
+def feature_region(masks: torch.Tensor) -> torch.Tensor:
+    """N x 1 x H x W weight in [0, 1] of the face features (eyes, mouth) from the N x 2 x H x W
+    mouth-interior and eye masks of the network inputs, grown by FEATURE_RADIUS pixels."""
+    k = 2 * FEATURE_RADIUS + 1
+    return F.max_pool2d(masks.amax(dim=1, keepdim=True), k, stride=1, padding=FEATURE_RADIUS)
+
+
+def feature_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error inside the feature region (weighted by it); 0 when a batch has none.
+    Normalised by the region's area, so --feature-weight weighs the region's mean error as --l1
+    weighs the whole picture's, whatever the region's share of the pixels."""
+    return ((pred - target).abs() * weight).sum() / (3.0 * weight.sum()).clamp_min(1.0)
 
 
 # --val-metric -> the validation key it minimises (the geometric pass's is "geo_" + key)
@@ -576,12 +604,17 @@ class Trainer:
         l1 = F.l1_loss(pred, yt)
         perc = self.perceptual(pred, yt)
         loss = self.cfg.l1_weight * l1 + self.cfg.perceptual_weight * perc
+        parts = {"l1": l1.item(), "perceptual": perc.item()}
+        if self.cfg.feature_weight > 0:
+            feat = feature_l1(pred, yt, feature_region(xt[:, 8:10]))
+            loss = loss + self.cfg.feature_weight * feat
+            parts["feature"] = feat.item()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
         self.step += 1
-        return {"loss": loss.item(), "l1": l1.item(), "perceptual": perc.item()}
+        return {"loss": loss.item(), **parts}
 
 
 def augment_on_device(samples: list[Sample], crop: int, rng: np.random.Generator,
@@ -645,7 +678,8 @@ def refine_frames(model: torch.nn.Module, samples: list[Sample], device: torch.d
 def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device, full: bool = False,
              vgg: bool = False) -> dict[str, float]:
     """Mean LPIPS-alex (with ``vgg`` or ``full`` also LPIPS-vgg; with ``full`` also DISTS and
-    PSNR-RGB) of the learned and the geometric outputs against the driving frames."""
+    PSNR-RGB) of the learned and the geometric outputs against the driving frames, and the
+    PSNR-RGB over the eyes and mouth (``feature_psnr``: feature_region_psnr)."""
     from conformance.metrics.lpips import lpips_frames
     from conformance.metrics.psnr import psnr_rgb_frames
 
@@ -655,6 +689,9 @@ def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device
     dev = str(device)
     res = {"lpips_alex": float(lpips_frames(ref, learned, "alex", batch_size=8, device=dev).mean()),
            "geo_lpips_alex": float(lpips_frames(ref, geo, "alex", batch_size=8, device=dev).mean())}
+    region = feature_region(torch.from_numpy(np.stack([s.masks[:2] for s in samples])).float() / 255.0)
+    res["feature_psnr"] = feature_region_psnr(ref, learned, region)
+    res["geo_feature_psnr"] = feature_region_psnr(ref, geo, region)
     if vgg or full:
         res.update({
             "lpips_vgg": float(lpips_frames(ref, learned, "vgg", batch_size=4, device=dev).mean()),
@@ -667,6 +704,16 @@ def validate(model: torch.nn.Module, samples: list[Sample], device: torch.device
             "psnr_rgb": float(psnr_rgb_frames(ref, learned).mean()),
             "geo_psnr_rgb": float(psnr_rgb_frames(ref, geo).mean())})
     return res
+
+
+def feature_region_psnr(ref: np.ndarray, out: np.ndarray, region: torch.Tensor) -> float:
+    """PSNR-RGB over the feature regions of a set of frames (N x H x W x 3 uint8; region
+    N x 1 x H x W), their squared errors weighted by the region and pooled over all frames
+    (capped at the metrics' 100 dB)."""
+    from conformance.metrics.psnr import psnr_from_mse
+    w = region[:, 0].numpy().astype(np.float64)[..., None]
+    se = (ref.astype(np.float64) - out.astype(np.float64)) ** 2
+    return float(psnr_from_mse(float((se * w).sum() / max(3.0 * w.sum(), 1.0))))
 
 
 def _key_indices_train(n: int) -> list[int]:
@@ -715,7 +762,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       l1_weight=args.l1, perceptual_weight=args.perceptual, perceptual_loss=args.perceptual_loss,
                       patience=args.patience, base=args.base, model=args.model,
                       key_qps=tuple(args.key_qps or ()), val_key_qp=args.val_key_qp, key_preset=args.key_preset,
-                      val_metric=args.val_metric)
+                      val_metric=args.val_metric, feature_weight=args.feature_weight)
     model_config: RefineConfig | FlowOcclusionConfig = (
         RefineConfig(zero_mean_residual=args.zero_mean_residual) if args.model == "refine" else FlowOcclusionConfig())
     if args.device == "cuda":
@@ -782,7 +829,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.history.append({"step": trainer.step, "minutes": trainer.elapsed_s / 60, **v})
         extra = (f"; LPIPS-vgg {v['lpips_vgg']:.4f} vs {v['geo_lpips_vgg']:.4f}" if "lpips_vgg" in v else "")
         log(f"step {trainer.step}: validation LPIPS-alex learned {v['lpips_alex']:.4f} vs geometric "
-            f"{v['geo_lpips_alex']:.4f}{extra}{' (best)' if better else ''}")
+            f"{v['geo_lpips_alex']:.4f}{extra}; eyes and mouth PSNR {v['feature_psnr']:.2f} vs "
+            f"{v['geo_feature_psnr']:.2f} dB{' (best)' if better else ''}")
         if cfg.patience <= 0:
             return True
         best_i = min(range(len(trainer.history)), key=lambda i: trainer.history[i][key])
@@ -801,7 +849,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.elapsed_s = session_start_elapsed + time.perf_counter() - t_start
         if time.perf_counter() - t_log > 30:
             m = {k: float(np.mean([r[k] for r in run_losses])) for k in run_losses[0]}
-            log(f"step {trainer.step}: loss {m['loss']:.4f} (L1 {m['l1']:.4f}, perceptual {m['perceptual']:.4f}); "
+            feat = f", eyes and mouth {m['feature']:.4f}" if "feature" in m else ""
+            log(f"step {trainer.step}: loss {m['loss']:.4f} (L1 {m['l1']:.4f}, perceptual {m['perceptual']:.4f}{feat}); "
                 f"{len(pool.cache)} pairs cached; {trainer.elapsed_s / 60:.1f} min")
             with open(trainer.run_dir / "losses.jsonl", "a") as f:
                 f.write(json.dumps({"step": trainer.step, **m}) + "\n")
@@ -943,6 +992,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--l1", type=float, default=0.05)
     t.add_argument("--perceptual", type=float, default=1.0)
+    t.add_argument("--feature-weight", type=float, default=0.0, metavar="W",
+                   help="add W x the L1 over the eyes and mouth (the target's eye and mouth-interior masks "
+                        f"grown by {FEATURE_RADIUS} px, normalised by their area): blinks and mouth openings "
+                        "weigh more than their share of the pixels (default 0: off)")
     t.add_argument("--seed", type=int, default=1234)
     t.add_argument("--val-every", type=int, default=200)
     t.add_argument("--perceptual-loss", choices=("vgg3", "lpips-vgg", "lpips-alex"), default="lpips-vgg",
@@ -1011,6 +1064,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--steps must be at least 1, got {args.steps}")
     if getattr(args, "prefill_workers", 0) < 0:
         ap.error(f"--prefill-workers must be 0 or more, got {args.prefill_workers}")
+    if not np.isfinite(getattr(args, "feature_weight", 0.0)) or getattr(args, "feature_weight", 0.0) < 0:
+        ap.error(f"--feature-weight must be a finite number, 0 or more, got {args.feature_weight}")
     wants_cuda = getattr(args, "device", "cpu") == "cuda" or "cuda" in getattr(args, "devices", [])
     if wants_cuda and not torch.cuda.is_available():
         ap.error(f"{args.cmd}: no CUDA device available")
