@@ -138,6 +138,9 @@ def test_the_study_refuses_unknown_generators_and_missing_candidates(tmp_path: P
     with pytest.raises(SystemExit) as exc:
         feature_fidelity.main(base + ["--candidate", f"new={tmp_path / 'missing.safetensors'}"])
     assert exc.value.code == 2 and "give LABEL=WEIGHTS with an existing weights file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        feature_fidelity.main(base + ["--candidate", f"ifvc-flow-4={SUITE / 'cabac_geometric3_mesh.ifvc'}"])
+    assert exc.value.code == 2 and "the label 'ifvc-flow-4' is already taken" in capsys.readouterr().err
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a weights file")
     assert feature_fidelity.main(base + ["--candidate", f"new={garbage}"]) == 1
@@ -145,4 +148,8 @@ def test_the_study_refuses_unknown_generators_and_missing_candidates(tmp_path: P
     with pytest.raises(SystemExit) as exc:
         feature_fidelity.main(base + ["--qp", "64"])
     assert exc.value.code == 2 and "--qp" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    # no clip of the split in --sequences: one line, exit 1 (nothing is encoded)
+    assert feature_fidelity.main(base + ["--generators", "ifvc-geometric-1"]) == 1
+    assert "no clip of the test split was found in" in capsys.readouterr().err.splitlines()[-1]
     assert not (tmp_path / "o").exists()

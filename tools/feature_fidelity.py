@@ -156,8 +156,8 @@ def study_clip(name: str, source: np.ndarray, data: bytes, gens: dict[str, objec
 def report(pool: Pool, gens: list[str], command: str) -> str:
     lines = [f"# Eyes and mouth: {', '.join(gens)}\n", f"`{command}`\n",
              "PSNR-RGB over the feature region of each class (the eye region for 'eyes closing', the "
-             "mouth region for 'mouth opening', both for 'all'), squared errors pooled over the frames; the whole frame's "
-             "PSNR-RGB of the same frames beside it.\n",
+             "mouth region for 'mouth opening', both for 'all'), squared errors pooled over the frames; "
+             "the whole frame's PSNR-RGB of the same frames beside it.\n",
              "| frames | generator | frames counted | feature region PSNR (dB) | whole frame PSNR (dB) |",
              "|---|---|---|---|---|"]
     for cls in CLASSES:
@@ -182,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     for g in args.generators:
         if g not in GENERATOR_BY_NAME:
             ap.error(f"--generators: unknown generator {g!r}")
+    labels = list(args.generators)
     for c in args.candidate:
         label, sep, path = c.partition("=")
         if not sep or not label or not Path(path).is_file():
             ap.error(f"--candidate {c!r}: give LABEL=WEIGHTS with an existing weights file")
+        if label in labels:
+            ap.error(f"--candidate {c!r}: the label {label!r} is already taken; give each output its own")
+        labels.append(label)
     try:
         gens = make_generators(args.generators, args.candidate)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:   # weights that are no network of flow-4's kind
@@ -193,14 +197,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     names = [n for n in json.loads(SPLIT_FILE.read_text())[args.split] if not args.only or n in args.only]
     args.work.mkdir(parents=True, exist_ok=True)
-    args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m tools.feature_fidelity " + " ".join(argv or sys.argv[1:])
     pool = Pool()
     for name, seq, stream in coded_sequences(names, args.sequences, args.work, args.qp, args.frames):
         study_clip(name, read_rgb444(seq, max_frames=args.frames), stream.read_bytes(), gens, pool,
                    None if args.no_strips else args.out)
         print(f"{name}: done", flush=True)
+    if not pool.sums:
+        print(f"feature_fidelity: error: no clip of the {args.split} split was found in {args.sequences}",
+              file=sys.stderr)
+        return 1
     text = report(pool, list(gens), command)
+    args.out.mkdir(parents=True, exist_ok=True)            # the strips' folder, when there are strips
     (args.out / "results.md").write_text(text)
     (args.out / "results.json").write_text(json.dumps(
         {"command": command, "qp": args.qp, "rows": [
