@@ -80,19 +80,19 @@ def make_generators(names: list[str], candidates: list[str]) -> dict[str, object
 
 
 class Pool:
-    """Squared errors pooled over frames: sums and weights per (class, generator, measure)."""
+    """Squared errors pooled over frames: [weighted sum, weight, frames] per (class, generator,
+    measure)."""
 
     def __init__(self) -> None:
         self.sums: dict[tuple[str, str, str], list[float]] = {}
 
     def add(self, cls: str, gen: str, measure: str, se: np.ndarray, weight: np.ndarray | None) -> None:
+        """One frame's squared errors (HxWx3), weighted per pixel (None: the whole frame)."""
         w = np.ones(se.shape[:2]) if weight is None else weight.astype(np.float64)
         acc = self.sums.setdefault((cls, gen, measure), [0.0, 0.0, 0])
         acc[0] += float((se.mean(axis=2) * w).sum())
         acc[1] += float(w.sum())
-
-    def count(self, cls: str, gen: str, measure: str) -> None:
-        self.sums.setdefault((cls, gen, measure), [0.0, 0.0, 0])[2] += 1
+        acc[2] += 1
 
     def psnr(self, cls: str, gen: str, measure: str) -> tuple[float, int]:
         s, w, n = self.sums.get((cls, gen, measure), (0.0, 0.0, 0))
@@ -116,6 +116,7 @@ def study_clip(name: str, source: np.ndarray, data: bytes, gens: dict[str, objec
     geo.set_keyframe(next(iter(decoded.values()))[0], values[0], *_geometry_of(data))
     h, w = source.shape[1:3]
     pick: dict[str, tuple[float, int]] = {}
+    regions: dict[int, tuple[np.ndarray, np.ndarray]] = {}     # (eyes, mouth) of the picked frames
     for i in range(1, n):
         tg = geo.target_geometry(values[i])
         eyes, mouth = frame_regions(tg, h, w)
@@ -126,17 +127,15 @@ def study_clip(name: str, source: np.ndarray, data: bytes, gens: dict[str, objec
                 region = {"eyes closing": eyes, "mouth opening": mouth}.get(cls, np.maximum(eyes, mouth))
                 pool.add(cls, label, "region", se, region)
                 pool.add(cls, label, "frame", se, None)
-                pool.count(cls, label, "region")
-        if "eyes closing" in classes and ("eyes closing" not in pick or min(tg.eye_gain) < pick["eyes closing"][0]):
-            pick["eyes closing"] = (min(tg.eye_gain), i)
-        opening = tg.mouth_gap_target - tg.mouth_gap_key
-        if "mouth opening" in classes and ("mouth opening" not in pick or -opening < pick["mouth opening"][0]):
-            pick["mouth opening"] = (-opening, i)
+        asks = {"eyes closing": min(tg.eye_gain), "mouth opening": tg.mouth_gap_key - tg.mouth_gap_target}
+        for cls, ask in asks.items():             # lower asks more
+            if cls in classes and (cls not in pick or ask < pick[cls][0]):
+                pick[cls] = (ask, i)
+                regions[i] = (eyes, mouth)
     if strips is None:
         return
     for cls, (_, i) in pick.items():
-        tg = geo.target_geometry(values[i])
-        eyes, mouth = frame_regions(tg, h, w)
+        eyes, mouth = regions[i]
         region = mouth if cls == "mouth opening" else eyes
         ys, xs = np.nonzero(region > 0.5)
         cy, cx = int(ys.mean()), int(xs.mean())

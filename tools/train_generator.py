@@ -78,7 +78,7 @@ from ifvc_synthesis.generators.learned import (FLOW_1, FLOW_2, LEARNED_NETWORKS,
                                                LearnedNetwork)
 from ifvc_synthesis.generators.flow_occlusion_net import FlowOcclusionConfig
 from ifvc_synthesis.generators.geometric_3 import MeshGenerator
-from ifvc_synthesis.generators.refine_net import RefineConfig, parameter_count, to_uint8
+from ifvc_synthesis.generators.refine_net import MASK_CHANNELS, RefineConfig, parameter_count, to_uint8
 from ref_encoder.keyframe_coding import KEYFRAME_PRESETS
 from tools.generator_pack import validation_drive_frames
 
@@ -509,7 +509,7 @@ class TrainConfig:
     feature_weight: float = 0.0       # weight of the L1 over the eyes and mouth (feature_region)
 
 
-# The eye and mouth masks of the network inputs (channels 8 and 9: the target's mouth interior and
+# The eye and mouth masks of the network inputs (MASK_CHANNELS: the target's mouth interior and
 # eye openings) grown by this many pixels: a closing eye's ring shrinks to a line, but its lid
 # covers the whole opening the key frame shows, and an opening mouth moves its lips.
 FEATURE_RADIUS = 5
@@ -606,7 +606,7 @@ class Trainer:
         loss = self.cfg.l1_weight * l1 + self.cfg.perceptual_weight * perc
         parts = {"l1": l1.item(), "perceptual": perc.item()}
         if self.cfg.feature_weight > 0:
-            feat = feature_l1(pred, yt, feature_region(xt[:, 8:10]))
+            feat = feature_l1(pred, yt, feature_region(xt[:, MASK_CHANNELS]))
             loss = loss + self.cfg.feature_weight * feat
             parts["feature"] = feat.item()
         self.opt.zero_grad(set_to_none=True)

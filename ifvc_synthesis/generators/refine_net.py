@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 IN_CHANNELS = 10
+MASK_CHANNELS = slice(8, 10)    # the target's mouth-interior and eye masks (layout above)
 FLOW_SCALE = 32.0     # pixels; typical head motion at 256x256 maps to about +-1
 
 
@@ -120,8 +121,7 @@ def build_inputs(warp_rgb: np.ndarray, key_rgb: np.ndarray, map_x: np.ndarray, m
     out[3:6] = key_rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
     out[6] = (map_x - xs) / FLOW_SCALE
     out[7] = (map_y - ys) / FLOW_SCALE
-    out[8] = mouth_mask
-    out[9] = eye_mask
+    out[MASK_CHANNELS] = (mouth_mask, eye_mask)
     return out
 
 
