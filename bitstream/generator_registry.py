@@ -38,6 +38,9 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
         "013891d58c78db322861f2840324b7a8a33b9653dba13467b4e2acedd51d7c52"), "Annex I.9", background_plate=True),
     RegisteredGenerator(7, "ifvc-flow-4", bytes.fromhex(
         "1da461f7c432599e5d34fccc173e0ee00297c1bfb5d69b31092981964a6a5ff2"), "Annex I.10", background_plate=True),
+    # ifvc-flow-4's weights file, with eyelids drawn over the network's output
+    RegisteredGenerator(8, "ifvc-flow-5", bytes.fromhex(
+        "1da461f7c432599e5d34fccc173e0ee00297c1bfb5d69b31092981964a6a5ff2"), "Annex I.11", background_plate=True),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}

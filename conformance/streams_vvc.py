@@ -334,7 +334,8 @@ LEARNED_STREAMS = {"ifvc-refine-1": "face_synthetic_motion_refine_cabac",
                    "ifvc-flow-1": "face_synthetic_motion_flow_cabac",
                    "ifvc-flow-2": "face_synthetic_motion_flow2_cabac",
                    "ifvc-flow-3": "face_synthetic_motion_flow3_cabac",
-                   "ifvc-flow-4": "face_synthetic_motion_flow4_cabac"}
+                   "ifvc-flow-4": "face_synthetic_motion_flow4_cabac",
+                   "ifvc-flow-5": "face_synthetic_motion_flow5_cabac"}
 
 
 def _learned_generator_ids() -> list[tuple[str, bytes, str]]:

@@ -203,8 +203,8 @@ def build_parser() -> CommandParser:
                     help="key frames after the first are coded at QP --qp + D (clipped to 0..63; default 0)")
     ap.add_argument("--background-motion", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
                     help="code the background's displacement (bg_tx, bg_ty, spec 1.2: a camera pan or tilt, "
-                         "measured on the source): the layered generators (ifvc-geometric-2 and -3, ifvc-flow-2, "
-                         "-3 and -4) move their background by it, the others ignore it. auto (default): on with "
+                         "measured on the source): the layered generators (ifvc-geometric-2 and -3, ifvc-flow-2 "
+                         "to -5) move their background by it, the others ignore it. auto (default): on with "
                          "the Compact profile and one of those generators; the flag alone means on")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",

@@ -109,7 +109,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert needs_shared == {"face_real_cabac", "face_synthetic_motion_eg", "face_real_cabac_edited",
                             "face_synthetic_motion_refine_cabac", "face_synthetic_motion_flow_cabac",
                             "face_synthetic_motion_flow2_cabac", "face_synthetic_motion_flow3_cabac",
-                            "face_synthetic_motion_flow4_cabac",
+                            "face_synthetic_motion_flow4_cabac", "face_synthetic_motion_flow5_cabac",
                             "face_refresh_period_cabac",
                             "face_refresh_pose_eg", "face_geometry2_compact_cabac",
                             "face_background_motion_geometric3_cabac",
@@ -121,6 +121,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert descriptions["face_synthetic_motion_flow2_cabac"]["generator"]["name"] == "ifvc-flow-2"
     assert descriptions["face_synthetic_motion_flow3_cabac"]["generator"]["name"] == "ifvc-flow-3"
     assert descriptions["face_synthetic_motion_flow4_cabac"]["generator"]["name"] == "ifvc-flow-4"
+    assert descriptions["face_synthetic_motion_flow5_cabac"]["generator"]["name"] == "ifvc-flow-5"
     assert descriptions["face_background_motion_geometric3_cabac"]["generator"]["name"] == "ifvc-geometric-3"
     for name, eid in (("element_14_bg_tx", 14), ("element_15_bg_ty", 15)):
         assert f"sh_sem_element_id={eid}" in descriptions[name]["exercises"]
@@ -130,7 +131,8 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
 def test_tolerance_is_per_generator() -> None:
     assert tolerance_for("ifvc-geometric-1")["metric"] == "psnr_rgb"
     assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2", "ifvc-geometric-3",
-                               "ifvc-flow-1", "ifvc-flow-2", "ifvc-flow-3", "ifvc-flow-4"}
+                               "ifvc-flow-1", "ifvc-flow-2", "ifvc-flow-3", "ifvc-flow-4",
+                               "ifvc-flow-5"}
     with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
         tolerance_for("other-gen")
 

@@ -187,24 +187,37 @@ def test_tiny_picture_synthesises() -> None:
         assert (gen.synthesize(v).max(axis=2) > 0).all()
 
 
-def test_closed_eye_is_lid_skin_and_open_mouth_a_dark_cavity() -> None:
-    """A uniform skin picture with a large face (head_tz 0.8) and the left eye's opening
-    painted dark: closed, that eye shows lid skin (and a soft lash line), not the dark opening;
-    opened further, the mouth is a dark cavity with a brighter teeth band at its top."""
-    skin = np.array([205, 160, 130], np.float64)
+SKIN = (205, 160, 130)
+
+
+def skin_face_with_dark_left_eye(corner: tuple[int, int, int] | None = None
+                                 ) -> tuple[MeshGenerator, np.ndarray, np.ndarray]:
+    """(generator, key frame, key values): a uniform SKIN picture with a large face (head_tz
+    0.8) whose left eye opening is painted dark (a closed eye must not show it), and sample
+    (0, 0) set to ``corner`` if given (shared with tests/test_flow_5_generator.py)."""
     key = np.empty((160, 160, 3), np.uint8)
-    key[...] = skin.astype(np.uint8)
+    key[...] = SKIN
     values = key_values()
     values[I["head_tz"]] = 0.8
     gen = MeshGenerator()
     gen.set_keyframe(key, values, b"", 0)
     lm = gen.model.key_landmarks
-    # paint the key frame's eye openings dark: a closed eye must not show them
     painted = key.copy()
-    for eye in (EYE_LEFT,):
-        cv2.fillPoly(painted, [np.round(lm[_idx(eye["ring"])]).astype(np.int32)], (30, 20, 20))
+    cv2.fillPoly(painted, [np.round(lm[_idx(EYE_LEFT["ring"])]).astype(np.int32)], (30, 20, 20))
     assert (painted != key).any(axis=2).sum() > 60                   # an eye of some size
+    if corner is not None:
+        painted[0, 0] = corner
     gen.set_keyframe(painted, values, b"", 0)
+    return gen, painted, values
+
+
+def test_closed_eye_is_lid_skin_and_open_mouth_a_dark_cavity() -> None:
+    """A uniform skin picture with a large face (head_tz 0.8) and the left eye's opening
+    painted dark: closed, that eye shows lid skin (and a soft lash line), not the dark opening;
+    opened further, the mouth is a dark cavity with a brighter teeth band at its top."""
+    skin = np.array(SKIN, np.float64)
+    gen, key, values = skin_face_with_dark_left_eye()
+    lm = gen.model.key_landmarks
     v = values.copy()
     v[I["eye_blink_left"]] = 0.0
     v[I["mouth_open"]] += 0.25

@@ -1,7 +1,8 @@
 """The learned generators (informative): "ifvc-refine-1" (Annex F), "ifvc-flow-1" (Annex I),
 "ifvc-flow-2" (Annex I.8), "ifvc-flow-3" (Annex I.9: flow-2's network with weights trained
-on VVC-decoded key frames) and "ifvc-flow-4" (Annex I.10: flow-3's weights trained further
-against LPIPS-VGG).
+on VVC-decoded key frames), "ifvc-flow-4" (Annex I.10: flow-3's weights trained further
+against LPIPS-VGG) and "ifvc-flow-5" (Annex I.11: flow-4 with geometric-3's eyelid cover drawn
+over the network's output, so that closed eyes stay closed).
 
 Per frame each runs a geometric generator's IDI and warp (ifvc_synthesis/idi.py,
 GeometricGenerator; for ifvc-flow-2 the layered mesh renderer of ifvc-geometric-3) and gives
@@ -55,8 +56,10 @@ from .geometric import GeometricGenerator  # noqa: E402
 from .geometric_3 import MeshGenerator  # noqa: E402
 from .learned_registration import (FLOW_1_NAME, FLOW_1_WEIGHTS, FLOW_2_NAME, FLOW_2_WEIGHTS,  # noqa: E402
                                    FLOW_3_NAME, FLOW_3_WEIGHTS, FLOW_4_NAME, FLOW_4_WEIGHTS,
-                                   REFINE_1_NAME, REFINE_1_WEIGHTS)
-from .refine_net import IN_CHANNELS, RefineConfig, RefineNet, build_inputs, to_uint8  # noqa: E402
+                                   FLOW_5_NAME, FLOW_5_WEIGHTS, REFINE_1_NAME, REFINE_1_WEIGHTS)
+from .mesh_features import FLOW_5_LIDS, LidStyle  # noqa: E402
+from .refine_net import (IN_CHANNELS, RefineConfig, RefineNet, build_inputs, round_levels, to_levels,  # noqa: E402
+                         to_uint8)
 
 apply_requested_threads(torch)
 
@@ -65,13 +68,16 @@ apply_requested_threads(torch)
 class LearnedNetwork:
     """A learned generator's network: its sh_generator_name, shipped weights file, the
     ``format`` its weights' metadata names, the network class with its config class, and the
-    geometric pass it runs on (``layered``: ifvc-geometric-3's layers, else geometric-1's warp)."""
+    geometric pass it runs on (``layered``: ifvc-geometric-3's layers, else geometric-1's warp)
+    and, for ifvc-flow-5, the eyelid cover drawn over the network's output (``lids``, layered
+    networks only)."""
     name: str
     weights_file: Path
     weights_format: str
     network: type[torch.nn.Module]
     config: type
     layered: bool = False
+    lids: LidStyle | None = None
 
     def geometric_pass(self) -> GeometricGenerator:
         """A new generator for the pass this network reads."""
@@ -81,7 +87,8 @@ class LearnedNetwork:
         """(network input, the pass's uint8 picture) for one target frame."""
         if self.layered:
             assert isinstance(geo, MeshGenerator)
-            return layered_network_inputs(geo, target_values)
+            x, image, _ = layered_network_frame(geo, target_values)
+            return x, image
         return network_inputs(geo, target_values)
 
     @property
@@ -104,7 +111,10 @@ FLOW_3 = LearnedNetwork(FLOW_3_NAME, FLOW_3_WEIGHTS, "ifvc-flow-occlusion-layere
 # ifvc-flow-4 (Annex I.10): the same network and inputs, flow-3's weights trained further against LPIPS-VGG
 FLOW_4 = LearnedNetwork(FLOW_4_NAME, FLOW_4_WEIGHTS, "ifvc-flow-occlusion-layered", LayeredFlowOcclusionNet,
                         FlowOcclusionConfig, layered=True)
-LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1, FLOW_2, FLOW_3, FLOW_4)}
+# ifvc-flow-5 (Annex I.11): ifvc-flow-4's network, inputs and weights, with eyelids over its output
+FLOW_5 = LearnedNetwork(FLOW_5_NAME, FLOW_5_WEIGHTS, "ifvc-flow-occlusion-layered", LayeredFlowOcclusionNet,
+                        FlowOcclusionConfig, layered=True, lids=FLOW_5_LIDS)
+LEARNED_NETWORKS = {n.name: n for n in (REFINE_1, FLOW_1, FLOW_2, FLOW_3, FLOW_4, FLOW_5)}
 
 # ifvc-refine-1's name, weights file, pinned SHA-256 and weights format (tools/train_generator.py
 # export says where to pin a new value).
@@ -157,9 +167,17 @@ def network_inputs(geo: GeometricGenerator, target_values: np.ndarray) -> tuple[
 
 
 def layered_network_inputs(geo: MeshGenerator, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(11 x H x W input of ifvc-flow-2, ifvc-geometric-3's output HxWx3 uint8), Annex I.8:
-    the 10 channels of build_inputs from geometric-3's picture and its composite backward map
-    (MeshLayers.backward_map), then the person coverage (MeshLayers.coverage)."""
+    """(11 x H x W input of ifvc-flow-2, ifvc-geometric-3's output HxWx3 uint8), Annex I.8."""
+    x, image, _ = layered_network_frame(geo, target_values)
+    return x, image
+
+
+def layered_network_frame(geo: MeshGenerator, target_values: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, TargetGeometry]:
+    """(11 x H x W input of ifvc-flow-2, ifvc-geometric-3's output HxWx3 uint8, the target
+    geometry), Annex I.8: the 10 channels of build_inputs from geometric-3's picture and its
+    composite backward map (MeshLayers.backward_map), then the person coverage
+    (MeshLayers.coverage)."""
     image, map_x, map_y, layers, tg = geo.synthesize_with_layers(target_values)
     assert geo.key_rgb is not None
     h, w = image.shape[:2]
@@ -168,7 +186,7 @@ def layered_network_inputs(geo: MeshGenerator, target_values: np.ndarray) -> tup
     x = np.empty((LAYERED_IN_CHANNELS, h, w), np.float32)
     x[:IN_CHANNELS] = build_inputs(image, geo.key_rgb, bx, by, mouth, eyes)
     x[IN_CHANNELS] = layers.coverage()
-    return x, image
+    return x, image, tg
 
 
 # -- weights -----------------------------------------------------------------------------------
@@ -266,8 +284,15 @@ class LearnedGenerator:
     def synthesize(self, target_values: np.ndarray) -> np.ndarray:
         if self.geometric.model is None:
             raise RuntimeError("set_keyframe() must come before synthesize()")
-        x, _ = self.network.inputs(self.geometric, target_values)
-        return to_uint8(self.refine(x))
+        if self.network.lids is None:
+            x, _ = self.network.inputs(self.geometric, target_values)
+            return to_uint8(self.refine(x))
+        # Annex I.11: geometric-3's eyelid cover, laid as network.lids says, over the output
+        assert isinstance(self.geometric, MeshGenerator)
+        x, _, tg = layered_network_frame(self.geometric, target_values)
+        out = np.ascontiguousarray(to_levels(self.refine(x)))      # a copy, drawn on in place
+        self.geometric.features.draw_eyelids(out, tg, self.network.lids)
+        return round_levels(out)
 
     def refine(self, x: np.ndarray) -> torch.Tensor:
         """The network (RefineNet or FlowOcclusionNet) on one frame's 10 x H x W input:

@@ -12,8 +12,15 @@
   crease, LID_BAND_NEAR to LID_BAND_FAR eye widths above the upper lid) stretched over it,
   and a soft lash line is drawn where the lids meet.
 Texture mapping uses the integer z-buffered rasteriser (mesh_render.py) on small quad strips.
+
+How the lid cover is laid is a LidStyle: GEOMETRIC_3_LIDS (Annex H.5) or FLOW_5_LIDS (Annex
+I.11: a wider cover, drawn over ifvc-flow-5's network output, whose feather continues the lid
+texture instead of H.5's key-frame sample at (0, 0), which shows as a dark or coloured outline
+around the closed eye).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -32,6 +39,19 @@ EYE_FILL_START, EYE_FILL_FULL = 0.6, 0.25
 LID_BAND_NEAR, LID_BAND_FAR = 0.05, 0.28   # key lid skin band (eye widths above the upper lid)
 LID_OVERLAP = 0.05               # the target lid cover reaches this far above the upper lid (eye widths)
 FEATHER_SIGMA = 0.7
+
+
+@dataclass(frozen=True)
+class LidStyle:
+    """Where the eyelid cover lies and how its edge is feathered (target eye widths, pixels)."""
+    overlap: float = LID_OVERLAP     # the cover's upper row this far above the target upper lid
+    above_lower: float = 0.03        # its lower row this far above the target lower lid (< 0: below)
+    feather: float = FEATHER_SIGMA   # Gaussian sigma of the cover's edge
+    continue_texture: bool = False   # the feather outside the strip shows the strip's own texture
+
+
+GEOMETRIC_3_LIDS = LidStyle()                                   # Annex H.5
+FLOW_5_LIDS = LidStyle(overlap=0.15, above_lower=0.0, feather=1.2, continue_texture=True)   # Annex I.11
 
 
 def _polygon_mask(poly: np.ndarray, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -83,23 +103,36 @@ class MouthAndEyes:
         bright = luma > max(float(self.lip.mean()) * 1.1, 90.0)
         return float((bright & grey).mean()) >= TEETH_MIN_SHARE
 
-    def _map_strip(self, out: np.ndarray, dst: np.ndarray, src: np.ndarray, opacity: float) -> None:
-        """Texture-map the key frame from the strip src (2n, 2) onto the strip dst (2n, 2)."""
+    def _map_strip(self, out: np.ndarray, dst: np.ndarray, src: np.ndarray, opacity: float,
+                   feather: float = FEATHER_SIGMA, continue_texture: bool = False) -> None:
+        """Texture-map the key frame from the strip src (2n, 2) onto the strip dst (2n, 2).
+        Outside the strip the texture is the key frame at (0, 0) (interpolate() gives 0 there),
+        which the feather blends in; continue_texture replaces it there by the strip's texture
+        spread by the same Gaussian, normalised (Annex I.11)."""
         tris = _strip_triangles(len(dst) // 2)
         r = rasterize(dst, np.zeros(len(dst)), tris, self.w, self.h)
         if not r.covered.any():
             return
         uv = interpolate(r, tris, src).astype(np.float32)
         tex = cv2.remap(self.key, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), FEATHER_SIGMA) * opacity
+        covered = r.covered.astype(np.float32)
+        weight = cv2.GaussianBlur(covered, (0, 0), feather)
+        if continue_texture:
+            spread = cv2.GaussianBlur(tex * covered[..., None], (0, 0), feather)
+            tex = np.where(r.covered[..., None], tex, spread / np.maximum(weight, 1e-6)[..., None])
+        a = weight * opacity
         out += a[..., None] * (tex - out)
 
     # -- per frame -------------------------------------------------------------------------------
     def apply(self, out: np.ndarray, tg: TargetGeometry) -> None:
         """Draws the mouth interior and the eyelids of the target geometry into out (float32)."""
         self._mouth(out, tg)
+        self.draw_eyelids(out, tg, GEOMETRIC_3_LIDS)
+
+    def draw_eyelids(self, out: np.ndarray, tg: TargetGeometry, style: LidStyle) -> None:
+        """The eyelid cover of both eyes of the target geometry, laid as ``style`` says."""
         for eye, gain in zip((EYE_LEFT, EYE_RIGHT), tg.eye_gain):
-            self._eyelid(out, tg.landmarks, eye, gain)
+            self._eyelid(out, tg.landmarks, eye, gain, style)
 
     def _mouth(self, out: np.ndarray, tg: TargetGeometry) -> None:
         if tg.mouth_gap_target <= tg.mouth_gap_key:
@@ -162,7 +195,7 @@ class MouthAndEyes:
         a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), FEATHER_SIGMA) * opacity * NEUTRAL_TEETH_OPACITY
         out += a[..., None] * (neutral - out)
 
-    def _eyelid(self, out: np.ndarray, lm: np.ndarray, eye: dict, gain: float) -> None:
+    def _eyelid(self, out: np.ndarray, lm: np.ndarray, eye: dict, gain: float, style: LidStyle) -> None:
         opacity = float(np.clip((EYE_FILL_START - gain) / (EYE_FILL_START - EYE_FILL_FULL), 0.0, 1.0))
         if opacity <= 0:
             return
@@ -179,8 +212,8 @@ class MouthAndEyes:
         t_n = self._up_normal(t_up)
         # the lid skin between the lash line and the crease, stretched over the opening
         src = np.vstack([k_up + k_n * (LID_BAND_FAR * kw), k_up + k_n * (LID_BAND_NEAR * kw)])
-        dst = np.vstack([t_up + t_n * (LID_OVERLAP * tw), t_lo - t_n * (0.03 * tw)])
-        self._map_strip(out, dst, src, opacity)
+        dst = np.vstack([t_up + t_n * (style.overlap * tw), t_lo - t_n * (style.above_lower * tw)])
+        self._map_strip(out, dst, src, opacity, style.feather, style.continue_texture)
         # a soft lash line where the lids meet
         line = 0.25 * t_up + 0.75 * t_lo
         mask = np.zeros((self.h, self.w), np.float32)

@@ -125,7 +125,16 @@ def build_inputs(warp_rgb: np.ndarray, key_rgb: np.ndarray, map_x: np.ndarray, m
     return out
 
 
+def to_levels(rgb_signed: torch.Tensor) -> np.ndarray:
+    """3 x H x W tensor in [-1, 1] -> HxWx3 float32 sample levels (0..255 before rounding)."""
+    return ((rgb_signed.detach().cpu().float() + 1.0) * 127.5).permute(1, 2, 0).numpy()
+
+
+def round_levels(levels: np.ndarray) -> np.ndarray:
+    """HxWx3 levels -> uint8 (round half up, clip, as the geometric generators)."""
+    return np.clip(np.floor(levels + 0.5), 0, 255).astype(np.uint8)
+
+
 def to_uint8(rgb_signed: torch.Tensor) -> np.ndarray:
     """3 x H x W tensor in [-1, 1] -> HxWx3 uint8 (round half up, as the geometric generator)."""
-    x = ((rgb_signed.detach().cpu().float() + 1.0) * 127.5).permute(1, 2, 0).numpy()
-    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+    return round_levels(to_levels(rgb_signed))
