@@ -87,8 +87,7 @@ class LearnedNetwork:
         """(network input, the pass's uint8 picture) for one target frame."""
         if self.layered:
             assert isinstance(geo, MeshGenerator)
-            x, image, _ = layered_network_frame(geo, target_values)
-            return x, image
+            return layered_network_inputs(geo, target_values)
         return network_inputs(geo, target_values)
 
     @property
