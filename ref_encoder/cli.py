@@ -160,6 +160,10 @@ def summary(result: EncodeResult, fps: float) -> str:
     if result.refresh is not None:
         lines.append(f"adaptive refresh: {result.refresh.checked} frames checked, "
                      f"{result.refresh.inserted} key frames inserted")
+    if result.pose_fit is not None:
+        f = result.pose_fit
+        lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved, {f.synthesised} pictures drawn, "
+                     f"{f.seconds:.1f} s")
     if result.multi_face_frames:
         lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
@@ -206,6 +210,11 @@ def build_parser() -> CommandParser:
                          "measured on the source): the layered generators (ifvc-geometric-2 and -3, ifvc-flow-2 "
                          "to -5) move their background by it, the others ignore it. auto (default): on with "
                          "the Compact profile and one of those generators; the flag alone means on")
+    ap.add_argument("--pose-fit", action="store_true",
+                    help="choose the head pose of each frame that codes it by synthesis: the pose, within "
+                         "2 levels of the analysis, whose picture the decoder's references draw closest to "
+                         "the source (ref_encoder/pose_fit.py; the learned generators are fitted through their "
+                         "geometric pass); slower, off by default")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -282,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),
-                            background_motion=args.background_motion)
+                            background_motion=args.background_motion, pose_fit=args.pose_fit)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

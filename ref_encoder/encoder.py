@@ -11,6 +11,10 @@ A refresh is due on the first frame, every keyframe_period frames, when the pose
 than keyframe_pose_threshold from the key frame, or (adaptive refresh, adaptive_refresh.py)
 where the generator, run on the encoder's own reconstruction as every decoder will run it,
 draws the frame below a quality threshold.
+
+With pose_fit (pose_fit.py) the head pose of each frame that codes the head group is chosen by
+synthesis before quantisation: the pose whose picture, drawn from the decoder's references,
+is closest to the source.
 """
 from __future__ import annotations
 
@@ -28,9 +32,9 @@ from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, allowed_element_ids,
                                 compact_tools, max_ref_frames)
 from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
-from bitstream.semantic_groups import GROUP_NAMES, group_list
+from bitstream.semantic_groups import GROUP_HEAD, GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
-from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit
+from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit, is_anchor, sem_periods
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
@@ -44,6 +48,7 @@ from .analysis.smoothing import OneEuroFilter
 from .background_motion import BackgroundMotion, signals_background
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
+from .pose_fit import PoseFit, PoseFitStats
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
                             resolve_lambda)
 
@@ -108,6 +113,7 @@ class EncoderConfig:
                                              # (Table 3a; Annex G.5a) and no element list is given
     geometry_version: int | None = None      # kf_geometry_version of key frames with a face; None:
                                              # the smallest the profile allows (2 Compact, 1 Main)
+    pose_fit: bool = False                   # choose each head anchor's pose by synthesis (pose_fit.py)
     semantic_periods: dict[str, int] | None = None   # group name (head, eyes, mouth, other) -> SemPeriod
                                              # 1..4 (spec 7.2a, Compact profile); None: the profile's
                                              # default (DEFAULT_SEMANTIC_PERIODS; Main: all 1)
@@ -135,6 +141,7 @@ class EncodeResult:
     skipped_leading_frames: int
     multi_face_frames: int = 0                # frames that show more than one face (one is coded)
     refresh: RefreshStats | None = None       # adaptive refresh: frames checked, key frames inserted
+    pose_fit: PoseFitStats | None = None      # pose fitting: frames searched, pictures drawn
 
     def bits_by_unit_type(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -254,6 +261,20 @@ class Encoder:
         self._chooser = ClosedLoopChooser(self.quantiser)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
             AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, self.refresh_check_every)
+        if config.pose_fit:
+            self._new_pose_fit(1)
+
+    def _new_pose_fit(self, max_refs: int) -> PoseFit:
+        """The pose fit over the signalled head elements, in steps of one level of each."""
+        steps = {i: 2.0 ** -p for i, p in zip(self.element_ids, self.precisions)}
+        return PoseFit(self.cfg.generator_name, max_refs, steps)
+
+    def _codes_head(self, position: int) -> bool:
+        """Whether the frame at this position of a full semantic unit codes the head group
+        (an anchor, spec 7.2a). A unit cut short by a key frame or the end makes its last frame
+        an anchor too; that frame is not fitted."""
+        period = sem_periods(self.sh)[GROUP_HEAD]
+        return is_anchor(position, self.cfg.frames_per_unit, period)
 
     def _set_semantic_periods(self, config: EncoderConfig) -> None:
         """sh_sem_temporal_flag and sh_sem_group_period_minus1 (spec 7.2a, 7.4.2) from the
@@ -352,6 +373,7 @@ class Encoder:
         refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
             self.refresh_check_every)
+        fitter = self._new_pose_fit(max_ref_frames(self.sh.sh_level_idc)) if self.cfg.pose_fit else None
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
@@ -381,9 +403,12 @@ class Encoder:
                     values[list(BACKGROUND_ELEMENT_IDS)] = background.estimate(
                         rgb, fa.landmarks if fa.face_found else None)
                 prev_values = values
+                analysed = values
                 # Frames waiting in `pending` are not yet in the writer: they come first.
                 out_idx = writer.next_frame_idx + len(pending)
                 due = self._keyframe_due(out_idx, last_key, values, key_values)
+                if not due and fitter is not None and fa.face_found and self._codes_head(len(pending)):
+                    values = fitter.fit(values, rgb)
                 levels = None
                 if not due and refresh is not None and refresh.due_for_check(out_idx, last_key):
                     # What a decoder will show for this frame, coded as a semantic frame
@@ -402,9 +427,11 @@ class Encoder:
                     levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
                     writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
                     key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
-                    if refresh is not None:          # the decoder's reference store, mirrored
-                        refresh.add_keyframe(Reference(out_idx, decoded, values_from_levels(self.sh, levels, key_values),
-                                                       geom, geom_version))
+                    reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, key_values),
+                                          geom, geom_version)
+                    for mirror in (refresh, fitter):    # the decoder's reference store, mirrored
+                        if mirror is not None:
+                            mirror.add_keyframe(reference)
                     key_values = np.asarray(ref_values)
                     if background is not None and key_values is not None and out_idx > 0:
                         # later estimates are relative to this picture, from what it signals
@@ -412,14 +439,14 @@ class Encoder:
                                                  key_values[list(BACKGROUND_ELEMENT_IDS)])
                     last_key = out_idx
                     logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
-                                         fa.face_found, [float(v) for v in values]))
+                                         fa.face_found, [float(v) for v in analysed]))
                 else:
                     if levels is None:
                         levels = self._semantic_levels(values, writer, pending)
                     pending.append(levels)
                     pending_values.append(values)
                     logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
-                                         fa.face_found, [float(v) for v in values]))
+                                         fa.face_found, [float(v) for v in analysed]))
                     if len(pending) == self.cfg.frames_per_unit:
                         self._write_unit(writer, pending, pending_values, logs)
                         pending, pending_values = [], []
@@ -437,7 +464,8 @@ class Encoder:
             writer.hash_unit(keyframe_md5=key_md5)
         writer.end_of_sequence()
         return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames,
-                            refresh.stats if refresh is not None else None)
+                            refresh.stats if refresh is not None else None,
+                            fitter.stats if fitter is not None else None)
 
     def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
                             ) -> tuple[list[int], np.ndarray, int, bytes]:

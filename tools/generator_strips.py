@@ -57,6 +57,21 @@ def write_strip(path: Path, panels: list[tuple[np.ndarray, str]]) -> None:
     print(f"wrote {path}")
 
 
+
+def write_rows(path: Path, rows: list[list[tuple[np.ndarray, str]]]) -> None:
+    """Rows of labelled 256x256 panels, 4 white pixels apart, as one PNG."""
+    def row(panels: list[tuple[np.ndarray, str]]) -> np.ndarray:
+        parts = [panel(rgb, label) for rgb, label in panels]
+        gap = np.full((parts[0].shape[0], 4, 3), 255, np.uint8)
+        return np.hstack([x for p in parts for x in (p, gap)][:-1])
+    rendered = [row(r) for r in rows]
+    gap = np.full((4, rendered[0].shape[1], 3), 255, np.uint8)
+    picture = np.vstack([x for r in rendered for x in (r, gap)][:-1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sequences", type=Path, required=True)

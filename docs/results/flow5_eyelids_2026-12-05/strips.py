@@ -25,7 +25,7 @@ from ifvc_synthesis.idi import EYE_LEFT, EYE_RIGHT, _idx
 from ref_decoder.decoder import Decoder
 from ref_decoder.edits import EditApplier, parse_edit
 from tools.generator_compare import _geometry_of
-from tools.generator_strips import panel
+from tools.generator_strips import write_rows
 
 QP = 32
 BOTH_SHUT = ["eye_blink_left:set=0", "eye_blink_right:set=0"]
@@ -79,19 +79,6 @@ def main() -> None:
                  for rgb, _ in panels]
         path = args.out / f"strip_{what.replace(' ', '_')}_{seq}_qp{QP}_f{f:03d}.png"
         write_rows(path, [panels, crops])
-
-
-def write_rows(path: Path, rows: list[list[tuple[np.ndarray, str]]]) -> None:
-    """Rows of labelled 256x256 panels, 4 white pixels apart, as one PNG."""
-    def row(panels: list[tuple[np.ndarray, str]]) -> np.ndarray:
-        parts = [panel(rgb, label) for rgb, label in panels]
-        gap = np.full((parts[0].shape[0], 4, 3), 255, np.uint8)
-        return np.hstack([x for p in parts for x in (p, gap)][:-1])
-    rendered = [row(r) for r in rows]
-    gap = np.full((4, rendered[0].shape[1], 3), 255, np.uint8)
-    picture = np.vstack([x for r in rendered for x in (r, gap)][:-1])
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,115 @@
+"""Head-pose fitting by synthesis (ref_encoder/pose_fit.py; issue 14 item 4): the descent finds
+a pose that the proxy drew, never moves further than MAX_STEPS levels, touches only the head
+elements, and in the encoder fits the head anchors of a real clip into a stream that decodes."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bitstream.raw_video import read_rgb444
+from bitstream.semantic_elements import ELEMENT_BY_NAME
+from conformance.sequence_preparation import prepare_clip
+from ifvc_common.files import sha256_file
+from ref_decoder.decoder import Decoder
+from ref_encoder.encoder import Encoder, EncoderConfig
+from ref_encoder.pose_fit import FIT_ELEMENT_IDS, MAX_STEPS, PoseFit, fit_proxy
+
+SUITE = Path(__file__).resolve().parents[1] / "conformance" / "streams"
+STREAM = "face_background_motion_geometric3_cabac"    # a real key frame, ifvc-geometric-3
+TX, TY = ELEMENT_BY_NAME["head_tx"].element_id, ELEMENT_BY_NAME["head_ty"].element_id
+STEP = 2.0 ** -7                                          # one level of head_tx / head_ty at p = 7
+
+
+@pytest.fixture(scope="module")
+def fitter_and_values() -> tuple[PoseFit, np.ndarray]:
+    dec = Decoder()
+    frames = list(dec.decode((SUITE / f"{STREAM}.ifvc").read_bytes()))
+    fitter = PoseFit("ifvc-geometric-3", 1, {i: STEP for i in FIT_ELEMENT_IDS})
+    for _, ref in dec.references:
+        fitter.add_keyframe(ref)
+    return fitter, np.asarray(frames[5].values, np.float64)
+
+
+def test_fit_finds_the_pose_the_proxy_drew(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    fitter, values = fitter_and_values
+    drawn = values.copy()
+    drawn[TX] += 2 * STEP
+    drawn[TY] -= STEP
+    source = fitter.generator.synthesize(drawn)
+    fitted = fitter.fit(values, source)
+    assert fitted[TX] == values[TX] + 2 * STEP and fitted[TY] == values[TY] - STEP
+    others = [i for i in range(len(values)) if i not in (TX, TY)]
+    np.testing.assert_array_equal(fitted[others], values[others])
+    assert np.array_equal(fitter.generator.synthesize(fitted), source)
+
+
+def test_fit_stays_within_max_steps(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    fitter, values = fitter_and_values
+    drawn = values.copy()
+    drawn[TX] -= (MAX_STEPS + 2) * STEP
+    fitted = fitter.fit(values, fitter.generator.synthesize(drawn))
+    assert fitted[TX] == values[TX] - MAX_STEPS * STEP
+
+
+def test_fit_of_the_drawn_pose_keeps_it(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    fitter, values = fitter_and_values
+    moved_before = fitter.stats.moved
+    fitted = fitter.fit(values, fitter.generator.synthesize(values))
+    np.testing.assert_array_equal(fitted, values)
+    assert fitter.stats.moved == moved_before
+
+
+def test_learned_generators_are_fitted_through_their_geometric_pass() -> None:
+    assert fit_proxy("ifvc-flow-5") == "ifvc-geometric-3"
+    assert fit_proxy("ifvc-refine-1") == "ifvc-geometric-1"
+    assert fit_proxy("ifvc-geometric-2") == "ifvc-geometric-2"
+
+
+def test_pose_fit_needs_a_generator_the_encoder_can_run() -> None:
+    cfg = EncoderConfig(generator_name="my-own-generator", generator_sha256=bytes(range(32)), pose_fit=True)
+    with pytest.raises(ValueError, match="--pose-fit needs a generator"):
+        Encoder(cfg, 256, 256, Fraction(25), warn=lambda _msg: None)
+
+
+CLIP = "fomm_demo_old_08.mp4"     # test split
+FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    work = tmp_path_factory.mktemp("pose_fit")
+    clip = shared_data / "faces" / "raw" / CLIP
+    prepare_clip(clip, work, FRAMES, "[test]", sha256_file(clip))
+    return read_rgb444(work / f"{clip.stem}_256x256_25_8bit_444.rgb")
+
+
+def test_encoder_fits_the_head_anchors(sequence: np.ndarray) -> None:
+    """Default Compact profile (head group at every third frame of an 8-frame unit): the
+    frames at unit positions 2, 5 and 7 are fitted, only their head elements move, each at most
+    MAX_STEPS levels, the analysis is the same as without the fit, and the stream decodes."""
+    def encode(fit: bool):  # type: ignore[no-untyped-def]
+        cfg = EncoderConfig(keyframe_qp=42, generator_name="ifvc-geometric-3", pose_fit=fit)
+        return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(sequence)
+    plain, fitted = encode(False), encode(True)
+    assert plain.pose_fit is None and fitted.pose_fit is not None
+    anchors = [f.frame_idx for f in fitted.frames if f.kind == "semantic" and (f.frame_idx - 1) % 8 in (2, 5, 7)]
+    assert fitted.pose_fit.fitted == len(anchors) == 8
+    assert fitted.pose_fit.moved > 0
+    head = list(FIT_ELEMENT_IDS)
+    steps = {3: 2.0 ** -7, 4: 2.0 ** -7, 5: 2.0 ** -6, 0: 0.5, 1: 0.5, 2: 0.5}
+    for a, b in zip(plain.frames, fitted.frames):
+        np.testing.assert_array_equal(a.analysed, b.analysed)
+        if b.kind != "semantic":
+            continue
+        moved = np.asarray(b.values) - np.asarray(b.analysed)
+        rest = [i for i in range(len(moved)) if i not in head]
+        assert not moved[rest].any()
+        if b.frame_idx not in anchors:
+            assert not moved.any()
+        for i in head:
+            assert abs(moved[i]) <= MAX_STEPS * steps[i] + 1e-12
+    out = list(Decoder().decode(fitted.stream))
+    assert len(out) == FRAMES
