@@ -162,8 +162,9 @@ def summary(result: EncodeResult, fps: float) -> str:
                      f"{result.refresh.inserted} key frames inserted")
     if result.pose_fit is not None:
         f = result.pose_fit
-        lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved, {f.synthesised} pictures drawn, "
-                     f"{f.seconds:.1f} s")
+        gain = f.gain_db / f.fitted if f.fitted else 0.0
+        lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved (proxy PSNR +{gain:.2f} dB a "
+                     f"searched frame), {f.synthesised} pictures drawn, {f.seconds:.1f} s")
     if result.multi_face_frames:
         lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
