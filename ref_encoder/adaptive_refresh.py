@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitstream.reference_store import ReferenceStore
-from ifvc_synthesis.generators import Reference, get_generator, use_references
+from .decoder_mirror import DecoderMirror
 
 FACE_MARGIN = 0.25          # face box grown by this share of its width / height on each side
 REFRESH_MIN_GAP = 12        # frames between key frames at least (no bursts on a long failure)
@@ -109,25 +108,17 @@ class RefreshStats:
     cpu_seconds: float = 0.0          # CPU time of the same (this process, all threads)
 
 
-class AdaptiveRefresh:
+class AdaptiveRefresh(DecoderMirror):
     """The encoder's decoder-side synthesis and the refresh decision."""
 
     def __init__(self, generator_name: str, threshold_db: float, max_ref_frames: int,
                  check_every: int = 1) -> None:
-        try:
-            self.generator = get_generator(generator_name)
-        except ValueError as exc:
-            raise ValueError(f"--refresh needs a generator this encoder can run: {exc}") from None
+        super().__init__(generator_name, max_ref_frames, "--refresh")
         if check_every < 1:
             raise ValueError("check_every must be at least 1")
         self.threshold_db = threshold_db
         self.check_every = check_every
-        self.references: ReferenceStore[Reference] = ReferenceStore(max_ref_frames)
         self.stats = RefreshStats(quality=[])
-
-    def add_keyframe(self, reference: Reference) -> None:
-        self.references.add(reference.frame_idx, reference)
-        use_references(self.generator, [ref for _, ref in self.references])
 
     def due_for_check(self, frame_idx: int, last_key: int) -> bool:
         since = frame_idx - last_key

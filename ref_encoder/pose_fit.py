@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitstream.reference_store import ReferenceStore
 from bitstream.semantic_elements import ELEMENT_BY_NAME
-from ifvc_synthesis.generators import Reference, get_generator, use_references
+
+from .decoder_mirror import DecoderMirror
 
 # Fitted elements, in the order of the descent: the position first (the largest errors), then
 # scale, then the rotations.
@@ -56,24 +56,15 @@ class PoseFitStats:
     seconds: float = 0.0         # wall-clock time of the search (benchmarks)
 
 
-class PoseFit:
+class PoseFit(DecoderMirror):
     """The encoder's proxy synthesis and the descent over the head elements."""
 
     def __init__(self, generator_name: str, max_ref_frames: int, steps: dict[int, float]) -> None:
         """steps: element id (table order) -> its level size 2**-p, for the signalled head
         elements to fit; the others are not searched."""
-        proxy = fit_proxy(generator_name)
-        try:
-            self.generator = get_generator(proxy)
-        except ValueError as exc:
-            raise ValueError(f"--pose-fit needs a generator this encoder can run: {exc}") from None
+        super().__init__(fit_proxy(generator_name), max_ref_frames, "--pose-fit")
         self.steps = {i: float(steps[i]) for i in FIT_ELEMENT_IDS if i in steps}
-        self.references: ReferenceStore[Reference] = ReferenceStore(max_ref_frames)
         self.stats = PoseFitStats()
-
-    def add_keyframe(self, reference: Reference) -> None:
-        self.references.add(reference.frame_idx, reference)
-        use_references(self.generator, [ref for _, ref in self.references])
 
     def _error(self, values: np.ndarray, source: np.ndarray) -> float:
         self.stats.synthesised += 1
