@@ -44,7 +44,11 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}
-DEFAULT_GENERATOR_NAME = REGISTERED_GENERATORS[0].name    # what an encoder writes unless told otherwise
+# What the reference encoder and the demo write unless told otherwise (an encoder choice, not
+# normative: every registered generator decodes). The layered mesh generator: still background,
+# head turned as a solid, no black pixel under edits, and the decoder's speed target met
+# (docs/results/default_generator_2026-12-05); ifvc-geometric-1 was the default until then.
+DEFAULT_GENERATOR_NAME = "ifvc-geometric-3"
 
 
 class UnknownGeneratorError(ValueError):

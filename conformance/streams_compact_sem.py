@@ -18,7 +18,7 @@ from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SemanticFra
                                   SequenceHeader, code_semantic_unit)
 from bitstream.units import UnitType, frame_unit, iter_units
 
-from .stream_kit import Assembler, Built, coded_unit, header, raw_keyframe_md5, raw_picture, trajectory_levels
+from .stream_kit import GENERATOR, Assembler, Built, coded_unit, header, raw_keyframe_md5, raw_picture, trajectory_levels
 from .suite_format import DECODE, ERROR
 
 EG, CABAC = ENTROPY_EXP_GOLOMB, ENTROPY_CABAC
@@ -140,7 +140,7 @@ def real_streams() -> list[Built]:
     for mode in (CABAC, EG):
         for fpu in (8, 1):
             cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=mode, frames_per_unit=fpu,
-                                vvc_preset="faster", profile_idc=PROFILE_COMPACT)
+                                vvc_preset="faster", profile_idc=PROFILE_COMPACT, generator_name=GENERATOR)
             enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
             data = enc.encode(frames).stream
             out.append(Built(f"compact_sem_{MODE[mode]}_fpu{fpu}_rdoq", data, enc.sh,

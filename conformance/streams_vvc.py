@@ -25,7 +25,7 @@ from bitstream.stream import ParsedKeyframe, ParsedSequenceHeader, StreamParser
 from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, KEYFRAME_CODEC_VVC, KeyframeUnit, SequenceHeader
 from bitstream.units import iter_units
 
-from .stream_kit import Assembler, Built, header, test_rgb, trajectory_levels
+from .stream_kit import GENERATOR, Assembler, Built, header, test_rgb, trajectory_levels
 from .suite_format import DECODE, ERROR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     # The face streams stay Main-profile streams (decodable by 1.1 decoders), whatever the
     # encoder's default profile.
     cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
-                        keyframe_period=8, vvc_preset="faster")
+                        keyframe_period=8, vvc_preset="faster", generator_name=GENERATOR)
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     real = enc.encode(frames).stream
     source = f"{clip.name}, frames 0..{len(frames) - 1}"
@@ -208,7 +208,8 @@ def _face_geometry2(frames: list[np.ndarray], source: str) -> Built:
     from bitstream.profiles import PROFILE_COMPACT
     from ref_encoder.encoder import Encoder, EncoderConfig
     cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
-                        keyframe_period=8, vvc_preset="faster", profile_idc=PROFILE_COMPACT)
+                        keyframe_period=8, vvc_preset="faster", profile_idc=PROFILE_COMPACT,
+                        generator_name=GENERATOR)
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     stream = enc.encode(frames).stream
     sizes = [len(u.kf.kf_geometry_payload) for u in StreamParser().parse(stream) if isinstance(u, ParsedKeyframe)]
@@ -241,7 +242,7 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
              "a key frame when yaw, pitch or roll move more than 4 degrees from the key frame's "
              "reference semantics (--keyframe-pose-threshold 4)", {"keyframe_pose_threshold": 4.0})):
         cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
-                            vvc_preset="faster", **cfg_policy)
+                            vvc_preset="faster", generator_name=GENERATOR, **cfg_policy)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         result = enc.encode(frames)
         keys = [f.frame_idx for f in result.frames if f.kind == "key"]

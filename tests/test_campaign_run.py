@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME
 from conformance.campaign import run_campaign
 from conformance.campaign.__main__ import main
 from conformance.campaign.config import DEFAULT_CONFIG, load_config
@@ -179,5 +180,5 @@ def test_ifvc_cell_from_outside_the_repository_writes_only_there(shared_data: Pa
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--config", "tiny.json", "--out", "camp1", "--quiet"]) == 0
     result = json.loads((tmp_path / "camp1" / "cells" / "ifvc" / clip.stem / "ifvc_qp47.result.json").read_text())
-    assert result["status"] == "ok" and result["generator_name"] == "ifvc-geometric-1"
+    assert result["status"] == "ok" and result["generator_name"] == DEFAULT_GENERATOR_NAME
     assert sorted(p.name for p in REPO_ROOT.iterdir()) == before

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME
 from bitstream.stream import StreamWriter
 from conformance.stream_kit import header, raw_picture, trajectory_levels
 from ifvc_common import version as version_module
@@ -291,7 +292,7 @@ def test_version_and_help_of_every_script(name: str) -> None:
 def test_help_shows_defaults() -> None:
     proc = _run("-m", "ref_encoder.cli", "--help")
     text = " ".join(proc.stdout.split())
-    for shown in ("(default: 42)", "(default: 8)", "(default: cabac)", "(default: ifvc-geometric-1)"):
+    for shown in ("(default: 42)", "(default: 8)", "(default: cabac)", f"(default: {DEFAULT_GENERATOR_NAME})"):
         assert shown in text
 
 

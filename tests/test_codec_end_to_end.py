@@ -216,7 +216,7 @@ def test_learned_generator_changes_only_the_header_and_the_synthesis(coded: dict
     from bitstream.units import SEQUENCE_HEADER_TYPES, iter_units
     from ifvc_synthesis.generators.learned import WEIGHTS_FILE
     streams = {}
-    for name, extra in (("geo", []), ("refine", ["--generator", "ifvc-refine-1",
+    for name, extra in (("geo", ["--generator", "ifvc-geometric-1"]), ("refine", ["--generator", "ifvc-refine-1",
                                                  "--generator-weights", str(WEIGHTS_FILE)])):
         streams[name] = tmp_path / f"{name}.ifvc"
         assert encode_cli.main([str(coded["seq"]), "--width", "256", "--height", "256", "--frames", "8",

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bitstream.head_location import head_loc_cell
-from bitstream.semantic_elements import (BASELINE_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID,
-                                         ELEMENT_BY_NAME)
+from bitstream.semantic_elements import (BASELINE_ELEMENT_IDS, DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS,
+                                         ELEMENT_BY_ID, ELEMENT_BY_NAME)
 from bitstream.semantic_reconstruction import quantize, values_from_levels
 from bitstream.stream import StreamWriter
 from conformance.synthetic_semantics import baseline_header, demo_keyframe
@@ -28,9 +28,14 @@ def test_default_set_is_the_baseline_without_head_loc() -> None:
 
 def test_encoder_signals_the_default_set() -> None:
     from ref_encoder.encoder import Encoder, EncoderConfig
-    enc = Encoder(EncoderConfig(keyframe_codec="raw"), 64, 64, Fraction(25))
+    enc = Encoder(EncoderConfig(keyframe_codec="raw", generator_name="ifvc-geometric-1"), 64, 64, Fraction(25))
     assert enc.sh.sh_sem_element_id == list(DEFAULT_ELEMENT_IDS)
     assert enc.sh.sh_sem_precision == [ELEMENT_BY_ID[i].default_precision for i in DEFAULT_ELEMENT_IDS]
+    # the default generator (ifvc-geometric-3) moves its background plate: the default set plus
+    # bg_tx and bg_ty (--background-motion auto)
+    default = Encoder(EncoderConfig(keyframe_codec="raw"), 64, 64, Fraction(25))
+    assert default.sh.sh_sem_element_id == list(DEFAULT_BACKGROUND_ELEMENT_IDS)
+    assert default.sh.sh_sem_precision == [ELEMENT_BY_ID[i].default_precision for i in DEFAULT_BACKGROUND_ELEMENT_IDS]
     full = Encoder(EncoderConfig(keyframe_codec="raw", element_ids=list(BASELINE_ELEMENT_IDS)), 64, 64, Fraction(25))
     assert full.sh.sh_sem_element_id == list(BASELINE_ELEMENT_IDS)
     with pytest.raises(ValueError, match="not in the element set"):

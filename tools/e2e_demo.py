@@ -17,7 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ifvc_common.argtypes import int_range  # noqa: E402
 from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import refuse_same_file  # noqa: E402
-from ifvc_synthesis.generators import GeometricGenerator, known_generators  # noqa: E402
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME  # noqa: E402
+from ifvc_synthesis.generators import known_generators  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = REPO.parent / "shared" / "data" / "faces" / "raw" / "fomm_demo_old_08.mp4"
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int_range(2), default=100, help="frames to code (at 25 fps)")
     ap.add_argument("--qp", type=int_range(0, 63), default=42, help="key-frame QP")
     ap.add_argument("--out", type=Path, default=Path("out") / "e2e", help="work and output folder (created if missing)")
-    ap.add_argument("--generator", choices=known_generators(), default=GeometricGenerator.name,
+    ap.add_argument("--generator", choices=known_generators(), default=DEFAULT_GENERATOR_NAME,
                     help="the generator named in the stream and used to decode it (spec Table 3a)")
     args = ap.parse_args(argv)
     if not args.input.is_file():
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seq_dir = args.out / "sequence"
     seq = seq_dir / output_names(args.input.stem)["rgb"]
-    other = args.generator != GeometricGenerator.name
+    other = args.generator != DEFAULT_GENERATOR_NAME
     tag = f"_{args.generator}" if other else ""
     stream = args.out / f"{args.input.stem}_qp{args.qp}{tag}.ifvc"
     decoded = args.out / f"{args.input.stem}_qp{args.qp}{tag}_decoded.rgb"
