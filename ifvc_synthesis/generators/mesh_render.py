@@ -109,6 +109,8 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, widt
     keep = counts > 0
     rt, ry, lo, counts = rt[keep], ry[keep], lo[keep], counts[keep]
     zbuf = np.full(height * width, EMPTY, np.int64)
+    sign = np.sign(area)
+    za, zb, zc = Z[tris[:, 0]], Z[tris[:, 1]], Z[tris[:, 2]]     # per-triangle corner depths
     ends = np.cumsum(counts)
     start = 0
     while start < len(rt):                  # chunks of whole rows, about CHUNK_ENTRIES candidates
@@ -118,13 +120,14 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, widt
         t = np.repeat(rt[start:stop], c)
         py = np.repeat(ry[start:stop], c)
         px = np.repeat(lo[start:stop], c) + (np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c))
-        w0, w1, w2 = _edges(ax[t], ay[t], bx[t], by[t], cx[t], cy[t], px * ONE, py * ONE)
-        s = np.sign(area[t])
+        w0, w1, w2 = _edges(ax.take(t), ay.take(t), bx.take(t), by.take(t), cx.take(t), cy.take(t),
+                            px * ONE, py * ONE)
+        s = sign.take(t)
         inside = (w0 * s >= 0) & (w1 * s >= 0) & (w2 * s >= 0)
         t, px, py = t[inside], px[inside], py[inside]
         w0, w1, w2, s = w0[inside], w1[inside], w2[inside], s[inside]
-        num = w0 * Z[tris[t, 0]] + w1 * Z[tris[t, 1]] + w2 * Z[tris[t, 2]]
-        zq = (num * s) // (area[t] * s)
+        num = w0 * za.take(t) + w1 * zb.take(t) + w2 * zc.take(t)
+        zq = (num * s) // (area.take(t) * s)
         key = (zq << TRI_BITS) + (MAX_TRIANGLES - t)
         np.maximum.at(zbuf, py * width + px, key)
         start = stop
@@ -139,16 +142,16 @@ def _resolve(zbuf: np.ndarray, tris: np.ndarray, P: np.ndarray, Z: np.ndarray, a
     depth = np.full(height * width, -np.inf, np.float64)
     pix = np.flatnonzero(zbuf != EMPTY)
     if len(pix):
-        key = zbuf[pix]
+        key = zbuf.take(pix)
         t = MAX_TRIANGLES - (key & MAX_TRIANGLES)
         px, py = (pix % width) * ONE, (pix // width) * ONE
-        a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
-        w0, w1, w2 = _edges(P[a, 0], P[a, 1], P[b, 0], P[b, 1], P[c, 0], P[c, 1], px, py)
-        ar = area[t].astype(np.float64)
+        corners = tris.take(t, axis=0)
+        x, y = np.ascontiguousarray(P[:, 0]), np.ascontiguousarray(P[:, 1])
+        a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+        w0, w1, w2 = _edges(x.take(a), y.take(a), x.take(b), y.take(b), x.take(c), y.take(c), px, py)
+        ar = area.take(t).astype(np.float64)
         tri[pix] = t
-        bary[pix, 0] = w0 / ar
-        bary[pix, 1] = w1 / ar
-        bary[pix, 2] = w2 / ar
+        bary[pix] = np.stack([w0 / ar, w1 / ar, w2 / ar], axis=1)
         depth[pix] = (key >> TRI_BITS).astype(np.float64) / ONE
     return Raster(tri.reshape(height, width), bary.reshape(height, width, 3), depth.reshape(height, width))
 
@@ -161,11 +164,18 @@ def interpolate(raster: Raster, triangles: np.ndarray, attribute: np.ndarray,
     attr = np.asarray(attribute, np.float64)
     attr = attr[:, None] if attr.ndim == 1 else attr
     h, w = raster.tri.shape
-    out = np.zeros((h * w, attr.shape[1]), dtype)
+    tris = np.asarray(triangles, np.int64)
+    # the whole picture at once (the head and its shell cover most of it): uncovered pixels
+    # take a sentinel triangle of zeros with their zero weights, so they come out 0 exactly;
+    # one channel at a time keeps the gathers one-dimensional (the same products and sums)
     flat = raster.tri.reshape(-1)
-    pix = np.flatnonzero(flat >= 0)
-    if len(pix):
-        tris = np.asarray(triangles, np.int64)[flat[pix]]
-        b = raster.bary.reshape(-1, 3)[pix]
-        out[pix] = (b[:, 0:1] * attr[tris[:, 0]] + b[:, 1:2] * attr[tris[:, 1]]) + b[:, 2:3] * attr[tris[:, 2]]
+    corner = np.where(flat >= 0, flat, len(tris))
+    b = raster.bary.reshape(-1, 3)
+    b0, b1, b2 = b[:, 0], b[:, 1], b[:, 2]
+    out = np.empty((h * w, attr.shape[1]), dtype)
+    for c in range(attr.shape[1]):
+        at = np.zeros((len(tris) + 1, 3), np.float64)
+        at[:-1] = attr[tris, c]
+        g = at.take(corner, axis=0)
+        out[:, c] = (b0 * g[:, 0] + b1 * g[:, 1]) + b2 * g[:, 2]
     return out.reshape(h, w, attr.shape[1])
