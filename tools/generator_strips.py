@@ -72,6 +72,34 @@ def write_rows(path: Path, rows: list[list[tuple[np.ndarray, str]]]) -> None:
     print(f"wrote {path}")
 
 
+def hard_cases(decoded: dict[str, list]) -> dict[str, tuple[float, str, int]]:  # type: ignore[type-arg]
+    """(score, sequence, frame) of the frame with the largest head turn (|yaw - key yaw| +
+    |pitch - key pitch|), the widest mouth opening beyond the key frame's and the most closed
+    eye (smallest eye_blink value) over decoded streams (sequence -> DecodedFrame list)."""
+    cases: dict[str, tuple[float, str, int]] = {}
+    for n, frames in decoded.items():
+        key = frames[0].values
+        for f in frames[1:]:
+            v = f.values
+            for case, score in (("head_turn", abs(v[0] - key[0]) + abs(v[1] - key[1])),
+                                ("open_mouth", v[9] - key[9]),
+                                ("blink", -min(v[7], v[8]))):
+                if case not in cases or score > cases[case][0]:
+                    cases[case] = (float(score), n, f.frame_idx)
+    return cases
+
+
+def study_edits(values: np.ndarray) -> list[str]:
+    """The edits the strips show for a frame with these values: head_yaw +-25, head_tx +-0.2,
+    head_loc one cell over (the next column, or the previous one from the last column),
+    mouth_open +0.15."""
+    from bitstream.head_location import head_loc_cell
+    cell = head_loc_cell(float(values[3]), float(values[4]))
+    loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
+    return ["head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc,
+            "mouth_open:offset=0.15"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sequences", type=Path, required=True)
@@ -83,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generators", nargs="+", default=list(GENERATORS), help="one panel each")
     ap.add_argument("--out", type=Path, default=Path("docs/results") / f"generator2_{datetime.date.today()}")
     args = ap.parse_args(argv)
-    from bitstream.head_location import head_loc_cell
     names = json.loads(SPLIT_FILE.read_text())["test"]
     paths = {n: args.streams / f"{n}_qp{args.qp}_f{args.frames}.ifvc" for n in names}
     streams = {n: p.read_bytes() for n, p in paths.items() if p.is_file()}
@@ -93,16 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     gens = list(args.generators)
     short = {g: g.replace("ifvc-geometric", "geometric").replace("ifvc-", "") for g in gens}
     decoded = {n: decode(streams[n], gens[0]) for n in streams}
-    cases: dict[str, tuple[float, str, int]] = {}
-    for n, frames in decoded.items():
-        key = frames[0].values
-        for f in frames[1:]:
-            v = f.values
-            for case, score in (("head_turn", abs(v[0] - key[0]) + abs(v[1] - key[1])),
-                                ("open_mouth", v[9] - key[9]),
-                                ("blink", -min(v[7], v[8]))):
-                if case not in cases or score > cases[case][0]:
-                    cases[case] = (float(score), n, f.frame_idx)
+    cases = hard_cases(decoded)
     for case, (score, n, idx) in cases.items():
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=idx + 1)[idx]
         outs = [(decode(streams[n], g)[idx].rgb if g != gens[0] else decoded[n][idx].rgb) for g in gens]
@@ -112,12 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.edit_sequences:
         if n not in streams:
             continue
-        values = decoded[n][i].values
-        cell = head_loc_cell(float(values[3]), float(values[4]))
-        loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
-        for edit in ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc,
-                     "mouth_open:offset=0.15"):
+        for edit in study_edits(decoded[n][i].values):
             outs = [decode(streams[n], g, [f"{edit}@{i}-{i}"])[i].rgb for g in gens]
             tag = edit.replace(":", "_").replace("=", "").replace("offset", "").replace("set", "")
             write_strip(args.out / f"strip_edit_{tag}_{n}_f{i}.png",

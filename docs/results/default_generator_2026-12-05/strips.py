@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bitstream.head_location import head_loc_cell
 from bitstream.raw_video import read_rgb444
 from conformance.metrics import psnr_rgb
 from ref_encoder.encoder import Encoder, EncoderConfig
-from tools.generator_strips import SPLIT_FILE, decode, write_strip
+from tools.generator_strips import SPLIT_FILE, decode, hard_cases, study_edits, write_strip
 
 OLD, NEW = "ifvc-geometric-1", "ifvc-geometric-3"
 EDIT_SEQUENCES = ("liveportrait_driving_d20", "sadtalker_RD_Radio34_000")
@@ -55,21 +54,13 @@ def main() -> None:
     streams = {(n, g): stream_for(args.work, args.sequences, n, g, args.qp, args.frames)
                for n in names for g in (OLD, NEW)}
     decoded = {(n, g): decode(streams[n, g], g) for n in names for g in (OLD, NEW)}
-    cases: dict[str, tuple[float, str, int]] = {}
     print("| clip | kbit/s old / new | PSNR-RGB old / new |\n|---|---|---|")
     for n in names:
         src = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=args.frames)
         kbps = [len(streams[n, g]) * 8 / (len(src) / 25) / 1000 for g in (OLD, NEW)]
         psnr = [np.mean([psnr_rgb(s, f.rgb) for s, f in zip(src, decoded[n, g])]) for g in (OLD, NEW)]
         print(f"| {n} | {kbps[0]:.3f} / {kbps[1]:.3f} | {psnr[0]:.2f} / {psnr[1]:.2f} |", flush=True)
-        frames = decoded[n, OLD]
-        key = frames[0].values
-        for f in frames[1:]:
-            v = f.values
-            for case, score in (("head_turn", abs(v[0] - key[0]) + abs(v[1] - key[1])),
-                                ("open_mouth", v[9] - key[9]), ("blink", -min(v[7], v[8]))):
-                if case not in cases or score > cases[case][0]:
-                    cases[case] = (float(score), n, f.frame_idx)
+    cases = hard_cases({n: decoded[n, OLD] for n in names})
     for case, (_, n, i) in cases.items():
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
         write_strip(args.out / f"strip_{case}_{n}_f{i:03d}.png",
@@ -77,12 +68,8 @@ def main() -> None:
                      (decoded[n, NEW][i].rgb, "new default: geometric-3")])
     i = EDIT_FRAME
     for n in EDIT_SEQUENCES:
-        values = decoded[n, OLD][i].values
-        cell = head_loc_cell(float(values[3]), float(values[4]))
-        loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
         source = read_rgb444(args.sequences / f"{n}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
-        for edit in ("head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc,
-                     "mouth_open:offset=0.15"):
+        for edit in study_edits(decoded[n, OLD][i].values):
             outs = [decode(streams[n, g], g, [f"{edit}@{i}-{i}"])[i].rgb for g in (OLD, NEW)]
             tag = edit.replace(":", "_").replace("=", "").replace("offset", "").replace("set", "")
             write_strip(args.out / f"strip_edit_{tag}_{n}_f{i}.png",
