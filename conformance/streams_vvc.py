@@ -196,7 +196,7 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
-           _face_background_motion(real, source)]
+           _face_background_motion(real, source), _face_head_move_geometric4(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -327,6 +327,29 @@ def _face_background_motion(real: bytes, source: str) -> Built:
                  "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact "
                  "form) and its element set extended by bg_tx and bg_ty at precision 8 (key levels 0); levels = key levels + closed-form motion "
                  "(conformance.streams_vvc._face_background_motion)",
+                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
+
+
+def _face_head_move_geometric4(real: bytes, source: str) -> Built:
+    """The first key frame of face_real_cabac with the head moved sideways and up and turned,
+    decoded by ifvc-geometric-4 (Annex H.7): the person's guard band and the harmonic fill of
+    the background plate show where the head was."""
+    from bitstream.generator_registry import GENERATOR_BY_NAME
+    sh, kf = _first_keyframe(real)
+    generator = GENERATOR_BY_NAME["ifvc-geometric-4"]
+    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    sh.sh_num_frames = 25
+    data = _on_first_key(sh, kf, list(kf.kf_ref_sem_level),
+                         lambda n, t: (("head_tx", 0.18 * np.sin(2 * np.pi * t)), ("head_ty", -0.08 * t),
+                                       ("head_yaw", 15 * np.sin(4 * np.pi * t))), 4)
+    return Built("face_head_move_geometric4_cabac", data, sh,
+                 "the first key frame of face_real_cabac with the head moved sideways (head_tx up to +-0.18 "
+                 "picture widths), up (head_ty to -0.08) and turned (yaw +-15 degrees), decoded by "
+                 "ifvc-geometric-4: the harmonic fill of the background plate shows where the head was",
+                 ["sh_generator_name=ifvc-geometric-4", "Annex H.7 seamless plate", "kf_codec_id=1 (VVC)",
+                  "sh_entropy_coding_mode=1"],
+                 "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-4; levels = "
+                 "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric4)",
                  DECODE, needs_shared=True, needs_vvenc=True, source=source)
 
 

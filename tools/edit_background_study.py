@@ -23,11 +23,12 @@ Per clip, edit and generator:
   every output pixel <= 8 there is a hole, not dark content;
 - outside K+E: mean absolute change (levels, mean of R, G, B) of the edited frame against
   the unedited frame over the pixels outside K and E, where
-    K = the key frame's person mask, as the generator uses it: the derived mask of Annex G.3
-        (LayeredGenerator.person_mask; the person alpha is 1 there);
+    K = the key frame's person layer, as the generator uses it: where the key alpha is 1
+        (LayeredGenerator.person_layer): the derived mask of Annex G.3 for geometric-2 and
+        geometric-3, that mask dilated by the 3-pixel guard for geometric-4 (Annex H.7);
     E = the edited frame's person, as the generator draws it: the pixels where the person
         layer has a nonzero weight, i.e. the warped person alpha (Annex G.5) > 0, and for
-        geometric-3 also the head layer's opacity (Annex H.4 step 4) > 0;
+        the mesh generators also the head layer's opacity (Annex H.4 step 4) > 0;
   the mean is taken per frame, then over frames;
 - outside K+E+U: the same outside the unedited frame's person U (defined as E) as well.
   U minus (K+E) is where the unedited frame shows the person and the edited frame cannot
@@ -133,7 +134,7 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
         values = [np.asarray(f.values) for f in decoded]
         gen = get_generator(g)
         gen.set_keyframe(decoded[0].rgb, values[0], payload, version)
-        key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_mask.astype(bool)
+        key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_layer.astype(bool)
         lifted = get_generator(g)
         lifted.set_keyframe(lift(decoded[0].rgb), values[0], payload, version)
         frames = list(range(1, len(values), every))
@@ -191,7 +192,8 @@ def report(results: dict) -> str:
              "black: pixels with R, G, B <= 8 in the edited frame where the unedited frame has some channel > 8 "
              "(sum over the measured frames); holes: pixels <= 8 when the key frame is lifted to 9..255 "
              "(no dark content left: every one is a hole); outside K+E: mean |edited - unedited| (levels) outside the key "
-             "frame's person mask K and the edited frame's person E; outside K+E+U: also outside the unedited "
+             "frame's person layer K (where its key alpha is 1: the derived mask; for geometric-4 with its 3-pixel "
+             "guard) and the edited frame's person E; outside K+E+U: also outside the unedited "
              "frame's person U; U share: the part of K+E's outside that is U; head moved: face-landmark centre "
              "shift found by the encoder's analysis (asked: by the target geometry).", ""]
     gens = sorted({r["generator"] for r in results["edits"]})
@@ -293,7 +295,7 @@ def regions(args: argparse.Namespace) -> int:
     gen = get_generator(args.generator)
     payload, version, _ = _geometry_of(data)
     gen.set_keyframe(decoded[0].rgb, decoded[0].values, payload, version)
-    key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_mask > 0
+    key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_layer > 0
     applier = EditApplier([parse_edit(args.edit)], warn=lambda _msg: None)
     rows = []
     for i in args.frames:

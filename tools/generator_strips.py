@@ -31,6 +31,23 @@ GENERATORS = ("ifvc-geometric-1", "ifvc-geometric-2")
 LABEL_H = 18
 
 
+def encoded_clip(work: Path, sequences: Path, name: str, generator: str, qp: int, frames: int) -> bytes:
+    """The clip ``name`` (first ``frames`` frames) coded by the reference encoder with its
+    defaults, naming ``generator``, at key-frame QP ``qp``; cached as
+    work/GENERATOR/NAME_qpQP_fFRAMES.ifvc."""
+    from fractions import Fraction
+
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    path = work / generator / f"{name}_qp{qp}_f{frames}.ifvc"
+    if not path.is_file():
+        src = read_rgb444(sequences / f"{name}_256x256_25_8bit_444.rgb", max_frames=frames)
+        cfg = EncoderConfig(keyframe_qp=qp, generator_name=generator)
+        data = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(src)).encode(list(src)).stream
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return path.read_bytes()
+
+
 def decode(data: bytes, generator: str, edits: list[str] | None = None):  # type: ignore[no-untyped-def]
     from ref_decoder.decoder import Decoder
     from ref_decoder.edits import EditApplier, parse_edit
@@ -98,6 +115,44 @@ def study_edits(values: np.ndarray) -> list[str]:
     loc = f"head_loc:set={cell + 1 if cell % 4 < 3 else cell - 1}"
     return ["head_yaw:offset=25", "head_yaw:offset=-25", "head_tx:offset=0.2", "head_tx:offset=-0.2", loc,
             "mouth_open:offset=0.15"]
+
+
+def study_arguments(default_out: Path, default_work: str = "work/default_gen") -> argparse.Namespace:
+    """The command line of a results folder's strips script: --sequences, --work (the stream
+    cache of encoded_clip), --out (default: the script's folder), --qp, --frames."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sequences", type=Path, default=Path("work/sequences"))
+    ap.add_argument("--work", type=Path, default=Path(default_work))
+    ap.add_argument("--out", type=Path, default=default_out)
+    ap.add_argument("--qp", type=int, default=42)
+    ap.add_argument("--frames", type=int, default=100)
+    return ap.parse_args()
+
+
+def source_frame(sequences: Path, name: str, i: int) -> np.ndarray:
+    """Frame i of the prepared source of clip ``name``."""
+    return read_rgb444(sequences / f"{name}_256x256_25_8bit_444.rgb", max_frames=i + 1)[i]
+
+
+def hard_case_strips(out: Path, sequences: Path, panels: list[tuple[str, dict[str, list]]]) -> None:  # type: ignore[type-arg]
+    """strip_CASE_NAME_fFRAME.png for each of hard_cases() over the first panel's decodes:
+    the source, then one panel per (label, sequence -> decoded frames)."""
+    for case, (_, n, i) in hard_cases(panels[0][1]).items():
+        write_strip(out / f"strip_{case}_{n}_f{i:03d}.png",
+                    [(source_frame(sequences, n, i), f"source {n[:22]} f{i}"),
+                     *[(decoded[n][i].rgb, label) for label, decoded in panels]])
+
+
+def edit_strips(out: Path, sequences: Path, name: str, i: int, values: np.ndarray,
+                panels: list[tuple[str, bytes, str]]) -> None:
+    """strip_edit_EDIT_NAME_fI.png for each of study_edits(values) at frame i of clip ``name``:
+    the unedited source, then one panel per (label, stream, generator) decoded with the edit."""
+    source = source_frame(sequences, name, i)
+    for edit in study_edits(values):
+        tag = edit.replace(":", "_").replace("=", "").replace("offset", "").replace("set", "")
+        write_strip(out / f"strip_edit_{tag}_{name}_f{i}.png",
+                    [(source, f"source (unedited) f{i}"),
+                     *[(decode(data, g, [f"{edit}@{i}-{i}"])[i].rgb, f"{label} {edit}") for label, data, g in panels]])
 
 
 def main(argv: list[str] | None = None) -> int:

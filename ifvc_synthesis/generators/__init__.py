@@ -12,10 +12,11 @@ from . import learned_registration  # noqa: F401 - registers ifvc-refine-1 and i
 from .base import Generator, MultiReferenceCapable, Reference, use_references
 from .geometric import GeometricGenerator
 from .geometric_3 import MeshGenerator
+from .geometric_4 import SeamlessPlateMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
 __all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "MultiReferenceCapable",
-           "MultiReferenceGenerator", "Reference", "get_generator", "known_generators",
+           "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator", "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

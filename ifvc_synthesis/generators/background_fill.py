@@ -5,7 +5,9 @@ background: the key frame itself where the key frame shows background, and insid
 frame's person region a smooth continuation of the surrounding background colours. Push-pull
 (a weighted image pyramid) fills any hole, however large, in a fixed number of integer-size
 steps without iteration, random numbers or threads, and never leaves a pixel unset: with no
-background at all the plate is mid grey.
+background at all the plate is mid grey. harmonic_fill is ifvc-geometric-4's plate fill (Annex
+H.7): push-pull on the coarsest level, then Laplace's equation relaxed level by level, so the
+fill meets the known colours at the hole's edge without a step.
 """
 from __future__ import annotations
 
@@ -111,3 +113,52 @@ def textured_fill(rgb: np.ndarray, weight: np.ndarray, sigma: float, fade: float
     textured = np.clip(textured, np.minimum(fill, source), np.maximum(fill, source))
     hole = (w0 <= 0) & ok
     return np.where(hole[..., None], textured, fill).astype(np.float32)
+
+
+HARMONIC_COARSEST = 8       # HarmonicFill's pyramid stops at the first level this small (either side)
+HARMONIC_ITERATIONS = 40    # relaxation sweeps per level
+
+
+def _relax(x: np.ndarray, hole: np.ndarray, iterations: int) -> np.ndarray:
+    """Jacobi sweeps of Laplace's equation on the hole pixels: each becomes
+    0.25 ((up + down) + (left + right)) of the previous sweep, edges replicated; the other
+    pixels stay. float32, elementwise in that order."""
+    h = hole[..., None]
+    quarter = np.float32(0.25)
+    for _ in range(iterations):
+        p = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        mean = quarter * ((p[:-2, 1:-1] + p[2:, 1:-1]) + (p[1:-1, :-2] + p[1:-1, 2:]))
+        x = np.where(h, mean, x)
+    return x
+
+
+def harmonic_fill(rgb: np.ndarray, weight: np.ndarray, iterations: int = HARMONIC_ITERATIONS) -> np.ndarray:
+    """Fill the pixels of rgb (HxWx3 float32) whose weight (HxW, 1 = known, 0 = hole) is 0
+    with a smooth membrane that meets the known colours at the hole's edge (Annex H.7).
+
+    P_0 = weight * rgb, W_0 = weight; P_{l+1}, W_{l+1} = 2x2 means (_halve) down to the first
+    level L with a side of at most HARMONIC_COARSEST pixels. On each level V_l = P_l / W_l
+    where W_l > 0 (known), holes where W_l = 0. X_L = push_pull_fill(V_L, known_L), then from
+    level L to 0: the holes of level l < L start from the bilinear resize (cv2.INTER_LINEAR)
+    of X_{l+1}, the known pixels are V_l; `iterations` Jacobi sweeps (_relax) over the holes.
+    Known pixels of level 0 keep their value exactly; a picture without a known pixel is
+    mid grey (push_pull_fill)."""
+    w0 = np.asarray(weight, np.float32)
+    p_levels = [rgb.astype(np.float32) * w0[..., None]]
+    w_levels = [w0]
+    while min(w_levels[-1].shape) > HARMONIC_COARSEST:
+        p_levels.append(_halve(p_levels[-1]))
+        w_levels.append(_halve(w_levels[-1]))
+    x: np.ndarray | None = None
+    for p, w in zip(reversed(p_levels), reversed(w_levels)):
+        known = w > 0
+        v = np.where(known[..., None], p / np.where(known, w, np.float32(1))[..., None], np.float32(0))
+        if x is None:
+            x = push_pull_fill(v, known.astype(np.float32))
+        else:
+            hh, ww = w.shape
+            up = cv2.resize(x, (ww, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, ww, 3)
+            x = np.where(known[..., None], v, up)
+        x = _relax(x.astype(np.float32), ~known, iterations)
+    assert x is not None
+    return x.astype(np.float32)

@@ -48,6 +48,12 @@ PLATE_BORDER = cv2.BORDER_REPLICATE   # samples of the moved plate outside the p
 DETAIL_FADE = 48.0         # ... continued this far (pixels) into the hole, fading to the smooth fill
 
 
+def plate_guard(person_mask: np.ndarray) -> np.ndarray:
+    """The person mask dilated by PLATE_GUARD pixels (Annex G.4's guard G, HxW uint8): its
+    samples carry the person's fringe, so they never feed the fill."""
+    return cv2.dilate(person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
+
+
 def similarity_2d(src: np.ndarray, dst: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Least-squares 2D similarity dst ~ [[a, -b], [b, a]] (src - mu_s) + mu_d, closed form
     (no LAPACK): (a, b, mu_s, mu_d)."""
@@ -128,15 +134,25 @@ class LayeredGenerator(GeometricGenerator):
             self.person_mask = derive_person_mask(self.key_rgb, self.model.key_landmarks)
         else:
             self.person_mask = (np.asarray(self.mask_source(self.key_rgb)) > 0).astype(np.uint8)
-        # alpha is 1 on the mask and feathered outside it only, where the plate is the key
-        # frame: at the key pose the output is the key frame
-        mask = self.person_mask.astype(np.float32)
-        self._alpha_key = np.maximum(mask, cv2.GaussianBlur(mask, (0, 0), ALPHA_SIGMA,
-                                                            borderType=cv2.BORDER_REPLICATE))
-        guard = cv2.dilate(self.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8))
-        fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
-        self.plate = np.where(mask[..., None] > 0, fill, self._key_float)
+        # alpha is 1 on the person layer and feathered outside it only, where the plate is the
+        # key frame: at the key pose the output is the key frame
+        self.person_layer = self._person_layer()
+        layer = self.person_layer.astype(np.float32)
+        self._alpha_key = np.maximum(layer, cv2.GaussianBlur(layer, (0, 0), ALPHA_SIGMA,
+                                                             borderType=cv2.BORDER_REPLICATE))
+        self.plate = self._make_plate()
         self.model.key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
+
+    def _person_layer(self) -> np.ndarray:
+        """Where the key alpha A_K is 1 (HxW uint8): the person mask M (Annex G.4)."""
+        return self.person_mask
+
+    def _make_plate(self) -> np.ndarray:
+        """The background plate (Annex G.4): TexturedFill of the background outside the guard
+        inside the mask, the key frame elsewhere."""
+        guard = plate_guard(self.person_mask)
+        fill = textured_fill(self._key_float, (1 - guard).astype(np.float32), DETAIL_SIGMA, DETAIL_FADE)
+        return np.where(self.person_mask[..., None] > 0, fill, self._key_float)
 
     def background_shift(self, target_values: np.ndarray) -> tuple[float, float]:
         """(dx, dy) in pixels that the plate moves by in the target frame (Annex G.5a): the
