@@ -274,6 +274,18 @@ def _first_keyframe(real: bytes) -> tuple[SequenceHeader, KeyframeUnit]:
     return sh, kf
 
 
+def _first_keyframe_for(real: bytes, generator_name: str, num_frames: int = 25
+                        ) -> tuple[SequenceHeader, KeyframeUnit]:
+    """_first_keyframe() with the header naming the registered generator ``generator_name``
+    (its digest from Table 3a) for a stream of ``num_frames`` frames."""
+    from bitstream.generator_registry import GENERATOR_BY_NAME
+    sh, kf = _first_keyframe(real)
+    generator = GENERATOR_BY_NAME[generator_name]
+    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    sh.sh_num_frames = num_frames
+    return sh, kf
+
+
 Motion = Callable[[int, float], tuple[tuple[str, float], ...]]
 
 
@@ -304,14 +316,10 @@ def _face_background_motion(real: bytes, source: str) -> Built:
     """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
     bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
     background plate moves by the signalled displacement)."""
-    from bitstream.generator_registry import GENERATOR_BY_NAME
     from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
-    sh, kf = _first_keyframe(real)
-    generator = GENERATOR_BY_NAME["ifvc-geometric-3"]
-    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
+    sh, kf = _first_keyframe_for(real, "ifvc-geometric-3")
     sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
     sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
-    sh.sh_num_frames = 25
     sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
     sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
     data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
@@ -334,11 +342,7 @@ def _face_head_move_geometric4(real: bytes, source: str) -> Built:
     """The first key frame of face_real_cabac with the head moved sideways and up and turned,
     decoded by ifvc-geometric-4 (Annex H.7): the person's guard band and the harmonic fill of
     the background plate show where the head was."""
-    from bitstream.generator_registry import GENERATOR_BY_NAME
-    sh, kf = _first_keyframe(real)
-    generator = GENERATOR_BY_NAME["ifvc-geometric-4"]
-    sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
-    sh.sh_num_frames = 25
+    sh, kf = _first_keyframe_for(real, "ifvc-geometric-4")
     data = _on_first_key(sh, kf, list(kf.kf_ref_sem_level),
                          lambda n, t: (("head_tx", 0.18 * np.sin(2 * np.pi * t)), ("head_ty", -0.08 * t),
                                        ("head_yaw", 15 * np.sin(4 * np.pi * t))), 4)
