@@ -29,6 +29,7 @@ def generators() -> tuple[MeshGenerator, SeamlessPlateMeshGenerator]:
 
 
 def guard_of(gen: MeshGenerator) -> np.ndarray:
+    """G as Annex H.7 states it (restated here, not layered.plate_guard, so the test checks the code)."""
     return cv2.dilate(gen.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8)).astype(bool)
 
 

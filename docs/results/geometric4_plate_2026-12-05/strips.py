@@ -30,15 +30,15 @@ EDIT_FRAME = 50
 
 
 def plates(data: bytes) -> list[np.ndarray]:
-    """The key frame and each generator's background plate after decoding ``data`` (one key
-    frame: the encoder's defaults add none), uint8."""
+    """The key frame and each generator's background plate for the stream's first key frame
+    (the encoder's defaults add no other), uint8: only the first frame is decoded."""
     from ref_decoder.decoder import Decoder
     out = []
     for g in (OLD, NEW):
         gen = get_generator(g)
-        frames = list(Decoder(generator=gen).decode(data))
+        first = next(iter(Decoder(generator=gen).decode(data)))
         if not out:
-            out.append(frames[0].rgb)
+            out.append(first.rgb)
         out.append(np.clip(np.floor(gen.plate + 0.5), 0, 255).astype(np.uint8))  # type: ignore[attr-defined]
     return out
 
