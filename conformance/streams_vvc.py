@@ -196,7 +196,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                        "256x256 (level 1.0 max picture size)"],
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
-           _face_background_motion(real, source), _face_head_move_geometric4(real, source)]
+           _face_background_motion(real, source), _face_head_move_geometric4(real, source),
+           _face_head_down_geometric5(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -286,6 +287,16 @@ def _first_keyframe_for(real: bytes, generator_name: str, num_frames: int = 25
     return sh, kf
 
 
+def _add_background_elements(sh: SequenceHeader) -> None:
+    """Switch sh to the Compact profile's compact form with the default element set extended by
+    bg_tx and bg_ty (csh_background_elements_flag 1) at their default precision."""
+    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+    sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
+    sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
+    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
+    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
+
+
 Motion = Callable[[int, float], tuple[tuple[str, float], ...]]
 
 
@@ -316,12 +327,8 @@ def _face_background_motion(real: bytes, source: str) -> Built:
     """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
     bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
     background plate moves by the signalled displacement)."""
-    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
     sh, kf = _first_keyframe_for(real, "ifvc-geometric-3")
-    sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
-    sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
-    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
-    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
+    _add_background_elements(sh)
     data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
                          lambda n, t: (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
                                        ("head_yaw", 12 * np.sin(2 * np.pi * t))), 4)
@@ -354,6 +361,29 @@ def _face_head_move_geometric4(real: bytes, source: str) -> Built:
                   "sh_entropy_coding_mode=1"],
                  "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-4; levels = "
                  "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric4)",
+                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
+
+
+def _face_head_down_geometric5(real: bytes, source: str) -> Built:
+    """The first key frame of face_real_cabac with the head moved down and sideways and turned
+    under a camera pan, decoded by ifvc-geometric-5 (Annex H.8): bicubic samples, the person
+    faded out where the warp reaches above the key frame, the moved plate reflected at the edge."""
+    sh, kf = _first_keyframe_for(real, "ifvc-geometric-5")
+    _add_background_elements(sh)
+    data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
+                         lambda n, t: (("head_ty", 0.22 * t), ("head_tx", -0.12 * np.sin(2 * np.pi * t)),
+                                       ("head_roll", 10 * np.sin(2 * np.pi * t)), ("bg_tx", 0.06 * t)), 4)
+    return Built("face_head_down_geometric5_cabac", data, sh,
+                 "the first key frame of face_real_cabac with the head moved down (head_ty to +0.22 picture "
+                 "heights) and sideways (head_tx +-0.12), rolled (+-10 degrees) under a camera pan (bg_tx to "
+                 "+0.06), decoded by ifvc-geometric-5: the person fades out above the key frame's top edge and "
+                 "the moved plate is reflected at the picture's edge",
+                 ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_background_elements_flag=1", "sh_profile_idc=2 (Compact)",
+                  "sh_generator_name=ifvc-geometric-5", "Annex H.8 bicubic samples, edge fade, reflected plate",
+                  "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact form) "
+                 "with bg_tx and bg_ty (key levels 0), generator ifvc-geometric-5; levels = key levels + "
+                 "closed-form motion (conformance.streams_vvc._face_head_down_geometric5)",
                  DECODE, needs_shared=True, needs_vvenc=True, source=source)
 
 

@@ -307,6 +307,12 @@ class KeyFrameModel:
     # -- dense backward motion field -------------------------------------------------------------
     def motion_field(self, tg: TargetGeometry) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) float32 HxW: the key-frame position to sample for every output pixel."""
+        map_x, map_y, _ = self.motion_field_with_coverage(tg)
+        return map_x, map_y
+
+    def motion_field_with_coverage(self, tg: TargetGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """motion_field() and where a triangle covers the pixel (HxW bool); elsewhere the map
+        is the identity (E.3.5)."""
         w, h = self.width, self.height
         dst = tg.points[self.triangles]                            # (T, 3, 2) target triangles
         src = self._key_tri
@@ -325,4 +331,4 @@ class KeyFrameModel:
         Ai = A[np.maximum(ids, 0)]                                  # (h, w, 3, 2)
         map_x = np.where(covered, X * Ai[..., 0, 0] + Y * Ai[..., 1, 0] + Ai[..., 2, 0], X)
         map_y = np.where(covered, X * Ai[..., 0, 1] + Y * Ai[..., 1, 1] + Ai[..., 2, 1], Y)
-        return map_x.astype(np.float32), map_y.astype(np.float32)
+        return map_x.astype(np.float32), map_y.astype(np.float32), covered

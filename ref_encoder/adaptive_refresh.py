@@ -60,7 +60,8 @@ def resolve_refresh(setting: str | float, keyframe_qp: int) -> float | None:
 # liveportrait_driving_d13 at QP 42: geometric-1 3 ms, geometric-2 4, geometric-3 20,
 # refine-1 29, flow-1 200, flow-2 234, flow-3 205 (docs/results/refresh_speed_2026-12-04);
 # flow-4 is flow-3's network with other weights, flow-5 flow-4 with eyelids drawn (no measurable
-# cost), geometric-4 geometric-3 on another plate (made once per key frame). Generators not listed: 1.
+# cost), geometric-4 geometric-3 on another plate (made once per key frame), geometric-5 geometric-4
+# with clamped bicubic samples (about 3 ms more a frame). Generators not listed: 1.
 AUTO_CHECK_EVERY: dict[str, int] = {"ifvc-flow-1": 4, "ifvc-flow-2": 6, "ifvc-flow-3": 6, "ifvc-flow-4": 6,
                                    "ifvc-flow-5": 6}
 MAX_CHECK_EVERY = 64

@@ -33,13 +33,19 @@ def guard_of(gen: MeshGenerator) -> np.ndarray:
     return cv2.dilate(gen.person_mask, np.ones((2 * PLATE_GUARD + 1,) * 2, np.uint8)).astype(bool)
 
 
-def test_registered_as_id_9_without_weights() -> None:
-    gen = get_generator("ifvc-geometric-4")
-    assert isinstance(gen, SeamlessPlateMeshGenerator) and gen.name == "ifvc-geometric-4"
-    reg = GENERATOR_BY_NAME["ifvc-geometric-4"]
-    assert reg.generator_id == 9 and GENERATOR_BY_ID[9] is reg
+def check_registered_without_weights(name: str, cls: type, generator_id: int, clause: str) -> None:
+    """get_generator(name) makes a cls; Table 3a lists it under generator_id and clause, without
+    weights, moving its background plate (shared with tests/test_geometric_5_generator.py)."""
+    gen = get_generator(name)
+    assert isinstance(gen, cls) and gen.name == name
+    reg = GENERATOR_BY_NAME[name]
+    assert reg.generator_id == generator_id and GENERATOR_BY_ID[generator_id] is reg
     assert reg.weights_sha256 == NO_WEIGHTS_SHA256 == gen.weights_sha256
-    assert reg.clause == "Annex H.7" and reg.background_plate
+    assert reg.clause == clause and reg.background_plate
+
+
+def test_registered_as_id_9_without_weights() -> None:
+    check_registered_without_weights("ifvc-geometric-4", SeamlessPlateMeshGenerator, 9, "Annex H.7")
 
 
 # -- HarmonicFill (Annex H.7) --------------------------------------------------------------------

@@ -35,6 +35,7 @@ from ..idi import TargetGeometry
 from .layered import LayeredGenerator
 from .mesh_features import MouthAndEyes
 from .mesh_model import FaceMesh
+from .key_sampling import KeySampler, blur_margin, support_box
 from .mesh_render import interpolate, rasterize
 from .registry import builtin_generator
 
@@ -91,6 +92,7 @@ class MeshGenerator(LayeredGenerator):
 
     name = NAME
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
+    texture_sampling: int = cv2.INTER_LINEAR     # the mesh's and H.5's texture (Annex H.8: clamped bicubic)
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
                      geometry_version: int) -> None:
@@ -100,7 +102,8 @@ class MeshGenerator(LayeredGenerator):
         h, w = self.key_rgb.shape[:2]
         self.mesh = FaceMesh(m.model, m.key_pose, w, h)
         self._key_visible = self._visible_in_key()
-        self.features = MouthAndEyes(self.key_rgb, m.key_landmarks)
+        self._texture_sampler = KeySampler(self._key_float, self.texture_sampling)
+        self.features = MouthAndEyes(self.key_rgb, m.key_landmarks, self._texture_sampler)
 
     def _visible_in_key(self) -> np.ndarray:
         """(V,) key-frame facing of each vertex, 0 where the key frame's own z-buffer hides it."""
@@ -133,7 +136,8 @@ class MeshGenerator(LayeredGenerator):
         return share if target_hidden is None else np.where(target_hidden, 0.0, share)
 
     def render_mesh(self, target_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The head layer for the target values: (colour HxWx3 float32, opacity HxW float32)."""
+        """The head layer for the target values: (colour HxWx3 float32, opacity HxW float32);
+        colour is 0 beyond the box where the opacity can be above 0."""
         colour, opacity, _, _, _ = self._render_mesh(target_values)
         return colour, opacity
 
@@ -152,18 +156,20 @@ class MeshGenerator(LayeredGenerator):
         a = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv, mesh.alpha, mesh.is_shell]), np.float32)
         covered = raster.covered
         own_x, own_y = np.ascontiguousarray(a[..., 0]), np.ascontiguousarray(a[..., 1])
-        own = cv2.remap(self._key_float, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # the layer's opacity is 0 beyond the blur's kernel around the covered pixels
+        box = support_box(covered, blur_margin(EDGE_SIGMA))
+        own = self._texture_sampler.sample(own_x, own_y, box=box)
         colour = own
         if float(share.max()) > 0:          # mirrored coordinates only when some vertex needs them
             m = interpolate(raster, mesh.triangles, np.column_stack([mesh.key_uv[mesh.symmetry], share]), np.float32)
             t = m[..., 2:3]
             if float(t.max()) > 0:
-                mir = cv2.remap(self._key_float, np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1]),
-                                cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+                # only where the share is above 0 (the far cheek) does the mirrored texture count
+                mir = self._texture_sampler.sample(np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1]),
+                                                   box=support_box(t[..., 0] > 0, 0))
                 colour = own + t * (mir - own)
         # shell opacity: the key frame's person alpha where the texture comes from
-        person = cv2.remap(self._alpha_key, own_x, own_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        person = self.key_alpha_at(own_x, own_y)
         shell = a[..., 3]
         opacity = a[..., 2] * (1.0 - shell + shell * person)
         opacity = np.where(covered, opacity, 0.0).astype(np.float32)

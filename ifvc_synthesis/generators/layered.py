@@ -31,6 +31,7 @@ from bitstream.semantic_elements import BG_TX_ID, BG_TY_ID
 from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
 from .background_fill import textured_fill
 from .geometric import GeometricGenerator
+from .key_sampling import KeySampler, support_box
 from .multi_reference import MultiReferenceGenerator
 from .person_mask import derive_person_mask, face_frame
 from .registry import builtin_generator
@@ -118,6 +119,7 @@ class LayeredGenerator(GeometricGenerator):
     name = NAME
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
     model_class = LayeredKeyFrameModel
+    plate_border: int = PLATE_BORDER     # samples of the moved plate outside the picture (G.5a)
 
     def __init__(self, mask_source: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """mask_source (studies only, tools/generator_compare.py): a function of the key frame
@@ -130,6 +132,7 @@ class LayeredGenerator(GeometricGenerator):
                      geometry_version: int) -> None:
         super().set_keyframe(key_rgb, key_values, geometry, geometry_version)
         assert self.model is not None and self.key_rgb is not None
+        self._key_sampler = KeySampler(self._key_float, self.sampling)
         if self.mask_source is None:
             self.person_mask = derive_person_mask(self.key_rgb, self.model.key_landmarks)
         else:
@@ -141,6 +144,7 @@ class LayeredGenerator(GeometricGenerator):
         self._alpha_key = np.maximum(layer, cv2.GaussianBlur(layer, (0, 0), ALPHA_SIGMA,
                                                              borderType=cv2.BORDER_REPLICATE))
         self.plate = self._make_plate()
+        self._plate_sampler: KeySampler | None = None          # made when the plate first moves
         self.model.key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
 
     def _person_layer(self) -> np.ndarray:
@@ -164,16 +168,19 @@ class LayeredGenerator(GeometricGenerator):
 
     def shifted_plate(self, target_values: np.ndarray) -> np.ndarray:
         """The plate of the target frame (Annex G.5a): the key frame's plate sampled bilinearly
-        (Annex E.4) at (x - dx, y - dy), edge samples replicated; the plate itself when the
-        shift is zero (every stream without bg_tx and bg_ty)."""
+        (Annex E.4) at (x - dx, y - dy), edge samples replicated (Annex H.8: the generator's
+        kernel and plate_border); the plate itself when the shift is zero (every stream without
+        bg_tx and bg_ty)."""
         dx, dy = self.background_shift(target_values)
         if dx == 0.0 and dy == 0.0:
             return self.plate
         h, w = self.plate.shape[:2]
         map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :] - np.float32(dx), (h, w))
         map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] - np.float32(dy), (h, w))
-        return cv2.remap(self.plate, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                         interpolation=cv2.INTER_LINEAR, borderMode=PLATE_BORDER)
+        if self._plate_sampler is None:
+            self._plate_sampler = KeySampler(self.plate, self.sampling)
+        return self._plate_sampler.sample(np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                                          self.plate_border)
 
     def _layered_float(self, target_values: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, TargetGeometry]:
@@ -187,11 +194,11 @@ class LayeredGenerator(GeometricGenerator):
         """_layered_float() with the target person alpha (HxWx1 float32) it composited with."""
         tg = self.target_geometry(target_values)
         assert self.model is not None
-        map_x, map_y = self.model.motion_field(tg)
-        person = cv2.remap(self._key_float, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        alpha = cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)[..., None]
+        map_x, map_y, covered = self.model.motion_field_with_coverage(tg)
+        alpha = self.person_alpha_at(map_x, map_y, covered)
+        # where alpha is 0 the plate shows as it is: read the key frame inside alpha's box only
+        person = self._key_sampler.sample(map_x, map_y, box=support_box(alpha > 0, 0))
+        alpha = alpha[..., None]
         plate = self.shifted_plate(target_values)
         return plate + alpha * (person - plate), map_x, map_y, alpha, tg
 
@@ -205,7 +212,17 @@ class LayeredGenerator(GeometricGenerator):
     def person_alpha(self, target_values: np.ndarray) -> np.ndarray:
         """The target frame's person alpha (HxW float32 in [0, 1]): for studies and tests."""
         assert self.model is not None
-        map_x, map_y = self.model.motion_field(self.target_geometry(target_values))
+        map_x, map_y, covered = self.model.motion_field_with_coverage(self.target_geometry(target_values))
+        return self.person_alpha_at(map_x, map_y, covered)
+
+    def person_alpha_at(self, map_x: np.ndarray, map_y: np.ndarray, covered: np.ndarray) -> np.ndarray:
+        """The person layer's alpha for IDI's field (map_x, map_y) and its coverage (Annex G.5
+        step 2): the key alpha there, on covered and uncovered pixels alike."""
+        return self.key_alpha_at(map_x, map_y)
+
+    def key_alpha_at(self, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+        """The key alpha A_K sampled at the key-frame positions (map_x, map_y) (Annex G.5 step 2):
+        bilinear, edge samples replicated (HxW float32)."""
         return cv2.remap(self._alpha_key, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..idi import (EYE_LEFT, EYE_RIGHT, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP, OUTER_UPPER_LIP,
                    TargetGeometry, _idx)
+from .key_sampling import KeySampler, blur_margin, support_box
 from .mesh_render import interpolate, rasterize
 
 MOUTH_MIN_GAP_PX = 0.8           # below this target opening (pixels) nothing is drawn
@@ -71,8 +72,10 @@ def _strip_triangles(n: int) -> np.ndarray:
 class MouthAndEyes:
     """Key-frame data for the fills (colours, teeth, lid bands) and their drawing."""
 
-    def __init__(self, key_rgb: np.ndarray, key_landmarks: np.ndarray) -> None:
+    def __init__(self, key_rgb: np.ndarray, key_landmarks: np.ndarray, sampler: KeySampler | None = None) -> None:
+        """sampler: how the strips read the key frame (bilinear; the clamped bicubic of Annex H.8)."""
         self.key = key_rgb.astype(np.float32)
+        self.sampler = sampler if sampler is not None else KeySampler(self.key)
         self.h, self.w = key_rgb.shape[:2]
         self.lm = key_landmarks
         blur = cv2.blur(key_rgb, (3, 3)).astype(np.float32)
@@ -114,7 +117,8 @@ class MouthAndEyes:
         if not r.covered.any():
             return
         uv = interpolate(r, tris, src).astype(np.float32)
-        tex = cv2.remap(self.key, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # the feather's weight is 0 beyond its kernel around the strip: read the key there only
+        tex = self.sampler.sample(uv[..., 0], uv[..., 1], box=support_box(r.covered, blur_margin(feather)))
         covered = r.covered.astype(np.float32)
         weight = cv2.GaussianBlur(covered, (0, 0), feather)
         if continue_texture:
