@@ -32,10 +32,10 @@ from bitstream.canonical_face import pose_from_values
 from bitstream.generator_registry import GENERATOR_BY_NAME
 
 from ..idi import TargetGeometry
+from .key_sampling import KeySampler, blur_margin, support_box
 from .layered import LayeredGenerator
 from .mesh_features import MouthAndEyes
 from .mesh_model import FaceMesh
-from .key_sampling import KeySampler, blur_margin, support_box
 from .mesh_render import interpolate, rasterize
 from .registry import builtin_generator
 

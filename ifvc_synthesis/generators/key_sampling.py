@@ -21,8 +21,9 @@ Box = tuple[int, int, int, int]          # rows y0:y1, columns x0:x1
 
 def support_box(mask: np.ndarray, margin: int) -> Box | None:
     """The bounding box of mask's nonzero pixels grown by margin pixels (clipped to the
-    picture), None when mask is empty: where a sampled picture can still matter to a blend
-    whose weight is mask blurred by a kernel of radius <= margin."""
+    picture): where a sampled picture can still matter to a blend whose weight is mask blurred
+    by a kernel of radius <= margin. None when mask is empty (KeySampler.sample then reads the
+    whole picture, which nothing uses: correct, and rare)."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None

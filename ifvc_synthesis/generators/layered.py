@@ -168,9 +168,9 @@ class LayeredGenerator(GeometricGenerator):
 
     def shifted_plate(self, target_values: np.ndarray) -> np.ndarray:
         """The plate of the target frame (Annex G.5a): the key frame's plate sampled bilinearly
-        (Annex E.4) at (x - dx, y - dy), edge samples replicated (Annex H.8: the generator's
-        kernel and plate_border); the plate itself when the shift is zero (every stream without
-        bg_tx and bg_ty)."""
+        (Annex E.4) at (x - dx, y - dy), edge samples replicated (plate_border; Annex H.8
+        reflects them); the plate itself when the shift is zero (every stream without bg_tx
+        and bg_ty)."""
         dx, dy = self.background_shift(target_values)
         if dx == 0.0 and dy == 0.0:
             return self.plate
