@@ -287,16 +287,6 @@ def _first_keyframe_for(real: bytes, generator_name: str, num_frames: int = 25
     return sh, kf
 
 
-def _add_background_elements(sh: SequenceHeader) -> None:
-    """Switch sh to the Compact profile's compact form with the default element set extended by
-    bg_tx and bg_ty (csh_background_elements_flag 1) at their default precision."""
-    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
-    sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
-    sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
-    sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
-    sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
-
-
 Motion = Callable[[int, float], tuple[tuple[str, float], ...]]
 
 
@@ -323,68 +313,79 @@ def _on_first_key(sh: SequenceHeader, kf: KeyframeUnit, key: list[int], motion: 
     return a.getvalue()
 
 
+def _real_key_motion(real: bytes, source: str, name: str, generator: str, motion: Motion, description: str,
+                     exercises: list[str], how: str, background: bool = False) -> Built:
+    """The first key frame of face_real_cabac and 24 frames of closed-form motion after it
+    (_on_first_key, 4 frames per semantic unit), the header naming the registered generator;
+    background: the Compact profile's default set with bg_tx and bg_ty (key levels 0)."""
+    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+    sh, kf = _first_keyframe_for(real, generator)
+    key = list(kf.kf_ref_sem_level)
+    if background:
+        sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
+        sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
+        sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
+        sh.sh_sem_precision = [*sh.sh_sem_precision,
+                               *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
+        key += [0, 0]
+    data = _on_first_key(sh, kf, key, motion, 4)
+    return Built(name, data, sh, description, exercises, how, DECODE, needs_shared=True, needs_vvenc=True,
+                 source=source)
+
+
 def _face_background_motion(real: bytes, source: str) -> Built:
-    """The first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx,
-    bg_ty, spec 1.2) and a moderate head turn, decoded by ifvc-geometric-3 (Annex G.5a: the
-    background plate moves by the signalled displacement)."""
-    sh, kf = _first_keyframe_for(real, "ifvc-geometric-3")
-    _add_background_elements(sh)
-    data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
-                         lambda n, t: (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
-                                       ("head_yaw", 12 * np.sin(2 * np.pi * t))), 4)
-    return Built("face_background_motion_geometric3_cabac", data, sh,
-                 "the first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx up to "
-                 "+-0.08 picture widths, bg_ty to -0.05 picture heights) and a head turn (yaw +-12 degrees), "
-                 "decoded by ifvc-geometric-3: the background plate moves by the signalled displacement",
-                 ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=1",
-                  "csh_background_elements_flag=1", "Annex G.5a plate shift", "sh_profile_idc=2 (Compact)",
-                  "sh_generator_name=ifvc-geometric-3", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
-                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact "
-                 "form) and its element set extended by bg_tx and bg_ty at precision 8 (key levels 0); levels = key levels + closed-form motion "
-                 "(conformance.streams_vvc._face_background_motion)",
-                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
+    """A synthetic camera pan and tilt (bg_tx, bg_ty, spec 1.2) and a moderate head turn,
+    decoded by ifvc-geometric-3 (Annex G.5a: the background plate moves by the signalled
+    displacement)."""
+    return _real_key_motion(
+        real, source, "face_background_motion_geometric3_cabac", "ifvc-geometric-3",
+        lambda n, t: (("bg_tx", 0.08 * np.sin(2 * np.pi * t)), ("bg_ty", -0.05 * t),
+                      ("head_yaw", 12 * np.sin(2 * np.pi * t))),
+        "the first key frame of face_real_cabac with a synthetic camera pan and tilt (bg_tx up to "
+        "+-0.08 picture widths, bg_ty to -0.05 picture heights) and a head turn (yaw +-12 degrees), "
+        "decoded by ifvc-geometric-3: the background plate moves by the signalled displacement",
+        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=1",
+         "csh_background_elements_flag=1", "Annex G.5a plate shift", "sh_profile_idc=2 (Compact)",
+         "sh_generator_name=ifvc-geometric-3", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact "
+        "form) and its element set extended by bg_tx and bg_ty at precision 8 (key levels 0); levels = key levels + closed-form motion "
+        "(conformance.streams_vvc._face_background_motion)", background=True)
 
 
 def _face_head_move_geometric4(real: bytes, source: str) -> Built:
-    """The first key frame of face_real_cabac with the head moved sideways and up and turned,
-    decoded by ifvc-geometric-4 (Annex H.7): the person's guard band and the harmonic fill of
-    the background plate show where the head was."""
-    sh, kf = _first_keyframe_for(real, "ifvc-geometric-4")
-    data = _on_first_key(sh, kf, list(kf.kf_ref_sem_level),
-                         lambda n, t: (("head_tx", 0.18 * np.sin(2 * np.pi * t)), ("head_ty", -0.08 * t),
-                                       ("head_yaw", 15 * np.sin(4 * np.pi * t))), 4)
-    return Built("face_head_move_geometric4_cabac", data, sh,
-                 "the first key frame of face_real_cabac with the head moved sideways (head_tx up to +-0.18 "
-                 "picture widths), up (head_ty to -0.08) and turned (yaw +-15 degrees), decoded by "
-                 "ifvc-geometric-4: the harmonic fill of the background plate shows where the head was",
-                 ["sh_generator_name=ifvc-geometric-4", "Annex H.7 seamless plate", "kf_codec_id=1 (VVC)",
-                  "sh_entropy_coding_mode=1"],
-                 "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-4; levels = "
-                 "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric4)",
-                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
+    """The head moved sideways and up and turned, decoded by ifvc-geometric-4 (Annex H.7): the
+    person's guard band and the harmonic fill of the background plate show where the head was."""
+    return _real_key_motion(
+        real, source, "face_head_move_geometric4_cabac", "ifvc-geometric-4",
+        lambda n, t: (("head_tx", 0.18 * np.sin(2 * np.pi * t)), ("head_ty", -0.08 * t),
+                      ("head_yaw", 15 * np.sin(4 * np.pi * t))),
+        "the first key frame of face_real_cabac with the head moved sideways (head_tx up to +-0.18 "
+        "picture widths), up (head_ty to -0.08) and turned (yaw +-15 degrees), decoded by "
+        "ifvc-geometric-4: the harmonic fill of the background plate shows where the head was",
+        ["sh_generator_name=ifvc-geometric-4", "Annex H.7 seamless plate", "kf_codec_id=1 (VVC)",
+         "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-4; levels = "
+        "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric4)")
 
 
 def _face_head_down_geometric5(real: bytes, source: str) -> Built:
-    """The first key frame of face_real_cabac with the head moved down and sideways and turned
-    under a camera pan, decoded by ifvc-geometric-5 (Annex H.8): bicubic samples, the person
-    faded out where the warp reaches above the key frame, the moved plate reflected at the edge."""
-    sh, kf = _first_keyframe_for(real, "ifvc-geometric-5")
-    _add_background_elements(sh)
-    data = _on_first_key(sh, kf, [*kf.kf_ref_sem_level, 0, 0],
-                         lambda n, t: (("head_ty", 0.22 * t), ("head_tx", -0.12 * np.sin(2 * np.pi * t)),
-                                       ("head_roll", 10 * np.sin(2 * np.pi * t)), ("bg_tx", 0.06 * t)), 4)
-    return Built("face_head_down_geometric5_cabac", data, sh,
-                 "the first key frame of face_real_cabac with the head moved down (head_ty to +0.22 picture "
-                 "heights) and sideways (head_tx +-0.12), rolled (+-10 degrees) under a camera pan (bg_tx to "
-                 "+0.06), decoded by ifvc-geometric-5: the person fades out above the key frame's top edge and "
-                 "the moved plate is reflected at the picture's edge",
-                 ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_background_elements_flag=1", "sh_profile_idc=2 (Compact)",
-                  "sh_generator_name=ifvc-geometric-5", "Annex H.8 bicubic samples, edge fade, reflected plate",
-                  "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
-                 "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact form) "
-                 "with bg_tx and bg_ty (key levels 0), generator ifvc-geometric-5; levels = key levels + "
-                 "closed-form motion (conformance.streams_vvc._face_head_down_geometric5)",
-                 DECODE, needs_shared=True, needs_vvenc=True, source=source)
+    """The head moved down and sideways and rolled under a camera pan, decoded by
+    ifvc-geometric-5 (Annex H.8): the bicubic face texture, the person faded out where the warp
+    reaches above the key frame (its hair touches the top edge), the moved plate reflected."""
+    return _real_key_motion(
+        real, source, "face_head_down_geometric5_cabac", "ifvc-geometric-5",
+        lambda n, t: (("head_ty", 0.22 * t), ("head_tx", -0.12 * np.sin(2 * np.pi * t)),
+                      ("head_roll", 10 * np.sin(2 * np.pi * t)), ("bg_tx", 0.06 * t)),
+        "the first key frame of face_real_cabac with the head moved down (head_ty to +0.22 picture "
+        "heights) and sideways (head_tx +-0.12), rolled (+-10 degrees) under a camera pan (bg_tx to "
+        "+0.06), decoded by ifvc-geometric-5: the person fades out above the key frame's top edge and "
+        "the moved plate is reflected at the picture's edge",
+        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_background_elements_flag=1", "sh_profile_idc=2 (Compact)",
+         "sh_generator_name=ifvc-geometric-5", "Annex H.8 bicubic samples, edge fade, reflected plate",
+         "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact form) "
+        "with bg_tx and bg_ty (key levels 0), generator ifvc-geometric-5; levels = key levels + "
+        "closed-form motion (conformance.streams_vvc._face_head_down_geometric5)", background=True)
 
 
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.
