@@ -139,7 +139,4 @@ class AdaptiveRefresh(DecoderMirror):
         self.stats.checked += 1
         assert self.stats.quality is not None
         self.stats.quality.append((frame_idx, q))
-        if q < self.threshold_db:
-            self.stats.inserted += 1
-            return True
-        return False
+        return q < self.threshold_db

@@ -184,8 +184,8 @@ def build_parser() -> CommandParser:
     ap.add_argument("--keyframe-codec", choices=["vvc", "raw"], default="vvc", help="key-frame picture coding")
     ap.add_argument("--keyframe-preset", choices=["auto", *KEYFRAME_PRESETS], default="auto",
                     help="VVenC speed preset of the key frames; auto: medium (8-26 %% fewer bits than "
-                         "faster at a higher PSNR, up to 1.8 s of CPU per key frame at QP 22), fast when "
-                         "--refresh may add key frames (speed)")
+                         "faster at a higher PSNR, up to 1.8 s of CPU per key frame at QP 22); with "
+                         "--refresh the key frames after the first fast (speed)")
     ap.add_argument("--entropy", choices=["cabac", "exp-golomb"], default="cabac", help="entropy coder of the semantics")
     ap.add_argument("--frames-per-unit", type=int_range(1, MAX_FRAMES_PER_UNIT), default=8,
                     help="frames per semantic unit (1: lowest delay; the level bounds it)")
@@ -233,7 +233,7 @@ def build_parser() -> CommandParser:
                          "7.2a): the group (head, eyes, mouth, other) is coded at every P-th frame of a "
                          "semantic unit and its last frame (P 1..4), the frames between interpolated by "
                          "the decoder; default: " + ", ".join(f"{g}={p}" for g, p in DEFAULT_SEMANTIC_PERIODS.items())
-                         + " (the other groups 1; with --refresh: every group 1); 'off': every group at every frame")
+                         + " (the other groups 1); 'off': every group at every frame")
     ap.add_argument("--semantic-max-error", type=float_range(0.5, 64), default=None,
                     metavar="LEVELS", help="RDOQ never codes a level further than this from the analysed "
                                            "value, in levels of the element's precision (0.5..64, default "

@@ -1,6 +1,6 @@
 """The IFVC reference encoder: face video in, conforming .ifvc stream out.
 
-Per frame (low delay, nothing looks ahead): analysis -> causal smoothing -> quantisation to
+Per frame (low delay: nothing looks ahead of the semantic unit in progress): analysis -> causal smoothing -> quantisation to
 integer levels (rounding, or rate-distortion optimised against the writer's closed-loop
 prediction and CABAC state: semantic_rdoq.py); a key frame is coded with VVC intra when a refresh is due, and what the
 generator needs from it (reference semantics, geometry) is computed on the DECODED key frame,
@@ -10,7 +10,10 @@ to frames_per_unit frames; a hash unit closes each key-frame period.
 A refresh is due on the first frame, every keyframe_period frames, when the pose moves more
 than keyframe_pose_threshold from the key frame, or (adaptive refresh, adaptive_refresh.py)
 where the generator, run on the encoder's own reconstruction as every decoder will run it,
-draws the frame below a quality threshold.
+draws the frame below a quality threshold. That judgement is made when the frame's semantic
+unit is written, with the levels the decoder draws it with (the unit's, interpolated ones
+included); a frame that falls short cuts the unit there and becomes a key frame, and the
+frames after it are coded again (nothing looks further ahead than the unit in progress).
 
 With pose_fit (pose_fit.py) the head pose of each frame that codes the head group is chosen by
 synthesis before quantisation: the pose whose picture, drawn from the decoder's references,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Iterable
@@ -92,7 +96,8 @@ class EncoderConfig:
     generator_sha256: bytes | None = None    # SHA-256 of the weights given; None: none given (the
                                              # registry's shipped digest, bitstream/generator_registry.py)
     vvc_preset: str = "auto"                 # VVenC preset of the key frames: a KEYFRAME_PRESETS name or
-                                             # "auto" (medium; fast with refresh: resolve_keyframe_preset)
+                                             # "auto" (medium; with refresh the later key frames fast:
+                                             # resolve_keyframe_preset)
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
     full_header: bool = False                # Compact profile: sequence_header( ) instead of the
@@ -130,6 +135,43 @@ class FrameLog:
     levels: list[int]
     face_found: bool
     analysed: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Analysed:
+    """A source frame after analysis: its picture, landmarks (None: no face found) and
+    semantic values (smoothed, background displacement measured), before any pose fit."""
+    rgb: np.ndarray
+    landmarks: np.ndarray | None
+    values: np.ndarray
+
+
+@dataclass
+class _Waiting:
+    """A semantic frame waiting for its unit: the values it codes (after the pose fit), its
+    levels (provisional with temporal sub-sampling) and the last refresh judgement made of
+    it ((levels, fell short), so that the same levels are not synthesised twice)."""
+    frame: _Analysed
+    values: np.ndarray
+    levels: list[int]
+    judged: tuple[list[int], bool] | None = None
+
+
+@dataclass
+class _Run:
+    """The state of one encode(): the writer, the mirrored decoder stores, the frames to code
+    (todo: analysed, or sent back by a refresh) and those waiting for their semantic unit."""
+    writer: StreamWriter
+    analyzer: FaceAnalyzer
+    background: BackgroundMotion | None
+    refresh: AdaptiveRefresh | None
+    fitter: PoseFit | None
+    todo: deque[_Analysed] = field(default_factory=deque)
+    waiting: list[_Waiting] = field(default_factory=list)
+    logs: list[FrameLog] = field(default_factory=list)
+    key_md5: dict[int, bytes] = field(default_factory=dict)
+    key_values: np.ndarray | None = None
+    last_key: int = 0
 
 
 @dataclass
@@ -251,7 +293,9 @@ class Encoder:
             self.geometry_version = config.geometry_version
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         self.refresh_check_every = resolve_check_every(config.refresh_check_every, config.generator_name)
-        self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, self.refresh_threshold is not None)
+        refresh_on = self.refresh_threshold is not None
+        self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
+        self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
@@ -282,12 +326,10 @@ class Encoder:
         (at 1 frame per unit every frame is an anchor)."""
         periods = config.semantic_periods
         explicit = periods is not None
-        refresh = self.refresh_threshold is not None
         if periods is None:
-            # Adaptive refresh judges each frame as the decoder will draw it, when it is coded;
-            # a frame between anchors is only known once its unit ends, so by default refresh
-            # codes every group at every frame.
-            periods = DEFAULT_SEMANTIC_PERIODS if compact_tools(self.sh) and not refresh else {}
+            # adaptive refresh judges a frame when its unit is written (_close_unit), with the
+            # levels the decoder draws it with, interpolated ones included
+            periods = DEFAULT_SEMANTIC_PERIODS if compact_tools(self.sh) else {}
         unknown = set(periods) - set(GROUP_NAMES)
         if unknown:
             raise ValueError(f"unknown element group(s) {', '.join(sorted(unknown))} (known: {', '.join(GROUP_NAMES)})")
@@ -302,9 +344,6 @@ class Encoder:
             if explicit:
                 self.warn("semantic periods have no effect at 1 frame per unit (every frame is an anchor)")
             return
-        if refresh:
-            self.warn("with adaptive refresh and semantic periods above 1, a frame between anchors is "
-                      "judged on its rounded analysis, not on the interpolated levels the decoder draws")
         present = group_list(self.sh.sh_sem_element_id)
         minus1 = [0] * len(GROUP_NAMES)
         for name, p in periods.items():
@@ -324,26 +363,22 @@ class Encoder:
     def _semantic_levels(self, values: np.ndarray, writer: StreamWriter, pending: list[list[int]]) -> list[int]:
         """A semantic frame's levels: rounded, or chosen by RDOQ in closed loop with the writer.
         With temporal sub-sampling the levels are provisional (rounded): the unit's levels are
-        chosen when it is written (_write_unit), once its frame count is known."""
+        chosen when it is written (_unit_levels), once its frame count is known."""
         if self.semantic_lambda is None or self.sh.sh_sem_temporal_flag:
             return self._levels(values)
         return self._chooser.next_frame(self._signalled(values), writer, pending)[0].levels
 
-    def _write_unit(self, writer: StreamWriter, pending: list[list[int]], pending_values: list[np.ndarray],
-                    logs: list[FrameLog]) -> None:
-        """Writes the waiting frames as one semantic unit. With temporal sub-sampling (spec
-        8.3.4) their levels are chosen now, for the unit's frame count, and the log's levels of
-        those frames (the last len(pending) entries) become the coded ones."""
-        if self.sh.sh_sem_temporal_flag:
-            values = [self._signalled(v) for v in pending_values]
-            if self.semantic_lambda is None:
-                pending = interpolate_unit(self.sh, writer.state.prev_levels,  # type: ignore[arg-type]
-                                           [self.quantiser.round_levels(v) for v in values])
-            else:
-                pending = choose_unit_levels(self.quantiser, values, writer)
-            for log, levels in zip(logs[-len(pending):], pending):
-                log.levels = levels
-        writer.semantic_unit(pending)
+    def _unit_levels(self, writer: StreamWriter, waiting: list["_Waiting"]) -> list[list[int]]:
+        """The levels of the waiting frames coded as one semantic unit. With temporal
+        sub-sampling (spec 8.3.4) they are chosen now, for the unit's frame count; otherwise
+        each frame's levels were final when it was queued."""
+        if not self.sh.sh_sem_temporal_flag:
+            return [w.levels for w in waiting]
+        values = [self._signalled(w.values) for w in waiting]
+        if self.semantic_lambda is None:
+            return interpolate_unit(self.sh, writer.state.prev_levels,  # type: ignore[arg-type]
+                                    [self.quantiser.round_levels(v) for v in values])
+        return choose_unit_levels(self.quantiser, values, writer)
 
     def _keyframe_due(self, idx: int, last_key: int, values: np.ndarray, key_values: np.ndarray | None) -> bool:
         if key_values is None:
@@ -359,14 +394,7 @@ class Encoder:
         skipped, since a key frame must show a face; later frames without a face repeat the
         previous semantics."""
         num_frames_hint = self.sh.sh_num_frames
-        writer: StreamWriter | None = None
         smoother = OneEuroFilter(DEFAULT_ONE_EURO, float(self.fps)) if self.cfg.smoothing else None
-        logs: list[FrameLog] = []
-        pending: list[list[int]] = []
-        pending_values: list[np.ndarray] = []       # their analysed values (temporal sub-sampling)
-        key_md5: dict[int, bytes] = {}
-        key_values: np.ndarray | None = None
-        last_key = 0
         prev_values: np.ndarray | None = None
         no_face = skipped = 0
         background = BackgroundMotion(self.width, self.height) if signals_background(self.element_ids) else None
@@ -374,6 +402,7 @@ class Encoder:
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
             self.refresh_check_every)
         fitter = self._new_pose_fit(max_ref_frames(self.sh.sh_level_idc)) if self.cfg.pose_fit else None
+        run: _Run | None = None
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
@@ -392,10 +421,10 @@ class Encoder:
                     if skipped > MAX_LEADING_NO_FACE:
                         raise NoFaceError(f"no face found in the first {skipped} frames")
                     continue
-                if writer is None:
+                if run is None:
                     if num_frames_hint:
                         self.sh.sh_num_frames = num_frames_hint - skipped
-                    writer = StreamWriter(self.sh)
+                    run = _Run(StreamWriter(self.sh), analyzer, background, refresh, fitter)
                     if background is not None:    # the first picture is the background's origin
                         background.set_reference(rgb, fa.landmarks, np.zeros(2))
                 if background is not None:
@@ -403,69 +432,128 @@ class Encoder:
                     values[list(BACKGROUND_ELEMENT_IDS)] = background.estimate(
                         rgb, fa.landmarks if fa.face_found else None)
                 prev_values = values
-                analysed = values
-                # Frames waiting in `pending` are not yet in the writer: they come first.
-                out_idx = writer.next_frame_idx + len(pending)
-                due = self._keyframe_due(out_idx, last_key, values, key_values)
-                if not due and fitter is not None and fa.face_found and self._codes_head(len(pending)):
-                    values = fitter.fit(values, rgb)
-                levels = None
-                if not due and refresh is not None and refresh.due_for_check(out_idx, last_key):
-                    # What a decoder will show for this frame, coded as a semantic frame
-                    levels = self._semantic_levels(values, writer, pending)
-                    rec = values_from_levels(self.sh, levels, key_values)
-                    due = refresh.falls_short(out_idx, rgb, fa.landmarks if fa.face_found else None, rec)
-                if due:
-                    if pending:
-                        self._write_unit(writer, pending, pending_values, logs)
-                        pending, pending_values = [], []
-                    if self.cfg.hash_units and key_values is not None:
-                        writer.hash_unit(keyframe_md5=key_md5)
-                        key_md5 = {}
-                    assert writer.next_frame_idx == out_idx
-                    picture, decoded = self._code_picture(rgb, first=key_values is None)
-                    levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, values, analyzer)
-                    writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
-                    key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
-                    reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, key_values),
-                                          geom, geom_version)
-                    for mirror in (refresh, fitter):    # the decoder's reference store, mirrored
-                        if mirror is not None:
-                            mirror.add_keyframe(reference)
-                    key_values = np.asarray(ref_values)
-                    if background is not None and key_values is not None and out_idx > 0:
-                        # later estimates are relative to this picture, from what it signals
-                        background.set_reference(rgb, fa.landmarks if fa.face_found else None,
-                                                 key_values[list(BACKGROUND_ELEMENT_IDS)])
-                    last_key = out_idx
-                    logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
-                                         fa.face_found, [float(v) for v in analysed]))
-                else:
-                    if levels is None:
-                        levels = self._semantic_levels(values, writer, pending)
-                    pending.append(levels)
-                    pending_values.append(values)
-                    logs.append(FrameLog(out_idx, "semantic", [float(v) for v in values], levels,
-                                         fa.face_found, [float(v) for v in analysed]))
-                    if len(pending) == self.cfg.frames_per_unit:
-                        self._write_unit(writer, pending, pending_values, logs)
-                        pending, pending_values = [], []
-                        if self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
-                            writer.hash_unit(keyframe_md5=key_md5)   # before MaxHashSpan is exceeded
-                            key_md5 = {}
+                run.todo.append(_Analysed(rgb, fa.landmarks if fa.face_found else None, values))
+                self._code_queued(run)
                 if progress:
                     progress(idx + 1)
-        if writer is None:
-            raise NoFaceError(f"no face found in any of the {skipped} frames" if skipped
-                              else "the input has no frames")
-        if pending:
-            self._write_unit(writer, pending, pending_values, logs)
+            if run is None:
+                raise NoFaceError(f"no face found in any of the {skipped} frames" if skipped
+                                  else "the input has no frames")
+            while run.waiting:                    # the last unit (a refresh may cut it: its rest coded again)
+                run.todo.extendleft(reversed(self._close_unit(run) or []))
+                self._code_queued(run)
+        writer = run.writer
         if self.cfg.hash_units:
-            writer.hash_unit(keyframe_md5=key_md5)
+            writer.hash_unit(keyframe_md5=run.key_md5)
         writer.end_of_sequence()
-        return EncodeResult(writer.getvalue(), logs, writer, no_face, skipped, faces.frames,
+        return EncodeResult(writer.getvalue(), run.logs, writer, no_face, skipped, faces.frames,
                             refresh.stats if refresh is not None else None,
                             fitter.stats if fitter is not None else None)
+
+    def _code_queued(self, run: "_Run") -> None:
+        """Codes the analysed frames in run.todo, in order: a key frame where one is due by the
+        configuration (first frame, period, pose threshold), else a semantic frame waiting for
+        its unit, which is written once full (and may send frames back to run.todo: a refresh)."""
+        writer = run.writer
+        while run.todo:
+            frame = run.todo.popleft()
+            # Frames waiting for their unit are not yet in the writer: they come first.
+            out_idx = writer.next_frame_idx + len(run.waiting)
+            if self._keyframe_due(out_idx, run.last_key, frame.values, run.key_values):
+                later = self._close_unit(run) if run.waiting else None
+                if later is not None:             # a refresh cut the unit: its rest, then this frame
+                    run.todo.extendleft(reversed(later + [frame]))
+                    continue
+                self._code_keyframe(run, frame)
+                continue
+            values = frame.values
+            if run.fitter is not None and frame.landmarks is not None and self._codes_head(len(run.waiting)):
+                values = run.fitter.fit(values, frame.rgb)
+            pending = [w.levels for w in run.waiting]
+            run.waiting.append(_Waiting(frame, values, self._semantic_levels(values, writer, pending)))
+            if len(run.waiting) == self.cfg.frames_per_unit:
+                later = self._close_unit(run)
+                if later is not None:
+                    run.todo.extendleft(reversed(later))
+                elif self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
+                    writer.hash_unit(keyframe_md5=run.key_md5)   # before MaxHashSpan is exceeded
+                    run.key_md5 = {}
+
+    def _close_unit(self, run: "_Run") -> list["_Analysed"] | None:
+        """Writes the waiting frames as one semantic unit; None, or, when adaptive refresh cut
+        it, the frames to code again after the refresh key frame.
+
+        With refresh, each frame due for a check is first judged as the decoder will draw it:
+        with the unit's final levels (interpolated ones included) and the references the
+        decoder holds. At the first frame that falls short the unit is cut: the frames before
+        it are written as a shorter unit (whose levels, with temporal sub-sampling, are chosen
+        and judged again), that frame becomes a key frame, and the frames after it are returned:
+        they are coded again after the key frame (pose fit, levels), as new frames would be."""
+        writer, waiting = run.writer, run.waiting
+        n, cut, levels = len(waiting), None, [w.levels for w in waiting]
+        while run.refresh is not None and n > 0:
+            levels = self._unit_levels(writer, waiting[:n])
+            short = self._first_short(run, waiting[:n], levels)
+            if short is None:
+                break
+            cut, n = short, short
+        if n > 0:
+            if run.refresh is None:
+                levels = self._unit_levels(writer, waiting)
+            first = writer.next_frame_idx
+            writer.semantic_unit(levels[:n])
+            for k, (w, lv) in enumerate(zip(waiting[:n], levels)):
+                run.logs.append(FrameLog(first + k, "semantic", [float(v) for v in w.values], lv,
+                                         w.frame.landmarks is not None, [float(v) for v in w.frame.values]))
+        run.waiting = []
+        if cut is None:
+            return None
+        assert run.refresh is not None
+        run.refresh.stats.inserted += 1
+        self._code_keyframe(run, waiting[cut].frame)
+        return [w.frame for w in waiting[cut + 1:]]
+
+    def _first_short(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> int | None:
+        """The position of the first waiting frame due for a refresh check whose synthesis,
+        with these levels, falls below the threshold; None if none does. A frame judged
+        before with the same levels is not synthesised again."""
+        assert run.refresh is not None
+        first = run.writer.next_frame_idx
+        for i, (w, lv) in enumerate(zip(waiting, levels)):
+            if not run.refresh.due_for_check(first + i, run.last_key):
+                continue
+            if w.judged is None or w.judged[0] != lv:
+                rec = values_from_levels(self.sh, lv, run.key_values)
+                w.judged = (list(lv), run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec))
+            if w.judged[1]:
+                return i
+        return None
+
+    def _code_keyframe(self, run: "_Run", frame: "_Analysed") -> None:
+        """Codes the frame as a key frame (a hash unit first closes the previous key-frame
+        period) and adds it to the mirrored reference stores."""
+        writer = run.writer
+        out_idx = writer.next_frame_idx
+        if self.cfg.hash_units and run.key_values is not None:
+            writer.hash_unit(keyframe_md5=run.key_md5)
+            run.key_md5 = {}
+        picture, decoded = self._code_picture(frame.rgb, first=run.key_values is None)
+        levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, frame.values, run.analyzer)
+        writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
+        run.key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
+        reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, run.key_values),
+                              geom, geom_version)
+        for mirror in (run.refresh, run.fitter):    # the decoder's reference store, mirrored
+            if mirror is not None:
+                mirror.add_keyframe(reference)
+        run.key_values = np.asarray(ref_values)
+        if run.background is not None and out_idx > 0:
+            # later estimates are relative to this picture, from what it signals
+            run.background.set_reference(frame.rgb, frame.landmarks,
+                                         run.key_values[list(BACKGROUND_ELEMENT_IDS)])
+        run.last_key = out_idx
+        run.logs.append(FrameLog(out_idx, "key", [float(v) for v in ref_values], levels,
+                                 frame.landmarks is not None, [float(v) for v in frame.values]))
 
     def _keyframe_semantics(self, decoded: np.ndarray, values: np.ndarray, analyzer: FaceAnalyzer
                             ) -> tuple[list[int], np.ndarray, int, bytes]:
@@ -492,5 +580,6 @@ class Encoder:
     def _code_picture(self, rgb: np.ndarray, first: bool = True) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:
             return frame_to_rgb_planar(rgb), rgb
-        coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first), preset=self.keyframe_preset)
+        coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first),
+                                 preset=self.keyframe_preset if first else self.later_keyframe_preset)
         return coded.payload, coded.decoded

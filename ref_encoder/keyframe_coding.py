@@ -19,17 +19,20 @@ class KeyframeCodingError(RuntimeError):
 
 # VVenC's speed presets, fastest first. An encoder choice (informative): the decoder reads any.
 KEYFRAME_PRESETS = ("faster", "fast", "medium", "slow", "slower")
-# "auto": medium (8-26 % fewer bits than faster at a higher PSNR; docs/results/keyframe_preset_2026-12-03),
-# fast when adaptive refresh may add key frames, so that the encoder stays above 15 frames/s
-# where it inserts several (medium costs about 1.8 s of CPU per key frame at QP 22).
+# "auto": medium (8-26 % fewer bits than faster at a higher PSNR; docs/results/keyframe_preset_2026-12-03);
+# with adaptive refresh, the key frames after the first fast, so that the encoder stays above
+# 15 frames/s where it inserts several (medium costs about 1.8 s of CPU per key frame at QP 22).
+# The first key frame is medium either way: a stream in which refresh never fires is the stream
+# without refresh (docs/results/refresh_periods_2026-12-05).
 AUTO_PRESET, AUTO_PRESET_WITH_REFRESH = "medium", "fast"
 
 
-def resolve_keyframe_preset(setting: str, refresh_on: bool) -> str:
-    """The VVenC preset of the key frames: ``setting``, or for "auto" AUTO_PRESET (with
-    adaptive refresh on: AUTO_PRESET_WITH_REFRESH); ValueError for an unknown name."""
+def resolve_keyframe_preset(setting: str, refresh_on: bool, first: bool = True) -> str:
+    """The VVenC preset of a key frame (the first one, or a later one): ``setting``, or for
+    "auto" AUTO_PRESET (a later key frame with adaptive refresh on: AUTO_PRESET_WITH_REFRESH);
+    ValueError for an unknown name."""
     if setting == "auto":
-        return AUTO_PRESET_WITH_REFRESH if refresh_on else AUTO_PRESET
+        return AUTO_PRESET_WITH_REFRESH if refresh_on and not first else AUTO_PRESET
     if setting not in KEYFRAME_PRESETS:
         raise ValueError(f"unknown key-frame preset {setting!r}; use auto or one of {', '.join(KEYFRAME_PRESETS)}")
     return setting

@@ -111,7 +111,9 @@ def test_key_frame_presets_all_decode_and_unknown_is_refused() -> None:
         assert np.array_equal(decode_vvc_rgb(coded.payload, 64, 64), coded.decoded)
     assert EncoderConfig().vvc_preset == "auto" and "auto" not in KEYFRAME_PRESETS
     assert Encoder(EncoderConfig(), 64, 64, Fraction(25)).keyframe_preset == "medium"
-    assert Encoder(EncoderConfig(refresh="auto"), 64, 64, Fraction(25)).keyframe_preset == "fast"
+    with_refresh = Encoder(EncoderConfig(refresh="auto"), 64, 64, Fraction(25))
+    assert (with_refresh.keyframe_preset, with_refresh.later_keyframe_preset) == ("medium", "fast")
+    assert Encoder(EncoderConfig(), 64, 64, Fraction(25)).later_keyframe_preset == "medium"
     assert Encoder(EncoderConfig(refresh="auto", vvc_preset="slow"), 64, 64, Fraction(25)).keyframe_preset == "slow"
     assert resolve_keyframe_preset("faster", True) == "faster"
     with pytest.raises(KeyframeCodingError, match="unknown key-frame preset 'fastest'"):

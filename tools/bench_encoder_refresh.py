@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qp", type=int, default=42)
     ap.add_argument("--generator", default="ifvc-geometric-2")
     ap.add_argument("--keyframe-preset", default="auto",
-                    help="VVenC preset of the key frames (auto: the encoder's default, fast with refresh)")
+                    help="VVenC preset of the key frames (auto: the encoder's default, medium; with "
+                         "refresh the later key frames fast)")
     ap.add_argument("--settings", nargs="+", default=["off", "auto", "auto/2", "auto/4"])
     args = ap.parse_args(argv)
     path = Path(args.sequence)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         check_ms = 1000 * result.refresh.seconds / max(checked, 1) if result.refresh else 0.0
         check_cpu_ms = 1000 * result.refresh.cpu_seconds / max(checked, 1) if result.refresh else 0.0
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
-        print(f"{path.stem} QP {args.qp} {enc.keyframe_preset} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+        print(f"{path.stem} QP {args.qp} {enc.keyframe_preset}/{enc.later_keyframe_preset} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
               f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
               f"(CPU {check_cpu_ms:.1f} ms) "
