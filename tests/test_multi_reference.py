@@ -241,6 +241,10 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
     keys = [f.frame_idx for f in result.frames if f.kind == "key"]
     gap = adaptive_refresh.REFRESH_MIN_GAP
     assert keys == list(range(0, FRAMES, gap)) and result.refresh.inserted == len(keys) - 1
+    # each refresh cut a semantic unit (8 frames, the head at every third): the frames after the
+    # key frame were coded again, in order, and every frame is in the stream once
+    assert result.writer.sh.sh_sem_temporal_flag == 1 and any(k % 8 != 1 for k in keys[1:])
+    assert [f.frame_idx for f in result.frames] == list(range(FRAMES))
     decoded = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(result.stream)}
     # a frame the encoder judged and kept as a semantic frame is drawn by the decoder exactly so
     seen.clear()
@@ -250,6 +254,11 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
     semantic = [i for i in seen_kept if i in decoded_kept
                 and result_kept.frames[i].kind == "semantic"]
     assert semantic and all(seen_kept[i] == decoded_kept[i] for i in semantic)
+    # ... frames between the head's anchors too, drawn with the levels the decoder interpolates:
+    # key frames at 0 and 20, so frame 13 is position 4 of the unit of frames 9-16, between the
+    # head's anchors at positions 2 and 5
+    assert [f.frame_idx for f in result_kept.frames if f.kind == "key"] == [0, gap + 8]
+    assert result_kept.writer.sh.sh_sem_temporal_flag == 1 and 13 in semantic
     assert len(decoded) == FRAMES
 
 
