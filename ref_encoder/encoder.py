@@ -440,7 +440,7 @@ class Encoder:
                 raise NoFaceError(f"no face found in any of the {skipped} frames" if skipped
                                   else "the input has no frames")
             while run.waiting:                    # the last unit (a refresh may cut it: its rest coded again)
-                run.todo.extendleft(reversed(self._close_unit(run) or []))
+                self._close_unit(run)
                 self._code_queued(run)
         writer = run.writer
         if self.cfg.hash_units:
@@ -456,39 +456,37 @@ class Encoder:
         its unit, which is written once full (and may send frames back to run.todo: a refresh)."""
         writer = run.writer
         while run.todo:
-            frame = run.todo.popleft()
+            frame = run.todo[0]
             # Frames waiting for their unit are not yet in the writer: they come first.
             out_idx = writer.next_frame_idx + len(run.waiting)
             if self._keyframe_due(out_idx, run.last_key, frame.values, run.key_values):
-                later = self._close_unit(run) if run.waiting else None
-                if later is not None:             # a refresh cut the unit: its rest, then this frame
-                    run.todo.extendleft(reversed(later + [frame]))
-                    continue
+                if run.waiting and self._close_unit(run):
+                    continue                      # a refresh cut the unit: its rest, then this frame
+                run.todo.popleft()
                 self._code_keyframe(run, frame)
                 continue
+            run.todo.popleft()
             values = frame.values
             if run.fitter is not None and frame.landmarks is not None and self._codes_head(len(run.waiting)):
                 values = run.fitter.fit(values, frame.rgb)
             pending = [w.levels for w in run.waiting]
             run.waiting.append(_Waiting(frame, values, self._semantic_levels(values, writer, pending)))
-            if len(run.waiting) == self.cfg.frames_per_unit:
-                later = self._close_unit(run)
-                if later is not None:
-                    run.todo.extendleft(reversed(later))
-                elif self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
+            if len(run.waiting) == self.cfg.frames_per_unit and not self._close_unit(run):
+                if self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
                     writer.hash_unit(keyframe_md5=run.key_md5)   # before MaxHashSpan is exceeded
                     run.key_md5 = {}
 
-    def _close_unit(self, run: "_Run") -> list["_Analysed"] | None:
-        """Writes the waiting frames as one semantic unit; None, or, when adaptive refresh cut
-        it, the frames to code again after the refresh key frame.
+    def _close_unit(self, run: "_Run") -> bool:
+        """Writes the waiting frames as one semantic unit; True when adaptive refresh cut it.
 
         With refresh, each frame due for a check is first judged as the decoder will draw it:
         with the unit's final levels (interpolated ones included) and the references the
         decoder holds. At the first frame that falls short the unit is cut: the frames before
         it are written as a shorter unit (whose levels, with temporal sub-sampling, are chosen
-        and judged again), that frame becomes a key frame, and the frames after it are returned:
-        they are coded again after the key frame (pose fit, levels), as new frames would be."""
+        and judged again), that frame becomes a key frame, and the frames after it go back to
+        the front of run.todo: they are coded again after the key frame (pose fit, levels), as
+        new frames would be, and every frame read after the key frame has its background
+        displacement measured again against the key frame's picture (Annex B.3a)."""
         writer, waiting = run.writer, run.waiting
         n, cut, levels = len(waiting), None, [w.levels for w in waiting]
         while run.refresh is not None and n > 0:
@@ -507,11 +505,16 @@ class Encoder:
                                          w.frame.landmarks is not None, [float(v) for v in w.frame.values]))
         run.waiting = []
         if cut is None:
-            return None
+            return False
         assert run.refresh is not None
         run.refresh.stats.inserted += 1
         self._code_keyframe(run, waiting[cut].frame)
-        return [w.frame for w in waiting[cut + 1:]]
+        run.todo.extendleft(reversed([w.frame for w in waiting[cut + 1:]]))
+        if run.background is not None:
+            for frame in run.todo:            # in reading order, as if read after the key frame
+                frame.values = frame.values.copy()
+                frame.values[list(BACKGROUND_ELEMENT_IDS)] = run.background.estimate(frame.rgb, frame.landmarks)
+        return True
 
     def _first_short(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> int | None:
         """The position of the first waiting frame due for a refresh check whose synthesis,

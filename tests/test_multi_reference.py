@@ -314,3 +314,33 @@ def test_refresh_check_interval_auto_follows_the_generators_cost(capsys: pytest.
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "refresh check interval 'often': use auto or 1..64" in err[0]
     assert not (tmp_path / "x.ifvc").exists()
+
+
+
+def test_refresh_measures_the_background_again_after_its_key_frame(sequence: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # A refresh that cuts a unit codes the frames after its key frame again; their background
+    # displacement is measured again against the key frame's picture (Annex B.3a): every
+    # frame's last measurement is against the newest key frame before it.
+    from ref_encoder import background_motion
+    index = {f.tobytes(): i for i, f in enumerate(read_rgb444(sequence))}
+    current: list[int] = []
+    against: dict[int, int] = {}
+    set_reference, estimate = background_motion.BackgroundMotion.set_reference, background_motion.BackgroundMotion.estimate
+
+    def spy_reference(self, rgb, landmarks, value):  # type: ignore[no-untyped-def]
+        current.append(index[rgb.tobytes()])
+        return set_reference(self, rgb, landmarks, value)
+
+    def spy_estimate(self, rgb, landmarks):  # type: ignore[no-untyped-def]
+        against[index[rgb.tobytes()]] = current[-1]
+        return estimate(self, rgb, landmarks)
+
+    monkeypatch.setattr(background_motion.BackgroundMotion, "set_reference", spy_reference)
+    monkeypatch.setattr(background_motion.BackgroundMotion, "estimate", spy_estimate)
+    result = _encode(sequence, refresh=99.0)                     # key frames at 0, 12, 24, 36
+    keys = [f.frame_idx for f in result.frames if f.kind == "key"]
+    assert keys == [0, 12, 24, 36] and current == keys
+    assert result.writer.sh.sh_sem_element_id[-2:] == [14, 15]   # bg_tx, bg_ty signalled
+    newest_before = {t: max(k for k in keys if k < t) for t in range(1, FRAMES)}
+    assert {t: against[t] for t in range(1, FRAMES)} == newest_before
