@@ -2,7 +2,7 @@
 key-frame QP 32, both with ifvc-geometric-5 --pose-fit --refresh auto), from the decoded
 pictures the campaigns wrote:
 
-    python docs/results/refresh_periods_2026-12-05/strips.py work/camp_g5pf work/camp_rp2
+    python docs/results/refresh_periods_2026-12-05/strips.py work/camp_g5pf work/camp_rp4
 """
 from __future__ import annotations
 
