@@ -128,7 +128,7 @@ class EncoderConfig:
 class FrameLog:
     """One coded frame. `values`/`levels` are what the stream carries for it (for a key frame
     its reference semantics, measured on the decoded picture); `analysed` is the (smoothed)
-    analysis of the source frame, on which the refresh decision is taken."""
+    analysis of the source frame with its background displacement, before any pose fit."""
     frame_idx: int
     kind: str                                 # "key" or "semantic"
     values: list[float]
@@ -488,16 +488,16 @@ class Encoder:
         new frames would be, and every frame read after the key frame has its background
         displacement measured again against the key frame's picture (Annex B.3a)."""
         writer, waiting = run.writer, run.waiting
-        n, cut, levels = len(waiting), None, [w.levels for w in waiting]
+        n, cut = len(waiting), None
+        levels = self._unit_levels(writer, waiting)
         while run.refresh is not None and n > 0:
-            levels = self._unit_levels(writer, waiting[:n])
             short = self._first_short(run, waiting[:n], levels)
             if short is None:
                 break
-            cut, n = short, short
+            cut = n = short
+            if n > 0:
+                levels = self._unit_levels(writer, waiting[:n])
         if n > 0:
-            if run.refresh is None:
-                levels = self._unit_levels(writer, waiting)
             first = writer.next_frame_idx
             writer.semantic_unit(levels[:n])
             for k, (w, lv) in enumerate(zip(waiting[:n], levels)):
