@@ -27,7 +27,8 @@ from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
-                               AUTO_THRESHOLD_SLOPE, resolve_check_every, resolve_refresh)
+                               AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, resolve_check_every,
+                               resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
@@ -198,7 +199,8 @@ def build_parser() -> CommandParser:
                          "reconstruction and inserts a key frame where the face-region PSNR of the "
                          "synthesised frame falls below a threshold; 'off' (default) keeps today's "
                          "stream bit-exact, 'auto' sets the threshold from --qp "
-                         f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step), "
+                         f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step, "
+                         f"at most {AUTO_THRESHOLD_MAX_DB:g} dB), "
                          "a number sets it in dB")
     ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
                     help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "

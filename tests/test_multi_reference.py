@@ -316,6 +316,21 @@ def test_refresh_check_interval_auto_follows_the_generators_cost(capsys: pytest.
     assert not (tmp_path / "x.ifvc").exists()
 
 
+@settings(max_examples=64, deadline=None)
+@given(st.integers(0, 62))
+def test_refresh_auto_threshold_falls_with_qp_and_is_capped(qp: int) -> None:
+    """--refresh auto: 16 dB at QP 42, 0.1 dB less per QP step above it, more below it but
+    never above 17 dB (reached at QP 32, docs/results/refresh_threshold_2026-12-05); a number
+    is taken as given; the threshold never rises with the QP."""
+    from ref_encoder.adaptive_refresh import auto_threshold, resolve_refresh
+    assert resolve_refresh("auto", qp) == auto_threshold(qp)
+    assert auto_threshold(qp + 1) <= auto_threshold(qp) <= 17.0
+    expected = 17.0 if qp <= 32 else 16.0 - 0.1 * (qp - 42)
+    assert auto_threshold(qp) == pytest.approx(expected, abs=1e-9)
+    assert auto_threshold(32) == 17.0 and auto_threshold(42) == 16.0 and auto_threshold(52) == pytest.approx(15.0)
+    assert resolve_refresh("18.5", qp) == 18.5 and resolve_refresh("off", qp) is None
+
+
 
 def test_refresh_measures_the_background_again_after_its_key_frame(sequence: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
