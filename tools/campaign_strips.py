@@ -21,11 +21,6 @@ import numpy as np
 from bitstream.raw_video import read_rgb444
 
 
-def cell_pictures(campaign: Path, codec: str, clip: str, qp: int, frames: int) -> np.ndarray:
-    """The decoded pictures of one campaign cell (frames x H x W x 3, uint8)."""
-    return read_rgb444(campaign / "cells" / codec / clip / f"{clip}_{codec}_qp{qp}.rgb", max_frames=frames)
-
-
 def strip(columns: list[np.ndarray], frames: list[int]) -> np.ndarray:
     """Rows of the given frames, each the columns side by side (RGB)."""
     return np.concatenate([np.concatenate([c[t] for c in columns], axis=1) for t in frames], axis=0)
@@ -69,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {missing[0]} not found", file=sys.stderr)
             return 2
         try:
-            columns = [read_rgb444(paths[0], max_frames=count)]
-            columns += [cell_pictures(c, k, clip, args.qp, count) for c, k in args.column]
+            columns = [read_rgb444(p, max_frames=count) for p in paths]
         except ValueError as error:            # not a whole number of 256x256 RGB frames
             print(f"error: {error}", file=sys.stderr)
             return 2
