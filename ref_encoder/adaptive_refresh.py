@@ -16,11 +16,29 @@ refresh gains less, so the bar is lower; towards lower QPs it rises, but not abo
 AUTO_THRESHOLD_MAX_DB, because a key frame at a low QP is expensive (about 5 KB at QP 22 at
 256x256) and a refresh there never repaid its bits on the train split's head-turn clips
 (auto_threshold; docs/results/refresh_threshold_2026-12-05).
+
+Second measure, for the generators that composite a person layer (those with
+synthesize_with_layers: ifvc-geometric-3 to -5): the invented share, the part of the picture
+that the person layer draws from beyond the key picture's edges (INVENTED_MARGIN_PX or more
+outside it), where the generator can only continue the edge samples. A camera tilt that
+brings the shirt into view below a key frame that ends at the neck draws a stretched neck
+there; the face region sees nothing of it. A frame whose invented share exceeds the limit
+(--refresh-invented) falls short as well.
+
+Third measure, for every generator: the failed share, the part of the picture in 16 x 16 blocks
+whose PSNR against the source is below FAILED_BLOCK_DB, i.e. blocks that show other content
+(a caption or a logo that appears, a hand in front of the face, a scene cut). A frame whose
+failed share exceeds the limit (--refresh-failed) falls short.
+
+Both are off unless asked for: they raise what is shown (the test clip whose camera tilts
+gains 2 to 3.7 dB PSNR-RGB at QP 32) but, like every refresh measured so far, cost BD-rate
+against VVC on the train split, where no limit swept repaid its key frames
+(docs/results/refresh_measures_2026-12-05).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +55,12 @@ AUTO_THRESHOLD_MAX_DB = 17.0  # ... but never above this (reached at QP 32). Cho
                               # QP 22 instead of 17 cost 6.8 points of mean BD-rate over LPIPS-Alex/VGG and
                               # DISTS there; a flat 15 dB scored better still but leaves the test split's
                               # head-turn clip at 19.2 dB PSNR-RGB at QP 32 (21.6-22.0 with 17 dB).
+
+
+INVENTED_MARGIN_PX = 2.0    # samples this far outside the key picture count as invented (the
+                            # clamped bicubic kernel's own reach is under 2 pixels)
+FAILED_BLOCK = 16           # block size (pixels) of the failed share
+FAILED_BLOCK_DB = 12.0      # a block below this PSNR (RMS error 64 levels) shows other content
 
 
 def auto_threshold(keyframe_qp: int) -> float:
@@ -59,6 +83,55 @@ def resolve_refresh(setting: str | float, keyframe_qp: int) -> float | None:
     if not 0.0 < value < 100.0:
         raise ValueError(f"refresh threshold {value:g} dB is outside 0..100")
     return value
+
+
+def resolve_share_limit(setting: str | float, what: str) -> float | None:
+    """A share limit (0..1) given as ``off`` -> None or a percentage (0 < P <= 100);
+    ValueError naming `what` for anything else."""
+    if setting == "off":
+        return None
+    try:
+        value = float(setting)
+    except ValueError:
+        raise ValueError(f"refresh {what} share {setting!r}: use off or a percentage") from None
+    if not 0.0 < value <= 100.0:
+        raise ValueError(f"refresh {what} share {value:g} % is outside 0..100")
+    return value / 100.0
+
+
+def resolve_invented(setting: str | float) -> float | None:
+    """The invented-share limit of ``--refresh-invented``."""
+    return resolve_share_limit(setting, "invented")
+
+
+def resolve_failed(setting: str | float) -> float | None:
+    """The failed-share limit of ``--refresh-failed``."""
+    return resolve_share_limit(setting, "failed")
+
+
+def invented_share(map_x: np.ndarray, map_y: np.ndarray, person_alpha: np.ndarray) -> float:
+    """The share (0..1) of the picture that the person layer (alpha HxW in [0, 1]) draws from
+    key-frame positions (map_x, map_y) INVENTED_MARGIN_PX or more outside the key picture,
+    which has the target's size."""
+    h, w = person_alpha.shape
+    m = np.float32(INVENTED_MARGIN_PX)
+    outside = (map_x <= -m) | (map_x >= np.float32(w - 1) + m) | (map_y <= -m) | (map_y >= np.float32(h - 1) + m)
+    return float(np.sum(person_alpha, where=outside, dtype=np.float64)) / float(h * w)
+
+
+def failed_share(a: np.ndarray, b: np.ndarray) -> float:
+    """The share (0..1) of the picture in FAILED_BLOCK-square blocks (those at the right and
+    bottom edges cut to the picture) whose RGB PSNR between a and b (HxWx3 uint8) is below
+    FAILED_BLOCK_DB."""
+    h, w = a.shape[:2]
+    d = a.astype(np.int32) - b.astype(np.int32)
+    sq = np.sum(d * d, axis=2, dtype=np.int64)
+    rows, cols = np.arange(0, h, FAILED_BLOCK), np.arange(0, w, FAILED_BLOCK)
+    sums = np.add.reduceat(np.add.reduceat(sq, rows, axis=0), cols, axis=1)
+    areas = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
+    # PSNR < T  <=>  sum > 3 * area * 255^2 / 10^(T/10)
+    failed = sums > (3.0 * 255.0 * 255.0 / 10.0 ** (FAILED_BLOCK_DB / 10.0)) * areas
+    return float(np.sum(areas, where=failed)) / float(h * w)
 
 
 # Frames between two checks with --refresh-check-every auto (the default): K such that the
@@ -111,7 +184,11 @@ def region_psnr(a: np.ndarray, b: np.ndarray, box: tuple[int, int, int, int]) ->
 class RefreshStats:
     checked: int = 0                  # frames synthesised and measured
     inserted: int = 0                 # key frames inserted by the refresh
+    inserted_by: dict[str, int] = field(default_factory=dict)   # ... by the measure that fell short
+                                      # ("face", "invented", "failed"; a frame may count for several)
     quality: list[tuple[int, float]] | None = None    # (frame, face PSNR) of the checked frames
+    invented: list[tuple[int, float]] | None = None   # (frame, invented share) where it is measured
+    failed: list[tuple[int, float]] | None = None     # (frame, failed share) where it is measured
     seconds: float = 0.0              # wall-clock time spent synthesising and measuring (benchmarks)
     cpu_seconds: float = 0.0          # CPU time of the same (this process, all threads)
 
@@ -120,13 +197,22 @@ class AdaptiveRefresh(DecoderMirror):
     """The encoder's decoder-side synthesis and the refresh decision."""
 
     def __init__(self, generator_name: str, threshold_db: float, max_ref_frames: int,
-                 check_every: int = 1) -> None:
+                 check_every: int = 1, invented_limit: float | None = None,
+                 failed_limit: float | None = None) -> None:
+        """invented_limit, failed_limit: the invented and failed shares (0..1) above which a
+        frame falls short; None (and for the invented share a generator without a person
+        layer): not measured."""
         super().__init__(generator_name, max_ref_frames, "--refresh")
         if check_every < 1:
             raise ValueError("check_every must be at least 1")
         self.threshold_db = threshold_db
         self.check_every = check_every
-        self.stats = RefreshStats(quality=[])
+        # the class, not the instance: a multi-reference wrapper delegates attributes to its references
+        self.invented_limit = invented_limit if hasattr(type(self.generator), "synthesize_with_layers") else None
+        self.failed_limit = failed_limit
+        self.stats = RefreshStats(quality=[], invented=[], failed=[])
+        self._reasons: dict[int, tuple[str, ...]] = {}      # frame -> measures it fell short on when last
+                                                            # judged (frames that did not: not kept)
 
     def due_for_check(self, frame_idx: int, last_key: int) -> bool:
         since = frame_idx - last_key
@@ -139,11 +225,36 @@ class AdaptiveRefresh(DecoderMirror):
             return False
         h, w = source.shape[:2]
         t0, c0 = time.perf_counter(), time.process_time()
-        synth = self.generator.synthesize(reconstructed_values)
+        invented = None
+        if self.invented_limit is None:
+            synth = self.generator.synthesize(reconstructed_values)
+        else:                                 # the same picture, with the field that drew it
+            synth, map_x, map_y, layers, _ = self.generator.synthesize_with_layers(reconstructed_values)
+            invented = invented_share(map_x, map_y, layers.person_alpha)
         q = region_psnr(synth, source, face_box(landmarks, w, h))
+        failed = None if self.failed_limit is None else failed_share(synth, source)
         self.stats.seconds += time.perf_counter() - t0
         self.stats.cpu_seconds += time.process_time() - c0
         self.stats.checked += 1
-        assert self.stats.quality is not None
+        assert self.stats.quality is not None and self.stats.invented is not None and self.stats.failed is not None
         self.stats.quality.append((frame_idx, q))
-        return q < self.threshold_db
+        reasons = ["face"] if q < self.threshold_db else []
+        if invented is not None:
+            self.stats.invented.append((frame_idx, invented))
+            if invented > (self.invented_limit or 0.0):
+                reasons.append("invented")
+        if failed is not None:
+            self.stats.failed.append((frame_idx, failed))
+            if failed > (self.failed_limit or 0.0):
+                reasons.append("failed")
+        if reasons:                           # only frames that fell short are kept (bounded memory)
+            self._reasons[frame_idx] = tuple(reasons)
+        else:
+            self._reasons.pop(frame_idx, None)
+        return bool(reasons)
+
+    def count_insertion(self, frame_idx: int) -> None:
+        """A key frame inserted at frame_idx, which fell short when last judged."""
+        self.stats.inserted += 1
+        for reason in self._reasons.pop(frame_idx, ()):
+            self.stats.inserted_by[reason] = self.stats.inserted_by.get(reason, 0) + 1

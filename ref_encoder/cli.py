@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")        # MediaPipe's C++ logging
@@ -27,8 +28,8 @@ from ifvc_common.parser import CommandParser, command  # noqa: E402
 from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
-                               AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, resolve_check_every,
-                               resolve_refresh)
+                               AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, FAILED_BLOCK, FAILED_BLOCK_DB,
+                               resolve_check_every, resolve_failed, resolve_invented, resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
@@ -98,13 +99,21 @@ def _check_every(text: str) -> str | int:
     return text if text == "auto" else int(text)
 
 
-def _refresh(text: str) -> str:
-    """--refresh: off, auto or a face-region PSNR threshold in dB (0 < T < 100)."""
-    try:
-        resolve_refresh(text, 32)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+def _checked_by(resolve: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type: the text as given, once `resolve` accepts it (its ValueError becomes a
+    one-line usage error)."""
+    def check(text: str) -> str:
+        try:
+            resolve(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
+
+
+_refresh = _checked_by(lambda text: resolve_refresh(text, 32))   # off, auto or dB (0 < T < 100)
+_refresh_invented = _checked_by(resolve_invented)                # off or a percentage (0 < P <= 100)
+_refresh_failed = _checked_by(resolve_failed)                    # off or a percentage (0 < P <= 100)
 
 
 def _log_text(result: EncodeResult) -> str:
@@ -160,7 +169,9 @@ def summary(result: EncodeResult, fps: float) -> str:
                      f"{result.skipped_leading_frames} leading frames skipped")
     if result.refresh is not None:
         lines.append(f"adaptive refresh: {result.refresh.checked} frames checked, "
-                     f"{result.refresh.inserted} key frames inserted")
+                     f"{result.refresh.inserted} key frames inserted"
+                     + (" (" + ", ".join(f"{k} {v}" for k, v in sorted(result.refresh.inserted_by.items())) + ")"
+                        if result.refresh.inserted_by else ""))
     if result.pose_fit is not None:
         f = result.pose_fit
         gain = f.gain_db / f.fitted if f.fitted else 0.0
@@ -202,6 +213,17 @@ def build_parser() -> CommandParser:
                          f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step, "
                          f"at most {AUTO_THRESHOLD_MAX_DB:g} dB), "
                          "a number sets it in dB")
+    ap.add_argument("--refresh-invented", type=_refresh_invented, default="off", metavar="off|PCT",
+                    help="with --refresh and a generator with a person layer (ifvc-geometric-3 to -5), also "
+                         "insert a key frame where more than PCT %% of the synthesised picture is drawn from "
+                         "beyond the key picture's edges (a camera tilt that shows the shirt below a key frame "
+                         "that ends at the neck). A quality floor, not a rate saving: off by default "
+                         "(docs/results/refresh_measures_2026-12-05)")
+    ap.add_argument("--refresh-failed", type=_refresh_failed, default="off", metavar="off|PCT",
+                    help=f"with --refresh, also insert a key frame where more than PCT %% of the synthesised "
+                         f"picture is in {FAILED_BLOCK}x{FAILED_BLOCK} blocks below {FAILED_BLOCK_DB:g} dB PSNR "
+                         "against the source (other content: a caption that appears, a scene cut); off by "
+                         "default, as --refresh-invented")
     ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
                     help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "
                          "by the generator's cost (ref_encoder/adaptive_refresh.py), 1 except "
@@ -291,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                             hash_units=not args.no_hash, generator_name=args.generator,
                             generator_sha256=generator_sha256, refresh=args.refresh,
                             refresh_check_every=args.refresh_check_every,
+                            refresh_invented=args.refresh_invented, refresh_failed=args.refresh_failed,
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),

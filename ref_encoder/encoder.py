@@ -44,7 +44,8 @@ from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CO
                                   SequenceHeader)
 from ifvc_synthesis.generators import Reference
 
-from .adaptive_refresh import AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_refresh
+from .adaptive_refresh import (AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_failed,
+                               resolve_invented, resolve_refresh)
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
@@ -104,6 +105,12 @@ class EncoderConfig:
                                              # compact form (spec 7.3.8); Main always writes it
     refresh: str | float = "off"             # adaptive refresh: "off", "auto" (threshold from keyframe_qp)
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
+    refresh_invented: str | float = "off"    # with refresh, also a key frame where more than this share
+                                             # (percent) of the picture is drawn from beyond the key
+                                             # picture's edges: "off" or a percentage (resolve_invented)
+    refresh_failed: str | float = "off"      # with refresh, also a key frame where more than this share
+                                             # (percent) of the picture is in blocks that show other
+                                             # content: "off" or a percentage (resolve_failed)
     refresh_check_every: int | str = "auto"  # synthesise and measure every k-th frame (speed); "auto":
                                              # by the generator's cost (adaptive_refresh.AUTO_CHECK_EVERY)
     refresh_qp_offset: int = 0               # key frames after the first: QP keyframe_qp + this (clipped
@@ -293,6 +300,8 @@ class Encoder:
             self.geometry_version = config.geometry_version
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         self.refresh_check_every = resolve_check_every(config.refresh_check_every, config.generator_name)
+        self.refresh_invented = resolve_invented(config.refresh_invented)
+        self.refresh_failed = resolve_failed(config.refresh_failed)
         refresh_on = self.refresh_threshold is not None
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
         self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
@@ -304,7 +313,12 @@ class Encoder:
                                            else config.semantic_max_level_error)
         self._chooser = ClosedLoopChooser(self.quantiser)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
-            AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, self.refresh_check_every)
+            probe = AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, self.refresh_check_every,
+                                    self.refresh_invented)
+            if self.refresh_invented is not None and probe.invented_limit is None:
+                self.warn(f"--refresh-invented has no effect: {config.generator_name} has no person layer")
+        elif self.refresh_invented is not None or self.refresh_failed is not None:
+            self.warn("--refresh-invented and --refresh-failed have no effect without --refresh")
         if config.pose_fit:
             self._new_pose_fit(1)
 
@@ -400,7 +414,7 @@ class Encoder:
         background = BackgroundMotion(self.width, self.height) if signals_background(self.element_ids) else None
         refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
-            self.refresh_check_every)
+            self.refresh_check_every, self.refresh_invented, self.refresh_failed)
         fitter = self._new_pose_fit(max_ref_frames(self.sh.sh_level_idc)) if self.cfg.pose_fit else None
         run: _Run | None = None
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
@@ -488,7 +502,7 @@ class Encoder:
         new frames would be, and every frame read after the key frame has its background
         displacement measured again against the key frame's picture (Annex B.3a)."""
         writer, waiting = run.writer, run.waiting
-        n, cut = len(waiting), None
+        n, cut, unit_first = len(waiting), None, writer.next_frame_idx
         levels = self._unit_levels(writer, waiting)
         while run.refresh is not None and n > 0:
             short = self._first_short(run, waiting[:n], levels)
@@ -507,7 +521,7 @@ class Encoder:
         if cut is None:
             return False
         assert run.refresh is not None
-        run.refresh.stats.inserted += 1
+        run.refresh.count_insertion(unit_first + cut)
         self._code_keyframe(run, waiting[cut].frame)
         run.todo.extendleft(reversed([w.frame for w in waiting[cut + 1:]]))
         if run.background is not None:

@@ -211,7 +211,7 @@ def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
     from ref_encoder.encoder import Encoder, EncoderConfig
-    cfg = EncoderConfig(keyframe_qp=42, generator_name="ifvc-geometric-2", **kw)  # type: ignore[arg-type]
+    cfg = EncoderConfig(**{"keyframe_qp": 42, "generator_name": "ifvc-geometric-2", **kw})  # type: ignore[arg-type]
     return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(read_rgb444(seq))
 
 
@@ -226,8 +226,9 @@ def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: P
     assert never.writer.sh.sh_sem_temporal_flag == 1
 
 
-def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
+    """The pictures the encoder's adaptive refresh judges, by frame (the last judgement of each)."""
     from ref_encoder import adaptive_refresh
     seen: dict[int, bytes] = {}
     original = adaptive_refresh.AdaptiveRefresh.falls_short
@@ -237,6 +238,13 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
         return original(self, frame_idx, source, landmarks, values)
 
     monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
+    return seen
+
+
+def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path,
+                                                                    judged_pictures: dict[int, bytes]) -> None:
+    from ref_encoder import adaptive_refresh
+    seen = judged_pictures
     result = _encode(sequence, refresh=99.0)                     # every check fires
     keys = [f.frame_idx for f in result.frames if f.kind == "key"]
     gap = adaptive_refresh.REFRESH_MIN_GAP

@@ -1,0 +1,167 @@
+"""Adaptive refresh's picture-wide measures (ref_encoder/adaptive_refresh.py): the invented share
+(the part of the picture that the person layer draws from beyond the key picture's edges) and
+the failed share (the part in blocks that show other content than the source)."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ref_encoder.adaptive_refresh import (FAILED_BLOCK, FAILED_BLOCK_DB, INVENTED_MARGIN_PX, AdaptiveRefresh,
+                                          failed_share, invented_share, resolve_failed, resolve_invented)
+from tests.test_multi_reference import _encode as encode_clip
+# fixtures: the head-turn clip of the test split, prepared once (a fixture, not a tuning set), and
+# the pictures the refresh judges
+from tests.test_multi_reference import judged_pictures, sequence  # noqa: F401
+
+
+def _identity(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return xs, ys
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.floats(0.0, 1.0, width=32))
+def test_invented_share_counts_rows_drawn_from_below_the_key_picture(shift: int, rows: int, alpha: float) -> None:
+    """The person layer moved up by `shift` rows draws its bottom rows from below the key
+    picture; those `shift - margin` rows (weighted by alpha) are the invented share, and only
+    inside the person layer."""
+    h = w = 48
+    map_x, map_y = _identity(h, w)
+    map_y = map_y + np.float32(shift)
+    person = np.zeros((h, w), np.float32)
+    person[h - rows:] = alpha                     # the person: the bottom `rows` rows
+    outside_rows = max(0, shift - int(np.ceil(INVENTED_MARGIN_PX)) + 1)   # map_y >= h - 1 + margin
+    expected = alpha * min(rows, outside_rows) * w / (h * w)
+    assert invented_share(map_x, map_y, person) == pytest.approx(expected, abs=1e-6)
+
+
+def test_invented_share_sides_and_margin() -> None:
+    h, w = 32, 40
+    map_x, map_y = _identity(h, w)
+    person = np.ones((h, w), np.float32)
+    assert invented_share(map_x, map_y, person) == 0.0
+    # within the margin: the kernel's own reach, not invented
+    assert invented_share(map_x - np.float32(INVENTED_MARGIN_PX - 0.5), map_y, person) == 0.0
+    # moved right by 10 columns: the 10 - margin + 1 leftmost columns come from beyond the left edge
+    share = invented_share(map_x - 10, map_y, person)
+    assert share == pytest.approx((10 - INVENTED_MARGIN_PX + 1) / w)
+    assert invented_share(map_x, map_y - 10, person) == pytest.approx((10 - INVENTED_MARGIN_PX + 1) / h)
+    assert invented_share(map_x, map_y - 10, np.zeros_like(person)) == 0.0   # the plate: not the person
+
+
+def test_resolve_share_limits() -> None:
+    assert resolve_invented("off") is None and resolve_failed("off") is None
+    assert resolve_invented("2.5") == pytest.approx(0.025) and resolve_failed(100) == 1.0
+    for bad in ("0", "-1", "101", "often", "nan", "auto"):
+        with pytest.raises(ValueError, match="refresh invented share"):
+            resolve_invented(bad)
+        with pytest.raises(ValueError, match="refresh failed share"):
+            resolve_failed(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(0, 255), st.data())
+def test_failed_share_counts_the_area_of_blocks_below_the_limit(h: int, w: int, level: int,
+                                                                data: st.DataObject) -> None:
+    """Blocks of FAILED_BLOCK (cut at the picture's edges) whose PSNR is below FAILED_BLOCK_DB:
+    one block made different by `level` in every sample fails exactly when its PSNR
+    20 log10(255 / level) is below the limit, and counts by its area."""
+    a = np.full((h, w, 3), 128, np.uint8)
+    b = a.copy()
+    by = data.draw(st.integers(0, (h - 1) // FAILED_BLOCK))
+    bx = data.draw(st.integers(0, (w - 1) // FAILED_BLOCK))
+    y0, x0 = by * FAILED_BLOCK, bx * FAILED_BLOCK
+    y1, x1 = min(y0 + FAILED_BLOCK, h), min(x0 + FAILED_BLOCK, w)
+    b[y0:y1, x0:x1] = np.uint8(min(128 + level, 255))
+    diff = min(128 + level, 255) - 128
+    fails = diff > 0 and 20 * np.log10(255 / diff) < FAILED_BLOCK_DB
+    expected = (y1 - y0) * (x1 - x0) / (h * w) if fails else 0.0
+    assert failed_share(a, b) == pytest.approx(expected) and failed_share(b, a) == failed_share(a, b)
+    assert failed_share(a, a) == 0.0
+
+
+def test_refresh_invented_option_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from ref_encoder import cli as encode_cli
+    src = tmp_path / "x.rgb"
+    src.write_bytes(bytes(256 * 256 * 3))
+    with pytest.raises(SystemExit) as exc:
+        encode_cli.main([str(src), "--width", "256", "--height", "256", "--refresh", "auto",
+                         "--refresh-invented", "lots", "-o", str(tmp_path / "x.ifvc")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refresh invented share 'lots'" in err[0]
+    assert not (tmp_path / "x.ifvc").exists()
+
+
+def test_only_generators_with_a_person_layer_measure_it() -> None:
+    """The invented share needs a person layer (ifvc-geometric-3 to -5); elsewhere, and without
+    --refresh, the encoder says that the option has no effect."""
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    assert AdaptiveRefresh("ifvc-geometric-5", 17.0, 1, invented_limit=0.05).invented_limit == 0.05
+    assert AdaptiveRefresh("ifvc-geometric-1", 17.0, 1, invented_limit=0.05).invented_limit is None
+    assert AdaptiveRefresh("ifvc-geometric-2", 17.0, 1, invented_limit=0.05).invented_limit is None
+    assert AdaptiveRefresh("ifvc-geometric-1", 17.0, 1, failed_limit=0.1).failed_limit == 0.1
+    said: list[str] = []
+    for generator, refresh, expected in (("ifvc-geometric-1", "auto", "ifvc-geometric-1 has no person layer"),
+                                         ("ifvc-geometric-5", "off", "without --refresh"),
+                                         ("ifvc-geometric-5", "auto", None)):
+        said.clear()
+        Encoder(EncoderConfig(keyframe_codec="raw", generator_name=generator, refresh=refresh,
+                              refresh_invented="5"), 64, 64, Fraction(25), warn=said.append)
+        about_refresh = [m for m in said if "--refresh" in m]
+        if expected is None:
+            assert about_refresh == []
+        else:
+            assert len(about_refresh) == 1 and expected in about_refresh[0]
+
+
+def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
+    return encode_clip(seq, generator_name="ifvc-geometric-5", **kw)
+
+
+def test_invented_share_inserts_key_frames_the_face_measure_would_not(sequence: Path,
+                                                                      judged_pictures: dict[int, bytes]) -> None:
+    """With a face threshold that never fires, the invented share alone decides: a limit below
+    what the frames show inserts key frames where it is exceeded, 'off' inserts none, and the
+    picture it judges is the one the decoder draws (synthesize_with_layers draws synthesize's
+    picture)."""
+    from ref_decoder.decoder import Decoder
+    pictures = judged_pictures
+    off = _encode(sequence, refresh=0.001, refresh_invented="off", refresh_failed="off")
+    assert off.refresh is not None and off.refresh.inserted == 0 and off.refresh.invented == []
+    measured = _encode(sequence, refresh=0.001, refresh_invented="100", refresh_failed="100")   # measured, never exceeded
+    assert measured.refresh is not None and measured.refresh.inserted == 0
+    assert measured.stream == off.stream
+    shares = dict(measured.refresh.invented)
+    assert len(shares) == len(measured.refresh.failed) == measured.refresh.checked > 0
+    first_over = min(i for i, s in shares.items() if s > 0.0) if any(s > 0 for s in shares.values()) else None
+    assert first_over is not None, "the head-turn clip draws some of its person from beyond the key picture"
+    pictures.clear()
+    fired = _encode(sequence, refresh=0.001, refresh_invented="1e-9", refresh_failed="off")
+    keys = [f.frame_idx for f in fired.frames if f.kind == "key"]
+    assert fired.refresh is not None and fired.refresh.inserted == len(keys) - 1 >= 1
+    assert keys[1] == first_over                 # the first frame over the limit became a key frame
+    assert fired.refresh.inserted_by == {"invented": fired.refresh.inserted}   # never the face threshold
+    decoded = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(fired.stream)}
+    judged_semantic = [i for i in pictures if fired.frames[i].kind == "semantic"]
+    assert judged_semantic and all(pictures[i] == decoded[i] for i in judged_semantic)
+
+
+def test_failed_share_inserts_key_frames(sequence: Path) -> None:
+    """The failed share alone (face threshold and invented share off): a limit below the first
+    checked frame's share makes that frame a key frame; above every share, nothing changes."""
+    measured = _encode(sequence, refresh=0.001, refresh_invented="off", refresh_failed="100")
+    assert measured.refresh is not None and measured.refresh.inserted == 0
+    shares = dict(measured.refresh.failed)
+    first, share = min(shares.items())
+    assert share > 0.0, "the head-turn clip at QP 42 has blocks below the limit"
+    fired = _encode(sequence, refresh=0.001, refresh_invented="off", refresh_failed=f"{50 * share:.9g}")
+    assert [f.frame_idx for f in fired.frames if f.kind == "key"][:2] == [0, first]
+    assert fired.refresh is not None and fired.refresh.inserted_by["failed"] == fired.refresh.inserted
+    from ref_encoder.encoder import EncoderConfig
+    assert EncoderConfig().refresh_invented == EncoderConfig().refresh_failed == "off"   # opt-in
