@@ -1,10 +1,11 @@
 """Benchmark of the encoder with adaptive refresh: frames/s at 256x256, refresh off against on.
 
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
-        [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4]
+        [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4 auto/auto:5:15]
 
 A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame; /auto:
-the encoder's default interval for the generator, without /K: every frame). Each
+the encoder's default interval for the generator, without /K: every frame) and :I[:F] (the
+--refresh-invented and --refresh-failed limits in percent, each off by default). Each
 setting codes the same frames (read before timing) with the whole encoder (analysis, VVC key
 frames, quantisation, refresh synthesis); frames/s are wall-clock over encode( ), run one after
 the other in one process, so compare settings of one run (a busy machine slows all of them).
@@ -28,9 +29,14 @@ from pathlib import Path
 from bitstream.raw_video import read_rgb444
 
 
-def _setting(text: str) -> tuple[str, int | str]:
-    refresh, _, every = text.partition("/")
-    return refresh, (every if every == "auto" else int(every)) if every else 1
+def _setting(text: str) -> tuple[str, int | str, str, str]:
+    """(refresh, check interval, invented limit, failed limit) of REFRESH[/K][:I[:F]]."""
+    head, *limits = text.split(":")
+    if len(limits) > 2:
+        raise ValueError(f"setting {text!r}: use REFRESH[/K][:I[:F]]")
+    invented, failed = (limits + ["off", "off"])[:2]
+    refresh, _, every = head.partition("/")
+    return refresh, (every if every == "auto" else int(every)) if every else 1, invented, failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     frames = read_rgb444(path, max_frames=args.frames)
     from ref_encoder.encoder import Encoder, EncoderConfig
     for text in args.settings:
-        refresh, every = _setting(text)
+        refresh, every, invented, failed = _setting(text)
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
-                            refresh_check_every=every, vvc_preset=args.keyframe_preset)
+                            refresh_check_every=every, refresh_invented=invented, refresh_failed=failed,
+                            vvc_preset=args.keyframe_preset)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         load1 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), _cpu_seconds()
