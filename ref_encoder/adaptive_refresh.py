@@ -38,6 +38,7 @@ against VVC on the train split, where no limit swept repaid its key frames
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +62,7 @@ INVENTED_MARGIN_PX = 2.0    # samples this far outside the key picture count as 
                             # clamped bicubic kernel's own reach is under 2 pixels)
 FAILED_BLOCK = 16           # block size (pixels) of the failed share
 FAILED_BLOCK_DB = 12.0      # a block below this PSNR (RMS error 64 levels) shows other content
+MEASURE_LOG_LEN = 4096      # checked frames whose measurements RefreshStats keeps (the last ones)
 
 
 def auto_threshold(keyframe_qp: int) -> float:
@@ -186,9 +188,11 @@ class RefreshStats:
     inserted: int = 0                 # key frames inserted by the refresh
     inserted_by: dict[str, int] = field(default_factory=dict)   # ... by the measure that fell short
                                       # ("face", "invented", "failed"; a frame may count for several)
-    quality: list[tuple[int, float]] | None = None    # (frame, face PSNR) of the checked frames
-    invented: list[tuple[int, float]] | None = None   # (frame, invented share) where it is measured
-    failed: list[tuple[int, float]] | None = None     # (frame, failed share) where it is measured
+    # (frame, value) of the last MEASURE_LOG_LEN checked frames (bounded: memory does not grow with
+    # the stream): face PSNR, and the invented and failed shares where they are measured
+    quality: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=MEASURE_LOG_LEN))
+    invented: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=MEASURE_LOG_LEN))
+    failed: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=MEASURE_LOG_LEN))
     seconds: float = 0.0              # wall-clock time spent synthesising and measuring (benchmarks)
     cpu_seconds: float = 0.0          # CPU time of the same (this process, all threads)
 
@@ -210,7 +214,7 @@ class AdaptiveRefresh(DecoderMirror):
         # the class, not the instance: a multi-reference wrapper delegates attributes to its references
         self.invented_limit = invented_limit if hasattr(type(self.generator), "synthesize_with_layers") else None
         self.failed_limit = failed_limit
-        self.stats = RefreshStats(quality=[], invented=[], failed=[])
+        self.stats = RefreshStats()
         self._reasons: dict[int, tuple[str, ...]] = {}      # frame -> measures it fell short on when last
                                                             # judged (frames that did not: not kept)
 
@@ -236,7 +240,6 @@ class AdaptiveRefresh(DecoderMirror):
         self.stats.seconds += time.perf_counter() - t0
         self.stats.cpu_seconds += time.process_time() - c0
         self.stats.checked += 1
-        assert self.stats.quality is not None and self.stats.invented is not None and self.stats.failed is not None
         self.stats.quality.append((frame_idx, q))
         reasons = ["face"] if q < self.threshold_db else []
         if invented is not None:

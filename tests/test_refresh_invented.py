@@ -133,7 +133,7 @@ def test_invented_share_inserts_key_frames_the_face_measure_would_not(sequence: 
     from ref_decoder.decoder import Decoder
     pictures = judged_pictures
     off = _encode(sequence, refresh=0.001, refresh_invented="off", refresh_failed="off")
-    assert off.refresh is not None and off.refresh.inserted == 0 and off.refresh.invented == []
+    assert off.refresh is not None and off.refresh.inserted == 0 and not off.refresh.invented
     measured = _encode(sequence, refresh=0.001, refresh_invented="100", refresh_failed="100")   # measured, never exceeded
     assert measured.refresh is not None and measured.refresh.inserted == 0
     assert measured.stream == off.stream
@@ -172,3 +172,13 @@ def test_failed_share_inserts_key_frames(sequence: Path) -> None:
     assert fired.refresh is not None and fired.refresh.inserted_by["failed"] == fired.refresh.inserted
     from ref_encoder.encoder import EncoderConfig
     assert EncoderConfig().refresh_invented == EncoderConfig().refresh_failed == "off"   # opt-in
+
+
+def test_measurement_logs_are_bounded() -> None:
+    """RefreshStats keeps the last MEASURE_LOG_LEN measurements of each kind: the encoder's memory
+    does not grow with the stream."""
+    from ref_encoder.adaptive_refresh import MEASURE_LOG_LEN, RefreshStats
+    stats = RefreshStats()
+    for log in (stats.quality, stats.invented, stats.failed):
+        log.extend((i, float(i)) for i in range(MEASURE_LOG_LEN + 10))
+        assert len(log) == MEASURE_LOG_LEN and log[0] == (10, 10.0)
