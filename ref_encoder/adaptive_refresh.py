@@ -242,13 +242,13 @@ class AdaptiveRefresh(DecoderMirror):
         self.stats.checked += 1
         self.stats.quality.append((frame_idx, q))
         reasons = ["face"] if q < self.threshold_db else []
-        if invented is not None:
+        if invented is not None and self.invented_limit is not None:
             self.stats.invented.append((frame_idx, invented))
-            if invented > (self.invented_limit or 0.0):
+            if invented > self.invented_limit:
                 reasons.append("invented")
-        if failed is not None:
+        if failed is not None and self.failed_limit is not None:
             self.stats.failed.append((frame_idx, failed))
-            if failed > (self.failed_limit or 0.0):
+            if failed > self.failed_limit:
                 reasons.append("failed")
         if reasons:                           # only frames that fell short are kept (bounded memory)
             self._reasons[frame_idx] = tuple(reasons)

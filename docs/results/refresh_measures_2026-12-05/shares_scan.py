@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from bitstream.raw_video import read_rgb444
 from ref_decoder.decoder import Decoder
 from ref_encoder.adaptive_refresh import REFRESH_MIN_GAP, failed_share, invented_share
@@ -23,21 +25,32 @@ POINTS = (22, 32, 42, 52)
 
 
 def scan(stream: Path, source: Path) -> dict[str, list]:
-    """Key frames and the (frame, share %) pairs of one stream against its source."""
+    """Key frames and the (frame, share %) pairs of one stream against its source. Each frame is
+    drawn once: the decoder's generator draws it with synthesize_with_layers (the same picture),
+    which leaves the field and person alpha of the invented share."""
     frames = read_rgb444(source)
     decoder = Decoder()
+    field: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def drawn_with_field(values: np.ndarray) -> np.ndarray:
+        picture, map_x, map_y, layers, _ = generator.synthesize_with_layers(values)
+        field[:] = [(map_x, map_y, layers.person_alpha)]
+        return picture
+
     keys: list[int] = []
     invented: list[tuple[int, float]] = []
     failed: list[tuple[int, float]] = []
     for frame, src in zip(decoder.decode(stream.read_bytes()), frames):
         if frame.kind == "key":
             keys.append(frame.frame_idx)
+            generator = decoder.generator
+            generator.synthesize = drawn_with_field      # this decoder's instance only
             continue
         if frame.frame_idx - keys[-1] < REFRESH_MIN_GAP:
             continue
-        picture, map_x, map_y, layers, _ = decoder.generator.synthesize_with_layers(frame.values)
-        invented.append((frame.frame_idx, 100 * invented_share(map_x, map_y, layers.person_alpha)))
-        failed.append((frame.frame_idx, 100 * failed_share(picture, src)))
+        (map_x, map_y, alpha), = field
+        invented.append((frame.frame_idx, 100 * invented_share(map_x, map_y, alpha)))
+        failed.append((frame.frame_idx, 100 * failed_share(frame.rgb, src)))
     return {"keys": keys, "invented": invented, "failed": failed}
 
 
