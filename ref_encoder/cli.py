@@ -175,8 +175,9 @@ def summary(result: EncodeResult, fps: float) -> str:
     if result.pose_fit is not None:
         f = result.pose_fit
         gain = f.gain_db / f.fitted if f.fitted else 0.0
-        lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved (proxy PSNR +{gain:.2f} dB a "
-                     f"searched frame), {f.synthesised} pictures drawn, {f.seconds:.1f} s")
+        lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved ({f.from_reference} from a key "
+                     f"frame's pose; proxy PSNR +{gain:.2f} dB a searched frame), {f.synthesised} pictures "
+                     f"drawn, {f.seconds:.1f} s")
     if result.multi_face_frames:
         lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)

@@ -7,11 +7,14 @@ degree away from the source even when the measurement is right (the canonical fa
 face, the key frame's own pose is quantised too). The encoder has both the source and the
 decoder's references, so it can choose the pose that the decoder will draw best.
 
-For each semantic frame that codes the head group (an anchor, spec 7.2a), coordinate descent
-over the signalled head elements (head_tx, head_ty, head_tz, head_yaw, head_pitch, head_roll,
-in that order): each element moves in steps of one level of its precision (2**-p) while the
-synthesised frame's squared error against the source falls, at most MAX_STEPS steps from the
-analysed value. The synthesis runs a proxy: the stream's generator when it is a geometric one,
+For each semantic frame that codes the head group (an anchor, spec 7.2a), the descent starts
+from the analysed pose or, where the proxy draws it closer to the source, from the pose of a
+reference in the store (the head elements set to that key frame's reference values): a still
+head whose analysis wanders by a degree or two is drawn best by the key frame itself, a pose
+the steps below cannot reach. Then coordinate descent over the signalled head elements
+(head_tx, head_ty, head_tz, head_yaw, head_pitch, head_roll, in that order): each element moves
+in steps of one level of its precision (2**-p) while the synthesised frame's squared error
+against the source falls, at most MAX_STEPS steps from the start. The synthesis runs a proxy: the stream's generator when it is a geometric one,
 otherwise the geometric pass that the learned generator starts from (FIT_PROXY), since the
 learned networks cost 10x more per frame and correct what the pass draws rather than move it.
 The fitted values then go through the usual quantisation (RDOQ or rounding), so the syntax and
@@ -35,7 +38,11 @@ from .decoder_mirror import DecoderMirror
 # scale, then the rotations.
 FIT_ELEMENT_NAMES = ("head_tx", "head_ty", "head_tz", "head_yaw", "head_pitch", "head_roll")
 FIT_ELEMENT_IDS = tuple(ELEMENT_BY_NAME[n].element_id for n in FIT_ELEMENT_NAMES)
-MAX_STEPS = 2               # levels away from the analysed value, per element
+MAX_STEPS = 2               # levels away from the start, per element
+# A reference's pose is a start only where each fitted element lies within this many levels of
+# the analysis: a still head whose measurement wanders. A pose further away is a head that has
+# moved, and drawing it unmoved would hide from the adaptive refresh a frame that needs a key frame.
+REFERENCE_START_LEVELS = 2 * MAX_STEPS
 # The generator the fit synthesises with, for generators that are not themselves cheap.
 FIT_PROXY = {"ifvc-refine-1": "ifvc-geometric-1", "ifvc-flow-1": "ifvc-geometric-1",
              "ifvc-flow-2": "ifvc-geometric-3", "ifvc-flow-3": "ifvc-geometric-3",
@@ -51,6 +58,7 @@ def fit_proxy(generator_name: str) -> str:
 class PoseFitStats:
     fitted: int = 0              # frames searched
     moved: int = 0               # frames whose pose the search changed
+    from_reference: int = 0      # frames whose descent started from a reference's pose
     synthesised: int = 0         # pictures the proxy drew
     gain_db: float = 0.0         # sum over fitted frames of the PSNR gain of the proxy's picture
     seconds: float = 0.0         # wall-clock time of the search (benchmarks)
@@ -71,21 +79,40 @@ class PoseFit(DecoderMirror):
         d = (self.generator.synthesize(values).astype(np.float64) - source).ravel()
         return float(np.dot(d, d))        # integers below 2**53: exact in any summation order
 
+    def _start(self, analysed: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The descent's start: the analysed values, or those values with the fitted head
+        elements set to a reference's own values (each reference in the store, oldest
+        first), whichever the proxy draws closest; a tie keeps the earlier. Returns the start,
+        its error and the analysed values' error."""
+        start = analysed
+        err = analysed_err = self._error(analysed, src)
+        for _, ref in self.references:
+            candidate = analysed.copy()
+            for i, step in self.steps.items():
+                candidate[i] = ref.values[i]
+            far = any(abs(candidate[i] - analysed[i]) > REFERENCE_START_LEVELS * step for i, step in self.steps.items())
+            if far or np.array_equal(candidate, analysed):
+                continue
+            e = self._error(candidate, src)
+            if e < err:
+                start, err = candidate, e
+        return start, err, analysed_err
+
     def fit(self, values: np.ndarray, source: np.ndarray) -> np.ndarray:
         """The values (table order) with the head elements that the proxy draws closest to the
-        source (sum of squared RGB errors over the picture), each within MAX_STEPS levels of
-        the analysed value; the other elements unchanged."""
+        source (sum of squared RGB errors over the picture): the descent from _start's pose,
+        each element within MAX_STEPS levels of it; the other elements unchanged."""
         t0 = time.perf_counter()
         analysed = np.asarray(values, np.float64)
-        best = analysed.copy()
         src = source.astype(np.float64)
-        err = start = self._error(best, src)
+        origin, err, start = self._start(analysed, src)
+        best = origin.copy()
         for i, step in self.steps.items():
             for direction in (1, -1):
                 moved = False
                 for k in range(1, MAX_STEPS + 1):
                     trial = best.copy()
-                    trial[i] = analysed[i] + direction * k * step
+                    trial[i] = origin[i] + direction * k * step
                     e = self._error(trial, src)
                     if e >= err:
                         break
@@ -94,6 +121,7 @@ class PoseFit(DecoderMirror):
                     break
         self.stats.fitted += 1
         self.stats.moved += int(err < start)
+        self.stats.from_reference += int(origin is not analysed)
         if err < start:
             self.stats.gain_db += 10.0 * float(np.log10(start / max(err, 1.0)))
         self.stats.seconds += time.perf_counter() - t0

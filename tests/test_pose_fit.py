@@ -1,6 +1,7 @@
 """Head-pose fitting by synthesis (ref_encoder/pose_fit.py; issue 14 item 4): the descent finds
-a pose that the proxy drew, never moves further than MAX_STEPS levels, touches only the head
-elements, and in the encoder fits the head anchors of a real clip into a stream that decodes."""
+a pose that the proxy drew, starts from the key frame's own pose where that is drawn closer,
+never moves further than MAX_STEPS levels from its start, touches only the head elements, and
+in the encoder fits the head anchors of a real clip into a stream that decodes."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -14,12 +15,14 @@ from bitstream.semantic_elements import ELEMENT_BY_NAME
 from conformance.sequence_preparation import prepare_clip
 from ifvc_common.files import sha256_file
 from ref_decoder.decoder import Decoder
+from ref_encoder.cli import summary
 from ref_encoder.encoder import Encoder, EncoderConfig
-from ref_encoder.pose_fit import FIT_ELEMENT_IDS, MAX_STEPS, PoseFit, fit_proxy
+from ref_encoder.pose_fit import FIT_ELEMENT_IDS, MAX_STEPS, REFERENCE_START_LEVELS, PoseFit, fit_proxy
 
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "streams"
 STREAM = "face_background_motion_geometric3_cabac"    # a real key frame, ifvc-geometric-3
 TX, TY = ELEMENT_BY_NAME["head_tx"].element_id, ELEMENT_BY_NAME["head_ty"].element_id
+YAW = ELEMENT_BY_NAME["head_yaw"].element_id
 STEP = 2.0 ** -7                                          # one level of head_tx / head_ty at p = 7
 
 
@@ -48,10 +51,51 @@ def test_fit_finds_the_pose_the_proxy_drew(fitter_and_values: tuple[PoseFit, np.
 
 def test_fit_stays_within_max_steps(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
     fitter, values = fitter_and_values
+    values = values.copy()
+    values[TY] += 8 * STEP        # 16 pixels from the key frame's pose: the descent starts from the analysis
     drawn = values.copy()
     drawn[TX] -= (MAX_STEPS + 2) * STEP
+    from_reference = fitter.stats.from_reference
     fitted = fitter.fit(values, fitter.generator.synthesize(drawn))
+    assert fitter.stats.from_reference == from_reference
     assert fitted[TX] == values[TX] - MAX_STEPS * STEP
+
+
+def _key_pose_source(fitter: PoseFit, values: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values at the key frame's own pose, and an analysis that is `levels` levels of head_tx
+    and of head_yaw away from it."""
+    (_, ref), = list(fitter.references)
+    drawn = values.copy()
+    drawn[list(FIT_ELEMENT_IDS)] = ref.values[list(FIT_ELEMENT_IDS)]
+    analysed = drawn.copy()
+    analysed[TX] += levels * STEP
+    analysed[YAW] -= levels * STEP
+    return drawn, analysed
+
+
+def test_fit_starts_from_the_key_frames_pose(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    """A source drawn at the key frame's own pose, further from the analysis than the descent
+    reaches but within REFERENCE_START_LEVELS (a still head whose measurement wanders): the fit
+    returns that pose exactly."""
+    fitter, values = fitter_and_values
+    drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS)
+    assert REFERENCE_START_LEVELS > MAX_STEPS
+    from_reference = fitter.stats.from_reference
+    fitted = fitter.fit(analysed, fitter.generator.synthesize(drawn))
+    assert fitter.stats.from_reference == from_reference + 1
+    np.testing.assert_array_equal(fitted, drawn)
+
+
+def test_a_key_frame_pose_far_from_the_analysis_is_no_start(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    """A head that has moved (one element beyond REFERENCE_START_LEVELS) is fitted from its
+    analysis, even where the key frame's pose would draw the source exactly."""
+    fitter, values = fitter_and_values
+    drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS + 1)
+    from_reference = fitter.stats.from_reference
+    fitted = fitter.fit(analysed, fitter.generator.synthesize(drawn))
+    assert fitter.stats.from_reference == from_reference
+    assert abs(fitted[TX] - analysed[TX]) <= MAX_STEPS * STEP
+    assert abs(fitted[YAW] - analysed[YAW]) <= MAX_STEPS * STEP
 
 
 def test_fit_of_the_drawn_pose_keeps_it(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
@@ -89,7 +133,8 @@ def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> np.
 def test_encoder_fits_the_head_anchors(sequence: np.ndarray) -> None:
     """Default Compact profile (head group at every third frame of an 8-frame unit): the
     frames at unit positions 2, 5 and 7 are fitted, only their head elements move, each at most
-    MAX_STEPS levels, the analysis is the same as without the fit, and the stream decodes."""
+    MAX_STEPS levels from the analysis or from the key frame's pose (itself near the analysis),
+    the analysis is the same as without the fit, and the stream decodes."""
     def encode(fit: bool):  # type: ignore[no-untyped-def]
         cfg = EncoderConfig(keyframe_qp=42, generator_name="ifvc-geometric-3", pose_fit=fit)
         return Encoder(cfg, 256, 256, Fraction(25), num_frames=FRAMES).encode(sequence)
@@ -98,8 +143,13 @@ def test_encoder_fits_the_head_anchors(sequence: np.ndarray) -> None:
     anchors = [f.frame_idx for f in fitted.frames if f.kind == "semantic" and (f.frame_idx - 1) % 8 in (2, 5, 7)]
     assert fitted.pose_fit.fitted == len(anchors) == 8
     assert fitted.pose_fit.moved > 0
+    assert f"({fitted.pose_fit.from_reference} from a key frame's pose;" in summary(fitted, 25.0)
     head = list(FIT_ELEMENT_IDS)
     steps = {3: 2.0 ** -7, 4: 2.0 ** -7, 5: 2.0 ** -6, 0: 0.5, 1: 0.5, 2: 0.5}
+    dec = Decoder()
+    out = list(dec.decode(fitted.stream))
+    assert len(out) == FRAMES
+    (_, key), = list(dec.references)          # one key frame: no refresh
     for a, b in zip(plain.frames, fitted.frames):
         np.testing.assert_array_equal(a.analysed, b.analysed)
         if b.kind != "semantic":
@@ -109,7 +159,7 @@ def test_encoder_fits_the_head_anchors(sequence: np.ndarray) -> None:
         assert not moved[rest].any()
         if b.frame_idx not in anchors:
             assert not moved.any()
+        from_key = np.asarray(b.values) - key.values
         for i in head:
-            assert abs(moved[i]) <= MAX_STEPS * steps[i] + 1e-12
-    out = list(Decoder().decode(fitted.stream))
-    assert len(out) == FRAMES
+            assert abs(moved[i]) <= (MAX_STEPS + REFERENCE_START_LEVELS) * steps[i] + 1e-12
+            assert min(abs(moved[i]), abs(from_key[i])) <= MAX_STEPS * steps[i] + 1e-12
