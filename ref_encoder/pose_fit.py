@@ -9,13 +9,15 @@ decoder's references, so it can choose the pose that the decoder will draw best.
 
 For each semantic frame that codes the head group (an anchor, spec 7.2a), the descent starts
 from the analysed pose or, where the proxy draws it closer to the source, from the pose of a
-reference in the store (the head elements set to that key frame's reference values): a still
+reference in the store (the head elements set to that key frame's reference values), if that
+pose lies within REFERENCE_START_LEVELS levels of the analysis in every element: a still
 head whose analysis wanders by a degree or two is drawn best by the key frame itself, a pose
 the steps below cannot reach. Then coordinate descent over the signalled head elements
 (head_tx, head_ty, head_tz, head_yaw, head_pitch, head_roll, in that order): each element moves
 in steps of one level of its precision (2**-p) while the synthesised frame's squared error
-against the source falls, at most MAX_STEPS steps from the start. The synthesis runs a proxy: the stream's generator when it is a geometric one,
-otherwise the geometric pass that the learned generator starts from (FIT_PROXY), since the
+against the source falls, at most MAX_STEPS steps from the start. The synthesis runs a proxy:
+the stream's generator when it is a geometric one, otherwise the geometric pass that the
+learned generator starts from (FIT_PROXY), since the
 learned networks cost 10x more per frame and correct what the pass draws rather than move it.
 The fitted values then go through the usual quantisation (RDOQ or rounding), so the syntax and
 the decoder are unchanged; with the fit off every stream is bit-exact as before.
@@ -81,17 +83,19 @@ class PoseFit(DecoderMirror):
 
     def _start(self, analysed: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The descent's start: the analysed values, or those values with the fitted head
-        elements set to a reference's own values (each reference in the store, oldest
-        first), whichever the proxy draws closest; a tie keeps the earlier. Returns the start,
-        its error and the analysed values' error."""
+        elements set to a reference's own values (each reference in the store, oldest first,
+        whose every fitted element lies within REFERENCE_START_LEVELS levels of the analysis),
+        whichever the proxy draws closest; a tie keeps the earlier. Returns the start, its
+        error and the analysed values' error."""
         start = analysed
         err = analysed_err = self._error(analysed, src)
         for _, ref in self.references:
+            if any(abs(ref.values[i] - analysed[i]) > REFERENCE_START_LEVELS * step for i, step in self.steps.items()):
+                continue                   # a head that has moved: see REFERENCE_START_LEVELS
             candidate = analysed.copy()
-            for i, step in self.steps.items():
+            for i in self.steps:
                 candidate[i] = ref.values[i]
-            far = any(abs(candidate[i] - analysed[i]) > REFERENCE_START_LEVELS * step for i, step in self.steps.items())
-            if far or np.array_equal(candidate, analysed):
+            if np.array_equal(candidate, analysed):
                 continue
             e = self._error(candidate, src)
             if e < err:
