@@ -109,7 +109,7 @@ class PoseFit(DecoderMirror):
         t0 = time.perf_counter()
         analysed = np.asarray(values, np.float64)
         src = source.astype(np.float64)
-        origin, err, start = self._start(analysed, src)
+        origin, err, analysed_err = self._start(analysed, src)
         best = origin.copy()
         for i, step in self.steps.items():
             for direction in (1, -1):
@@ -124,9 +124,9 @@ class PoseFit(DecoderMirror):
                 if moved:                  # the other direction cannot also improve from here
                     break
         self.stats.fitted += 1
-        self.stats.moved += int(err < start)
+        self.stats.moved += int(err < analysed_err)
         self.stats.from_reference += int(origin is not analysed)
-        if err < start:
-            self.stats.gain_db += 10.0 * float(np.log10(start / max(err, 1.0)))
+        if err < analysed_err:
+            self.stats.gain_db += 10.0 * float(np.log10(analysed_err / max(err, 1.0)))
         self.stats.seconds += time.perf_counter() - t0
         return best

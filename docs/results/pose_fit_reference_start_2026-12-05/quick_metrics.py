@@ -1,6 +1,6 @@
 """Quick metrics of decoded .rgb files against their source, for the train-split decision:
 PSNR-RGB over all 100 frames; LPIPS-Alex, LPIPS-VGG and DISTS over frames 10, 30, 50, 70 and 90
-(the project's metric code; the source's features computed once per clip); kbit/s from the
+(the project's metric code; the source's features kept in its SourceFeatureCache); kbit/s from the
 stream's size (all bits, 100 frames at 25 frames/s). Results are cached in a JSON file.
 
     python docs/results/pose_fit_reference_start_2026-12-05/quick_metrics.py OUT.json \
@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from conformance.metrics.dists import dists_model
-from conformance.metrics.lpips import lpips_model
+from conformance.metrics.dists import dists_frames
+from conformance.metrics.lpips import lpips_frames
+from conformance.metrics.source_cache import SourceFeatureCache
 
 H = W = 256
 FRAMES = list(range(10, 100, 20))
@@ -41,22 +42,22 @@ def main() -> int:
         codec, clip, qp, stream, rgb = item.split("|")
         if f"{codec}|{clip}|{qp}" not in cache:
             by_clip[clip].append([codec, clip, qp, stream, rgb])
-    dev = torch.device("cpu")
-    models = {"lpips_alex": lpips_model("alex", "cpu"), "lpips_vgg": lpips_model("vgg", "cpu"), "dists": dists_model("cpu")}
+    features = SourceFeatureCache(max_bytes=2 << 30)      # the 5 source frames of a clip, all metrics
+    metrics = {"lpips_alex": lambda r, d: lpips_frames(r, d, "alex", device="cpu", cache=features),
+               "lpips_vgg": lambda r, d: lpips_frames(r, d, "vgg", device="cpu", cache=features),
+               "dists": lambda r, d: dists_frames(r, d, device="cpu", cache=features)}
     for clip, items in by_clip.items():
         src = load(args.sequences / f"{clip}_256x256_25_8bit_444.rgb")
-        with torch.no_grad():
-            feats = {name: m.source_features(m.to_input(src[FRAMES], dev)) for name, m in models.items()}
-            for codec, _, qp, stream, rgb in items:
-                dec = load(Path(rgb))
-                mse = float(((dec.astype(np.float64) - src) ** 2).mean())
-                row = {"codec": codec, "sequence": clip, "point": int(qp),
-                       "kbps": Path(stream).stat().st_size * 8 / 1000 / 4, "psnr_rgb": 10 * np.log10(255 ** 2 / mse)}
-                for name, m in models.items():
-                    row[name] = float(m.score_against(feats[name], m.to_input(dec[FRAMES], dev)).mean())
-                cache[f"{codec}|{clip}|{qp}"] = row
-                args.out.write_text(json.dumps(cache, indent=0))
-                print(codec, clip, qp, flush=True)
+        for codec, _, qp, stream, rgb in items:
+            dec = load(Path(rgb))
+            mse = float(((dec.astype(np.float64) - src) ** 2).mean())
+            row = {"codec": codec, "sequence": clip, "point": int(qp),
+                   "kbps": Path(stream).stat().st_size * 8 / 1000 / 4, "psnr_rgb": 10 * np.log10(255 ** 2 / mse)}
+            for name, score in metrics.items():
+                row[name] = float(np.mean(score(src[FRAMES], dec[FRAMES])))
+            cache[f"{codec}|{clip}|{qp}"] = row
+            args.out.write_text(json.dumps(cache, indent=0))
+            print(codec, clip, qp, flush=True)
     return 0
 
 
