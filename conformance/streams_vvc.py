@@ -197,7 +197,7 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
            _face_background_motion(real, source), _face_head_move_geometric4(real, source),
-           _face_head_down_geometric5(real, source)]
+           _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -262,25 +262,28 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
     return out
 
 
-def _first_keyframe(real: bytes) -> tuple[SequenceHeader, KeyframeUnit]:
-    """The sequence header and the first key-frame unit of a stream."""
+def _first_keyframe(real: bytes, which: int = 0) -> tuple[SequenceHeader, KeyframeUnit]:
+    """The sequence header and the first key-frame unit of a stream (which: the one after
+    ``which`` others)."""
     sh = kf = None
     for unit in StreamParser().parse(real):
         if isinstance(unit, ParsedSequenceHeader):
             sh = unit.sh
         elif isinstance(unit, ParsedKeyframe):
-            kf = unit.kf
-            break
+            if which == 0:
+                kf = unit.kf
+                break
+            which -= 1
     assert sh is not None and kf is not None
     return sh, kf
 
 
-def _first_keyframe_for(real: bytes, generator_name: str, num_frames: int = 25
+def _first_keyframe_for(real: bytes, generator_name: str, num_frames: int = 25, which: int = 0
                         ) -> tuple[SequenceHeader, KeyframeUnit]:
-    """_first_keyframe() with the header naming the registered generator ``generator_name``
-    (its digest from Table 3a) for a stream of ``num_frames`` frames."""
+    """_first_keyframe(real, which) with the header naming the registered generator
+    ``generator_name`` (its digest from Table 3a) for a stream of ``num_frames`` frames."""
     from bitstream.generator_registry import GENERATOR_BY_NAME
-    sh, kf = _first_keyframe(real)
+    sh, kf = _first_keyframe(real, which)
     generator = GENERATOR_BY_NAME[generator_name]
     sh.sh_generator_name, sh.sh_generator_sha256 = generator.name, generator.weights_sha256
     sh.sh_num_frames = num_frames
@@ -314,12 +317,13 @@ def _on_first_key(sh: SequenceHeader, kf: KeyframeUnit, key: list[int], motion: 
 
 
 def _real_key_motion(real: bytes, source: str, name: str, generator: str, motion: Motion, description: str,
-                     exercises: list[str], how: str, background: bool = False) -> Built:
-    """The first key frame of face_real_cabac and 24 frames of closed-form motion after it
-    (_on_first_key, 4 frames per semantic unit), the header naming the registered generator;
-    background: the Compact profile's default set with bg_tx and bg_ty (key levels 0)."""
+                     exercises: list[str], how: str, background: bool = False, which: int = 0) -> Built:
+    """The first key frame of face_real_cabac (which = 1: its second) and 24 frames of
+    closed-form motion after it (_on_first_key, 4 frames per semantic unit), the header naming
+    the registered generator; background: the Compact profile's default set with bg_tx and
+    bg_ty (key levels 0)."""
     from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
-    sh, kf = _first_keyframe_for(real, generator)
+    sh, kf = _first_keyframe_for(real, generator, which=which)
     key = list(kf.kf_ref_sem_level)
     if background:
         sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
@@ -386,6 +390,33 @@ def _face_head_down_geometric5(real: bytes, source: str) -> Built:
         "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact form) "
         "with bg_tx and bg_ty (key levels 0), generator ifvc-geometric-5; levels = key levels + "
         "closed-form motion (conformance.streams_vvc._face_head_down_geometric5)", background=True)
+
+
+def _blink(t: float) -> float:
+    """0 (open) .. 1 (shut) .. 0: shut from t = 0.375 to 0.625, a quarter of the clip to close and
+    to open again (the lid cover of H.5 starts at gain 0.6 and is opaque from 0.25)."""
+    return float(np.clip(min(t - 0.125, 0.875 - t) / 0.25, 0.0, 1.0))
+
+
+def _face_blink_geometric6(real: bytes, source: str) -> Built:
+    """Both eyes closing and opening again while the head turns a little, decoded by
+    ifvc-geometric-6 (Annex H.9): H.5's eyelid cover laid as Annex I.11 lays it. The second key
+    frame of face_real_cabac: in the first the left eye is almost shut already (eye_blink_left
+    0.125), so its gain could not fall below H.5's 0.6 and only the right lid would be drawn."""
+    return _real_key_motion(
+        real, source, "face_blink_geometric6_cabac", "ifvc-geometric-6",
+        lambda n, t: (("eye_blink_left", -2.0 * _blink(t)), ("eye_blink_right", -2.0 * _blink(t)),
+                      ("head_yaw", 8 * np.sin(2 * np.pi * t))),
+        "the second key frame of face_real_cabac (eye_blink_left 0.75, eye_blink_right 0.5) with both "
+        "eyes closing (eye_blink_left and eye_blink_right to 0 over frames 4 to 9, shut to frame 15, "
+        "open again by frame 21) while the "
+        "head turns (yaw +-8 degrees), decoded by ifvc-geometric-6: the lid cover reaches 0.15 eye "
+        "widths above the upper lid and down to the lower lid, its feather continues the lid's texture",
+        ["sh_generator_name=ifvc-geometric-6", "Annex H.9 eyelid cover (Annex I.11's)", "kf_codec_id=1 (VVC)",
+         "sh_entropy_coding_mode=1"],
+        "the second key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-6; "
+        "levels = key levels + closed-form motion (conformance.streams_vvc._face_blink_geometric6)",
+        which=1)
 
 
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.

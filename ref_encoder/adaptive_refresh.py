@@ -143,7 +143,8 @@ def failed_share(a: np.ndarray, b: np.ndarray) -> float:
 # refine-1 29, flow-1 200, flow-2 234, flow-3 205 (docs/results/refresh_speed_2026-12-04);
 # flow-4 is flow-3's network with other weights, flow-5 flow-4 with eyelids drawn (no measurable
 # cost), geometric-4 geometric-3 on another plate (made once per key frame), geometric-5 geometric-4
-# with clamped bicubic samples (about 3 ms more a frame). Generators not listed: 1.
+# with clamped bicubic samples (about 3 ms more a frame), geometric-6 geometric-5 with another lid
+# cover (drawn only where an eye closes). Generators not listed: 1.
 AUTO_CHECK_EVERY: dict[str, int] = {"ifvc-flow-1": 4, "ifvc-flow-2": 6, "ifvc-flow-3": 6, "ifvc-flow-4": 6,
                                    "ifvc-flow-5": 6}
 MAX_CHECK_EVERY = 64

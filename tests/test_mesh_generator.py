@@ -222,16 +222,17 @@ def test_tiny_picture_synthesises() -> None:
 SKIN = (205, 160, 130)
 
 
-def skin_face_with_dark_left_eye(corner: tuple[int, int, int] | None = None
+def skin_face_with_dark_left_eye(corner: tuple[int, int, int] | None = None, cls: type[MeshGenerator] = MeshGenerator
                                  ) -> tuple[MeshGenerator, np.ndarray, np.ndarray]:
     """(generator, key frame, key values): a uniform SKIN picture with a large face (head_tz
     0.8) whose left eye opening is painted dark (a closed eye must not show it), and sample
-    (0, 0) set to ``corner`` if given (shared with tests/test_flow_5_generator.py)."""
+    (0, 0) set to ``corner`` if given; the generator a ``cls`` (shared with
+    tests/test_flow_5_generator.py and tests/test_geometric_6_generator.py)."""
     key = np.empty((160, 160, 3), np.uint8)
     key[...] = SKIN
     values = key_values()
     values[I["head_tz"]] = 0.8
-    gen = MeshGenerator()
+    gen = cls()
     gen.set_keyframe(key, values, b"", 0)
     lm = gen.model.key_landmarks
     painted = key.copy()

@@ -14,11 +14,12 @@ from .geometric import GeometricGenerator
 from .geometric_3 import MeshGenerator
 from .geometric_4 import SeamlessPlateMeshGenerator
 from .geometric_5 import SharpEdgeMeshGenerator
+from .geometric_6 import CleanLidMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "MultiReferenceCapable",
+__all__ = ["CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "MultiReferenceCapable",
            "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator", "SharpEdgeMeshGenerator",
            "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

@@ -14,9 +14,9 @@
 Texture mapping uses the integer z-buffered rasteriser (mesh_render.py) on small quad strips.
 
 How the lid cover is laid is a LidStyle: GEOMETRIC_3_LIDS (Annex H.5) or FLOW_5_LIDS (Annex
-I.11: a wider cover, drawn over ifvc-flow-5's network output, whose feather continues the lid
-texture instead of H.5's key-frame sample at (0, 0), which shows as a dark or coloured outline
-around the closed eye).
+I.11: a wider cover, drawn over ifvc-flow-5's network output and by ifvc-geometric-6, Annex
+H.9, whose feather continues the lid texture instead of H.5's key-frame sample at (0, 0), which
+shows as a dark or coloured outline around the closed eye).
 """
 from __future__ import annotations
 
@@ -128,10 +128,11 @@ class MouthAndEyes:
         out += a[..., None] * (tex - out)
 
     # -- per frame -------------------------------------------------------------------------------
-    def apply(self, out: np.ndarray, tg: TargetGeometry) -> None:
-        """Draws the mouth interior and the eyelids of the target geometry into out (float32)."""
+    def apply(self, out: np.ndarray, tg: TargetGeometry, lids: LidStyle = GEOMETRIC_3_LIDS) -> None:
+        """Draws the mouth interior and the eyelids of the target geometry into out (float32),
+        the lid cover laid as ``lids`` says (Annex H.5; Annex H.9 lays it as I.11)."""
         self._mouth(out, tg)
-        self.draw_eyelids(out, tg, GEOMETRIC_3_LIDS)
+        self.draw_eyelids(out, tg, lids)
 
     def draw_eyelids(self, out: np.ndarray, tg: TargetGeometry, style: LidStyle) -> None:
         """The eyelid cover of both eyes of the target geometry, laid as ``style`` says."""
