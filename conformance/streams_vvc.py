@@ -263,8 +263,8 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
 
 
 def _first_keyframe(real: bytes, which: int = 0) -> tuple[SequenceHeader, KeyframeUnit]:
-    """The sequence header and the first key-frame unit of a stream (which: the one after
-    ``which`` others)."""
+    """The sequence header and a key-frame unit of a stream: the first, or with ``which`` = n
+    the one after n others."""
     sh = kf = None
     for unit in StreamParser().parse(real):
         if isinstance(unit, ParsedSequenceHeader):
@@ -409,9 +409,9 @@ def _face_blink_geometric6(real: bytes, source: str) -> Built:
                       ("head_yaw", 8 * np.sin(2 * np.pi * t))),
         "the second key frame of face_real_cabac (eye_blink_left 0.75, eye_blink_right 0.5) with both "
         "eyes closing (eye_blink_left and eye_blink_right to 0 over frames 4 to 9, shut to frame 15, "
-        "open again by frame 21) while the "
-        "head turns (yaw +-8 degrees), decoded by ifvc-geometric-6: the lid cover reaches 0.15 eye "
-        "widths above the upper lid and down to the lower lid, its feather continues the lid's texture",
+        "open again by frame 21) while the head turns (yaw +-8 degrees), decoded by ifvc-geometric-6: "
+        "the lid cover reaches 0.15 eye widths above the upper lid and down to the lower lid, its "
+        "feather continues the lid's texture",
         ["sh_generator_name=ifvc-geometric-6", "Annex H.9 eyelid cover (Annex I.11's)", "kf_codec_id=1 (VVC)",
          "sh_entropy_coding_mode=1"],
         "the second key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-6; "

@@ -222,7 +222,8 @@ def test_tiny_picture_synthesises() -> None:
 SKIN = (205, 160, 130)
 
 
-def skin_face_with_dark_left_eye(corner: tuple[int, int, int] | None = None, cls: type[MeshGenerator] = MeshGenerator
+def skin_face_with_dark_left_eye(corner: tuple[int, int, int] | None = None,
+                                 cls: type[MeshGenerator] = MeshGenerator
                                  ) -> tuple[MeshGenerator, np.ndarray, np.ndarray]:
     """(generator, key frame, key values): a uniform SKIN picture with a large face (head_tz
     0.8) whose left eye opening is painted dark (a closed eye must not show it), and sample

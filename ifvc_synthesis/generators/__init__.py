@@ -19,7 +19,7 @@ from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator", "MultiReferenceCapable",
-           "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator", "SharpEdgeMeshGenerator",
-           "get_generator", "known_generators",
-           "register_generator", "shipped_weights", "use_references"]
+__all__ = ["CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator",
+           "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator",
+           "SharpEdgeMeshGenerator", "get_generator", "known_generators", "register_generator",
+           "shipped_weights", "use_references"]
