@@ -4,6 +4,7 @@ lid texture (not Annex H.5's key-frame sample at (0, 0)), and the conformance st
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -75,6 +76,37 @@ def test_flow_5s_lid_covers_more_of_the_eye_than_h5s() -> None:
     assert lit["i11"] > lit["h5"] + 0.1
 
 
+def eye_neighbourhood(tg: TargetGeometry, shape: tuple[int, ...]) -> np.ndarray:
+    """Half an eye width around each eye's ring of the target geometry (bool, shape[:2])."""
+    near = np.zeros(shape[:2], bool)
+    for eye in (EYE_LEFT, EYE_RIGHT):
+        pts = tg.landmarks[_idx(eye["ring"])]
+        margin = 0.5 * float(np.ptp(pts[:, 0]))
+        x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
+        x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
+        near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
+    return near
+
+
+def check_only_closing_eyes_differ(before: list, after: list,
+                                   target_geometry: Callable[[np.ndarray], TargetGeometry]) -> tuple[int, int]:
+    """Two decodes of one stream (DecodedFrame lists) that differ only in the eyelid cover: equal
+    wherever both eyes are open at least EYE_FILL_START of their key gap, elsewhere changed, and
+    only near the eyes. Returns (frames with an eye closing, frames with both closing); shared
+    with tests/test_geometric_6_generator.py."""
+    closing = both = 0
+    for a, b in zip(before, after, strict=True):
+        tg = target_geometry(np.asarray(a.values))
+        both += max(tg.eye_gain) < EYE_FILL_START
+        if min(tg.eye_gain) >= EYE_FILL_START:
+            assert np.array_equal(a.rgb, b.rgb)
+            continue
+        closing += 1
+        changed = (a.rgb != b.rgb).any(axis=2)
+        assert changed.any() and not (changed & ~eye_neighbourhood(tg, changed.shape)).any()
+    return closing, both
+
+
 def test_flow_5_is_flow_4_except_over_eyes_that_close() -> None:
     """On the suite's flow-4 stream (a blink at frames 10 to 12) ifvc-flow-5 gives flow-4's
     frames wherever both eyes are open at least EYE_FILL_START of their key gap, and elsewhere
@@ -87,23 +119,7 @@ def test_flow_5_is_flow_4_except_over_eyes_that_close() -> None:
     flow_4 = list(Decoder(generator=get_generator("ifvc-flow-4")).decode(data))
     gen5 = get_generator("ifvc-flow-5")
     flow_5 = list(Decoder(generator=gen5).decode(data))
-    closing = 0
-    for a, b in zip(flow_4, flow_5):
-        tg = gen5.geometric.target_geometry(np.asarray(a.values))
-        if min(tg.eye_gain) >= EYE_FILL_START:
-            assert np.array_equal(a.rgb, b.rgb)
-            continue
-        closing += 1
-        changed = (a.rgb != b.rgb).any(axis=2)
-        assert changed.any()
-        near = np.zeros_like(changed)
-        for eye in (EYE_LEFT, EYE_RIGHT):
-            pts = tg.landmarks[_idx(eye["ring"])]
-            margin = 0.5 * float(np.ptp(pts[:, 0]))              # half an eye width around the ring
-            x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
-            x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
-            near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
-        assert not (changed & ~near).any()
+    closing, _ = check_only_closing_eyes_differ(flow_4, flow_5, gen5.geometric.target_geometry)
     assert closing >= 3
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from ifvc_synthesis.generators import CleanLidMeshGenerator, SharpEdgeMeshGenerator
 from ifvc_synthesis.generators.mesh_features import EYE_FILL_START, FLOW_5_LIDS, GEOMETRIC_3_LIDS
-from ifvc_synthesis.idi import EYE_LEFT, EYE_RIGHT, TargetGeometry, _idx
+from ifvc_synthesis.idi import EYE_LEFT, _idx
+from tests.test_flow_5_generator import check_only_closing_eyes_differ, eye_neighbourhood
 from tests.test_flow_generator import SUITE, check_suite_stream_on_1_and_2_threads
 from tests.test_geometric_4_generator import check_registered_without_weights
 from tests.test_layered_generator import key_values, textured_picture
@@ -23,18 +24,6 @@ BLUE = (0, 0, 255)
 def test_registered_as_id_11_without_weights() -> None:
     check_registered_without_weights("ifvc-geometric-6", CleanLidMeshGenerator, 11, "Annex H.9")
     assert SharpEdgeMeshGenerator.lids == GEOMETRIC_3_LIDS and CleanLidMeshGenerator.lids == FLOW_5_LIDS
-
-
-def _eye_region(tg: TargetGeometry, shape: tuple[int, ...]) -> np.ndarray:
-    """Half an eye width around each eye's ring of the target geometry (bool, shape[:2])."""
-    near = np.zeros(shape[:2], bool)
-    for eye in (EYE_LEFT, EYE_RIGHT):
-        pts = tg.landmarks[_idx(eye["ring"])]
-        margin = 0.5 * float(np.ptp(pts[:, 0]))
-        x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
-        x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
-        near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
-    return near
 
 
 def test_it_is_geometric_5_wherever_no_eye_closes() -> None:
@@ -52,7 +41,7 @@ def test_it_is_geometric_5_wherever_no_eye_closes() -> None:
     v[I["eye_blink_left"]] = 0.0
     tg = g6.target_geometry(v)
     changed = (g5.synthesize(v) != g6.synthesize(v)).any(axis=2)
-    near = _eye_region(tg, changed.shape)
+    near = eye_neighbourhood(tg, changed.shape)
     assert changed.any() and not (changed & ~near).any()
 
 
@@ -98,15 +87,5 @@ def test_the_suites_blink_stream_shuts_both_eyes_and_differs_from_geometric_5_on
     g5 = list(Decoder(generator=get_generator("ifvc-geometric-5")).decode(data))
     gen6 = get_generator("ifvc-geometric-6")
     g6 = list(Decoder(generator=gen6).decode(data))
-    closing = both = 0
-    for a, b in zip(g5, g6):
-        tg = gen6.target_geometry(np.asarray(a.values))
-        both += max(tg.eye_gain) < EYE_FILL_START
-        if min(tg.eye_gain) >= EYE_FILL_START:
-            assert np.array_equal(a.rgb, b.rgb)
-            continue
-        closing += 1
-        changed = (a.rgb != b.rgb).any(axis=2)
-        near = _eye_region(tg, changed.shape)
-        assert changed.any() and not (changed & ~near).any()
+    closing, both = check_only_closing_eyes_differ(g5, g6, gen6.target_geometry)
     assert closing >= 6 and both >= 6
