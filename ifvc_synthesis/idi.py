@@ -324,11 +324,12 @@ class KeyFrameModel:
         pts16 = np.round(dst * 16).astype(np.int32)
         for t in order:
             cv2.fillConvexPoly(ids, pts16[t], int(t), lineType=cv2.LINE_8, shift=4)
-        ys, xs = np.mgrid[0:h, 0:w]
-        X = xs.astype(np.float64)
-        Y = ys.astype(np.float64)
+        X = np.arange(w, dtype=np.float64)[None, :]
+        Y = np.arange(h, dtype=np.float64)[:, None]
         covered = ids >= 0
-        Ai = A[np.maximum(ids, 0)]                                  # (h, w, 3, 2)
-        map_x = np.where(covered, X * Ai[..., 0, 0] + Y * Ai[..., 1, 0] + Ai[..., 2, 0], X)
-        map_y = np.where(covered, X * Ai[..., 0, 1] + Y * Ai[..., 1, 1] + Ai[..., 2, 1], Y)
+        idx = np.maximum(ids, 0)
+        # each affine coefficient gathered on its own (contiguous tables: the same products)
+        a = [np.ascontiguousarray(A[:, r, c]).take(idx) for r in range(3) for c in range(2)]
+        map_x = np.where(covered, X * a[0] + Y * a[2] + a[4], X)
+        map_y = np.where(covered, X * a[1] + Y * a[3] + a[5], Y)
         return map_x.astype(np.float32), map_y.astype(np.float32), covered

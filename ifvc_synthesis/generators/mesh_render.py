@@ -15,6 +15,13 @@ it. Everything that decides coverage and visibility is integer arithmetic:
   not depend on the enumeration, the chunking or the thread count.
 
 Barycentric coordinates of the winners are the float64 quotients of those exact integers.
+
+How the reference gets there fast: on one row of a triangle's bounding box the three edge
+functions and the depth numerator are linear in the column, so each (triangle, row) record
+gets its exact span of inside pixels by an integer floor division per edge, and a pixel of
+the span costs a multiply-add and the depth's floor division. The products are the clause's
+rewritten in the same integers (modulo 2^64, as numpy's int64), so every key, weight and
+depth is the clause's bit for bit (tests/test_mesh_generator.py checks it pixel by pixel).
 """
 from __future__ import annotations
 
@@ -49,37 +56,45 @@ def to_fixed(values: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(q, nan=0.0), -COORD_LIMIT, COORD_LIMIT).astype(np.int64)
 
 
-def _edges(ax, ay, bx, by, cx, cy, px, py):  # type: ignore[no-untyped-def]
-    """Edge functions (int64) of point p against the edges opposite a, b and c."""
-    w0 = (cx - bx) * (py - by) - (cy - by) * (px - bx)
-    w1 = (ax - cx) * (py - cy) - (ay - cy) * (px - cx)
-    w2 = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
-    return w0, w1, w2
-
-
-def _row_spans(t: np.ndarray, Y: np.ndarray, ax, ay, bx, by, cx, cy, area, x0, x1):  # type: ignore[no-untyped-def]
-    """Candidate pixel columns [lo, hi] of triangle t on the row at fixed-point height Y: each
-    edge function is linear in x on the row, so each edge bounds x on one side (computed in
-    float and widened by one pixel: a superset of the inside pixels, never a decision)."""
-    lo = x0[t].astype(np.float64)
-    hi = (x1[t] - 1).astype(np.float64)
-    s = np.sign(area[t]).astype(np.float64)
+def _edge_coefficients(ax, ay, bx, by, cx, cy):  # type: ignore[no-untyped-def]
+    """Per triangle, the three edge functions of H.3 step 2 as affine functions of the pixel
+    indices (i, j), P = (16 i, 16 j): w_e = kx_e i + ky_e j + k0_e, as three (kx, ky, k0)
+    triples; w_e = (q_x - p_x)(P_y - p_y) - (q_y - p_y)(P_x - p_x) over the edge p -> q
+    (b -> c, c -> a, a -> b) expanded in the same integers."""
+    out = []
     for (px_, py_), (qx, qy) in (((bx, by), (cx, cy)), ((cx, cy), (ax, ay)), ((ax, ay), (bx, by))):
-        # w(X) = (qx - px)(Y - py) - (qy - py)(X - px) = k X + c
-        k = -(qy[t] - py_[t]).astype(np.float64) * s
-        c = ((qx[t] - px_[t]) * (Y - py_[t]) + (qy[t] - py_[t]) * px_[t]).astype(np.float64) * s
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bound = -c / k / ONE
-        lo = np.where(k > 0, np.maximum(lo, np.floor(bound) - 1), lo)
-        hi = np.where(k < 0, np.minimum(hi, np.ceil(bound) + 1), hi)
-        hi = np.where((k == 0) & (c < 0), lo - 1, hi)           # the row is outside this edge
-    return lo.astype(np.int64), hi.astype(np.int64)
+        # w = (qx - px)(Py - py) - (qy - py)(Px - px)
+        out.append((-(qy - py_) * ONE, (qx - px_) * ONE, (qy - py_) * px_ - (qx - px_) * py_))
+    return out
+
+
+def _row_spans(t: np.ndarray, j: np.ndarray, oriented, x0: np.ndarray, x1: np.ndarray):  # type: ignore[no-untyped-def]
+    """The inside pixels [lo, hi] of triangle t on row j, exactly: on a row each oriented edge
+    function sign(A) w_e = a i + b is linear in i, so it bounds i from one side by an integer
+    floor division; with the bounding box, the columns whose three are >= 0. Also returns a, b
+    of each edge on the row."""
+    lo, hi = x0[t], x1[t] - 1
+    rows = []
+    for kx, ky, k0 in oriented:
+        a, b = kx[t], ky[t] * j + k0[t]
+        rows.append((a, b))
+        pos, neg = a > 0, a < 0
+        safe = np.where(a == 0, 1, a)
+        lo = np.where(pos, np.maximum(lo, -(b // safe)), lo)      # a i + b >= 0  <=>  i >= ceil(-b / a)
+        hi = np.where(neg, np.minimum(hi, b // -safe), hi)        # ... <=>  i <= floor(b / -a)
+        hi = np.where((a == 0) & (b < 0), lo - 1, hi)             # the row is outside this edge
+    return lo, hi, rows
 
 
 def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, width: int, height: int,
               enabled: np.ndarray | None = None) -> Raster:
     """Z-buffered rasterisation of triangles (T, 3) over vertices at points (V, 2) pixels with
-    depth (V,) pixels (larger is nearer); enabled (T,) bool leaves triangles out (None: all)."""
+    depth (V,) pixels (larger is nearer); enabled (T,) bool leaves triangles out (None: all).
+
+    Each (triangle, row) pair of a bounding box gets its exact span of inside pixels; along
+    the span the oriented edge functions and the depth numerator of H.3 steps 2-3 are linear
+    in the column, so a pixel costs one multiply-add and one floor division. Integers wrap
+    modulo 2^64 exactly as the clause's own products would, so the keys are the clause's."""
     tris = np.asarray(triangles, np.int64).reshape(-1, 3)
     if len(tris) > MAX_TRIANGLES:
         raise ValueError(f"at most {MAX_TRIANGLES} triangles, got {len(tris)}")
@@ -89,6 +104,8 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, widt
     bx, by = P[tris[:, 1], 0], P[tris[:, 1], 1]
     cx, cy = P[tris[:, 2], 0], P[tris[:, 2], 1]
     area = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    sign = np.sign(area)
+    oriented = [(kx * sign, ky * sign, k0 * sign) for kx, ky, k0 in _edge_coefficients(ax, ay, bx, by, cx, cy)]
     # whole-pixel bounding boxes (pixel centres i * ONE), clipped to the picture
     x0 = np.clip(-((-np.minimum(np.minimum(ax, bx), cx)) // ONE), 0, width)
     x1 = np.clip(np.maximum(np.maximum(ax, bx), cx) // ONE + 1, 0, width)
@@ -98,62 +115,87 @@ def rasterize(points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, widt
     if enabled is not None:
         live &= np.asarray(enabled, bool)
     ids = np.flatnonzero(live)
-    # one (triangle, row) pair per bounding-box row, with a candidate span that holds every
-    # inside pixel of the row (float bounds widened by a pixel; the exact test decides)
+    # one (triangle, row) record per bounding-box row, cut to its inside span
     heights = (y1 - y0)[ids]
     rt = np.repeat(ids, heights)
     ry = np.repeat(y0[ids], heights) + (np.arange(int(heights.sum()), dtype=np.int64)
                                         - np.repeat(np.cumsum(heights) - heights, heights))
-    lo, hi = _row_spans(rt, ry * ONE, ax, ay, bx, by, cx, cy, area, x0, x1)
-    counts = np.maximum(hi - lo + 1, 0)
-    keep = counts > 0
-    rt, ry, lo, counts = rt[keep], ry[keep], lo[keep], counts[keep]
+    lo, hi, rows = _row_spans(rt, ry, oriented, x0, x1)
+    keep = hi >= lo
+    rt, ry, lo, counts = rt[keep], ry[keep], lo[keep], (hi - lo + 1)[keep]
+    (a0, b0), (a1, b1), (a2, b2) = ((a[keep], b[keep]) for a, b in rows)
+    za, zb, zc = Z[tris[rt, 0]], Z[tris[rt, 1]], Z[tris[rt, 2]]
+    records = _Records(rt, ry * width, lo, counts, a0, b0, a1, b1,
+                       dz_a=a0 * za + a1 * zb + a2 * zc, dz_b=b0 * za + b1 * zb + b2 * zc,
+                       abs_area=np.abs(area)[rt])
     zbuf = np.full(height * width, EMPTY, np.int64)
-    sign = np.sign(area)
-    za, zb, zc = Z[tris[:, 0]], Z[tris[:, 1]], Z[tris[:, 2]]     # per-triangle corner depths
-    ends = np.cumsum(counts)
-    start = 0
-    while start < len(rt):                  # chunks of whole rows, about CHUNK_ENTRIES candidates
-        base = ends[start - 1] if start > 0 else 0
-        stop = max(int(np.searchsorted(ends, base + CHUNK_ENTRIES, side="right")), start + 1)
-        c = counts[start:stop]
-        t = np.repeat(rt[start:stop], c)
-        py = np.repeat(ry[start:stop], c)
-        px = np.repeat(lo[start:stop], c) + (np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c))
-        w0, w1, w2 = _edges(ax.take(t), ay.take(t), bx.take(t), by.take(t), cx.take(t), cy.take(t),
-                            px * ONE, py * ONE)
-        s = sign.take(t)
-        inside = (w0 * s >= 0) & (w1 * s >= 0) & (w2 * s >= 0)
-        t, px, py = t[inside], px[inside], py[inside]
-        w0, w1, w2, s = w0[inside], w1[inside], w2[inside], s[inside]
-        num = w0 * za.take(t) + w1 * zb.take(t) + w2 * zc.take(t)
-        zq = (num * s) // (area.take(t) * s)
-        key = (zq << TRI_BITS) + (MAX_TRIANGLES - t)
-        np.maximum.at(zbuf, py * width + px, key)
-        start = stop
-    return _resolve(zbuf, tris, P, Z, area, width, height)
-
-
-def _resolve(zbuf: np.ndarray, tris: np.ndarray, P: np.ndarray, Z: np.ndarray, area: np.ndarray,
-             width: int, height: int) -> Raster:
-    """Winners' triangle index, barycentric weights and depth from the z-buffer keys."""
+    chunks = records.chunks()
+    last = None
+    for chunk in chunks:
+        last = records.candidates(chunk)
+        np.maximum.at(zbuf, last[1], last[2])
     tri = np.full(height * width, -1, np.int32)
     bary = np.zeros((height * width, 3), np.float64)
-    depth = np.full(height * width, -np.inf, np.float64)
-    pix = np.flatnonzero(zbuf != EMPTY)
-    if len(pix):
-        key = zbuf.take(pix)
-        t = MAX_TRIANGLES - (key & MAX_TRIANGLES)
-        px, py = (pix % width) * ONE, (pix // width) * ONE
-        corners = tris.take(t, axis=0)
-        x, y = np.ascontiguousarray(P[:, 0]), np.ascontiguousarray(P[:, 1])
-        a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-        w0, w1, w2 = _edges(x.take(a), y.take(a), x.take(b), y.take(b), x.take(c), y.take(c), px, py)
-        ar = area.take(t).astype(np.float64)
+    depth_out = np.full(height * width, -np.inf, np.float64)
+    for chunk in chunks:
+        # the winners: each (triangle, pixel) pair is one candidate, so its key is unique
+        rec, pix, key, col = last if len(chunks) == 1 else records.candidates(chunk)
+        win = zbuf.take(pix) == key
+        rec, pix, key, col = rec[win], pix[win], key[win], col[win]
+        t = records.tri.take(rec)
+        s = sign.take(t)
+        # the clause's w_e (sign(A) times the records' oriented ones) over the signed A, so
+        # that a zero weight keeps the sign of the clause's quotient (-0.0 where A < 0)
+        w0 = (records.a0.take(rec) * col + records.b0.take(rec)) * s
+        w1 = (records.a1.take(rec) * col + records.b1.take(rec)) * s
+        area_t = area.take(t)
+        ar = area_t.astype(np.float64)
         tri[pix] = t
-        bary[pix] = np.stack([w0 / ar, w1 / ar, w2 / ar], axis=1)
-        depth[pix] = (key >> TRI_BITS).astype(np.float64) / ONE
-    return Raster(tri.reshape(height, width), bary.reshape(height, width, 3), depth.reshape(height, width))
+        bary[pix, 0] = w0 / ar
+        bary[pix, 1] = w1 / ar
+        bary[pix, 2] = (area_t - w0 - w1) / ar          # w0 + w1 + w2 = A
+        depth_out[pix] = (key >> TRI_BITS).astype(np.float64) / ONE
+    return Raster(tri.reshape(height, width), bary.reshape(height, width, 3), depth_out.reshape(height, width))
+
+
+@dataclass
+class _Records:
+    """(triangle, row) records of rasterize(): the row's first column lo and pixel count, and
+    along the row the oriented edge functions a_e i + b_e (e = 0, 1) and the depth numerator
+    dz_a i + dz_b of H.3 step 3 (sign(A) times the clause's)."""
+    tri: np.ndarray
+    row_base: np.ndarray      # j * width
+    lo: np.ndarray
+    counts: np.ndarray
+    a0: np.ndarray
+    b0: np.ndarray
+    a1: np.ndarray
+    b1: np.ndarray
+    dz_a: np.ndarray
+    dz_b: np.ndarray
+    abs_area: np.ndarray
+
+    def chunks(self) -> list[tuple[int, int]]:
+        """Record ranges of whole rows, about CHUNK_ENTRIES candidate pixels each (bounds memory)."""
+        ends = np.cumsum(self.counts)
+        out, start = [], 0
+        while start < len(self.counts):
+            base = int(ends[start - 1]) if start > 0 else 0
+            stop = max(int(np.searchsorted(ends, base + CHUNK_ENTRIES, side="right")), start + 1)
+            out.append((start, stop))
+            start = stop
+        return out
+
+    def candidates(self, chunk: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per inside pixel of the chunk's records: (record, flat pixel index, key, column)."""
+        start, stop = chunk
+        c = self.counts[start:stop]
+        rec = np.repeat(np.arange(start, stop, dtype=np.int64), c)
+        # the column: lo of the record plus the pixel's place in it
+        col = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c - self.lo[start:stop], c)
+        zq = (self.dz_a.take(rec) * col + self.dz_b.take(rec)) // self.abs_area.take(rec)
+        key = (zq << TRI_BITS) + (MAX_TRIANGLES - self.tri.take(rec))
+        return rec, self.row_base.take(rec) + col, key, col
 
 
 def interpolate(raster: Raster, triangles: np.ndarray, attribute: np.ndarray,
