@@ -197,7 +197,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
                       how, DECODE, needs_shared=True, needs_vvenc=True, source=source)
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
            _face_background_motion(real, source), _face_head_move_geometric4(real, source),
-           _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source)]
+           _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source),
+           _face_mouth_geometric7(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -417,6 +418,25 @@ def _face_blink_geometric6(real: bytes, source: str) -> Built:
         "the second key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-6; "
         "levels = key levels + closed-form motion (conformance.streams_vvc._face_blink_geometric6)",
         which=1)
+
+
+def _face_mouth_geometric7(real: bytes, source: str) -> Built:
+    """The mouth opening wide and closing again while the head turns a little, decoded by
+    ifvc-geometric-7 (Annex H.10): H.5's mouth interior with H.10's tones, smoothed depth,
+    softer edges and a fainter neutral teeth band (the key frame's mouth is closed, so the
+    band is the neutral one). The opening follows _blink's profile: wide from frame 9 to 15."""
+    return _real_key_motion(
+        real, source, "face_mouth_geometric7_cabac", "ifvc-geometric-7",
+        lambda n, t: (("mouth_open", 0.25 * _blink(t)), ("mouth_width", -0.05 * _blink(t)),
+                      ("head_yaw", 8 * np.sin(2 * np.pi * t))),
+        "the first key frame of face_real_cabac with the mouth opening (mouth_open up to +0.25 face "
+        "sizes, mouth_width -0.05, frames 4 to 9, wide to frame 15, closed again by frame 21) while "
+        "the head turns (yaw +-8 degrees), decoded by ifvc-geometric-7: the cavity lighter and greyer, "
+        "its depth smoothed, its edge and the neutral teeth band feathered with sigma 1.0",
+        ["sh_generator_name=ifvc-geometric-7", "Annex H.10 mouth interior", "kf_codec_id=1 (VVC)",
+         "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-7; levels = "
+        "key levels + closed-form motion (conformance.streams_vvc._face_mouth_geometric7)")
 
 
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.

@@ -15,11 +15,12 @@ from .geometric_3 import MeshGenerator
 from .geometric_4 import SeamlessPlateMeshGenerator
 from .geometric_5 import SharpEdgeMeshGenerator
 from .geometric_6 import CleanLidMeshGenerator
+from .geometric_7 import ToneMouthMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
 __all__ = ["CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator",
            "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator",
-           "SharpEdgeMeshGenerator", "get_generator", "known_generators", "register_generator",
-           "shipped_weights", "use_references"]
+           "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "get_generator", "known_generators",
+           "register_generator", "shipped_weights", "use_references"]

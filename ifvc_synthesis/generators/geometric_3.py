@@ -34,7 +34,7 @@ from bitstream.generator_registry import GENERATOR_BY_NAME
 from ..idi import TargetGeometry
 from .key_sampling import KeySampler, blur_margin, support_box
 from .layered import LayeredGenerator
-from .mesh_features import GEOMETRIC_3_LIDS, LidStyle, MouthAndEyes
+from .mesh_features import GEOMETRIC_3_LIDS, GEOMETRIC_3_MOUTH, LidStyle, MouthAndEyes, MouthStyle
 from .mesh_model import FaceMesh
 from .mesh_render import interpolate, rasterize
 from .registry import builtin_generator
@@ -94,6 +94,7 @@ class MeshGenerator(LayeredGenerator):
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
     texture_sampling: int = cv2.INTER_LINEAR     # the mesh's and H.5's texture (Annex H.8: clamped bicubic)
     lids: LidStyle = GEOMETRIC_3_LIDS            # how H.5's eyelid cover is laid (Annex H.9: as I.11)
+    mouth: MouthStyle = GEOMETRIC_3_MOUTH        # how H.5's mouth interior is toned (Annex H.10)
 
     def set_keyframe(self, key_rgb: np.ndarray, key_values: np.ndarray, geometry: bytes,
                      geometry_version: int) -> None:
@@ -191,7 +192,7 @@ class MeshGenerator(LayeredGenerator):
         base, map_x, map_y, alpha, tg = self._layers(target_values)
         colour, opacity, covered, own_x, own_y = self._render_mesh(target_values)
         out = base + opacity[..., None] * (colour - base)
-        self.features.apply(out, tg, self.lids)
+        self.features.apply(out, tg, self.lids, self.mouth)
         image = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
         return image, map_x, map_y, MeshLayers(alpha[..., 0], opacity, covered, own_x, own_y,
                                                self.background_shift(target_values)), tg

@@ -16,7 +16,9 @@ Texture mapping uses the integer z-buffered rasteriser (mesh_render.py) on small
 How the lid cover is laid is a LidStyle: GEOMETRIC_3_LIDS (Annex H.5) or FLOW_5_LIDS (Annex
 I.11: a wider cover, drawn over ifvc-flow-5's network output and by ifvc-geometric-6, Annex
 H.9, whose feather continues the lid texture instead of H.5's key-frame sample at (0, 0), which
-shows as a dark or coloured outline around the closed eye).
+shows as a dark or coloured outline around the closed eye). How the mouth is toned is a
+MouthStyle: GEOMETRIC_3_MOUTH (Annex H.5) or GEOMETRIC_7_MOUTH (Annex H.10: a lighter, greyer
+cavity with a smoothed depth, softer edges and a fainter neutral teeth band).
 """
 from __future__ import annotations
 
@@ -52,6 +54,33 @@ class LidStyle:
 
 
 GEOMETRIC_3_LIDS = LidStyle()                                   # Annex H.5
+
+
+@dataclass(frozen=True)
+class MouthStyle:
+    """The tones of the mouth interior, as factors of the key frame's lip colour per RGB channel
+    (deep also adds deep_offset), and the upper teeth band (shares of the local lip gap and of
+    the mouth width; the neutral tooth colour blended with the lip colour)."""
+    edge: tuple[float, float, float] = (0.45, 0.3, 0.3)        # the cavity at the lips
+    deep: tuple[float, float, float] = (0.14, 0.07, 0.07)      # ... at its centre
+    deep_offset: tuple[float, float, float] = (8.0, 2.0, 2.0)
+    tongue: tuple[float, float, float] = (0.72, 0.42, 0.44)    # towards the lower lip
+    tongue_weight: float = 0.6
+    teeth_band: float = TEETH_BAND
+    teeth_max_band: float = TEETH_MAX_BAND
+    neutral_teeth: tuple[float, float, float] = (200.0, 192.0, 180.0)
+    neutral_teeth_lip: float = 0.3                              # share of the lip colour in it
+    neutral_teeth_opacity: float = NEUTRAL_TEETH_OPACITY
+    feather: float = FEATHER_SIGMA                              # Gaussian sigma of the cavity's edge
+    teeth_feather: float = FEATHER_SIGMA                        # ... of the neutral teeth band's
+    depth_sigma: float = 0.0                                    # Gaussian sigma smoothing the cavity's depth
+
+
+GEOMETRIC_3_MOUTH = MouthStyle()                                # Annex H.5
+# Annex H.10: a lighter, greyer cavity, a fainter neutral teeth band, softer edges (chosen on the
+# train split's mouth-opening frames: docs/results/geometric7_mouth_2026-12-06)
+GEOMETRIC_7_MOUTH = MouthStyle(edge=(0.8, 0.72, 0.76), deep=(0.45, 0.4, 0.42), tongue=(0.8, 0.62, 0.66),
+                               neutral_teeth_opacity=0.5, feather=1.0, teeth_feather=1.0, depth_sigma=1.5)
 FLOW_5_LIDS = LidStyle(overlap=0.15, above_lower=0.0, feather=1.2, continue_texture=True)   # Annex I.11
 
 
@@ -128,10 +157,12 @@ class MouthAndEyes:
         out += a[..., None] * (tex - out)
 
     # -- per frame -------------------------------------------------------------------------------
-    def apply(self, out: np.ndarray, tg: TargetGeometry, lids: LidStyle = GEOMETRIC_3_LIDS) -> None:
+    def apply(self, out: np.ndarray, tg: TargetGeometry, lids: LidStyle = GEOMETRIC_3_LIDS,
+              mouth: MouthStyle = GEOMETRIC_3_MOUTH) -> None:
         """Draws the mouth interior and the eyelids of the target geometry into out (float32),
-        the lid cover laid as ``lids`` says (Annex H.5; Annex H.9 lays it as I.11)."""
-        self._mouth(out, tg)
+        the lid cover laid as ``lids`` says (Annex H.5; Annex H.9 lays it as I.11), the mouth
+        toned as ``mouth`` says."""
+        self._mouth(out, tg, mouth)
         self.draw_eyelids(out, tg, lids)
 
     def draw_eyelids(self, out: np.ndarray, tg: TargetGeometry, style: LidStyle) -> None:
@@ -139,7 +170,7 @@ class MouthAndEyes:
         for eye, gain in zip((EYE_LEFT, EYE_RIGHT), tg.eye_gain):
             self._eyelid(out, tg.landmarks, eye, gain, style)
 
-    def _mouth(self, out: np.ndarray, tg: TargetGeometry) -> None:
+    def _mouth(self, out: np.ndarray, tg: TargetGeometry, style: MouthStyle) -> None:
         if tg.mouth_gap_target <= tg.mouth_gap_key:
             return
         up, lo = self._lip_rows(tg.landmarks)
@@ -162,42 +193,46 @@ class MouthAndEyes:
         # cavity: dark lip tone at the lips, darker inside, a tongue tone towards the lower lip
         inside = (hard > 0.5).astype(np.uint8)
         dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3) if inside.any() else np.zeros(shape, np.float32)
-        depth = np.clip(dist / max(float(dist.max()), 1.0), 0.0, 1.0)[..., None]
-        edge = self.lip * np.array([0.45, 0.3, 0.3], np.float32)
-        deep = self.lip * np.array([0.14, 0.07, 0.07], np.float32) + np.array([8.0, 2.0, 2.0], np.float32)
+        depth = np.clip(dist / max(float(dist.max()), 1.0), 0.0, 1.0)
+        if style.depth_sigma > 0:
+            depth = cv2.GaussianBlur(depth, (0, 0), style.depth_sigma)
+        depth = depth[..., None]
+        edge = self.lip * np.array(style.edge, np.float32)
+        deep = self.lip * np.array(style.deep, np.float32) + np.array(style.deep_offset, np.float32)
         cavity = edge + (deep - edge) * np.sqrt(depth)
         yy = np.arange(shape[0], dtype=np.float32)[:, None] + y0
         top = float(up[:, 1].mean())
         bottom = float(lo[:, 1].mean())
         lower = np.clip((yy - (top + 0.6 * (bottom - top))) / max(0.4 * (bottom - top), 1.0), 0.0, 1.0)
-        tongue = self.lip * np.array([0.72, 0.42, 0.44], np.float32)
-        cavity = cavity + (lower[..., None] * 0.6) * (tongue - cavity)
-        a = (_polygon_mask(poly, shape, FEATHER_SIGMA) * opacity)[..., None]
+        tongue = self.lip * np.array(style.tongue, np.float32)
+        cavity = cavity + (lower[..., None] * style.tongue_weight) * (tongue - cavity)
+        a = (_polygon_mask(poly, shape, style.feather) * opacity)[..., None]
         roi = out[y0:y1, x0:x1]
         roi += a * (cavity - roi)
-        self._teeth(out, up, lo, opacity)
+        self._teeth(out, up, lo, opacity, style)
 
-    def _teeth(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, opacity: float) -> None:
+    def _teeth(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, opacity: float, style: MouthStyle) -> None:
         """The upper teeth band under the target's upper inner lip."""
         width = float(np.linalg.norm(up[-1] - up[0]))
         gaps = np.linalg.norm(lo - up, axis=1)
         if float(gaps.max()) < 3.0:
             return
         down = (lo - up) / np.maximum(gaps, 1e-6)[:, None]
-        band = np.minimum(TEETH_BAND * gaps, TEETH_MAX_BAND * width)
+        band = np.minimum(style.teeth_band * gaps, style.teeth_max_band * width)
         dst = np.vstack([up, up + down * band[:, None]])
         if self.key_has_teeth:
             kup, klo = self._lip_rows(self.lm)
             kgaps = np.linalg.norm(klo - kup, axis=1)
             kdown = (klo - kup) / np.maximum(kgaps, 1e-6)[:, None]
-            kband = np.minimum(0.6 * kgaps, TEETH_MAX_BAND * float(np.linalg.norm(kup[-1] - kup[0])))
+            kband = np.minimum(0.6 * kgaps, style.teeth_max_band * float(np.linalg.norm(kup[-1] - kup[0])))
             src = np.vstack([kup, kup + kdown * kband[:, None]])
             self._map_strip(out, dst, src, opacity)
             return
-        neutral = np.clip(0.3 * self.lip + 0.7 * np.array([200.0, 192.0, 180.0], np.float32), 0, 255)
+        k = style.neutral_teeth_lip
+        neutral = np.clip(k * self.lip + (1.0 - k) * np.array(style.neutral_teeth, np.float32), 0, 255)
         tris = _strip_triangles(len(up))
         r = rasterize(dst, np.zeros(len(dst)), tris, self.w, self.h)
-        a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), FEATHER_SIGMA) * opacity * NEUTRAL_TEETH_OPACITY
+        a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), style.teeth_feather) * opacity * style.neutral_teeth_opacity
         out += a[..., None] * (neutral - out)
 
     def _eyelid(self, out: np.ndarray, lm: np.ndarray, eye: dict, gain: float, style: LidStyle) -> None:
