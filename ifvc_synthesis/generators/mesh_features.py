@@ -54,13 +54,15 @@ class LidStyle:
 
 
 GEOMETRIC_3_LIDS = LidStyle()                                   # Annex H.5
+FLOW_5_LIDS = LidStyle(overlap=0.15, above_lower=0.0, feather=1.2, continue_texture=True)   # Annex I.11
 
 
 @dataclass(frozen=True)
 class MouthStyle:
-    """The tones of the mouth interior, as factors of the key frame's lip colour per RGB channel
-    (deep also adds deep_offset), and the upper teeth band (shares of the local lip gap and of
-    the mouth width; the neutral tooth colour blended with the lip colour)."""
+    """How Annex H.5's mouth interior is drawn (H.10 changes it): the cavity's tones as factors of
+    the key frame's lip colour per RGB channel (deep also adds deep_offset), the upper teeth band
+    (shares of the local lip gap and of the mouth width; the neutral tooth colour blended with
+    the lip colour) and the feathers."""
     edge: tuple[float, float, float] = (0.45, 0.3, 0.3)        # the cavity at the lips
     deep: tuple[float, float, float] = (0.14, 0.07, 0.07)      # ... at its centre
     deep_offset: tuple[float, float, float] = (8.0, 2.0, 2.0)
@@ -81,7 +83,6 @@ GEOMETRIC_3_MOUTH = MouthStyle()                                # Annex H.5
 # train split's mouth-opening frames: docs/results/geometric7_mouth_2026-12-06)
 GEOMETRIC_7_MOUTH = MouthStyle(edge=(0.8, 0.72, 0.76), deep=(0.45, 0.4, 0.42), tongue=(0.8, 0.62, 0.66),
                                neutral_teeth_opacity=0.5, feather=1.0, teeth_feather=1.0, depth_sigma=1.5)
-FLOW_5_LIDS = LidStyle(overlap=0.15, above_lower=0.0, feather=1.2, continue_texture=True)   # Annex I.11
 
 
 def _polygon_mask(poly: np.ndarray, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -211,7 +212,8 @@ class MouthAndEyes:
         roi += a * (cavity - roi)
         self._teeth(out, up, lo, opacity, style)
 
-    def _teeth(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, opacity: float, style: MouthStyle) -> None:
+    def _teeth(self, out: np.ndarray, up: np.ndarray, lo: np.ndarray, opacity: float,
+               style: MouthStyle) -> None:
         """The upper teeth band under the target's upper inner lip."""
         width = float(np.linalg.norm(up[-1] - up[0]))
         gaps = np.linalg.norm(lo - up, axis=1)
@@ -232,7 +234,8 @@ class MouthAndEyes:
         neutral = np.clip(k * self.lip + (1.0 - k) * np.array(style.neutral_teeth, np.float32), 0, 255)
         tris = _strip_triangles(len(up))
         r = rasterize(dst, np.zeros(len(dst)), tris, self.w, self.h)
-        a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), style.teeth_feather) * opacity * style.neutral_teeth_opacity
+        a = cv2.GaussianBlur(r.covered.astype(np.float32), (0, 0), style.teeth_feather)
+        a = a * opacity * style.neutral_teeth_opacity
         out += a[..., None] * (neutral - out)
 
     def _eyelid(self, out: np.ndarray, lm: np.ndarray, eye: dict, gain: float, style: LidStyle) -> None:

@@ -78,8 +78,9 @@ def score(style_name: str, split: str) -> tuple[int, float, float, float]:
             for out, rgb in ((crops_src, src[i]), (crops_dec, frames[i].rgb)):
                 out.append(cv2.resize(rgb[y0:y0 + 64, x0:x0 + 64], (128, 128), interpolation=cv2.INTER_CUBIC))
     s, d = np.stack(crops_src), np.stack(crops_dec)
-    return (frames_counted, 10 * np.log10(255.0 ** 2 / (se_sum / w_sum)),
-            float(np.mean(lpips_frames(s, d, "alex", device="cpu"))), float(np.mean(lpips_frames(s, d, "vgg", device="cpu"))))
+    alex = float(np.mean(lpips_frames(s, d, "alex", device="cpu")))
+    vgg = float(np.mean(lpips_frames(s, d, "vgg", device="cpu")))
+    return frames_counted, 10 * np.log10(255.0 ** 2 / (se_sum / w_sum)), alex, vgg
 
 
 def main() -> int:
