@@ -12,7 +12,9 @@ to an .rgb file, frame count and hash units checked). So the time includes every
 campaign pays per cell: torch import and weights loading (first cell of a worker),
 parsing, key-frame decoding, synthesis, the output file. ``--repeat 2`` decodes again in the
 same worker: the second row is a warm worker (no import, weights read again as the decoder
-does per stream).
+does per stream). ``--generator NAME`` synthesises with that registered generator instead of
+the one each stream names (as ``ifvc-decode --generator`` does), to compare generators on the
+same stream; the generator column names the one used.
 
 Printed per run: wall frames/s, CPU seconds per frame (user + system of the worker, all its
 threads: the fair measure on a loaded machine, where wall time depends on the other
@@ -89,7 +91,8 @@ def _stage_times(stats: pstats.Stats) -> list[tuple[str, float]]:
     return out
 
 
-def _decode_once(stream: str, frames: int, threads: int, run: int, split: bool) -> RunResult:
+def _decode_once(stream: str, frames: int, threads: int, run: int, split: bool,
+                 generator: str | None = None) -> RunResult:
     """In the worker: the campaign's decode of one stream, timed."""
     from conformance.campaign.coding import _decode_ifvc
     load1 = os.getloadavg()[0]
@@ -100,7 +103,7 @@ def _decode_once(stream: str, frames: int, threads: int, run: int, split: bool) 
         c0, t0 = _cpu_seconds(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        name, _sha = _decode_ifvc(data, frames, out)
+        name, _sha = _decode_ifvc(data, frames, out, generator)
         if profiler is not None:
             profiler.disable()
         wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
@@ -132,15 +135,17 @@ def _worker_initializer(threads: int) -> None:
     set_torch_threads(threads)
 
 
-def bench(stream: Path, threads: int, repeat: int, split: bool, active_wait: bool = False) -> list[RunResult]:
-    """Decodes `stream` `repeat` times in one fresh worker process set up as the campaign's."""
+def bench(stream: Path, threads: int, repeat: int, split: bool, active_wait: bool = False,
+          generator: str | None = None) -> list[RunResult]:
+    """Decodes `stream` `repeat` times in one fresh worker process set up as the campaign's
+    (with `generator` instead of the stream's when given)."""
     frames = _stream_frames(stream.read_bytes())
     if not active_wait:
         prefer_passive_openmp_wait()        # as the campaign's LocalExecutor does before its pool
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_worker_initializer,
                              initargs=(threads,)) as pool:
-        return [pool.submit(_decode_once, str(stream), frames, threads, run, split).result()
+        return [pool.submit(_decode_once, str(stream), frames, threads, run, split, generator).result()
                 for run in range(1, repeat + 1)]
 
 
@@ -154,7 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--active-wait", action="store_true",
                     help="leave OpenMP's spinning wait (the campaign before 2026-12-03) unless "
                          "OMP_WAIT_POLICY is set")
+    ap.add_argument("--generator", metavar="NAME",
+                    help="synthesise with this registered generator instead of the stream's")
     args = ap.parse_args(argv)
+    if args.generator is not None:
+        from ifvc_synthesis.generators import known_generators
+        if args.generator not in known_generators():
+            print(f"error: unknown generator {args.generator!r}; known generators: "
+                  f"{', '.join(known_generators())}", file=sys.stderr)
+            return 2
     for s in args.streams:
         if not s.is_file():
             print(f"error: stream not found: {s}", file=sys.stderr)
@@ -164,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     digests: dict[str, set[str]] = {}
     for stream in args.streams:
         for threads in args.threads:
-            for r in bench(stream, threads, args.repeat, args.split, args.active_wait):
+            for r in bench(stream, threads, args.repeat, args.split, args.active_wait, args.generator):
                 digests.setdefault(r.stream, set()).add(r.sha256)
                 print(f"{r.stream} | {r.generator} | {r.threads} | {r.run} | {r.frames} | "
                       f"{r.frames / r.wall_s:.1f} | {1000 * r.cpu_s / r.frames:.1f} | {r.peak_rss_mib:.0f} | "

@@ -138,13 +138,17 @@ def _code_ifvc(config: CampaignConfig, cell: Cell, folder: Path) -> CodingOutcom
         extra={"encoder_command": "ifvc-encode " + " ".join(argv[3:]), "encoder_log": log_path.name})
 
 
-def _decode_ifvc(data: bytes, frames: int, out_path: Path) -> tuple[str, str]:
-    """Decode to an RGB 4:4:4 planar file; checks the frame count, order and hash units."""
+def _decode_ifvc(data: bytes, frames: int, out_path: Path, generator_name: str | None = None) -> tuple[str, str]:
+    """Decode to an RGB 4:4:4 planar file; checks the frame count, order and hash units.
+    generator_name (benchmarks: tools/bench_decoder.py) synthesises with that registered
+    generator instead of the stream's; returns the (name, weights SHA-256 hex) used."""
     try:
         from ref_decoder.decoder import Decoder
+        from ifvc_synthesis.generators import get_generator
     except ImportError as error:  # the generator package may be mid-development
         raise CellError(f"IFVC decoder does not import: {error}") from None
-    decoder = Decoder()
+    generator = None if generator_name is None else get_generator(generator_name)
+    decoder = Decoder(generator=generator)
     count = 0
     try:
         with open(out_path, "wb") as handle:
@@ -163,6 +167,8 @@ def _decode_ifvc(data: bytes, frames: int, out_path: Path) -> tuple[str, str]:
     if not decoder.hashes.ok:
         raise CellError(f"IFVC hash check failed: {', '.join(decoder.hashes.mismatches)}")
     assert decoder.sh is not None
+    if generator is not None:
+        return generator.name, generator.weights_sha256.hex()
     return decoder.sh.sh_generator_name, bytes(decoder.sh.sh_generator_sha256).hex()
 
 
