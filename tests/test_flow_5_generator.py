@@ -4,7 +4,7 @@ lid texture (not Annex H.5's key-frame sample at (0, 0)), and the conformance st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -76,15 +76,25 @@ def test_flow_5s_lid_covers_more_of_the_eye_than_h5s() -> None:
     assert lit["i11"] > lit["h5"] + 0.1
 
 
+def ring_neighbourhood(tg: TargetGeometry, ring: Sequence[int], shape: tuple[int, ...],
+                       near: np.ndarray | None = None) -> np.ndarray:
+    """The box of a landmark ring of the target geometry grown by half the ring's width, marked
+    in near (bool, shape[:2]; a new one when None), which is returned (shared with
+    tests/test_geometric_7_generator.py)."""
+    near = np.zeros(shape[:2], bool) if near is None else near
+    pts = tg.landmarks[_idx(ring)]
+    margin = 0.5 * float(np.ptp(pts[:, 0]))
+    x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
+    near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
+    return near
+
+
 def eye_neighbourhood(tg: TargetGeometry, shape: tuple[int, ...]) -> np.ndarray:
     """Half an eye width around each eye's ring of the target geometry (bool, shape[:2])."""
     near = np.zeros(shape[:2], bool)
     for eye in (EYE_LEFT, EYE_RIGHT):
-        pts = tg.landmarks[_idx(eye["ring"])]
-        margin = 0.5 * float(np.ptp(pts[:, 0]))
-        x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
-        x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
-        near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
+        ring_neighbourhood(tg, eye["ring"], shape, near)
     return near
 
 

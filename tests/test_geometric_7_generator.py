@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from ifvc_synthesis.generators import CleanLidMeshGenerator, ToneMouthMeshGenerator
 from ifvc_synthesis.generators.mesh_features import GEOMETRIC_3_MOUTH, GEOMETRIC_7_MOUTH, MouthStyle
 from ifvc_synthesis.idi import INNER_LIP_RING, TargetGeometry, _idx
+from tests.test_flow_5_generator import ring_neighbourhood
 from tests.test_flow_generator import SUITE, check_suite_stream_on_1_and_2_threads
 from tests.test_geometric_4_generator import check_registered_without_weights
 from tests.test_layered_generator import key_values, textured_picture
@@ -22,18 +24,11 @@ STREAM = "face_mouth_geometric7_cabac"
 
 def mouth_neighbourhood(tg: TargetGeometry, shape: tuple[int, ...]) -> np.ndarray:
     """The target inner-lip ring's box grown by half the mouth's width (bool, shape[:2])."""
-    pts = tg.landmarks[_idx(INNER_LIP_RING)]
-    margin = 0.5 * float(np.ptp(pts[:, 0]))
-    x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
-    x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
-    near = np.zeros(shape[:2], bool)
-    near[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = True
-    return near
+    return ring_neighbourhood(tg, INNER_LIP_RING, shape)
 
 
 def ring_mean(image: np.ndarray, tg: TargetGeometry) -> np.ndarray:
     """Mean RGB over the pixels whose centres lie inside the target inner-lip ring."""
-    import cv2
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(tg.landmarks[_idx(INNER_LIP_RING)]).astype(np.int32)], 1)
     return image[mask > 0].reshape(-1, 3).mean(axis=0)
