@@ -34,6 +34,18 @@ Both are off unless asked for: they raise what is shown (the test clip whose cam
 gains 2 to 3.7 dB PSNR-RGB at QP 32) but, like every refresh measured so far, cost BD-rate
 against VVC on the train split, where no limit swept repaid its key frames
 (docs/results/refresh_measures_2026-12-05).
+
+Fourth measure, for the mesh generators (those that draw Annex H.5's mouth interior:
+ifvc-geometric-3 and later): teeth. H.5 draws the teeth band from the key frame's own teeth
+only when the key frame shows them (its key-teeth rule); otherwise it is a neutral grey band.
+A frame falls short on teeth (--refresh-teeth) when the source shows teeth plainly (H.5's
+rule on the source picture and its landmarks, with the stricter TEETH_SOURCE_MIN_GAP_PX and
+TEETH_SOURCE_MIN_SHARE), its eyes are open (TEETH_EYES_OPEN of the newest key frame's) and no
+reference that draws the frame shows teeth by H.5's own rule, unless the newest key frame was
+itself inserted for teeth (its decoded picture failed the rule: no second try until another key
+frame comes). A quality option, off by default: on the train split it costs 13-17 points of
+each BD-rate at every QP, and none of LPIPS-Alex's and DISTS's where it runs at key-frame QPs up
+to 32 only (auto; docs/results/teeth_refresh_2026-12-06).
 """
 from __future__ import annotations
 
@@ -42,6 +54,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ifvc_synthesis.generators import MultiReferenceGenerator, Reference
+from ifvc_synthesis.generators.mesh_features import lip_colour, shows_teeth
+from ifvc_synthesis.idi import EYE_L, EYE_R, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP, OUTER_UPPER_LIP
 
 from .decoder_mirror import DecoderMirror
 
@@ -62,6 +78,17 @@ INVENTED_MARGIN_PX = 2.0    # samples this far outside the key picture count as 
                             # clamped bicubic kernel's own reach is under 2 pixels)
 FAILED_BLOCK = 16           # block size (pixels) of the failed share
 FAILED_BLOCK_DB = 12.0      # a block below this PSNR (RMS error 64 levels) shows other content
+TEETH_SOURCE_MIN_GAP_PX = 5.0   # the source's inner lips this far apart (pixels) at least, and ...
+TEETH_SOURCE_MIN_SHARE = 0.25   # ... this share of its mouth bright and grey: it plainly shows teeth
+TEETH_EYES_OPEN = 0.9           # and both its eyes this open at least, as a share of the newest key
+                                # frame's (a key frame with shut eyes would draw every later frame's
+                                # open eyes as lids: seen on the train split)
+TEETH_AUTO_MAX_QP = 32          # --refresh-teeth auto: on at key-frame QPs up to this (train split: LPIPS-Alex
+                                # and DISTS BD-rates unchanged, LPIPS-VGG 4 points worse; above it a key frame
+                                # for the teeth costs 8-16 points of each)
+# MediaPipe indices of H.5's inner-lip rows and ring and of the outer lips (source landmarks)
+_UPPER_ROW = [78, *(u for u, _ in INNER_LIP_PAIRS), 308]
+_LOWER_ROW = [78, *(d for _, d in INNER_LIP_PAIRS), 308]
 MEASURE_LOG_LEN = 4096      # checked frames whose measurements RefreshStats keeps (the last ones)
 
 
@@ -165,6 +192,34 @@ def resolve_check_every(setting: str | int, generator_name: str) -> int:
     return value
 
 
+def resolve_teeth(setting: str | bool, keyframe_qp: int) -> bool:
+    """Whether ``--refresh-teeth`` measures teeth: off / on, or auto (on at key-frame QPs up to
+    TEETH_AUTO_MAX_QP); ValueError for anything else."""
+    if setting is True or setting == "on":
+        return True
+    if setting is False or setting == "off":
+        return False
+    if setting == "auto":
+        return keyframe_qp <= TEETH_AUTO_MAX_QP
+    raise ValueError(f"refresh teeth {setting!r}: use off, on or auto")
+
+
+def source_shows_teeth(source: np.ndarray, landmarks: np.ndarray) -> bool:
+    """H.5's key-teeth rule on a source picture (H x W x 3 uint8) with its MediaPipe landmarks,
+    with the teeth refresh's stricter limits."""
+    lip = lip_colour(source, landmarks[list(OUTER_UPPER_LIP + OUTER_LOWER_LIP)])
+    return shows_teeth(source.astype(np.float32), landmarks[list(INNER_LIP_RING)], landmarks[_UPPER_ROW],
+                       landmarks[_LOWER_ROW], lip, TEETH_SOURCE_MIN_GAP_PX, TEETH_SOURCE_MIN_SHARE)
+
+
+def drawing_generators(generator: object) -> list[object]:
+    """The single-reference generators that draw a frame: every reference of a multi-reference
+    generator (any may draw the mouth), else the generator itself (its newest key frame)."""
+    if isinstance(generator, MultiReferenceGenerator):
+        return generator.reference_generators
+    return [generator]
+
+
 def face_box(landmarks: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the face region: the landmarks' box grown by FACE_MARGIN."""
     x0, y0 = landmarks[:, 0].min(), landmarks[:, 1].min()
@@ -189,7 +244,7 @@ class RefreshStats:
     checked: int = 0                  # frames synthesised and measured
     inserted: int = 0                 # key frames inserted by the refresh
     inserted_by: dict[str, int] = field(default_factory=dict)   # ... by the measure that fell short
-                                      # ("face", "invented", "failed"; a frame may count for several)
+                                      # ("face", "invented", "failed", "teeth"; a frame may count for several)
     # (frame, value) of the last MEASURE_LOG_LEN checked frames (bounded: memory does not grow with
     # the stream): face PSNR, and the invented and failed shares where they are measured
     quality: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=MEASURE_LOG_LEN))
@@ -204,10 +259,11 @@ class AdaptiveRefresh(DecoderMirror):
 
     def __init__(self, generator_name: str, threshold_db: float, max_ref_frames: int,
                  check_every: int = 1, invented_limit: float | None = None,
-                 failed_limit: float | None = None) -> None:
+                 failed_limit: float | None = None, teeth: bool = False) -> None:
         """invented_limit, failed_limit: the invented and failed shares (0..1) above which a
         frame falls short; None (and for the invented share a generator without a person
-        layer): not measured."""
+        layer): not measured. teeth: the teeth measure (only for generators that draw H.5's
+        mouth; see teeth_available)."""
         super().__init__(generator_name, max_ref_frames, "--refresh")
         if check_every < 1:
             raise ValueError("check_every must be at least 1")
@@ -216,9 +272,34 @@ class AdaptiveRefresh(DecoderMirror):
         # the class, not the instance: a multi-reference wrapper delegates attributes to its references
         self.invented_limit = invented_limit if hasattr(type(self.generator), "synthesize_with_layers") else None
         self.failed_limit = failed_limit
+        self.teeth = teeth and self.teeth_available
+        self._newest_for_teeth = False      # the newest key frame was inserted for teeth
+        self._pending_teeth = False         # the key frame about to be added is inserted for teeth
         self.stats = RefreshStats()
         self._reasons: dict[int, tuple[str, ...]] = {}      # frame -> measures it fell short on when last
                                                             # judged (frames that did not: not kept)
+
+    @property
+    def teeth_available(self) -> bool:
+        """Whether the generator draws H.5's mouth interior (it has a mesh generator's features)."""
+        probe = self.generator.factory() if isinstance(self.generator, MultiReferenceGenerator) else self.generator
+        return hasattr(type(probe), "mouth")
+
+    def add_keyframe(self, reference: Reference) -> None:
+        super().add_keyframe(reference)
+        self._newest_for_teeth, self._pending_teeth = self._pending_teeth, False
+
+    def _teeth_short(self, source: np.ndarray, landmarks: np.ndarray, values: np.ndarray) -> bool:
+        if self._newest_for_teeth:
+            return False
+        key = np.asarray(self.references.newest()[1].values, np.float64)
+        eyes = [EYE_L, EYE_R]
+        if np.any(np.asarray(values, np.float64)[eyes] < TEETH_EYES_OPEN * key[eyes]):
+            return False
+        if not source_shows_teeth(source, landmarks):
+            return False
+        drawing = drawing_generators(self.generator)
+        return not any(gen.features.key_has_teeth for gen in drawing)  # type: ignore[attr-defined]
 
     def due_for_check(self, frame_idx: int, last_key: int) -> bool:
         since = frame_idx - last_key
@@ -252,6 +333,8 @@ class AdaptiveRefresh(DecoderMirror):
             self.stats.failed.append((frame_idx, failed))
             if failed > self.failed_limit:
                 reasons.append("failed")
+        if self.teeth and self._teeth_short(source, landmarks, reconstructed_values):
+            reasons.append("teeth")
         if reasons:                           # only frames that fell short are kept (bounded memory)
             self._reasons[frame_idx] = tuple(reasons)
         else:
@@ -261,5 +344,7 @@ class AdaptiveRefresh(DecoderMirror):
     def count_insertion(self, frame_idx: int) -> None:
         """A key frame inserted at frame_idx, which fell short when last judged."""
         self.stats.inserted += 1
+        reasons = self._reasons.get(frame_idx, ())
+        self._pending_teeth = "teeth" in reasons     # the encoder codes and adds that key frame next
         for reason in self._reasons.pop(frame_idx, ()):
             self.stats.inserted_by[reason] = self.stats.inserted_by.get(reason, 0) + 1

@@ -29,7 +29,8 @@ from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
                                AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, FAILED_BLOCK, FAILED_BLOCK_DB,
-                               resolve_check_every, resolve_failed, resolve_invented, resolve_refresh)
+                               TEETH_AUTO_MAX_QP, resolve_check_every, resolve_failed, resolve_invented,
+                               resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
@@ -225,6 +226,12 @@ def build_parser() -> CommandParser:
                          f"picture is in {FAILED_BLOCK}x{FAILED_BLOCK} blocks below {FAILED_BLOCK_DB:g} dB PSNR "
                          "against the source (other content: a caption that appears, a scene cut); off by "
                          "default, as --refresh-invented")
+    ap.add_argument("--refresh-teeth", choices=["off", "on", "auto"], default="off",
+                    help="with --refresh and a mesh generator (ifvc-geometric-3 and later), also insert a key "
+                         "frame where the source plainly shows teeth, its eyes are open and no reference that "
+                         "draws the frame shows teeth (the mouth's teeth band is then the key frame's own teeth "
+                         f"instead of a grey band); auto: on at --qp {TEETH_AUTO_MAX_QP} or below. A picture "
+                         "option that costs rate: off by default (docs/results/teeth_refresh_2026-12-06)")
     ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
                     help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "
                          "by the generator's cost (ref_encoder/adaptive_refresh.py), 1 except "
@@ -315,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                             generator_sha256=generator_sha256, refresh=args.refresh,
                             refresh_check_every=args.refresh_check_every,
                             refresh_invented=args.refresh_invented, refresh_failed=args.refresh_failed,
+                            refresh_teeth=args.refresh_teeth,
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),

@@ -45,7 +45,7 @@ from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CO
 from ifvc_synthesis.generators import Reference
 
 from .adaptive_refresh import (AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_failed,
-                               resolve_invented, resolve_refresh)
+                               resolve_invented, resolve_refresh, resolve_teeth)
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
@@ -111,6 +111,9 @@ class EncoderConfig:
     refresh_failed: str | float = "off"      # with refresh, also a key frame where more than this share
                                              # (percent) of the picture is in blocks that show other
                                              # content: "off" or a percentage (resolve_failed)
+    refresh_teeth: bool | str = "off"        # with refresh and a mesh generator, also a key frame where the
+                                             # source shows teeth and no drawing reference does: "off",
+                                             # "on" (or a bool), "auto" (on at keyframe_qp <= 32)
     refresh_check_every: int | str = "auto"  # synthesise and measure every k-th frame (speed); "auto":
                                              # by the generator's cost (adaptive_refresh.AUTO_CHECK_EVERY)
     refresh_qp_offset: int = 0               # key frames after the first: QP keyframe_qp + this (clipped
@@ -302,6 +305,7 @@ class Encoder:
         self.refresh_check_every = resolve_check_every(config.refresh_check_every, config.generator_name)
         self.refresh_invented = resolve_invented(config.refresh_invented)
         self.refresh_failed = resolve_failed(config.refresh_failed)
+        self.refresh_teeth = resolve_teeth(config.refresh_teeth, config.keyframe_qp)
         refresh_on = self.refresh_threshold is not None
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
         self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
@@ -314,11 +318,13 @@ class Encoder:
         self._chooser = ClosedLoopChooser(self.quantiser)
         if self.refresh_threshold is not None:     # fail before any coding on a generator we cannot run
             probe = AdaptiveRefresh(config.generator_name, self.refresh_threshold, 1, self.refresh_check_every,
-                                    self.refresh_invented)
+                                    self.refresh_invented, teeth=self.refresh_teeth)
             if self.refresh_invented is not None and probe.invented_limit is None:
                 self.warn(f"--refresh-invented has no effect: {config.generator_name} has no person layer")
-        elif self.refresh_invented is not None or self.refresh_failed is not None:
-            self.warn("--refresh-invented and --refresh-failed have no effect without --refresh")
+            if self.refresh_teeth and not probe.teeth:
+                self.warn(f"--refresh-teeth has no effect: {config.generator_name} does not draw Annex H.5's mouth")
+        elif self.refresh_invented is not None or self.refresh_failed is not None or self.refresh_teeth:
+            self.warn("--refresh-invented, --refresh-failed and --refresh-teeth have no effect without --refresh")
         if config.pose_fit:
             self._new_pose_fit(1)
 
@@ -414,7 +420,7 @@ class Encoder:
         background = BackgroundMotion(self.width, self.height) if signals_background(self.element_ids) else None
         refresh = None if self.refresh_threshold is None else AdaptiveRefresh(
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
-            self.refresh_check_every, self.refresh_invented, self.refresh_failed)
+            self.refresh_check_every, self.refresh_invented, self.refresh_failed, self.refresh_teeth)
         fitter = self._new_pose_fit(max_ref_frames(self.sh.sh_level_idc)) if self.cfg.pose_fit else None
         run: _Run | None = None
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:

@@ -199,13 +199,18 @@ FRAMES = 40
 
 @pytest.fixture(scope="module")
 def sequence(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepared_sequence(shared_data, tmp_path_factory.mktemp("multiref"), CLIP, FRAMES)
+
+
+def prepared_sequence(shared_data: Path, work: Path, clip_name: str, frames: int) -> Path:
+    """The first `frames` frames of a raw clip of ../shared/data face-cropped into `work` (skips
+    when the clip is missing): the .rgb 4:4:4 sequence's path."""
     from conformance.sequence_preparation import prepare_clip
     from ifvc_common.files import sha256_file
-    work = tmp_path_factory.mktemp("multiref")
-    clip = shared_data / "faces" / "raw" / CLIP
+    clip = shared_data / "faces" / "raw" / clip_name
     if not clip.exists():
         pytest.skip(f"{clip} missing")
-    prepare_clip(clip, work, FRAMES, "[test]", sha256_file(clip))
+    prepare_clip(clip, work, frames, "[test]", sha256_file(clip))
     return work / f"{clip.stem}_256x256_25_8bit_444.rgb"
 
 

@@ -85,17 +85,23 @@ def test_failed_share_counts_the_area_of_blocks_below_the_limit(h: int, w: int, 
     assert failed_share(a, a) == 0.0
 
 
-def test_refresh_invented_option_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def refresh_option_error(capsys: pytest.CaptureFixture[str], tmp_path: Path, options: list[str]) -> str:
+    """The one line ifvc-encode --refresh auto OPTIONS prints on a bad option (exit 2, no stream)."""
     from ref_encoder import cli as encode_cli
     src = tmp_path / "x.rgb"
     src.write_bytes(bytes(256 * 256 * 3))
     with pytest.raises(SystemExit) as exc:
-        encode_cli.main([str(src), "--width", "256", "--height", "256", "--refresh", "auto",
-                         "--refresh-invented", "lots", "-o", str(tmp_path / "x.ifvc")])
+        encode_cli.main([str(src), "--width", "256", "--height", "256", "--refresh", "auto", *options,
+                         "-o", str(tmp_path / "x.ifvc")])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "refresh invented share 'lots'" in err[0]
+    assert len(err) == 1
     assert not (tmp_path / "x.ifvc").exists()
+    return err[0]
+
+
+def test_refresh_invented_option_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "refresh invented share 'lots'" in refresh_option_error(capsys, tmp_path, ["--refresh-invented", "lots"])
 
 
 def test_only_generators_with_a_person_layer_measure_it() -> None:

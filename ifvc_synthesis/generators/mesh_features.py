@@ -91,6 +91,44 @@ def _polygon_mask(poly: np.ndarray, shape: tuple[int, int], sigma: float) -> np.
     return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0 else mask
 
 
+def lip_colour(rgb: np.ndarray, outer_lips: np.ndarray) -> np.ndarray:
+    """H.5's lip colour: the per-channel median of cv2.blur(rgb uint8, (3, 3)) at the outer-lip
+    landmarks (N x 2+ pixel positions), rounded half to even and clipped to the picture (float32)."""
+    h, w = rgb.shape[:2]
+    blur = cv2.blur(rgb, (3, 3)).astype(np.float32)
+    xi = np.clip(np.round(outer_lips[:, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.round(outer_lips[:, 1]).astype(int), 0, h - 1)
+    return np.median(blur[yi, xi], axis=0)
+
+
+def teeth_measures(picture: np.ndarray, inner_ring: np.ndarray, up: np.ndarray, lo: np.ndarray,
+                   lip: np.ndarray) -> tuple[float, float]:
+    """H.5's two teeth measures of a picture (H x W x 3 float32) with its inner-lip ring and
+    rows (pixel positions): the largest gap max_k |U_k - L_k| and the share of the ring's
+    filled pixels that are bright and grey (0 where fewer than 6 pixels are inside)."""
+    gap = float(np.linalg.norm(up[:, :2] - lo[:, :2], axis=1).max())
+    mask = _polygon_mask(inner_ring[:, :2], picture.shape[:2], 0) > 0.5
+    if mask.sum() < 6:
+        return gap, 0.0
+    px = picture[mask]
+    luma = px.mean(axis=1)
+    grey = px.max(axis=1) - px.min(axis=1) < 0.35 * np.maximum(luma, 1.0)
+    bright = luma > max(float(lip.mean()) * 1.1, 90.0)
+    return gap, float((bright & grey).mean())
+
+
+def shows_teeth(picture: np.ndarray, inner_ring: np.ndarray, up: np.ndarray, lo: np.ndarray,
+                lip: np.ndarray, min_gap: float = TEETH_MIN_KEY_GAP_PX,
+                min_share: float = TEETH_MIN_SHARE) -> bool:
+    """H.5's key-teeth rule (the gap at least min_gap pixels, then the bright grey share at
+    least min_share); the encoder's teeth refresh applies it to source pictures with stricter
+    limits."""
+    gap = float(np.linalg.norm(up[:, :2] - lo[:, :2], axis=1).max())
+    if gap < min_gap:
+        return False
+    return teeth_measures(picture, inner_ring, up, lo, lip)[1] >= min_share
+
+
 def _strip_triangles(n: int) -> np.ndarray:
     """Triangles of a strip of two rows of n vertices (row 0: 0..n-1, row 1: n..2n-1)."""
     t = []
@@ -108,12 +146,9 @@ class MouthAndEyes:
         self.sampler = sampler if sampler is not None else KeySampler(self.key)
         self.h, self.w = key_rgb.shape[:2]
         self.lm = key_landmarks
-        blur = cv2.blur(key_rgb, (3, 3)).astype(np.float32)
-        lips = key_landmarks[_idx(OUTER_UPPER_LIP + OUTER_LOWER_LIP)]
-        xi = np.clip(np.round(lips[:, 0]).astype(int), 0, self.w - 1)
-        yi = np.clip(np.round(lips[:, 1]).astype(int), 0, self.h - 1)
-        self.lip = np.median(blur[yi, xi], axis=0)
-        self.key_has_teeth = self._key_shows_teeth()
+        self.lip = lip_colour(key_rgb, key_landmarks[_idx(OUTER_UPPER_LIP + OUTER_LOWER_LIP)])
+        up, lo = self._lip_rows(key_landmarks)
+        self.key_has_teeth = shows_teeth(self.key, key_landmarks[_idx(INNER_LIP_RING)], up, lo, self.lip)
 
     # -- key frame -------------------------------------------------------------------------------
     def _lip_rows(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,19 +157,6 @@ class MouthAndEyes:
         up = np.vstack([lm[a], lm[_idx([u for u, _ in INNER_LIP_PAIRS])], lm[b]])
         lo = np.vstack([lm[a], lm[_idx([d for _, d in INNER_LIP_PAIRS])], lm[b]])
         return up, lo
-
-    def _key_shows_teeth(self) -> bool:
-        up, lo = self._lip_rows(self.lm)
-        if float(np.linalg.norm(up - lo, axis=1).max()) < TEETH_MIN_KEY_GAP_PX:
-            return False
-        mask = _polygon_mask(self.lm[_idx(INNER_LIP_RING)], (self.h, self.w), 0) > 0.5
-        if mask.sum() < 6:
-            return False
-        px = self.key[mask]
-        luma = px.mean(axis=1)
-        grey = px.max(axis=1) - px.min(axis=1) < 0.35 * np.maximum(luma, 1.0)
-        bright = luma > max(float(self.lip.mean()) * 1.1, 90.0)
-        return float((bright & grey).mean()) >= TEETH_MIN_SHARE
 
     def _map_strip(self, out: np.ndarray, dst: np.ndarray, src: np.ndarray, opacity: float,
                    feather: float = FEATHER_SIGMA, continue_texture: bool = False) -> None:

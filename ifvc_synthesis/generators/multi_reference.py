@@ -74,6 +74,12 @@ class MultiReferenceGenerator:
         return len(self._refs)
 
     @property
+    def reference_generators(self) -> list[object]:
+        """The single-reference generators of the store, oldest first (what the encoder's
+        refresh asks of each reference, e.g. whether its mouth shows teeth)."""
+        return [gen for _, _, gen in self._refs]
+
+    @property
     def newest(self) -> object:
         """The newest reference's generator (single-reference studies: its mask, plate, ...)."""
         if not self._refs:
