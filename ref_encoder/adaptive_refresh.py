@@ -282,8 +282,9 @@ class AdaptiveRefresh(DecoderMirror):
     @property
     def teeth_available(self) -> bool:
         """Whether the generator draws H.5's mouth interior (it has a mesh generator's features)."""
-        probe = self.generator.factory() if isinstance(self.generator, MultiReferenceGenerator) else self.generator
-        return hasattr(type(probe), "mouth")
+        gen = self.generator
+        drawn_by = gen.factory if isinstance(gen, MultiReferenceGenerator) else type(gen)
+        return isinstance(drawn_by, type) and hasattr(drawn_by, "mouth")
 
     def add_keyframe(self, reference: Reference) -> None:
         super().add_keyframe(reference)
