@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ifvc_synthesis.generators import MultiReferenceGenerator, Reference
-from ifvc_synthesis.generators.mesh_features import lip_colour, shows_teeth
+from ifvc_synthesis.generators.mesh_features import lip_colour, lip_gap, shows_teeth
 from ifvc_synthesis.idi import EYE_L, EYE_R, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP, OUTER_UPPER_LIP
 
 from .decoder_mirror import DecoderMirror
@@ -206,10 +206,13 @@ def resolve_teeth(setting: str | bool, keyframe_qp: int) -> bool:
 
 def source_shows_teeth(source: np.ndarray, landmarks: np.ndarray) -> bool:
     """H.5's key-teeth rule on a source picture (H x W x 3 uint8) with its MediaPipe landmarks,
-    with the teeth refresh's stricter limits."""
+    with the teeth refresh's stricter limits (the lip colour only where the lips are apart enough)."""
+    up, lo = landmarks[_UPPER_ROW], landmarks[_LOWER_ROW]
+    if lip_gap(up, lo) < TEETH_SOURCE_MIN_GAP_PX:
+        return False
     lip = lip_colour(source, landmarks[list(OUTER_UPPER_LIP + OUTER_LOWER_LIP)])
-    return shows_teeth(source.astype(np.float32), landmarks[list(INNER_LIP_RING)], landmarks[_UPPER_ROW],
-                       landmarks[_LOWER_ROW], lip, TEETH_SOURCE_MIN_GAP_PX, TEETH_SOURCE_MIN_SHARE)
+    return shows_teeth(source, landmarks[list(INNER_LIP_RING)], up, lo, lip, TEETH_SOURCE_MIN_GAP_PX,
+                       TEETH_SOURCE_MIN_SHARE)
 
 
 def drawing_generators(generator: object) -> list[object]:

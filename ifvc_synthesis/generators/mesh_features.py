@@ -101,16 +101,21 @@ def lip_colour(rgb: np.ndarray, outer_lips: np.ndarray) -> np.ndarray:
     return np.median(blur[yi, xi], axis=0)
 
 
+def lip_gap(up: np.ndarray, lo: np.ndarray) -> float:
+    """H.5's largest inner-lip gap max_k |U_k - L_k| (pixels) of the rows U and L."""
+    return float(np.linalg.norm(up[:, :2] - lo[:, :2], axis=1).max())
+
+
 def teeth_measures(picture: np.ndarray, inner_ring: np.ndarray, up: np.ndarray, lo: np.ndarray,
                    lip: np.ndarray) -> tuple[float, float]:
-    """H.5's two teeth measures of a picture (H x W x 3 float32) with its inner-lip ring and
-    rows (pixel positions): the largest gap max_k |U_k - L_k| and the share of the ring's
-    filled pixels that are bright and grey (0 where fewer than 6 pixels are inside)."""
-    gap = float(np.linalg.norm(up[:, :2] - lo[:, :2], axis=1).max())
+    """H.5's two teeth measures of a picture (H x W x 3, uint8 or float32) with its inner-lip
+    ring and rows (pixel positions): lip_gap and the share of the ring's filled pixels that are
+    bright and grey (0 where fewer than 6 pixels are inside)."""
+    gap = lip_gap(up, lo)
     mask = _polygon_mask(inner_ring[:, :2], picture.shape[:2], 0) > 0.5
     if mask.sum() < 6:
         return gap, 0.0
-    px = picture[mask]
+    px = picture[mask].astype(np.float32)       # float32 samples, read only inside the ring
     luma = px.mean(axis=1)
     grey = px.max(axis=1) - px.min(axis=1) < 0.35 * np.maximum(luma, 1.0)
     bright = luma > max(float(lip.mean()) * 1.1, 90.0)
@@ -123,8 +128,7 @@ def shows_teeth(picture: np.ndarray, inner_ring: np.ndarray, up: np.ndarray, lo:
     """H.5's key-teeth rule (the gap at least min_gap pixels, then the bright grey share at
     least min_share); the encoder's teeth refresh applies it to source pictures with stricter
     limits."""
-    gap = float(np.linalg.norm(up[:, :2] - lo[:, :2], axis=1).max())
-    if gap < min_gap:
+    if lip_gap(up, lo) < min_gap:
         return False
     return teeth_measures(picture, inner_ring, up, lo, lip)[1] >= min_share
 
