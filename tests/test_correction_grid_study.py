@@ -7,7 +7,7 @@ import pytest
 
 from tools.correction_grid_study import (AdaptiveBits, Variant, anchor_frames, apply_field, correction_levels,
                                          dense_flow, field, hold_levels, interpolated, residual_bits, se_bits,
-                                         main, vvc_lambda)
+                                         main, study_cell, vvc_lambda)
 
 
 def textured(h: int = 96, w: int = 96) -> np.ndarray:
@@ -99,3 +99,11 @@ def test_a_folder_without_a_campaign_is_one_line_and_exit_2(tmp_path, capsys) ->
     assert "results.csv is not a file" in capsys.readouterr().err
     assert main(["--campaign", str(tmp_path), "--codec", "g7", "--variants", "grid", "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_a_cell_of_key_frames_only_codes_nothing() -> None:
+    frames = np.stack([textured()] * 3)
+    rows = study_cell(frames, frames, {0, 1, 2}, [Variant.parse("g4q1h"), Variant.parse("g4q1p3")], 2, 25.0, 32)
+    assert [r["variant"] for r in rows] == ["none", "g4q1h", "g4q1p3"]
+    assert all(r["extra_kbps"] == 0.0 and r["extra_kbps_eg"] == 0.0 for r in rows)
+    assert len({round(r["psnr_rgb"], 6) for r in rows}) == 1

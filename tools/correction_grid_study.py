@@ -156,6 +156,8 @@ def hold_levels(levels: dict[int, np.ndarray], coded: list[int], source: np.ndar
     """An RD choice per coded frame between the previous frame's levels (residuals 0) and the
     new ones: the new levels when their squared-error gain exceeds lam times their extra
     Exp-Golomb bits."""
+    if not coded:
+        return {}
     h, w = decoded.shape[1:3]
     previous = np.zeros_like(levels[coded[0]])
     out: dict[int, np.ndarray] = {}
