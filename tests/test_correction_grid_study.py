@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tools.correction_grid_study import (AdaptiveBits, Variant, anchor_frames, apply_field, correction_levels,
-                                         dense_flow, field, hold_levels, interpolated, residual_bits, se_bits,
-                                         main, study_cell, vvc_lambda)
+                                         deadzone_levels, dense_flow, field, hold_levels, interpolated, main,
+                                         residual_bits, se_bits, study_cell, vvc_lambda)
 
 
 def textured(h: int = 96, w: int = 96) -> np.ndarray:
@@ -107,3 +107,9 @@ def test_a_cell_of_key_frames_only_codes_nothing() -> None:
     assert [r["variant"] for r in rows] == ["none", "g4q1h", "g4q1p3"]
     assert all(r["extra_kbps"] == 0.0 and r["extra_kbps_eg"] == 0.0 for r in rows)
     assert len({round(r["psnr_rgb"], 6) for r in rows}) == 1
+
+
+def test_deadzone_keeps_a_level_until_the_flow_leaves_it_by_more_than_a_step() -> None:
+    steps = {t: np.array([x]) for t, x in zip(range(1, 6), (0.4, 1.2, 0.6, 2.6, 1.7))}
+    assert [int(v[0]) for v in deadzone_levels(steps, list(steps)).values()] == [0, 1, 1, 3, 2]
+    assert Variant.parse("g4q1d") == Variant("g4q1d", 4, 1.0, 1, False, True)

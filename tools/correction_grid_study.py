@@ -17,6 +17,8 @@ measures that tool's ceiling on decoded campaign cells, before any syntax exists
 3. hold (variant suffix h): per frame, the encoder keeps the previous frame's levels unless
    the new ones lower the squared error by more than lambda times their extra Exp-Golomb bits,
    lambda = VTM's intra lambda at the cell's key-frame QP (0.57 * 2^((QP - 12) / 3));
+   deadzone (suffix d): each grid value keeps its previous level unless the pooled flow lies
+   more than one step from it, so that flow noise below a step codes nothing;
    with period P > 1 the levels are coded on anchor frames only (every P-th frame of the
    coded run and its last frame, key frames excluded) and the frames between take the
    rounded linear interpolation of the two anchors' levels;
@@ -56,28 +58,30 @@ import pandas as pd
 from conformance.campaign.cells import strided_indices
 from conformance.metrics.aggregate import frame_scores_many
 
-VARIANT = re.compile(r"^g(\d+)q(\d+(?:\.\d+)?)(?:p(\d+))?(h?)$")
+VARIANT = re.compile(r"^g(\d+)q(\d+(?:\.\d+)?)(?:p(\d+))?([hd]?)$")
 
 
 @dataclass(frozen=True)
 class Variant:
     """A correction grid of grid x grid cells, levels in steps of step pixels, coded on every
     period-th frame; hold: the encoder keeps the previous levels unless the new ones repay
-    their bits (hold_levels)."""
+    their bits (hold_levels); deadzone: each value keeps its previous level unless the flow
+    moves more than one step from it (deadzone_levels)."""
     name: str
     grid: int
     step: float
     period: int = 1
     hold: bool = False
+    deadzone: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "Variant":
         m = VARIANT.match(text)
         if not m:
-            raise ValueError(f"variant {text!r}: expected gGqQ[pP][h], e.g. g4q1, g4q1p3 or g4q1h")
+            raise ValueError(f"variant {text!r}: expected gGqQ[pP][h|d], e.g. g4q1, g4q1p3, g4q1h or g4q1d")
         if m.group(3) and m.group(4):
-            raise ValueError(f"variant {text!r}: hold (h) is for period 1 only")
-        return cls(text, int(m.group(1)), float(m.group(2)), int(m.group(3) or 1), bool(m.group(4)))
+            raise ValueError(f"variant {text!r}: hold (h) and deadzone (d) are for period 1 only")
+        return cls(text, int(m.group(1)), float(m.group(2)), int(m.group(3) or 1), m.group(4) == "h", m.group(4) == "d")
 
 
 def load_rgb(path: Path, width: int, height: int, frames: int) -> np.ndarray:
@@ -92,10 +96,27 @@ def dense_flow(source: np.ndarray, decoded: np.ndarray, flow: cv2.DISOpticalFlow
     return flow.calc(cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY), None)
 
 
+def pooled_steps(dense: np.ndarray, grid: int, step: float) -> np.ndarray:
+    """Step 2: the flow's G x G x 2 cell means in steps (before rounding)."""
+    return cv2.resize(dense, (grid, grid), interpolation=cv2.INTER_AREA) / step
+
+
 def correction_levels(dense: np.ndarray, grid: int, step: float) -> np.ndarray:
     """Step 2: the G x G x 2 integer levels of one frame."""
-    pooled = cv2.resize(dense, (grid, grid), interpolation=cv2.INTER_AREA)
-    return np.round(pooled / step).astype(np.int64)
+    return np.round(pooled_steps(dense, grid, step)).astype(np.int64)
+
+
+def deadzone_levels(steps: dict[int, np.ndarray], coded: list[int]) -> dict[int, np.ndarray]:
+    """Step 3, deadzone: each value keeps the previous frame's level (zero before the first)
+    unless the pooled flow lies more than one step from it; then it takes the rounded flow."""
+    out: dict[int, np.ndarray] = {}
+    previous = None
+    for t in coded:
+        x = steps[t]
+        previous = np.zeros(x.shape, np.int64) if previous is None else previous
+        previous = np.where(np.abs(x - previous) > 1.0, np.round(x).astype(np.int64), previous)
+        out[t] = previous
+    return out
 
 
 def coded_runs(coded: list[int]) -> list[list[int]]:
@@ -231,7 +252,10 @@ def study_cell(source: np.ndarray, decoded: np.ndarray, keys: set[int], variants
     dense = {t: dense_flow(source[t], decoded[t], flow) for t in coded}
     versions, extras = [decoded], [(0, 0.0)]
     for v in variants:
-        levels = {t: correction_levels(dense[t], v.grid, v.step) for t in coded}
+        if v.deadzone:
+            levels = deadzone_levels({t: pooled_steps(dense[t], v.grid, v.step) for t in coded}, coded)
+        else:
+            levels = {t: correction_levels(dense[t], v.grid, v.step) for t in coded}
         anchors = anchor_frames(coded, v.period)
         if v.hold:
             levels = hold_levels(levels, coded, source, decoded, v.step, vvc_lambda(qp))
@@ -259,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sequences-dir", type=Path, default=Path("work/sequences"))
     ap.add_argument("--variants", nargs="+", required=True, help="gGqQ[pP]: grid G x G, step Q pixels, period P")
     ap.add_argument("--sequences", nargs="+", help="only these sequences (e.g. to split the work over processes)")
+    ap.add_argument("--points", nargs="+", type=int, help="only these key-frame QPs")
     ap.add_argument("--vgg-stride", type=int, default=10)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -274,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     cells = results[results.codec == args.codec]
     if args.sequences:
         cells = cells[cells.sequence.isin(args.sequences)]
+    if args.points:
+        cells = cells[cells.point.isin(args.points)]
     if cells.empty:
         print(f"error: no rows of codec {args.codec!r} in {args.campaign / 'results.csv'}", file=sys.stderr)
         return 2

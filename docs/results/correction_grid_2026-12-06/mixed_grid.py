@@ -1,13 +1,14 @@
 """BD-rates of mixed schedules: a correction-grid variant's rows at some key-frame QPs, the
 uncorrected rows (codec none) at the others, from tools/correction_grid_study.py's results.
 
-    python docs/results/correction_grid_2026-12-06/mixed_grid.py STUDY_RESULTS.csv ANCHOR_RESULTS.csv VARIANT...
+    python docs/results/correction_grid_2026-12-06/mixed_grid.py STUDY_RESULTS.csv[,MORE.csv] ANCHOR_RESULTS.csv VARIANT...
 
 Prints per variant and schedule the mean over the clips of the per-clip BD-rates (PCHIP,
 conformance.campaign.bd_rate) against the anchor's vvc rows on LPIPS-Alex, LPIPS-VGG, DISTS
 and PSNR-RGB (PSNR: the mean over the clips where it is defined, and how many), and the
 mean kbit/s, LPIPS-VGG and PSNR-RGB at QP 22 and 32; then the clips whose PSNR-RGB BD-rate is
-defined under each schedule.
+defined under each schedule. A schedule is skipped for a variant without rows at all its QPs (e.g. one
+studied at QP 22 and 32 only). Several study CSVs, comma-separated, are read as one.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def main() -> int:
     if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
         return 2
-    rows, anchor = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
+    rows = pd.concat([pd.read_csv(path) for path in sys.argv[1].split(",")], ignore_index=True)
+    rows = rows.drop_duplicates(subset=["codec", "sequence", "point"])
+    anchor = pd.read_csv(sys.argv[2])
     anchor = anchor[anchor.codec == "vvc"]
     clips = sorted(rows[rows.codec == "none"].sequence.unique())
     print("| variant | grid at QP | LPIPS-Alex | LPIPS-VGG | DISTS | PSNR-RGB (defined) | QP 22 kbps / VGG / PSNR | QP 32 kbps / VGG / PSNR |")
@@ -34,6 +37,8 @@ def main() -> int:
     for variant in sys.argv[3:]:
         for qps in SCHEDULES:
             if not qps and variant != sys.argv[3]:
+                continue
+            if not set(qps) <= set(rows.loc[rows.codec == variant, "point"]):
                 continue
             mixed = pd.concat([rows[(rows.codec == variant) & rows.point.isin(qps)],
                                rows[(rows.codec == "none") & ~rows.point.isin(qps)]])
