@@ -55,6 +55,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from bitstream.raw_video import read_rgb444
 from conformance.campaign.cells import strided_indices
 from conformance.metrics.aggregate import frame_scores_many
 
@@ -82,13 +83,6 @@ class Variant:
         if m.group(3) and m.group(4):
             raise ValueError(f"variant {text!r}: hold (h) and deadzone (d) are for period 1 only")
         return cls(text, int(m.group(1)), float(m.group(2)), int(m.group(3) or 1), m.group(4) == "h", m.group(4) == "d")
-
-
-def load_rgb(path: Path, width: int, height: int, frames: int) -> np.ndarray:
-    """Planar RGB 4:4:4 8-bit file -> N x H x W x 3."""
-    data = np.fromfile(path, np.uint8)
-    planes = data[: data.size // (3 * width * height) * 3 * width * height]
-    return np.ascontiguousarray(planes.reshape(-1, 3, height, width).transpose(0, 2, 3, 1)[:frames])
 
 
 def dense_flow(source: np.ndarray, decoded: np.ndarray, flow: cv2.DISOpticalFlow) -> np.ndarray:
@@ -322,8 +316,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {', '.join(absent)} missing (the campaign must keep its decoded pictures)", file=sys.stderr)
                 return 2
             n = int(cell.frames)
-            source = load_rgb(args.sequences_dir / f"{name}_256x256_25_8bit_444.rgb", 256, 256, n)
-            decoded = load_rgb(folder / f"{stem}.rgb", 256, 256, n)
+            try:
+                source = read_rgb444(needed[0], max_frames=n)
+                decoded = read_rgb444(needed[1], max_frames=n)
+            except ValueError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
             keys = key_frames(folder / f"{stem}.encoder_log.csv")
             cached.update({r["variant"]: r for r in study_cell(source, decoded, keys, missing, args.vgg_stride, 25.0, qp)})
             done.write_text(json.dumps({"rows": list(cached.values())}, indent=1) + "\n")

@@ -23,8 +23,9 @@ import cv2
 import mediapipe as mp
 import numpy as np
 
+from bitstream.raw_video import read_rgb444
 from conformance.metrics.aggregate import frame_scores_many
-from tools.correction_grid_study import load_rgb
+from conformance.metrics.psnr import psnr_from_mse
 
 H = W = 256
 LEFT_EYE = [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246]
@@ -61,8 +62,8 @@ def main() -> int:
     totals: dict[str, dict[str, list[float]]] = {}
     for folder in sorted((campaign / "cells" / codec).iterdir()):
         name = folder.name
-        source = load_rgb(Path("work/sequences") / f"{name}_256x256_25_8bit_444.rgb", W, H, 100)
-        decoded = load_rgb(folder / f"{name}_{codec}_qp{qp}.rgb", W, H, 100)
+        source = read_rgb444(Path("work/sequences") / f"{name}_256x256_25_8bit_444.rgb", W, H, 100)
+        decoded = read_rgb444(folder / f"{name}_{codec}_qp{qp}.rgb", W, H, 100)
         composites: dict[str, list[np.ndarray]] = {}
         used = []
         for t in range(5, len(decoded), 10):
@@ -82,7 +83,7 @@ def main() -> int:
         row = {}
         for region, s in zip(names, scores):
             mse = float(np.mean((reference.astype(np.float64) - np.stack(composites[region])) ** 2))
-            row[region] = {"psnr_rgb": 10 * np.log10(255 ** 2 / mse), **{m: float(np.mean(v)) for m, v in s.items()}}
+            row[region] = {"psnr_rgb": float(psnr_from_mse(mse)), **{m: float(np.mean(v)) for m, v in s.items()}}
             for m, x in row[region].items():
                 totals.setdefault(region, {}).setdefault(m, []).append(x)
         print(name, json.dumps({r: {m: round(x, 4) for m, x in v.items()} for r, v in row.items()}), flush=True)

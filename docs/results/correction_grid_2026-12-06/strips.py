@@ -14,8 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.correction_grid_study import (Variant, apply_field, correction_levels, dense_flow, field, key_frames,
-                                         load_rgb)
+from bitstream.raw_video import read_rgb444
+from conformance.metrics.psnr import psnr_from_mse
+
+from tools.correction_grid_study import Variant, apply_field, correction_levels, dense_flow, field, key_frames
 
 
 def titled(picture: np.ndarray, text: str) -> np.ndarray:
@@ -25,7 +27,7 @@ def titled(picture: np.ndarray, text: str) -> np.ndarray:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return 10 * np.log10(255.0 ** 2 / max(float(((a.astype(np.float64) - b) ** 2).mean()), 1e-9))
+    return float(psnr_from_mse(((a.astype(np.float64) - b) ** 2).mean()))
 
 
 def main() -> int:
@@ -44,8 +46,8 @@ def main() -> int:
     for spec in args.clip:
         name, frames = spec.split(":")
         stem = args.campaign / "cells" / args.codec / name / f"{name}_{args.codec}_qp{args.qp}"
-        source = load_rgb(args.sequences_dir / f"{name}_256x256_25_8bit_444.rgb", 256, 256, 100)
-        decoded = load_rgb(Path(f"{stem}.rgb"), 256, 256, 100)
+        source = read_rgb444(args.sequences_dir / f"{name}_256x256_25_8bit_444.rgb", max_frames=100)
+        decoded = read_rgb444(Path(f"{stem}.rgb"), max_frames=100)
         keys = key_frames(Path(f"{stem}.encoder_log.csv"))
         for t in map(int, frames.split(",")):
             corrected = decoded[t] if t in keys else apply_field(
