@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cabac_engine import ContextModel
-from .semantic_groups import NUM_SEM_GROUPS  # head, eyes, mouth, other (Table 3d)
+from .semantic_groups import NUM_SEM_GROUPS  # head, eyes, mouth, other, correction (Table 3d)
 
 NUM_CTX_SKIP = 2
 NUM_CTX_SIG = 2
@@ -53,10 +53,6 @@ class CompactElementInit:
 COMPACT_UNTRAINED_ELEMENT = CompactElementInit((UNTRAINED,) * NUM_CTX_SIG2, (UNTRAINED,) * 2,
                                                (UNTRAINED,) * NUM_CTX_PAR,
                                                (UNTRAINED,) * NUM_CTX_GT3, (UNTRAINED,) * 3)
-# su_frame_idx_delta_flag, su_num_frames_pred_flag, sf_skip_flag 0..1.
-# su_frame_idx_delta_flag, su_num_frames_pred_flag, sf_skip_flag 0..1.
-# su_frame_idx_delta_flag, su_num_frames_pred_flag, sf_skip_flag 0..1.
-# su_frame_idx_delta_flag, su_num_frames_pred_flag, sf_skip_flag 0..1.
 # Tables 10a and 10b: (initValue, shiftIdx) of the syntax-2 contexts, trained on the train split
 # of the test conditions (tools/train_cabac_init.py: for each context the pair that minimises
 # the bits of its bins over the train clips coded by the reference encoder at its default
@@ -67,11 +63,12 @@ COMPACT_UNTRAINED_ELEMENT = CompactElementInit((UNTRAINED,) * NUM_CTX_SIG2, (UNT
 FRAME_IDX_DELTA_FLAG_CTX_INIT = (0, 0)
 NUM_FRAMES_PRED_FLAG_CTX_INIT = (54, 8)
 COMPACT_SKIP_CTX_INIT: tuple[tuple[int, int], ...] = ((12, 1), (28, 1))
-# sf_group_flag ctxInc 0..3, per group g (head, eyes, mouth, other).
+# sf_group_flag ctxInc 0..3, per group g (head, eyes, mouth, other, correction).
 GROUP_FLAG_CTX_INIT: tuple[tuple[tuple[int, int], ...], ...] = (
     ((36, 4), (7, 4), (35, 0), (35, 0)),
     ((50, 1), (6, 0), (33, 5), (27, 4)),
     ((35, 0), (35, 0), (49, 4), (50, 5)),
+    ((35, 0), (35, 0), (35, 0), (35, 0)),
     ((35, 0), (35, 0), (35, 0), (35, 0)),
 )
 # Table 10b, per element id: sig 0..3, gt1 0..1, par 0..2, gt3 0..2, sign 0..2 (ids without an

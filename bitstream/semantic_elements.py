@@ -66,8 +66,30 @@ SEMANTIC_ELEMENTS: tuple[SemanticElement, ...] = (
                     "sequence's first picture, down positive (spec 1.2)"),
 )
 
-ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_ELEMENTS}
-ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS}
+# Table 3e (spec 1.2 draft, Compact profile): the correction elements, a 4 x 4 grid of
+# displacements that the decoder applies to the generator's picture (clause 8.6.2). They are
+# signalled, predicted and coded like the elements of Table 3, but they are not facial
+# semantics: they have no value in clause 8.3.5's vector (SEMANTIC_ELEMENTS stays the face and
+# the background), cannot be edited, and the synthesis reads their levels. corr_dx[ k ] (ids
+# 16..31) and corr_dy[ k ] (ids 32..47) of cell k = 4 * row + column, in picture widths and
+# heights; default precision 8 is a pixel at 256 x 256.
+CORRECTION_GRID_SIZE = 4
+CORRECTION_DX_FIRST_ID = 16
+CORRECTION_DY_FIRST_ID = CORRECTION_DX_FIRST_ID + CORRECTION_GRID_SIZE ** 2
+CORRECTION_ELEMENTS: tuple[SemanticElement, ...] = tuple(
+    SemanticElement(first + k, f"corr_{axis}_{k}", unit, -1, 1, 8, 12, 0,
+                    f"{'horizontal' if axis == 'dx' else 'vertical'} displacement at the centre of "
+                    f"correction cell {k} (row {k // CORRECTION_GRID_SIZE}, column "
+                    f"{k % CORRECTION_GRID_SIZE}) at which the decoder samples the generator's "
+                    f"picture, {'right' if axis == 'dx' else 'down'} positive (clause 8.6.2)")
+    for axis, first, unit in (("dx", CORRECTION_DX_FIRST_ID, "picture width"),
+                              ("dy", CORRECTION_DY_FIRST_ID, "picture height"))
+    for k in range(CORRECTION_GRID_SIZE ** 2))
+CORRECTION_ELEMENT_IDS: tuple[int, ...] = tuple(e.element_id for e in CORRECTION_ELEMENTS)
+
+# Every element a header may name (Tables 3 and 3e).
+ELEMENT_BY_ID: dict[int, SemanticElement] = {e.element_id: e for e in SEMANTIC_ELEMENTS + CORRECTION_ELEMENTS}
+ELEMENT_BY_NAME: dict[str, SemanticElement] = {e.name: e for e in SEMANTIC_ELEMENTS + CORRECTION_ELEMENTS}
 # The elements of versions 1.0 and 1.1 (ids 0..13): the face. Spec 1.2 adds the background's
 # displacement (bg_tx, bg_ty), which only an image-based estimate gives, not the landmarks.
 BG_TX_ID, BG_TY_ID = 14, 15
@@ -88,5 +110,6 @@ DEFAULT_ELEMENT_IDS: tuple[int, ...] = tuple(i for i in BASELINE_ELEMENT_IDS if 
 # csh_background_elements_flag (spec 7.4.7) names it with one bit; what the reference encoder
 # signals for a generator that moves its background plate (Annex G.5a).
 DEFAULT_BACKGROUND_ELEMENT_IDS: tuple[int, ...] = DEFAULT_ELEMENT_IDS + BACKGROUND_ELEMENT_IDS
+# compact_sequence_header( )'s csh_correction_elements_flag (spec 7.4.7) appends Table 3e.
 # The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
 NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)

@@ -11,7 +11,8 @@ from .cabac_contexts import (COMPACT_SKIP_CTX_INIT, MAX_RICE_STAT, NUM_CTX_PER_E
                              default_element_init)
 from .generator_registry import GENERATOR_BY_ID, registered_generator_id
 from .semantic_groups import NUM_SEM_GROUPS, group_list
-from .semantic_elements import DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
+from .semantic_elements import (BACKGROUND_ELEMENT_IDS, CORRECTION_ELEMENT_IDS, DEFAULT_BACKGROUND_ELEMENT_IDS,
+                                DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID)
 from .syntax_coder import SyntaxReader, SyntaxWriter
 
 Coder = SyntaxReader | SyntaxWriter
@@ -184,12 +185,22 @@ def _table_index(table: dict[int, tuple[int, int]], value: tuple[int, int]) -> i
 
 
 
+def named_sem_set(background: int, correction: int) -> tuple[int, ...]:
+    """The element set that csh_background_elements_flag and csh_correction_elements_flag name
+    (spec 7.4.7): DEFAULT_ELEMENT_IDS, then bg_tx and bg_ty when background is 1, then the 32
+    correction elements of Table 3e when correction is 1."""
+    return ((DEFAULT_BACKGROUND_ELEMENT_IDS if background else DEFAULT_ELEMENT_IDS)
+            + (CORRECTION_ELEMENT_IDS if correction else ()))
+
+
+NAMED_SEM_SETS: tuple[tuple[int, ...], ...] = tuple(named_sem_set(b, c) for b in (0, 1) for c in (0, 1))
+
+
 def default_sem_set(sh: SequenceHeader) -> tuple[int, ...] | None:
     """The default element set that sh_sem_element_id is (csh_default_sem_set_flag's condition,
-    spec 7.4.7): DEFAULT_ELEMENT_IDS, or with csh_background_elements_flag the same followed by
-    bg_tx and bg_ty; None for any other list."""
+    spec 7.4.7): one of the four sets named_sem_set( ) gives; None for any other list."""
     ids = tuple(sh.sh_sem_element_id)
-    return ids if ids in (DEFAULT_ELEMENT_IDS, DEFAULT_BACKGROUND_ELEMENT_IDS) else None
+    return ids if ids in NAMED_SEM_SETS else None
 
 
 def default_sem_elements(sh: SequenceHeader) -> bool:
@@ -231,9 +242,10 @@ def code_compact_sequence_header(c: Coder, sh: SequenceHeader) -> SequenceHeader
     elements_flag = flag("csh_default_sem_elements_flag", default_sem_elements(sh))
     set_flag = elements_flag or flag("csh_default_sem_set_flag", default_sem_set(sh) is not None)
     if set_flag:
-        background = c.u("csh_background_elements_flag", 1,
-                         int(default_sem_set(sh) == DEFAULT_BACKGROUND_ELEMENT_IDS))
-        ids = DEFAULT_BACKGROUND_ELEMENT_IDS if background else DEFAULT_ELEMENT_IDS
+        named = default_sem_set(sh) or ()
+        background = c.u("csh_background_elements_flag", 1, int(BACKGROUND_ELEMENT_IDS[0] in named))
+        correction = c.u("csh_correction_elements_flag", 1, int(CORRECTION_ELEMENT_IDS[0] in named))
+        ids = named_sem_set(background, correction)
         n = len(ids)
         if c.reading:
             sh.sh_sem_element_id = list(ids)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bitstream.head_location import head_loc_cell_from_levels
 from bitstream.profiles import PROFILE_COMPACT
-from bitstream.semantic_groups import GROUP_EYES, GROUP_HEAD, GROUP_MOUTH
+from bitstream.semantic_groups import GROUP_EYES, GROUP_HEAD, GROUP_MOUTH, NUM_SEM_GROUPS
 from bitstream.semantic_temporal import interpolate_unit, unit_residuals
 from bitstream.structures import (ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SemanticFrame, SemanticUnit,
                                   SequenceHeader, code_semantic_unit)
@@ -28,7 +28,7 @@ MODE = {EG: "eg", CABAC: "cabac"}
 
 
 def _sh(entropy: int, periods: dict[int, int], **kw: object) -> SequenceHeader:
-    minus1 = [0] * 4
+    minus1 = [0] * NUM_SEM_GROUPS
     for g, p in periods.items():
         minus1[g] = p - 1
     return header(entropy=entropy, sh_profile_idc=PROFILE_COMPACT, sh_sem_temporal_flag=1,  # type: ignore[arg-type]

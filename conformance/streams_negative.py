@@ -319,8 +319,12 @@ def header_errors() -> list[Built]:
          ["sh_level_idc"], "sh_level_idc"),
         ("neg_version_major2", {"sh_version_major": 2}, "sh_version_major 2 (this is version 1)",
          ["sh_version_major"], "sh_version_major"),
-        ("neg_element_not_main", {"sh_sem_element_id": [0, 20]}, ("element id 20, not in Table 3, "
-                                                            "is not allowed in the Main profile"), ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
+        ("neg_element_not_main", {"sh_sem_element_id": [0, 60]}, ("element id 60, in neither Table 3 nor "
+                                                            "Table 3e, is not allowed in the Main profile"), ["sh_sem_element_id (A.2)"], "sh_sem_element_id"),
+        ("neg_correction_element_in_main", {"sh_sem_element_id": [0, 16]}, ("element id 16 (corr_dx_0, Table 3e, "
+                                                                      "version 1.2), an element of the Compact profile only, "
+                                                                      "in a Main-profile stream"),
+         ["sh_sem_element_id (A.2, A.4)"], "sh_sem_element_id"),
         ("neg_bg_element_in_main", {"sh_sem_element_id": [0, 14]}, ("element id 14 (bg_tx, version 1.2), "
                                                               "an element of the Compact profile only, in a Main-profile stream"),
          ["sh_sem_element_id (A.2, A.4)"], "sh_sem_element_id"),

@@ -551,24 +551,53 @@ def element_streams() -> list[Built]:
                          DECODE))
     for mode in (EG, CABAC):
         sh = header(entropy=mode, precisions=[MAX_P[i] for i in ALL_IDS], num_frames=27)
-        bounds = [sh.level_bounds(i) for i in range(sh.num_sem_elements)]
-        lows = [lo for lo, _ in bounds]
-        highs = [hi for _, hi in bounds]
-        frames = [highs, lows, highs, lows]
-        for n in range(22):    # a deterministic scatter over each range
-            frames.append([lo + ((n * 2654435761 + 97 * i) % (hi - lo + 1)) for i, (lo, hi) in enumerate(bounds)])
-        a = Assembler(sh)
-        a.keyframe(raw_picture(sh), lows)
-        a.semantics_in_units(frames[:13], 13, hash_every_unit=True)
-        a.semantics_in_units(frames[13:], 1)
-        a.hash()
-        a.end()
-        out.append(Built(f"{MODE[mode]}_all_elements_extreme", a.getvalue(), sh,
+        out.append(Built(f"{MODE[mode]}_all_elements_extreme", _extreme_scatter(sh, back_to_zero=False), sh,
                          f"{MODE[mode]}: all 14 elements at max precision, every level jumping "
                          "between the ends of its range at once, then scattered over the range",
                          ["all elements at max precision", "sem_res=+-ResMax for all elements",
                           "sem_res_abs_minus3 with large EGk (CABAC)", "RiceStat adaptation (CABAC)"],
                          "levels lo + (n*2654435761 + 97 i) mod (range)", DECODE))
+    out.extend(_correction_extreme_streams())
+    return out
+
+
+def _extreme_scatter(sh: SequenceHeader, back_to_zero: bool) -> bytes:
+    """A raw key frame at every element's LevelMin, then 26 frames: every level at its maximum,
+    minimum, maximum, then minimum again (back_to_zero: 0), then a deterministic scatter over
+    each range; 13 frames in one unit, then units of one frame, hash units."""
+    bounds = [sh.level_bounds(i) for i in range(sh.num_sem_elements)]
+    lows = [lo for lo, _ in bounds]
+    highs = [hi for _, hi in bounds]
+    frames = [highs, lows, highs, [0] * len(lows) if back_to_zero else lows]
+    for n in range(22):    # a deterministic scatter over each range
+        frames.append([lo + ((n * 2654435761 + 97 * i) % (hi - lo + 1)) for i, (lo, hi) in enumerate(bounds)])
+    a = Assembler(sh)
+    a.keyframe(raw_picture(sh), lows)
+    a.semantics_in_units(frames[:13], 13, hash_every_unit=True)
+    a.semantics_in_units(frames[13:], 1)
+    a.hash()
+    a.end()
+    return a.getvalue()
+
+
+def _correction_extreme_streams() -> list[Built]:
+    """The 32 correction elements of Table 3e (version 1.2, Compact profile) with head_yaw, at
+    their max precision 12, levels jumping between the ends of the range (displacements of a
+    whole picture, clause 8.6.2) and scattered over it."""
+    from bitstream.semantic_elements import CORRECTION_ELEMENT_IDS
+    out = []
+    for mode in (EG, CABAC):
+        ids = [0, *CORRECTION_ELEMENT_IDS]
+        sh = header(entropy=mode, ids=ids, precisions=[1, *(ELEMENT_BY_ID[e].max_precision for e in ids[1:])],
+                    num_frames=27, sh_profile_idc=PROFILE_COMPACT)
+        out.append(Built(f"{MODE[mode]}_correction_elements_extreme", _extreme_scatter(sh, back_to_zero=True), sh,
+                         f"{MODE[mode]}, Compact profile: head_yaw and the 32 correction elements (Table 3e) at "
+                         "max precision 12, every level jumping between the ends of its range at once (the "
+                         "generator's picture sampled a whole picture away, edges replicated), then scattered",
+                         ["sh_sem_element_id=16..47 (Table 3e)", "sh_sem_precision=12", "group correction (Table 3d)",
+                          "sem_res=+-ResMax", "clause 8.6.2 correction", f"sh_entropy_coding_mode={mode}"],
+                         "levels lo + (n*2654435761 + 97 i) mod (range) "
+                         "(conformance.streams_positive._correction_extreme_streams)", DECODE))
     return out
 
 
@@ -666,6 +695,20 @@ def compact_header_streams() -> list[Built]:
                         ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=0",
                          "csh_default_sem_set_flag=1", "csh_background_elements_flag=1",
                          "sh_sem_precision[13..14] (bg_tx, bg_ty)"]))
+    # the default set with the background displacement and the correction elements (spec 1.2),
+    # every precision the default: three flags name the 47 elements
+    from bitstream.structures import named_sem_set
+    ids = list(named_sem_set(1, 1))
+    sh = header(entropy=CABAC, ids=ids, precisions=[ELEMENT_BY_ID[i].default_precision for i in ids],
+                num_frames=13, width=64, height=64, sh_profile_idc=PROFILE_COMPACT, compact_form=1)
+    out.append(_compact(sh, "cabac_compact_header_correction_set", 26,
+                        "compact header naming the default element set followed by bg_tx, bg_ty and the 32 "
+                        "correction elements (csh_background_elements_flag 1, csh_correction_elements_flag 1) "
+                        "at their default precisions; the correction grid moves each synthesised frame by up "
+                        "to 0.03 picture widths (clause 8.6.2)",
+                        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_default_sem_elements_flag=1",
+                         "csh_background_elements_flag=1", "csh_correction_elements_flag=1",
+                         "group correction (Table 3d)", "clause 8.6.2 correction"]))
     # a table frame rate, an explicit element list, and the generator in full form
     ids = [0, 1, 2, 7, 8, 9]
     sh = header(entropy=EG, ids=ids, num_frames=13, fps=(30000, 1001), sh_profile_idc=PROFILE_COMPACT,

@@ -198,7 +198,7 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
            _face_background_motion(real, source), _face_head_move_geometric4(real, source),
            _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source),
-           _face_mouth_geometric7(real, source)]
+           _face_mouth_geometric7(real, source), _face_correction_geometric7(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -318,21 +318,23 @@ def _on_first_key(sh: SequenceHeader, kf: KeyframeUnit, key: list[int], motion: 
 
 
 def _real_key_motion(real: bytes, source: str, name: str, generator: str, motion: Motion, description: str,
-                     exercises: list[str], how: str, background: bool = False, which: int = 0) -> Built:
+                     exercises: list[str], how: str, background: bool = False, which: int = 0,
+                     correction: bool = False) -> Built:
     """The first key frame of face_real_cabac (which = 1: its second) and 24 frames of
     closed-form motion after it (_on_first_key, 4 frames per semantic unit), the header naming
     the registered generator; background: the Compact profile's default set with bg_tx and
-    bg_ty (key levels 0)."""
-    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS
+    bg_ty (key levels 0); correction: followed by the correction elements of Table 3e (key
+    levels 0)."""
+    from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS, CORRECTION_ELEMENT_IDS
     sh, kf = _first_keyframe_for(real, generator, which=which)
     key = list(kf.kf_ref_sem_level)
-    if background:
-        sh.sh_profile_idc = PROFILE_COMPACT          # bg_tx, bg_ty are Compact-profile elements (A.4)
-        sh.compact_form = 1                          # the default set + background: csh_background_elements_flag
-        sh.sh_sem_element_id = [*sh.sh_sem_element_id, *BACKGROUND_ELEMENT_IDS]
-        sh.sh_sem_precision = [*sh.sh_sem_precision,
-                               *(ELEMENT_BY_ID[e].default_precision for e in BACKGROUND_ELEMENT_IDS)]
-        key += [0, 0]
+    added = [*(BACKGROUND_ELEMENT_IDS if background else ()), *(CORRECTION_ELEMENT_IDS if correction else ())]
+    if added:
+        sh.sh_profile_idc = PROFILE_COMPACT          # Compact-profile elements (A.4)
+        sh.compact_form = 1                          # the default set + csh_background/correction_elements_flag
+        sh.sh_sem_element_id = [*sh.sh_sem_element_id, *added]
+        sh.sh_sem_precision = [*sh.sh_sem_precision, *(ELEMENT_BY_ID[e].default_precision for e in added)]
+        key += [0] * len(added)
     data = _on_first_key(sh, kf, key, motion, 4)
     return Built(name, data, sh, description, exercises, how, DECODE, needs_shared=True, needs_vvenc=True,
                  source=source)
@@ -437,6 +439,28 @@ def _face_mouth_geometric7(real: bytes, source: str) -> Built:
          "sh_entropy_coding_mode=1"],
         "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-7; levels = "
         "key levels + closed-form motion (conformance.streams_vvc._face_mouth_geometric7)")
+
+
+def _face_correction_geometric7(real: bytes, source: str) -> Built:
+    """The head turning and the correction grid (Table 3e, clause 8.6.2) moving the generator's
+    picture by a smooth field of up to about 3 pixels that changes from cell to cell, decoded by
+    ifvc-geometric-7: every semantic frame resampled by its grid, the key frame not."""
+    def motion(n: int, t: float) -> tuple[tuple[str, float], ...]:
+        grid = tuple((f"corr_{axis}_{k}", 0.012 * np.sin(2 * np.pi * t + 0.4 * k + (1.3 if axis == "dy" else 0.0)))
+                     for axis in ("dx", "dy") for k in range(16))
+        return (("head_yaw", 10 * np.sin(2 * np.pi * t)),) + grid
+    return _real_key_motion(
+        real, source, "face_correction_geometric7_cabac", "ifvc-geometric-7", motion,
+        "the first key frame of face_real_cabac while the head turns (yaw +-10 degrees), with the 32 "
+        "correction elements following a smooth field (corr_dx_k, corr_dy_k = 0.012 sin(2 pi t + 0.4 k "
+        "(+ 1.3 for dy)) picture sizes, about 3 pixels), decoded by ifvc-geometric-7 and corrected by "
+        "clause 8.6.2",
+        ["unit_type=6 (COMPACT_SEQUENCE_HEADER)", "csh_correction_elements_flag=1", "sh_profile_idc=2 (Compact)",
+         "group correction (Table 3d)", "clause 8.6.2 correction", "sh_generator_name=ifvc-geometric-7",
+         "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, header switched to the Compact profile (compact form) "
+        "with the correction elements (key levels 0), generator ifvc-geometric-7; levels = key levels + "
+        "closed-form motion (conformance.streams_vvc._face_correction_geometric7)", correction=True)
 
 
 # The learned generators' streams: the same motion as face_synthetic_motion_eg, CABAC.

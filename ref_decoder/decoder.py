@@ -24,6 +24,7 @@ from bitstream.semantic_reconstruction import values_from_levels  # noqa: F401 (
 from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser)
 from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
+from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction
 from ifvc_synthesis.generators import Generator, Reference, get_generator, use_references
 
 from .edits import EditApplier
@@ -124,6 +125,7 @@ class Decoder:
         self._key_values: np.ndarray | None = None
         # Decoded key frames kept for synthesis (spec A.5): at most MaxRefFrames of the level.
         self.references: ReferenceStore[Reference] = ReferenceStore(1)
+        self._correction: CorrectionLayout | None = None     # the stream's correction elements (8.6.2)
 
     # -- helpers -------------------------------------------------------------------------
     def _values(self, levels: list[int]) -> np.ndarray:
@@ -158,7 +160,13 @@ class Decoder:
             values = self.character.values + (values - self._key_values)
             values = np.clip(values, _MIN_VALUES, _MAX_VALUES)
         values = self.edits.apply(idx, values)
-        return DecodedFrame(idx, self._generate(self.generator.synthesize, values), values, levels, kind)
+        rgb = self._generate(self.generator.synthesize, values)
+        if (self._correction is not None and kind != "key" and self.character is None
+                and not self.edits.touches(idx)):
+            # 8.6.2: the correction describes the picture as coded, not an edited or
+            # character's one, and a key frame shows its decoded picture
+            rgb = apply_correction(rgb, self._correction, levels)
+        return DecodedFrame(idx, rgb, values, levels, kind)
 
     def _generate(self, fn, *args):  # type: ignore[no-untyped-def]
         """Calls the generator; its failures (not the stream's) become a DecodingError."""
@@ -186,6 +194,8 @@ class Decoder:
                     self.edits.check_stream_length(unit.sh.sh_num_frames)
                 self.generator = self._select_generator(unit.sh)
                 self.references = ReferenceStore(max_ref_frames(unit.sh.sh_level_idc))
+                layout = CorrectionLayout(unit.sh)
+                self._correction = layout if layout.present else None
             elif isinstance(unit, ParsedKeyframe):
                 yield from self._inferred(unit.inferred_before)
                 yield self._keyframe(unit)

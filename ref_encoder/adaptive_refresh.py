@@ -279,6 +279,7 @@ class AdaptiveRefresh(DecoderMirror):
         self._newest_for_teeth = False      # the newest key frame was inserted for teeth
         self._pending_teeth = False         # the key frame about to be added is inserted for teeth
         self.stats = RefreshStats()
+        self.last_picture: np.ndarray | None = None    # the picture the last falls_short drew
         self._reasons: dict[int, tuple[str, ...]] = {}      # frame -> measures it fell short on when last
                                                             # judged (frames that did not: not kept)
 
@@ -322,6 +323,7 @@ class AdaptiveRefresh(DecoderMirror):
         else:                                 # the same picture, with the field that drew it
             synth, map_x, map_y, layers, _ = self.generator.synthesize_with_layers(reconstructed_values)
             invented = invented_share(map_x, map_y, layers.person_alpha)
+        self.last_picture = synth             # the encoder's correction grid reuses it (same levels)
         q = region_psnr(synth, source, face_box(landmarks, w, h))
         failed = None if self.failed_limit is None else failed_share(synth, source)
         self.stats.seconds += time.perf_counter() - t0

@@ -32,6 +32,7 @@ from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHO
                                TEETH_AUTO_MAX_QP, resolve_check_every, resolve_failed, resolve_invented,
                                resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
+from .correction_grid import CORRECTION_AUTO_MAX_QP  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
 from .semantic_rdoq import (DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR,  # noqa: E402
@@ -179,6 +180,10 @@ def summary(result: EncodeResult, fps: float) -> str:
         lines.append(f"pose fit: {f.fitted} frames searched, {f.moved} moved ({f.from_reference} from a key "
                      f"frame's pose; proxy PSNR +{gain:.2f} dB a searched frame), {f.synthesised} pictures "
                      f"drawn, {f.seconds:.1f} s")
+    if result.correction is not None:
+        g = result.correction
+        lines.append(f"correction grid: {g.frames} frames measured, {g.coded} coded a new grid (the others held "
+                     f"the previous one), {g.seconds:.1f} s")
     if result.multi_face_frames:
         lines.append(f"frames with more than one face: {result.multi_face_frames} (one face coded, Annex B.2)")
     return "\n".join(lines)
@@ -232,6 +237,12 @@ def build_parser() -> CommandParser:
                          "draws the frame shows teeth (the mouth's teeth band is then the key frame's own teeth "
                          f"instead of a grey band); auto: on at --qp {TEETH_AUTO_MAX_QP} or below. A picture "
                          "option that costs rate: off by default (docs/results/teeth_refresh_2026-12-06)")
+    ap.add_argument("--correction-grid", choices=["off", "on", "auto"], default="auto",
+                    help="signal the correction elements (spec Table 3e, clause 8.6.2; Compact profile): a "
+                         "4x4 grid of displacements, chosen from the optical flow between the source and "
+                         "the picture the decoder draws, by which the decoder resamples that picture; "
+                         f"auto (default): on in the Compact profile at --qp {CORRECTION_AUTO_MAX_QP} or below "
+                         "(docs/results/correction_elements_2026-12-06)")
     ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
                     help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "
                          "by the generator's cost (ref_encoder/adaptive_refresh.py), 1 except "
@@ -322,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                             generator_sha256=generator_sha256, refresh=args.refresh,
                             refresh_check_every=args.refresh_check_every,
                             refresh_invented=args.refresh_invented, refresh_failed=args.refresh_failed,
-                            refresh_teeth=args.refresh_teeth,
+                            refresh_teeth=args.refresh_teeth, correction_grid=args.correction_grid,
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),

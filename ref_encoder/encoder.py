@@ -22,6 +22,7 @@ is closest to the source.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ from bitstream.picture_format import frame_to_rgb_planar
 from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, allowed_element_ids,
                                 compact_tools, max_ref_frames)
-from bitstream.semantic_elements import BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import (BACKGROUND_ELEMENT_IDS, CORRECTION_ELEMENT_IDS, DEFAULT_ELEMENT_IDS,
+                                         ELEMENT_BY_ID, SEMANTIC_ELEMENTS)
 from bitstream.semantic_groups import GROUP_HEAD, GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit, is_anchor, sem_periods
@@ -51,6 +53,8 @@ from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
 from .analysis.smoothing import OneEuroFilter
 from .background_motion import BackgroundMotion, signals_background
+from .correction_grid import CorrectionChooser, resolve_correction
+from .decoder_mirror import DecoderMirror
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
@@ -132,6 +136,10 @@ class EncoderConfig:
     semantic_periods: dict[str, int] | None = None   # group name (head, eyes, mouth, other) -> SemPeriod
                                              # 1..4 (spec 7.2a, Compact profile); None: the profile's
                                              # default (DEFAULT_SEMANTIC_PERIODS; Main: all 1)
+    correction_grid: str | bool = "auto"     # signal the correction elements (Table 3e, spec 8.6.2),
+                                             # chosen by correction_grid.py: "on" (True), "off" (False),
+                                             # or "auto": on in the Compact profile at keyframe_qp <= 32
+                                             # (docs/results/correction_elements_2026-12-06)
 
 
 @dataclass
@@ -165,6 +173,7 @@ class _Waiting:
     values: np.ndarray
     levels: list[int]
     judged: tuple[list[int], bool] | None = None
+    drawn: np.ndarray | None = None           # the picture judged (levels judged[0]): the correction's input
 
 
 @dataclass
@@ -176,6 +185,8 @@ class _Run:
     background: BackgroundMotion | None
     refresh: AdaptiveRefresh | None
     fitter: PoseFit | None
+    correction: CorrectionChooser | None = None
+    mirror: DecoderMirror | None = None       # draws frames for the correction (the refresh's if any)
     todo: deque[_Analysed] = field(default_factory=deque)
     waiting: list[_Waiting] = field(default_factory=list)
     logs: list[FrameLog] = field(default_factory=list)
@@ -194,6 +205,8 @@ class EncodeResult:
     multi_face_frames: int = 0                # frames that show more than one face (one is coded)
     refresh: RefreshStats | None = None       # adaptive refresh: frames checked, key frames inserted
     pose_fit: PoseFitStats | None = None      # pose fitting: frames searched, pictures drawn
+    correction: CorrectionChooser | None = None  # correction grid: .frames measured, .coded (levels
+                                                 # changed), .seconds spent
 
     def bits_by_unit_type(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -263,12 +276,15 @@ class Encoder:
         ids = list(DEFAULT_ELEMENT_IDS if config.element_ids is None else config.element_ids)
         if resolve_background_motion(config):
             ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
+        if resolve_correction(config.correction_grid, config.keyframe_qp, config.profile_idc == PROFILE_COMPACT):
+            ids += [i for i in CORRECTION_ELEMENT_IDS if i not in ids]
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
-            raise ValueError(f"element ids {ids} must be distinct ids of Table 3 (0..{len(SEMANTIC_ELEMENTS) - 1})")
+            raise ValueError(f"element ids {ids} must be distinct ids of Tables 3 and 3e (0..{max(ELEMENT_BY_ID)})")
         refused = [ELEMENT_BY_ID[i].name for i in ids if i not in allowed_element_ids(config.profile_idc)]
         if refused:
-            raise ValueError(f"{', '.join(refused)} (--background-motion) need the Compact profile "
-                             "(spec Annex A.2, A.4)")
+            shown = refused if len(refused) <= 4 else refused[:2] + [f"... ({len(refused)} elements)"]
+            raise ValueError(f"{', '.join(shown)} (--background-motion, --correction-grid) need the "
+                             "Compact profile (spec Annex A.2, A.4)")
         unused = set(config.precisions) - {ELEMENT_BY_ID[i].name for i in ids}
         if unused:
             raise ValueError(f"precision given for element(s) not in the element set: {', '.join(sorted(unused))}")
@@ -277,7 +293,10 @@ class Encoder:
             raise ValueError(f"unknown precision preset {config.precision_preset!r}; "
                              f"use one of {', '.join(PRECISION_PRESETS)}")
         preset = PRECISION_PRESETS[config.precision_preset]
-        self.precisions = [config.precisions.get(ELEMENT_BY_ID[i].name, preset[i]) for i in ids]
+        # the presets are Table 3's; the correction elements take Table 3e's default precision
+        self.precisions = [config.precisions.get(ELEMENT_BY_ID[i].name,
+                                                 preset[i] if i < len(preset) else ELEMENT_BY_ID[i].default_precision)
+                           for i in ids]
         if config.profile_idc not in PROFILE_NAMES:
             raise ValueError(f"unknown profile_idc {config.profile_idc} "
                              f"({', '.join(f'{n} = {i}' for i, n in PROFILE_NAMES.items())})")
@@ -373,9 +392,14 @@ class Encoder:
         if any(minus1):
             self.sh.sh_sem_temporal_flag, self.sh.sh_sem_group_period_minus1 = 1, minus1
 
-    def _signalled(self, values: np.ndarray) -> np.ndarray:
-        """The values of the signalled elements, in header order, from those of table order."""
-        return np.asarray(values, np.float64)[self.element_ids]
+    def _signalled(self, values: np.ndarray, held: list[int] | None = None) -> np.ndarray:
+        """The values of the signalled elements, in header order, from those of table order.
+        The correction elements (Table 3e) have no value there: the value of their level in held
+        (the previous levels, so that the quantiser keeps them) or 0; the unit's levels of them
+        are chosen when it is written (_correct)."""
+        v = np.asarray(values, np.float64)
+        return np.array([v[e] if e < len(v) else (held[i] / (1 << p) if held is not None else 0.0)
+                         for i, (e, p) in enumerate(zip(self.element_ids, self.precisions))], np.float64)
 
     def _levels(self, values: np.ndarray) -> list[int]:
         return self.quantiser.round_levels(self._signalled(values))
@@ -386,7 +410,8 @@ class Encoder:
         chosen when it is written (_unit_levels), once its frame count is known."""
         if self.semantic_lambda is None or self.sh.sh_sem_temporal_flag:
             return self._levels(values)
-        return self._chooser.next_frame(self._signalled(values), writer, pending)[0].levels
+        held = pending[-1] if pending else writer.state.prev_levels
+        return self._chooser.next_frame(self._signalled(values, held), writer, pending)[0].levels
 
     def _unit_levels(self, writer: StreamWriter, waiting: list["_Waiting"]) -> list[list[int]]:
         """The levels of the waiting frames coded as one semantic unit. With temporal
@@ -394,7 +419,7 @@ class Encoder:
         each frame's levels were final when it was queued."""
         if not self.sh.sh_sem_temporal_flag:
             return [w.levels for w in waiting]
-        values = [self._signalled(w.values) for w in waiting]
+        values = [self._signalled(w.values, writer.state.prev_levels) for w in waiting]
         if self.semantic_lambda is None:
             return interpolate_unit(self.sh, writer.state.prev_levels,  # type: ignore[arg-type]
                                     [self.quantiser.round_levels(v) for v in values])
@@ -422,6 +447,11 @@ class Encoder:
             self.cfg.generator_name, self.refresh_threshold, max_ref_frames(self.sh.sh_level_idc),
             self.refresh_check_every, self.refresh_invented, self.refresh_failed, self.refresh_teeth)
         fitter = self._new_pose_fit(max_ref_frames(self.sh.sh_level_idc)) if self.cfg.pose_fit else None
+        correction = mirror = None
+        if any(i in CORRECTION_ELEMENT_IDS for i in self.element_ids):
+            correction = CorrectionChooser(self.sh, self.cfg.keyframe_qp)
+            mirror = refresh or DecoderMirror(self.cfg.generator_name, max_ref_frames(self.sh.sh_level_idc),
+                                              "--correction-grid")
         run: _Run | None = None
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
             for idx, rgb in enumerate(frames):
@@ -444,7 +474,7 @@ class Encoder:
                 if run is None:
                     if num_frames_hint:
                         self.sh.sh_num_frames = num_frames_hint - skipped
-                    run = _Run(StreamWriter(self.sh), analyzer, background, refresh, fitter)
+                    run = _Run(StreamWriter(self.sh), analyzer, background, refresh, fitter, correction, mirror)
                     if background is not None:    # the first picture is the background's origin
                         background.set_reference(rgb, fa.landmarks, np.zeros(2))
                 if background is not None:
@@ -468,7 +498,8 @@ class Encoder:
         writer.end_of_sequence()
         return EncodeResult(writer.getvalue(), run.logs, writer, no_face, skipped, faces.frames,
                             refresh.stats if refresh is not None else None,
-                            fitter.stats if fitter is not None else None)
+                            fitter.stats if fitter is not None else None,
+                            correction)
 
     def _code_queued(self, run: "_Run") -> None:
         """Codes the analysed frames in run.todo, in order: a key frame where one is due by the
@@ -519,6 +550,8 @@ class Encoder:
                 levels = self._unit_levels(writer, waiting[:n])
         if n > 0:
             first = writer.next_frame_idx
+            if run.correction is not None:
+                levels = self._correct(run, waiting[:n], levels[:n])
             writer.semantic_unit(levels[:n])
             for k, (w, lv) in enumerate(zip(waiting[:n], levels)):
                 run.logs.append(FrameLog(first + k, "semantic", [float(v) for v in w.values], lv,
@@ -536,6 +569,32 @@ class Encoder:
                 frame.values[list(BACKGROUND_ELEMENT_IDS)] = run.background.estimate(frame.rgb, frame.landmarks)
         return True
 
+    def _correct(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> list[list[int]]:
+        """The unit's levels with the correction elements chosen frame by frame (correction_grid.py)
+        on the pictures the decoder draws from these levels; a frame without a face in the
+        source keeps the previous frame's correction."""
+        assert run.correction is not None and run.mirror is not None
+        t0 = time.perf_counter()
+        previous = run.writer.state.prev_levels
+        assert previous is not None
+        out = []
+        for w, lv in zip(waiting, levels):
+            if w.frame.landmarks is None:
+                lv = list(lv)
+                for i in run.correction.layout.dx_index + run.correction.layout.dy_index:
+                    if i >= 0:
+                        lv[i] = previous[i]
+            else:
+                if w.drawn is not None and w.judged is not None and w.judged[0] == lv:
+                    drawn = w.drawn           # the refresh check drew these levels already
+                else:
+                    drawn = run.mirror.generator.synthesize(values_from_levels(self.sh, lv, run.key_values))
+                lv = run.correction.choose(w.frame.rgb, drawn, lv, previous)
+            out.append(lv)
+            previous = lv
+        run.correction.seconds += time.perf_counter() - t0
+        return out
+
     def _first_short(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> int | None:
         """The position of the first waiting frame due for a refresh check whose synthesis,
         with these levels, falls below the threshold; None if none does. A frame judged
@@ -547,7 +606,9 @@ class Encoder:
                 continue
             if w.judged is None or w.judged[0] != lv:
                 rec = values_from_levels(self.sh, lv, run.key_values)
+                run.refresh.last_picture = None
                 w.judged = (list(lv), run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec))
+                w.drawn = run.refresh.last_picture
             if w.judged[1]:
                 return i
         return None
@@ -566,7 +627,8 @@ class Encoder:
         run.key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
         reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, run.key_values),
                               geom, geom_version)
-        for mirror in (run.refresh, run.fitter):    # the decoder's reference store, mirrored
+        mirrors = {id(m): m for m in (run.refresh, run.fitter, run.mirror) if m is not None}
+        for mirror in mirrors.values():             # the decoder's reference store, mirrored
             if mirror is not None:
                 mirror.add_keyframe(reference)
         run.key_values = np.asarray(ref_values)

@@ -18,7 +18,8 @@ from bitstream.semantic_elements import (DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT
 from bitstream.stream import ParsedSequenceHeader, StreamParser, StreamWriter
 from bitstream.structures import (CSH_FRAME_RATES, CSH_PIC_SIZES, ENTROPY_CABAC, ENTROPY_EXP_GOLOMB,
                                   KEYFRAME_CODEC_RAW, SequenceHeader, code_compact_sequence_header,
-                                  code_sequence_header, raw_picture_size, with_explicit_init)
+                                  code_sequence_header, named_sem_set, raw_picture_size,
+                                  with_explicit_init)
 from bitstream.syntax_coder import SyntaxReader, SyntaxWriter
 from bitstream.trace import TraceEntry
 from bitstream.units import UnitType, frame_unit, iter_units
@@ -93,8 +94,10 @@ def compact_headers(draw: st.DrawFn) -> SequenceHeader:
     if draw(st.booleans()):
         sh.sh_chroma_format_idc, sh.sh_bit_depth_minus8 = draw(st.integers(0, 3)), draw(st.integers(0, 8))
     kind = draw(st.sampled_from(["default", "default_set", "explicit"]))
-    if draw(st.booleans()):                     # the default set with the background (csh_background_elements_flag)
-        sh.sh_sem_element_id, sh.sh_sem_precision = list(DEFAULT_BACKGROUND_ELEMENT_IDS), list(BG_PRECISIONS)
+    # a named set: the default one, with the background (csh_background_elements_flag) and/or the
+    # correction elements (csh_correction_elements_flag)
+    ids = named_sem_set(draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    sh.sh_sem_element_id, sh.sh_sem_precision = list(ids), [ELEMENT_BY_ID[e].default_precision for e in ids]
     if kind == "default_set":
         sh.sh_sem_precision = [draw(st.integers(0, ELEMENT_BY_ID[e].max_precision)) for e in sh.sh_sem_element_id]
     elif kind == "explicit":

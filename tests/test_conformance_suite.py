@@ -114,7 +114,8 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
                             "face_refresh_pose_eg", "face_geometry2_compact_cabac",
                             "face_background_motion_geometric3_cabac", "face_head_move_geometric4_cabac",
                             "face_head_down_geometric5_cabac", "face_blink_geometric6_cabac",
-                            "face_mouth_geometric7_cabac", *streams_compact_sem.REAL_STREAMS}
+                            "face_mouth_geometric7_cabac", "face_correction_geometric7_cabac",
+                            *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bitstream.errors import BitstreamError
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
-from bitstream.semantic_groups import GROUP_EYES, GROUP_HEAD, GROUP_MOUTH, GROUP_OTHER, group_list
+from bitstream.semantic_groups import GROUP_EYES, GROUP_HEAD, GROUP_MOUTH, GROUP_OTHER, NUM_SEM_GROUPS, group_list
 from bitstream.semantic_temporal import (frame_group_list, interpolate_level, interpolate_unit,
                                          is_anchor, sem_periods, unit_levels)
 from bitstream.stream import StreamParser, StreamWriter
@@ -37,7 +37,7 @@ def _header(mode: int, periods: dict[int, int], ids: list[int] | None = None, **
         from bitstream.semantic_elements import ELEMENT_BY_ID
         sh.sh_sem_element_id = list(ids)
         sh.sh_sem_precision = [ELEMENT_BY_ID[e].default_precision for e in ids]
-    minus1 = [0] * 4
+    minus1 = [0] * NUM_SEM_GROUPS
     for g, p in periods.items():
         if g in group_list(sh.sh_sem_element_id) or g == GROUP_OTHER:   # (other: the refusal test)
             minus1[g] = p - 1
@@ -121,7 +121,7 @@ def test_main_profile_header_has_no_temporal_fields() -> None:
     trace: list[TraceEntry] = []
     code_sequence_header(SyntaxWriter(trace), sh)
     assert not any(t.name.startswith("sh_sem_") and "temporal" in t.name for t in trace)
-    assert sem_periods(sh) == [1, 1, 1, 1]
+    assert sem_periods(sh) == [1] * NUM_SEM_GROUPS
 
 
 # -- streams -----------------------------------------------------------------------------------

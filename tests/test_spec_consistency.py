@@ -65,6 +65,26 @@ def test_table3_semantic_elements_match_code() -> None:
         assert row[8] == el.description
 
 
+def test_table3e_correction_elements_match_code() -> None:
+    """Table 3e's two rows (corr_dx_k, ids 16 + k; corr_dy_k, ids 32 + k) against the code's 32
+    elements, and Table 3d's correction group."""
+    from bitstream.semantic_elements import CORRECTION_ELEMENTS
+    from bitstream.semantic_groups import GROUP_CORRECTION, element_group
+    rows = _table_after("Table 3e ")
+    assert len(rows) == 2
+    for row, axis, first in zip(rows, ("dx", "dy"), (16, 32)):
+        assert row[0] == f"{first} + k, k = 0..15" and row[1] == f"corr_{axis}_k"
+        elements = [e for e in CORRECTION_ELEMENTS if e.name.startswith(f"corr_{axis}_")]
+        assert [e.element_id for e in elements] == list(range(first, first + 16))
+        assert [e.name for e in elements] == [f"corr_{axis}_{k}" for k in range(16)]
+        for e in elements:
+            assert row[2:8] == [e.unit, str(e.min_value), str(e.max_value), str(e.default_precision),
+                                str(e.max_precision), str(e.neutral_value)], e.name
+            assert element_group(e.element_id) == GROUP_CORRECTION
+    groups = {r[1]: r[0] for r in _table_after("Table 3d ")}
+    assert groups["correction"] == str(GROUP_CORRECTION)
+
+
 def test_context_init_tables_match_code() -> None:
     skip_rows = _table_after("Table 9 ")
     assert [(int(r[1]), int(r[2])) for r in skip_rows] == list(SKIP_CTX_INIT)
@@ -185,9 +205,9 @@ def test_syntax2_context_tables_match_code() -> None:
     assert rows.pop("su_frame_idx_delta_flag") == [cx.FRAME_IDX_DELTA_FLAG_CTX_INIT]
     assert rows.pop("su_num_frames_pred_flag") == [cx.NUM_FRAMES_PRED_FLAG_CTX_INIT]
     assert rows.pop("sf_skip_flag") == list(cx.COMPACT_SKIP_CTX_INIT)
-    assert [rows[f"sf_group_flag, group {g}"] for g in ("head", "eyes", "mouth", "other")] == \
-        [list(p) for p in cx.GROUP_FLAG_CTX_INIT]
-    assert len(rows) == 4
+    from bitstream.semantic_groups import GROUP_NAMES
+    assert [rows[f"sf_group_flag, group {g}"] for g in GROUP_NAMES] == [list(p) for p in cx.GROUP_FLAG_CTX_INIT]
+    assert len(rows) == len(GROUP_NAMES)
     per_element = {r[0]: [_pairs(c) for c in r[1:]] for r in _table_after("Table 10b ")}
     expected = {str(e): t for e, t in cx.COMPACT_ELEMENT_CTX_INIT.items()}
     expected["any other"] = cx.COMPACT_UNTRAINED_ELEMENT

@@ -389,10 +389,10 @@ def test_sequence_header_round_trip(sh):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(16, 255), min_size=1, max_size=5, unique=True),
+@given(st.lists(st.integers(48, 255), min_size=1, max_size=5, unique=True),
        st.integers(0, 15), st.sampled_from([ENTROPY_EXP_GOLOMB, ENTROPY_CABAC]))
 def test_unknown_element_ids_round_trip_without_profile_check(ids, precision, entropy):
-    """Element ids reserved for extensions parse (profile checks off), with the wide range."""
+    """Element ids reserved for extensions (beyond Tables 3 and 3e) parse (profile checks off), with the wide range."""
     sh = SequenceHeader(sh_sem_element_id=ids, sh_sem_precision=[precision] * len(ids),
                         sh_entropy_coding_mode=entropy)
     sw = SyntaxWriter()

@@ -165,8 +165,8 @@ def test_reduced_layout_leaves_the_elements_in_place() -> None:
     assert trs.reduced_layout(sh, (GROUP_HEAD, GROUP_EYES, GROUP_MOUTH)) is None
 
 
-@pytest.mark.parametrize("groups,periods", [((GROUP_HEAD,), [3, 1, 1, 1]),
-                                            ((GROUP_HEAD, GROUP_MOUTH), [3, 1, 3, 1])])
+@pytest.mark.parametrize("groups,periods", [((GROUP_HEAD,), [3, 1, 1, 1, 1]),
+                                            ((GROUP_HEAD, GROUP_MOUTH), [3, 1, 3, 1, 1])])
 def test_adopted_syntax_is_what_the_study_measured(groups: tuple[int, ...], periods: list[int]) -> None:
     """The spec's temporal resolution (7.2a, 8.3.4) and the encoder's unit chooser give the
     study's "interp" levels and semantic-unit bytes exactly: the study's savings are the adopted

@@ -2,6 +2,7 @@
 
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
         [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4 auto/auto:5:15]
+        [--pose-fit] [--correction-grid off on]
 
 A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame; /auto:
 the encoder's default interval for the generator, without /K: every frame) and :I[:F] (the
@@ -14,6 +15,9 @@ processes: VVenC for the key frames): on a machine shared with other jobs it say
 the wall clock; so does the load average printed before each setting.
 A threshold of 0.001 dB synthesises every frame it may check and never inserts a key frame:
 the cost of the check alone.
+--correction-grid runs every setting with each value given (the correction elements, spec
+8.6.2: a synthesis, an optical flow and a choice per semantic frame); --pose-fit as the
+encoder's option.
 The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
 """
 from __future__ import annotations
@@ -49,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="VVenC preset of the key frames (auto: the encoder's default, medium; with "
                          "refresh the later key frames fast)")
     ap.add_argument("--settings", nargs="+", default=["off", "auto", "auto/2", "auto/4"])
+    ap.add_argument("--pose-fit", action="store_true", help="the encoder's --pose-fit")
+    ap.add_argument("--correction-grid", nargs="+", default=["off"], choices=["off", "on"],
+                    help="run each setting with each of these (default: off)")
     args = ap.parse_args(argv)
     path = Path(args.sequence)
     if not path.is_file():
@@ -56,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     frames = read_rgb444(path, max_frames=args.frames)
     from ref_encoder.encoder import Encoder, EncoderConfig
-    for text in args.settings:
+    for text, grid in ((t, g) for t in args.settings for g in args.correction_grid):
         refresh, every, invented, failed = _setting(text)
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
                             refresh_check_every=every, refresh_invented=invented, refresh_failed=failed,
-                            vvc_preset=args.keyframe_preset)
+                            vvc_preset=args.keyframe_preset, pose_fit=args.pose_fit, correction_grid=grid)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         load1 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -71,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         check_ms = 1000 * result.refresh.seconds / max(checked, 1) if result.refresh else 0.0
         check_cpu_ms = 1000 * result.refresh.cpu_seconds / max(checked, 1) if result.refresh else 0.0
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
-        print(f"{path.stem} QP {args.qp} {enc.keyframe_preset}/{enc.later_keyframe_preset} refresh={text:8s}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+        grid_ms = 1000 * result.correction.seconds / max(result.correction.frames, 1) if result.correction else 0.0
+        print(f"{path.stem} QP {args.qp} {enc.keyframe_preset}/{enc.later_keyframe_preset} refresh={text:8s} "
+              f"grid={grid} ({grid_ms:.1f} ms/frame): {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
               f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
               f"(CPU {check_cpu_ms:.1f} ms) "

@@ -58,6 +58,7 @@ import pandas as pd
 from bitstream.raw_video import read_rgb444
 from conformance.campaign.cells import strided_indices
 from conformance.metrics.aggregate import frame_scores_many
+from ref_encoder.correction_grid import se_bits, source_flow, vvc_lambda
 
 VARIANT = re.compile(r"^g(\d+)q(\d+(?:\.\d+)?)(?:p(\d+))?([hd]?)$")
 
@@ -85,9 +86,8 @@ class Variant:
         return cls(text, int(m.group(1)), float(m.group(2)), int(m.group(3) or 1), m.group(4) == "h", m.group(4) == "d")
 
 
-def dense_flow(source: np.ndarray, decoded: np.ndarray, flow: cv2.DISOpticalFlow) -> np.ndarray:
-    """Step 1: F with source(x) ~ decoded(x + F(x)), H x W x 2."""
-    return flow.calc(cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), cv2.cvtColor(decoded, cv2.COLOR_RGB2GRAY), None)
+# Step 1 is the encoder's measurement (ref_encoder/correction_grid.py, where the tool now is).
+dense_flow = source_flow
 
 
 def pooled_steps(dense: np.ndarray, grid: int, step: float) -> np.ndarray:
@@ -161,11 +161,6 @@ def apply_field(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)
 
 
-def vvc_lambda(qp: int) -> float:
-    """The Lagrange multiplier of VTM's intra RD decisions (SSE per bit) at this QP."""
-    return 0.57 * 2.0 ** ((qp - 12) / 3.0)
-
-
 def hold_levels(levels: dict[int, np.ndarray], coded: list[int], source: np.ndarray, decoded: np.ndarray,
                 step: float, lam: float) -> dict[int, np.ndarray]:
     """An RD choice per coded frame between the previous frame's levels (residuals 0) and the
@@ -185,12 +180,6 @@ def hold_levels(levels: dict[int, np.ndarray], coded: list[int], source: np.ndar
             previous = new
         out[t] = previous
     return out
-
-
-def se_bits(value: int) -> int:
-    """Length of se(v) (signed Exp-Golomb)."""
-    code = 2 * abs(value) - (1 if value > 0 else 0)
-    return 2 * int(math.floor(math.log2(code + 1))) + 1
 
 
 class AdaptiveBits:

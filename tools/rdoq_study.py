@@ -33,6 +33,7 @@ import numpy as np
 from bitstream.profiles import PROFILE_COMPACT, PROFILE_MAIN
 from bitstream.semantic_elements import BASELINE_ELEMENT_IDS, ELEMENT_BY_ID
 from bitstream.semantic_temporal import frame_group_list, interpolate_unit, sem_periods, unit_residuals
+from bitstream.semantic_groups import NUM_SEM_GROUPS
 from bitstream.semantic_unit_compact import group_layout
 from bitstream.stream import StreamWriter
 from bitstream.structures import SequenceHeader
@@ -66,7 +67,7 @@ def code_clip(values: np.ndarray, mode: int, fpu: int, lam: float | None,
         if profile != PROFILE_COMPACT:
             raise ValueError("a head period above 1 needs the Compact profile")
         sh.sh_sem_temporal_flag = 1
-        sh.sh_sem_group_period_minus1 = [head_period - 1, 0, 0, 0]
+        sh.sh_sem_group_period_minus1 = [head_period - 1] + [0] * (NUM_SEM_GROUPS - 1)
         return _code_clip_temporal(values, sh, fpu, lam, max_level_error, profile)
     bound = default_max_level_error(profile) if max_level_error is None else max_level_error
     q = SemanticQuantiser(sh, lam, VISUAL_WEIGHTS, max_level_error=bound)

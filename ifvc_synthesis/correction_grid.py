@@ -1,0 +1,90 @@
+"""The correction stage of synthesis (spec 1.2 draft, clause 8.6.2): the decoder resamples the
+generator's picture by the displacement field of the correction elements (Table 3e), so that
+what the generator drew a few pixels off lands where the encoder saw it in the source.
+
+Shared by the decoder (which applies it) and the encoder (which chooses the levels by looking at
+the pictures it gives): both run exactly these functions.
+
+The field: the 4 x 4 grid's displacements are control points at the cell centres; a sample at
+picture position (x, y) takes the bilinear interpolation of the four nearest centres, the
+position clamped to the outer centres (OpenCV's INTER_LINEAR resize of the grid to the picture
+size). The picture is then sampled at (x + dx, y + dy) bilinearly, edge samples replicated
+(cv2.remap, INTER_LINEAR, BORDER_REPLICATE), in float32 like the generators' warps.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from bitstream.semantic_elements import (CORRECTION_DX_FIRST_ID, CORRECTION_DY_FIRST_ID,
+                                         CORRECTION_GRID_SIZE)
+from bitstream.structures import SequenceHeader
+
+GRID = CORRECTION_GRID_SIZE
+
+
+class CorrectionLayout:
+    """Where a header's correction elements are (8.6.2): for each cell k, the index in
+    sh_sem_element_id of corr_dx[ k ] and corr_dy[ k ] (-1: not signalled) and their precisions."""
+    __slots__ = ("dx_index", "dy_index", "width", "height", "precision")
+
+    def __init__(self, sh: SequenceHeader) -> None:
+        position = {eid: i for i, eid in enumerate(sh.sh_sem_element_id)}
+        cells = range(GRID * GRID)
+        self.dx_index = [position.get(CORRECTION_DX_FIRST_ID + k, -1) for k in cells]
+        self.dy_index = [position.get(CORRECTION_DY_FIRST_ID + k, -1) for k in cells]
+        self.width, self.height = sh.sh_pic_width, sh.sh_pic_height
+        self.precision = list(sh.sh_sem_precision)
+
+    @property
+    def present(self) -> bool:
+        """Whether the stream signals any correction element."""
+        return any(i >= 0 for i in self.dx_index + self.dy_index)
+
+    def displacement(self, levels: list[int]) -> np.ndarray:
+        """The grid's displacements in pixels, GRID x GRID x 2 (x, y), float32: a level of
+        corr_dx[ k ] at precision p moves by level * 2^-p picture widths (8.6.2); an element
+        that is not signalled is 0."""
+        grid = np.zeros((GRID * GRID, 2), np.float64)
+        for k in range(GRID * GRID):
+            for axis, index, size in ((0, self.dx_index[k], self.width), (1, self.dy_index[k], self.height)):
+                if index >= 0:
+                    grid[k, axis] = levels[index] * size / (1 << self.precision[index])
+        return grid.reshape(GRID, GRID, 2).astype(np.float32)
+
+
+def dense_field(grid: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The grid's displacements (GRID x GRID x 2, pixels) at every sample: height x width x 2."""
+    return cv2.resize(np.ascontiguousarray(grid, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+@lru_cache(maxsize=4)
+def _sample_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every sample's x and y (float32, read-only): the identity map."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
+def resample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    """The picture (H x W x 3 uint8) sampled at x + displacement(x), bilinear, edges replicated."""
+    gx, gy = _sample_grid(*picture.shape[:2])
+    out = cv2.remap(picture.astype(np.float32), gx + displacement[..., 0], gy + displacement[..., 1],
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def apply_grid(picture: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The corrected picture for a grid of displacements (pixels); a zero grid leaves it as is."""
+    if not np.any(grid):
+        return picture
+    h, w = picture.shape[:2]
+    return resample(picture, dense_field(grid, w, h))
+
+
+def apply_correction(picture: np.ndarray, layout: CorrectionLayout, levels: list[int]) -> np.ndarray:
+    """Clause 8.6.2: the generator's picture of a semantic or inferred frame, corrected by the
+    frame's levels of the correction elements."""
+    return apply_grid(picture, layout.displacement(levels))
