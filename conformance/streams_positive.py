@@ -561,10 +561,11 @@ def element_streams() -> list[Built]:
     return out
 
 
-def _extreme_scatter(sh: SequenceHeader, back_to_zero: bool) -> bytes:
+def _extreme_scatter(sh: SequenceHeader, back_to_zero: bool, gap: int = 0) -> bytes:
     """A raw key frame at every element's LevelMin, then 26 frames: every level at its maximum,
     minimum, maximum, then minimum again (back_to_zero: 0), then a deterministic scatter over
-    each range; 13 frames in one unit, then units of one frame, hash units."""
+    each range; 13 frames in one unit, then units of one frame, hash units. gap: inferred
+    frames (su_frame_idx_delta) before the first one-frame unit."""
     bounds = [sh.level_bounds(i) for i in range(sh.num_sem_elements)]
     lows = [lo for lo, _ in bounds]
     highs = [hi for _, hi in bounds]
@@ -574,7 +575,9 @@ def _extreme_scatter(sh: SequenceHeader, back_to_zero: bool) -> bytes:
     a = Assembler(sh)
     a.keyframe(raw_picture(sh), lows)
     a.semantics_in_units(frames[:13], 13, hash_every_unit=True)
-    a.semantics_in_units(frames[13:], 1)
+    if gap:
+        a.semantic(frames[13:14], delta=gap)
+    a.semantics_in_units(frames[13 + bool(gap):], 1)
     a.hash()
     a.end()
     return a.getvalue()
@@ -589,13 +592,15 @@ def _correction_extreme_streams() -> list[Built]:
     for mode in (EG, CABAC):
         ids = [0, *CORRECTION_ELEMENT_IDS]
         sh = header(entropy=mode, ids=ids, precisions=[1, *(ELEMENT_BY_ID[e].max_precision for e in ids[1:])],
-                    num_frames=27, sh_profile_idc=PROFILE_COMPACT)
-        out.append(Built(f"{MODE[mode]}_correction_elements_extreme", _extreme_scatter(sh, back_to_zero=True), sh,
+                    num_frames=29, sh_profile_idc=PROFILE_COMPACT)
+        out.append(Built(f"{MODE[mode]}_correction_elements_extreme", _extreme_scatter(sh, True, gap=2), sh,
                          f"{MODE[mode]}, Compact profile: head_yaw and the 32 correction elements (Table 3e) at "
                          "max precision 12, every level jumping between the ends of its range at once (the "
-                         "generator's picture sampled a whole picture away, edges replicated), then scattered",
+                         "generator's picture sampled a whole picture away, edges replicated), then scattered; "
+                         "two inferred frames (su_frame_idx_delta 2) corrected by the levels they repeat",
                          ["sh_sem_element_id=16..47 (Table 3e)", "sh_sem_precision=12", "group correction (Table 3d)",
-                          "sem_res=+-ResMax", "clause 8.6.2 correction", f"sh_entropy_coding_mode={mode}"],
+                          "sem_res=+-ResMax", "clause 8.6.2 correction", "inferred frames corrected",
+                          f"sh_entropy_coding_mode={mode}"],
                          "levels lo + (n*2654435761 + 97 i) mod (range) "
                          "(conformance.streams_positive._correction_extreme_streams)", DECODE))
     return out

@@ -232,6 +232,29 @@ def test_decoder_corrects_semantic_frames_only_and_not_under_edits() -> None:
         assert np.array_equal(edited[k].rgb, plain[k].rgb if 3 <= k <= 5 else corrected[k].rgb), k
 
 
+def test_inferred_frames_are_corrected_by_the_levels_they_repeat() -> None:
+    """Frames skipped by su_frame_idx_delta repeat the previous frame's levels (8.3.3), the
+    correction elements' too, and are corrected by them (8.6.2)."""
+    _, sh, levels = _grid_stream(ENTROPY_EXP_GOLOMB, frames=9, held_from=8)
+
+    def stream(lv: list[list[int]]) -> bytes:
+        w = StreamWriter(sh)
+        w.keyframe(demo_keyframe(64, 64), lv[0])
+        w.semantic_unit(lv[1:5])
+        w.semantic_unit(lv[5:9], frame_idx_delta=2)
+        w.end_of_sequence()
+        return w.getvalue()
+    corrected = _decode(stream(levels))
+    plain = _decode(stream([lv[:14] + [0] * 32 for lv in levels]))
+    layout = CorrectionLayout(sh)
+    inferred = [k for k, f in enumerate(corrected) if f.kind == "inferred"]
+    assert inferred == [5, 6]
+    for k in inferred:
+        assert corrected[k].levels == levels[4]
+        assert np.array_equal(corrected[k].rgb, apply_correction(plain[k].rgb, layout, levels[4]))
+        assert not np.array_equal(corrected[k].rgb, plain[k].rgb)
+
+
 # --- the encoder's choice ------------------------------------------------------------------
 
 def _texture(h: int = 128, w: int = 128) -> np.ndarray:
