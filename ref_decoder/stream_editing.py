@@ -16,6 +16,7 @@ import numpy as np
 
 from bitstream.errors import BitstreamError
 from bitstream.semantic_elements import ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
+from bitstream.semantic_elements import CORRECTION_ELEMENT_IDS
 from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import (ParsedEndOfSequence, ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser, StreamWriter)
@@ -25,10 +26,16 @@ from ref_decoder.edits import EditApplier, EditError
 
 
 def _levels(sh: SequenceHeader, values: np.ndarray, original: list[int]) -> list[int]:
+    """An edited frame's levels: the face's quantised again; the background's kept; the
+    correction elements 0, since their grid was measured on the unedited picture (a decoder
+    does not apply it to an edited frame either, spec 8.6.2)."""
     out = []
     for i, (eid, p) in enumerate(zip(sh.sh_sem_element_id, sh.sh_sem_precision)):
         lo, hi = sh.level_bounds(i)
-        out.append(original[i] if eid >= 14 else min(max(quantize(float(values[eid]), p), lo), hi))
+        if eid in CORRECTION_ELEMENT_IDS:
+            out.append(0)
+        else:
+            out.append(original[i] if eid >= 14 else min(max(quantize(float(values[eid]), p), lo), hi))
     return out
 
 

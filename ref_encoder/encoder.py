@@ -44,7 +44,7 @@ from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit, is_anc
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
-from ifvc_synthesis.generators import Reference
+from ifvc_synthesis.generators import Reference, known_generators
 
 from .adaptive_refresh import (AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_failed,
                                resolve_invented, resolve_refresh, resolve_teeth)
@@ -277,7 +277,13 @@ class Encoder:
         if resolve_background_motion(config):
             ids += [i for i in BACKGROUND_ELEMENT_IDS if i not in ids]
         if resolve_correction(config.correction_grid, config.keyframe_qp, config.profile_idc == PROFILE_COMPACT):
-            ids += [i for i in CORRECTION_ELEMENT_IDS if i not in ids]
+            # the grid is measured on the picture this encoder draws with the stream's generator:
+            # auto leaves it off for a generator it cannot run, on refuses one before any coding
+            if config.generator_name in known_generators():
+                ids += [i for i in CORRECTION_ELEMENT_IDS if i not in ids]
+            elif config.correction_grid not in ("auto",):
+                raise ValueError(f"--correction-grid needs a generator this encoder can run, not "
+                                 f"{config.generator_name!r} (known: {', '.join(known_generators())})")
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
             raise ValueError(f"element ids {ids} must be distinct ids of Tables 3 and 3e (0..{max(ELEMENT_BY_ID)})")
         refused = [ELEMENT_BY_ID[i].name for i in ids if i not in allowed_element_ids(config.profile_idc)]

@@ -232,6 +232,25 @@ def test_decoder_corrects_semantic_frames_only_and_not_under_edits() -> None:
         assert np.array_equal(edited[k].rgb, plain[k].rgb if 3 <= k <= 5 else corrected[k].rgb), k
 
 
+def test_the_bitstream_editor_zeroes_the_correction_of_the_frames_it_edits() -> None:
+    """8.6.1: a rewritten frame's correction elements become 0 (the grid describes the unedited
+    picture); the other frames keep theirs. Decoding the rewritten stream then shows the
+    decoder-side edit's pictures on the edited frames (uncorrected there, 8.6.2) and the
+    corrected pictures elsewhere."""
+    from ref_decoder.stream_editing import edit_stream
+    data, sh, levels = _grid_stream(ENTROPY_CABAC, frames=9, held_from=8)
+    text = "head_yaw:offset=4@3-5"
+    rewritten, changed = edit_stream(data, EditApplier([parse_edit(text)]))
+    assert changed == 3
+    out = _decode(rewritten)
+    for k, f in enumerate(out):
+        assert (f.levels[14:] == [0] * 32) if 3 <= k <= 5 else (f.levels[14:] == levels[k][14:]), k
+    edited = _decode(data, edits=EditApplier([parse_edit(text)]))
+    corrected = _decode(data)
+    for k in range(1, 9):
+        assert np.array_equal(out[k].rgb, edited[k].rgb if 3 <= k <= 5 else corrected[k].rgb), k
+
+
 def test_inferred_frames_are_corrected_by_the_levels_they_repeat() -> None:
     """Frames skipped by su_frame_idx_delta repeat the previous frame's levels (8.3.3), the
     correction elements' too, and are corrected by them (8.6.2)."""
@@ -319,6 +338,12 @@ def test_encoder_signals_the_grid_only_in_the_compact_profile() -> None:
                                                          64, 64, Fraction(25)).element_ids)
     with pytest.raises(ValueError, match="need the Compact profile"):
         Encoder(replace(cfg, profile_idc=PROFILE_MAIN), 64, 64, Fraction(25))
+    # a generator this encoder cannot run: auto leaves the grid off, on refuses before coding
+    own = dict(generator_name="my-generator", generator_sha256=bytes(range(32)), keyframe_qp=32)
+    auto = Encoder(replace(cfg, correction_grid="auto", **own), 64, 64, Fraction(25))
+    assert not set(CORRECTION_ELEMENT_IDS) & set(auto.element_ids)
+    with pytest.raises(ValueError, match="needs a generator this encoder can run"):
+        Encoder(replace(cfg, **own), 64, 64, Fraction(25))
 
 
 def test_cli_refuses_the_grid_in_the_main_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]
