@@ -110,6 +110,5 @@ DEFAULT_ELEMENT_IDS: tuple[int, ...] = tuple(i for i in BASELINE_ELEMENT_IDS if 
 # csh_background_elements_flag (spec 7.4.7) names it with one bit; what the reference encoder
 # signals for a generator that moves its background plate (Annex G.5a).
 DEFAULT_BACKGROUND_ELEMENT_IDS: tuple[int, ...] = DEFAULT_ELEMENT_IDS + BACKGROUND_ELEMENT_IDS
-# compact_sequence_header( )'s csh_correction_elements_flag (spec 7.4.7) appends Table 3e.
 # The neutral value of every element of Table 3, indexed by element id (clause 8.3.5).
 NEUTRAL_VALUES: tuple[int, ...] = tuple(e.neutral_value for e in SEMANTIC_ELEMENTS)

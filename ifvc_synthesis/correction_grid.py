@@ -26,32 +26,38 @@ GRID = CORRECTION_GRID_SIZE
 
 
 class CorrectionLayout:
-    """Where a header's correction elements are (8.6.2): for each cell k, the index in
-    sh_sem_element_id of corr_dx[ k ] and corr_dy[ k ] (-1: not signalled) and their precisions."""
-    __slots__ = ("dx_index", "dy_index", "width", "height", "precision")
+    """Where a header's correction elements are (8.6.2): for each signalled one, its index in
+    sh_sem_element_id, its cell k, its axis (0: corr_dx, 1: corr_dy), the picture size along
+    that axis and its precision."""
+    __slots__ = ("signalled",)
 
     def __init__(self, sh: SequenceHeader) -> None:
         position = {eid: i for i, eid in enumerate(sh.sh_sem_element_id)}
-        cells = range(GRID * GRID)
-        self.dx_index = [position.get(CORRECTION_DX_FIRST_ID + k, -1) for k in cells]
-        self.dy_index = [position.get(CORRECTION_DY_FIRST_ID + k, -1) for k in cells]
-        self.width, self.height = sh.sh_pic_width, sh.sh_pic_height
-        self.precision = list(sh.sh_sem_precision)
+        self.signalled: list[tuple[int, int, int, int, int]] = []
+        for axis, first, size in ((0, CORRECTION_DX_FIRST_ID, sh.sh_pic_width),
+                                  (1, CORRECTION_DY_FIRST_ID, sh.sh_pic_height)):
+            for k in range(GRID * GRID):
+                i = position.get(first + k)
+                if i is not None:
+                    self.signalled.append((i, k, axis, size, sh.sh_sem_precision[i]))
 
     @property
     def present(self) -> bool:
         """Whether the stream signals any correction element."""
-        return any(i >= 0 for i in self.dx_index + self.dy_index)
+        return bool(self.signalled)
+
+    @property
+    def indices(self) -> list[int]:
+        """The header indices of the signalled correction elements."""
+        return [i for i, *_ in self.signalled]
 
     def displacement(self, levels: list[int]) -> np.ndarray:
         """The grid's displacements in pixels, GRID x GRID x 2 (x, y), float32: a level of
         corr_dx[ k ] at precision p moves by level * 2^-p picture widths (8.6.2); an element
         that is not signalled is 0."""
         grid = np.zeros((GRID * GRID, 2), np.float64)
-        for k in range(GRID * GRID):
-            for axis, index, size in ((0, self.dx_index[k], self.width), (1, self.dy_index[k], self.height)):
-                if index >= 0:
-                    grid[k, axis] = levels[index] * size / (1 << self.precision[index])
+        for i, k, axis, size, p in self.signalled:
+            grid[k, axis] = levels[i] * size / (1 << p)
         return grid.reshape(GRID, GRID, 2).astype(np.float32)
 
 

@@ -15,8 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from bitstream.errors import BitstreamError
-from bitstream.semantic_elements import ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
-from bitstream.semantic_elements import CORRECTION_ELEMENT_IDS
+from bitstream.semantic_elements import CORRECTION_ELEMENT_IDS, ELEMENT_BY_NAME, SEMANTIC_ELEMENTS
 from bitstream.semantic_reconstruction import quantize
 from bitstream.stream import (ParsedEndOfSequence, ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser, StreamWriter)

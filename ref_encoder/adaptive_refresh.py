@@ -313,6 +313,7 @@ class AdaptiveRefresh(DecoderMirror):
     def falls_short(self, frame_idx: int, source: np.ndarray, landmarks: np.ndarray | None,
                     reconstructed_values: np.ndarray) -> bool:
         """Synthesises the frame from the reconstruction and compares it with the source."""
+        self.last_picture = None
         if landmarks is None:                 # no face in the source: nothing to judge
             return False
         h, w = source.shape[:2]

@@ -83,16 +83,12 @@ class CorrectionChooser:
     def _grid_levels(self, pooled: np.ndarray) -> list[tuple[int, int]]:
         """(index in the header, level) of each signalled correction element for displacements
         in pixels (GRID x GRID x 2), rounded and clipped to the element's level range."""
-        out = []
         flat = pooled.reshape(GRID * GRID, 2)
-        for k in range(GRID * GRID):
-            for axis, index, size in ((0, self.layout.dx_index[k], self.layout.width),
-                                      (1, self.layout.dy_index[k], self.layout.height)):
-                if index < 0:
-                    continue
-                lo, hi = self.sh.level_bounds(index)
-                level = int(np.rint(float(flat[k, axis]) * (1 << self.layout.precision[index]) / size))
-                out.append((index, min(max(level, lo), hi)))
+        out = []
+        for i, k, axis, size, p in self.layout.signalled:
+            lo, hi = self.sh.level_bounds(i)
+            level = int(np.rint(float(flat[k, axis]) * (1 << p) / size))
+            out.append((i, min(max(level, lo), hi)))
         return out
 
     def choose(self, source: np.ndarray, drawn: np.ndarray, levels: list[int], previous: list[int]) -> list[int]:
@@ -101,7 +97,7 @@ class CorrectionChooser:
         (the decoder's prediction, PrevLevel). drawn is the generator's picture of the frame."""
         self.frames += 1
         held = list(levels)
-        indices = [i for i in self.layout.dx_index + self.layout.dy_index if i >= 0]
+        indices = self.layout.indices
         for i in indices:
             held[i] = previous[i]
         new = list(held)

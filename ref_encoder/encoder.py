@@ -281,7 +281,7 @@ class Encoder:
             # auto leaves it off for a generator it cannot run, on refuses one before any coding
             if config.generator_name in known_generators():
                 ids += [i for i in CORRECTION_ELEMENT_IDS if i not in ids]
-            elif config.correction_grid not in ("auto",):
+            elif config.correction_grid != "auto":
                 raise ValueError(f"--correction-grid needs a generator this encoder can run, not "
                                  f"{config.generator_name!r} (known: {', '.join(known_generators())})")
         if len(set(ids)) != len(ids) or any(i not in ELEMENT_BY_ID for i in ids):
@@ -587,9 +587,8 @@ class Encoder:
         for w, lv in zip(waiting, levels):
             if w.frame.landmarks is None:
                 lv = list(lv)
-                for i in run.correction.layout.dx_index + run.correction.layout.dy_index:
-                    if i >= 0:
-                        lv[i] = previous[i]
+                for i in run.correction.layout.indices:
+                    lv[i] = previous[i]
             else:
                 if w.drawn is not None and w.judged is not None and w.judged[0] == lv:
                     drawn = w.drawn           # the refresh check drew these levels already
@@ -612,7 +611,6 @@ class Encoder:
                 continue
             if w.judged is None or w.judged[0] != lv:
                 rec = values_from_levels(self.sh, lv, run.key_values)
-                run.refresh.last_picture = None
                 w.judged = (list(lv), run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec))
                 w.drawn = run.refresh.last_picture
             if w.judged[1]:
