@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ref_decoder.decoder import Decoder
 from tests.test_generator_error_budget import _face_landmarks
-from tools.dists_budget import (REGION_NAMES, drift_profile, frames_since_key, region_masks,
+from tools.dists_budget import (REGION_NAMES, drift_profile, frames_since_key, parsed_levels, region_masks,
                                  replace_key_pictures, with_source_region)
 
 STREAMS = Path(__file__).resolve().parents[1] / "conformance" / "streams"
@@ -76,3 +76,16 @@ def test_drift_profile_bins_frames_by_distance_from_the_key_frame() -> None:
     scores = np.arange(len(kinds), dtype=float)
     profile = drift_profile(scores, since)
     assert profile == {"0-0": 6.0, "1-9": float(np.mean([*range(1, 10), 13, 14])), "10-29": 10.5}
+
+
+@pytest.mark.parametrize("name", ["face_real_cabac", "cabac_correction_elements_extreme"])
+def test_parsed_levels_are_what_the_decoder_reports(name: str) -> None:
+    if name == "face_real_cabac":
+        pytest.importorskip("imageio_ffmpeg")
+    data = (STREAMS / f"{name}.ifvc").read_bytes()
+    frames = list(Decoder().decode(data))
+    levels, kinds = parsed_levels(data)
+    assert levels == [list(f.levels) for f in frames]
+    assert kinds == [f.kind for f in frames]
+    if name == "cabac_correction_elements_extreme":
+        assert kinds.count("inferred") == 2          # the stream carries two inferred frames

@@ -116,6 +116,25 @@ def _decode(data: bytes) -> tuple[np.ndarray, list[list[int]], list[str]]:
     return np.stack([f.rgb for f in frames]), [list(f.levels) for f in frames], [f.kind for f in frames]
 
 
+def parsed_levels(data: bytes) -> tuple[list[list[int]], list[str]]:
+    """Every frame's levels and kind ("key", "semantic" or "inferred") in frame order, from the
+    parser alone (spec 8.3): what the decoder reports, without synthesising a picture."""
+    levels: list[list[int]] = []
+    kinds: list[str] = []
+    for unit in StreamParser().parse(data):
+        if isinstance(unit, ParsedKeyframe):
+            for _, lv in unit.inferred_before:
+                levels.append(list(lv))
+                kinds.append("inferred")
+            levels.append(list(unit.levels))
+            kinds.append("key")
+        elif isinstance(unit, ParsedSemanticUnit):
+            for f in unit.frames:
+                levels.append(list(f.levels))
+                kinds.append("inferred" if f.inferred else "semantic")
+    return levels, kinds
+
+
 def frames_since_key(kinds: list[str]) -> np.ndarray:
     """Per frame, the number of frames since the newest key frame (0 on a key frame)."""
     out, last = np.zeros(len(kinds), np.int64), 0
@@ -156,7 +175,7 @@ def study_clip(source: np.ndarray, decoded: np.ndarray, data: bytes, oracle_qps:
             masks = region_masks(lm[ids, :2], size) if lm is not None else None
             for name in REGION_NAMES:
                 versions[name].append(decoded[t] if masks is None else with_source_region(decoded[t], source[t], masks[name]))
-    _, levels, kinds = _decode(data)
+    levels, kinds = parsed_levels(data)     # the decoded pictures are the campaign's .rgb
     for qp in oracle_qps:
         stream, keys = replace_key_pictures(data, lambda i, qp=qp: encode_vvc_intra(source[i], qp).payload)
         pictures, new_levels, _ = _decode(stream)
