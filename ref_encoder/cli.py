@@ -29,8 +29,8 @@ from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
                                AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, FAILED_BLOCK, FAILED_BLOCK_DB,
-                               TEETH_AUTO_MAX_QP, resolve_check_every, resolve_failed, resolve_invented,
-                               resolve_refresh)
+                               REFRESH_PICTURES, TEETH_AUTO_MAX_QP, resolve_check_every, resolve_failed,
+                               resolve_invented, resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .correction_grid import CORRECTION_AUTO_MAX_QP  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
@@ -243,6 +243,12 @@ def build_parser() -> CommandParser:
                          "the picture the decoder draws, by which the decoder resamples that picture; "
                          f"auto (default): on in the Compact profile at --qp {CORRECTION_AUTO_MAX_QP} or below "
                          "(docs/results/correction_elements_2026-12-06)")
+    ap.add_argument("--refresh-picture", choices=list(REFRESH_PICTURES), default="generator",
+                    help="with --refresh and the correction elements, what the check judges: the generator's "
+                         "picture (default), or 'shown': the picture after the correction stage (spec 8.6.2), "
+                         "as the decoder shows it. 'shown' inserts fewer key frames and lowers the BD-rates a "
+                         "little, but the frames that lose their refresh show content the correction cannot "
+                         "move (docs/results/refresh_corrected_2026-12-06)")
     ap.add_argument("--refresh-check-every", type=_check_every, default="auto", metavar="auto|K",
                     help="with --refresh, synthesise and check every K-th frame only (speed); auto (default): "
                          "by the generator's cost (ref_encoder/adaptive_refresh.py), 1 except "
@@ -334,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                             refresh_check_every=args.refresh_check_every,
                             refresh_invented=args.refresh_invented, refresh_failed=args.refresh_failed,
                             refresh_teeth=args.refresh_teeth, correction_grid=args.correction_grid,
+                            refresh_picture=args.refresh_picture,
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),

@@ -12,8 +12,10 @@ than keyframe_pose_threshold from the key frame, or (adaptive refresh, adaptive_
 where the generator, run on the encoder's own reconstruction as every decoder will run it,
 draws the frame below a quality threshold. That judgement is made when the frame's semantic
 unit is written, with the levels the decoder draws it with (the unit's, interpolated ones
-included); a frame that falls short cuts the unit there and becomes a key frame, and the
-frames after it are coded again (nothing looks further ahead than the unit in progress).
+included), on the generator's picture (refresh_picture "shown": after the correction stage, with
+the levels chosen for it); a frame that falls short cuts the unit there and becomes a key
+frame, and the frames after it are coded again (nothing looks further ahead than the unit in
+progress).
 
 With pose_fit (pose_fit.py) the head pose of each frame that codes the head group is chosen by
 synthesis before quantisation: the pose whose picture, drawn from the decoder's references,
@@ -27,6 +29,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Callable, Iterable
 
 import numpy as np
@@ -44,10 +47,11 @@ from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit, is_anc
 from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
+from ifvc_synthesis.correction_grid import apply_correction
 from ifvc_synthesis.generators import Reference, known_generators
 
-from .adaptive_refresh import (AdaptiveRefresh, RefreshStats, resolve_check_every, resolve_failed,
-                               resolve_invented, resolve_refresh, resolve_teeth)
+from .adaptive_refresh import (REFRESH_PICTURES, AdaptiveRefresh, RefreshStats, resolve_check_every,
+                               resolve_failed, resolve_invented, resolve_refresh, resolve_teeth)
 from .analysis import FaceAnalyzer, NoFaceError
 from .analysis.analyzer import DEFAULT_ONE_EURO
 from .analysis.face_count import MultiFaceMonitor
@@ -120,6 +124,10 @@ class EncoderConfig:
                                              # "on" (or a bool), "auto" (on at keyframe_qp <= 32)
     refresh_check_every: int | str = "auto"  # synthesise and measure every k-th frame (speed); "auto":
                                              # by the generator's cost (adaptive_refresh.AUTO_CHECK_EVERY)
+    refresh_picture: str = "generator"       # what the refresh check judges where the stream has the
+                                             # correction elements: "generator" (the generator's picture,
+                                             # before the correction stage) or "shown" (after it, as the
+                                             # decoder shows it); docs/results/refresh_corrected_2026-12-06
     refresh_qp_offset: int = 0               # key frames after the first: QP keyframe_qp + this (clipped
                                              # to 0..63); a refresh mostly supplies appearance the first
                                              # key frame lacks, which a coarser picture still shows
@@ -167,13 +175,16 @@ class _Analysed:
 @dataclass
 class _Waiting:
     """A semantic frame waiting for its unit: the values it codes (after the pose fit), its
-    levels (provisional with temporal sub-sampling) and the last refresh judgement made of
-    it ((levels, fell short), so that the same levels are not synthesised twice)."""
+    levels (provisional with temporal sub-sampling), and what was last drawn, chosen and judged
+    for it, each with the inputs it came from, so that the same levels are not synthesised twice."""
     frame: _Analysed
     values: np.ndarray
     levels: list[int]
-    judged: tuple[list[int], bool] | None = None
-    drawn: np.ndarray | None = None           # the picture judged (levels judged[0]): the correction's input
+    judged: tuple[tuple[list[int], list[int] | None], bool] | None = None  # ((levels, previous
+                                              # frame's levels with correction), fell short)
+    drawn: tuple[list[int], np.ndarray] | None = None    # (levels, the generator's picture of them)
+    corrected: tuple[tuple[list[int], list[int]], list[int]] | None = None  # ((levels, previous
+                                              # frame's levels), the levels with the correction chosen)
 
 
 @dataclass
@@ -350,6 +361,12 @@ class Encoder:
                 self.warn(f"--refresh-teeth has no effect: {config.generator_name} does not draw Annex H.5's mouth")
         elif self.refresh_invented is not None or self.refresh_failed is not None or self.refresh_teeth:
             self.warn("--refresh-invented, --refresh-failed and --refresh-teeth have no effect without --refresh")
+        if config.refresh_picture not in REFRESH_PICTURES:
+            raise ValueError(f"refresh picture {config.refresh_picture!r}: use {' or '.join(REFRESH_PICTURES)}")
+        if config.refresh_picture == "shown" and (self.refresh_threshold is None
+                                                  or not any(i in CORRECTION_ELEMENT_IDS for i in ids)):
+            self.warn("--refresh-picture shown has no effect without --refresh and the correction elements "
+                      "(--correction-grid)")
         if config.pose_fit:
             self._new_pose_fit(1)
 
@@ -575,46 +592,79 @@ class Encoder:
                 frame.values[list(BACKGROUND_ELEMENT_IDS)] = run.background.estimate(frame.rgb, frame.landmarks)
         return True
 
+    def _drawn(self, run: "_Run", w: "_Waiting", lv: list[int]) -> np.ndarray:
+        """The generator's picture of the frame with these levels (the decoder mirror's)."""
+        if w.drawn is None or w.drawn[0] != lv:
+            assert run.mirror is not None
+            w.drawn = (list(lv), run.mirror.generator.synthesize(values_from_levels(self.sh, lv, run.key_values)))
+        return w.drawn[1]
+
+    def _corrected(self, run: "_Run", w: "_Waiting", lv: list[int], previous: list[int],
+                   drawn: np.ndarray | None = None) -> list[int]:
+        """The frame's levels with the correction elements chosen (correction_grid.py) on the
+        picture the decoder draws from lv (drawn, if given, is that picture); a frame without a
+        face in the source keeps the previous frame's correction."""
+        assert run.correction is not None
+        if w.frame.landmarks is None:
+            out = list(lv)
+            for i in run.correction.layout.indices:
+                out[i] = previous[i]
+            return out
+        key = (list(lv), list(previous))
+        if w.corrected is None or w.corrected[0] != key:
+            t0 = time.perf_counter()
+            picture = drawn if drawn is not None else self._drawn(run, w, lv)
+            w.corrected = (key, run.correction.choose(w.frame.rgb, picture, lv, previous))
+            run.correction.seconds += time.perf_counter() - t0
+        return w.corrected[1]
+
+    def _shown(self, run: "_Run", w: "_Waiting", lv: list[int], previous: list[int], drawn: np.ndarray) -> np.ndarray:
+        """The picture the decoder shows for the generator's picture drawn from lv: corrected
+        (8.6.2) with the levels chosen for it after the previous frame's."""
+        assert run.correction is not None
+        return apply_correction(drawn, run.correction.layout, self._corrected(run, w, lv, previous, drawn))
+
     def _correct(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> list[list[int]]:
-        """The unit's levels with the correction elements chosen frame by frame (correction_grid.py)
-        on the pictures the decoder draws from these levels; a frame without a face in the
-        source keeps the previous frame's correction."""
-        assert run.correction is not None and run.mirror is not None
-        t0 = time.perf_counter()
+        """The unit's levels with the correction elements chosen frame by frame, each on the
+        picture the decoder draws from its levels (reused where the refresh check chose them)."""
         previous = run.writer.state.prev_levels
         assert previous is not None
         out = []
         for w, lv in zip(waiting, levels):
-            if w.frame.landmarks is None:
-                lv = list(lv)
-                for i in run.correction.layout.indices:
-                    lv[i] = previous[i]
-            else:
-                if w.drawn is not None and w.judged is not None and w.judged[0] == lv:
-                    drawn = w.drawn           # the refresh check drew these levels already
-                else:
-                    drawn = run.mirror.generator.synthesize(values_from_levels(self.sh, lv, run.key_values))
-                lv = run.correction.choose(w.frame.rgb, drawn, lv, previous)
-            out.append(lv)
-            previous = lv
-        run.correction.seconds += time.perf_counter() - t0
+            previous = self._corrected(run, w, lv, previous)
+            out.append(previous)
         return out
 
     def _first_short(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> int | None:
-        """The position of the first waiting frame due for a refresh check whose synthesis,
-        with these levels, falls below the threshold; None if none does. A frame judged
-        before with the same levels is not synthesised again."""
+        """The position of the first waiting frame due for a refresh check whose picture, drawn
+        from these levels, falls below the threshold; None if none does. The picture is the
+        generator's; with refresh_picture "shown" and the correction elements, it is that picture
+        after the correction stage (8.6.2) with the levels the encoder chooses for it, which
+        depend on the previous frame's: the unit's frames are then corrected in order up to the
+        one judged. A frame judged before with the same levels (and previous levels) is not
+        synthesised again."""
         assert run.refresh is not None
         first = run.writer.next_frame_idx
+        shown = run.correction is not None and self.cfg.refresh_picture == "shown"
+        previous = run.writer.state.prev_levels if shown else None
         for i, (w, lv) in enumerate(zip(waiting, levels)):
-            if not run.refresh.due_for_check(first + i, run.last_key):
+            due = run.refresh.due_for_check(first + i, run.last_key)
+            if not due:
+                if previous is not None:
+                    previous = self._corrected(run, w, lv, previous)
                 continue
-            if w.judged is None or w.judged[0] != lv:
+            key = (list(lv), None if previous is None else list(previous))
+            if w.judged is None or w.judged[0] != key:
                 rec = values_from_levels(self.sh, lv, run.key_values)
-                w.judged = (list(lv), run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec))
-                w.drawn = run.refresh.last_picture
+                correct = None if previous is None else partial(self._shown, run, w, lv, previous)
+                short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct)
+                w.judged = (key, short)
+                if run.refresh.last_picture is not None:
+                    w.drawn = (list(lv), run.refresh.last_picture)
             if w.judged[1]:
                 return i
+            if previous is not None:
+                previous = self._corrected(run, w, lv, previous)
         return None
 
     def _code_keyframe(self, run: "_Run", frame: "_Analysed") -> None:

@@ -233,14 +233,16 @@ def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: P
 
 @pytest.fixture
 def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
-    """The pictures the encoder's adaptive refresh judges, by frame (the last judgement of each)."""
+    """The pictures the encoder's adaptive refresh judges, by frame (the last judgement of each):
+    the generator's picture, after the correction stage where the encoder gives one."""
     from ref_encoder import adaptive_refresh
     seen: dict[int, bytes] = {}
     original = adaptive_refresh.AdaptiveRefresh.falls_short
 
-    def spy(self, frame_idx, source, landmarks, values):  # type: ignore[no-untyped-def]
-        seen[frame_idx] = self.generator.synthesize(values).tobytes()
-        return original(self, frame_idx, source, landmarks, values)
+    def spy(self, frame_idx, source, landmarks, values, correct=None):  # type: ignore[no-untyped-def]
+        picture = self.generator.synthesize(values)
+        seen[frame_idx] = (picture if correct is None else correct(picture)).tobytes()
+        return original(self, frame_idx, source, landmarks, values, correct)
 
     monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
     return seen
@@ -273,6 +275,52 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
     assert [f.frame_idx for f in result_kept.frames if f.kind == "key"] == [0, gap + 8]
     assert result_kept.writer.sh.sh_sem_temporal_flag == 1 and 13 in semantic
     assert len(decoded) == FRAMES
+
+
+def test_refresh_judges_the_generator_picture_or_the_shown_one(sequence: Path,
+                                                              judged_pictures: dict[int, bytes]) -> None:
+    # With the correction elements (Table 3e) the decoder shows the generator's picture after the
+    # correction stage (8.6.2). By default the refresh check judges the generator's picture;
+    # refresh_picture "shown" judges the corrected one, with the levels the encoder then writes
+    # (chosen in order through the unit, each after the previous frame's).
+    from ifvc_synthesis.correction_grid import CorrectionLayout
+    seen = judged_pictures
+    kw = dict(refresh=0.001, generator_name="ifvc-geometric-7", correction_grid="on", keyframe_qp=32)
+    by_mode = {}
+    for mode in ("generator", "shown"):
+        seen.clear()
+        result = _encode(sequence, refresh_picture=mode, **kw)    # checks every frame, never fires
+        assert result.refresh is not None and result.refresh.inserted == 0
+        by_mode[mode] = (result, dict(seen))
+    (default, seen_default), (shown, seen_shown) = by_mode["generator"], by_mode["shown"]
+    assert default.stream == shown.stream          # the judgement alone differs: no key frame was inserted
+    decoder = Decoder()
+    decoded = {f.frame_idx: f for f in decoder.decode(shown.stream)}
+    indices = CorrectionLayout(shown.writer.sh).indices
+    judged = [i for i in seen_shown if decoded[i].kind == "semantic"]
+    assert judged and sorted(judged) == sorted(i for i in seen_default if decoded[i].kind == "semantic")
+    corrected = [i for i in judged if any(decoded[i].levels[k] != 0 for k in indices)]
+    assert corrected
+    # one key frame: the decoder's generator still draws from it
+    for i in judged:
+        generator_picture = decoder.generator.synthesize(decoded[i].values).tobytes()
+        assert seen_shown[i] == decoded[i].rgb.tobytes() and seen_default[i] == generator_picture
+        assert (seen_default[i] != seen_shown[i]) == (i in corrected)
+
+
+def test_refresh_picture_option_errors_and_warnings(tmp_path: Path) -> None:
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    with pytest.raises(ValueError, match="refresh picture 'decoder'"):
+        Encoder(EncoderConfig(refresh="auto", refresh_picture="decoder"), 256, 256, Fraction(25))
+    warnings: list[str] = []
+    Encoder(EncoderConfig(keyframe_qp=42, refresh="auto", refresh_picture="shown"), 256, 256, Fraction(25),
+            warn=warnings.append)                             # auto: no correction elements at QP 42
+    Encoder(EncoderConfig(keyframe_qp=32, refresh_picture="shown"), 256, 256, Fraction(25), warn=warnings.append)
+    assert len(warnings) == 2 and all("--refresh-picture shown has no effect" in w for w in warnings)
+    quiet: list[str] = []
+    Encoder(EncoderConfig(keyframe_qp=32, refresh="auto", refresh_picture="shown"), 256, 256, Fraction(25),
+            warn=quiet.append)
+    assert quiet == []
 
 
 def test_refresh_option_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
         [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4 auto/auto:5:15]
-        [--pose-fit] [--correction-grid off on]
+        [--pose-fit] [--correction-grid off on] [--refresh-picture generator shown]
 
 A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame; /auto:
 the encoder's default interval for the generator, without /K: every frame) and :I[:F] (the
@@ -16,8 +16,9 @@ the wall clock; so does the load average printed before each setting.
 A threshold of 0.001 dB synthesises every frame it may check and never inserts a key frame:
 the cost of the check alone.
 --correction-grid runs every setting with each value given (the correction elements, spec
-8.6.2: a synthesis, an optical flow and a choice per semantic frame); --pose-fit as the
-encoder's option.
+8.6.2: a synthesis, an optical flow and a choice per semantic frame), and so does
+--refresh-picture (what the check judges: the generator's picture, or the one the correction
+stage shows); --pose-fit as the encoder's option.
 The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
 """
 from __future__ import annotations
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pose-fit", action="store_true", help="the encoder's --pose-fit")
     ap.add_argument("--correction-grid", nargs="+", default=["off"], choices=["off", "on"],
                     help="run each setting with each of these (default: off)")
+    ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=["generator", "shown"],
+                    help="the encoder's --refresh-picture; each setting runs with each (default: generator)")
     args = ap.parse_args(argv)
     path = Path(args.sequence)
     if not path.is_file():
@@ -63,11 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     frames = read_rgb444(path, max_frames=args.frames)
     from ref_encoder.encoder import Encoder, EncoderConfig
-    for text, grid in ((t, g) for t in args.settings for g in args.correction_grid):
+    runs = ((t, g, j) for t in args.settings for g in args.correction_grid for j in args.refresh_picture)
+    for text, grid, judged in runs:
         refresh, every, invented, failed = _setting(text)
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
                             refresh_check_every=every, refresh_invented=invented, refresh_failed=failed,
-                            vvc_preset=args.keyframe_preset, pose_fit=args.pose_fit, correction_grid=grid)
+                            vvc_preset=args.keyframe_preset, pose_fit=args.pose_fit, correction_grid=grid,
+                            refresh_picture=judged)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         load1 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
         grid_ms = 1000 * result.correction.seconds / max(result.correction.frames, 1) if result.correction else 0.0
         print(f"{path.stem} QP {args.qp} {enc.keyframe_preset}/{enc.later_keyframe_preset} refresh={text:8s} "
-              f"grid={grid} ({grid_ms:.1f} ms/frame): {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+              f"grid={grid} ({grid_ms:.1f} ms/frame) judging {judged}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
               f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
               f"(CPU {check_cpu_ms:.1f} ms) "
