@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path} not found (python -m tools.prepare_sequences)", file=sys.stderr)
         return 2
     frames = read_rgb444(path, max_frames=args.frames)
+    from ref_encoder.analysis import FaceAnalyzer
     from ref_encoder.encoder import Encoder, EncoderConfig
+    FaceAnalyzer().close()        # MediaPipe's first import (about 1 s) outside the first setting's timing
     runs = ((t, g, j) for t in args.settings for g in args.correction_grid for j in args.refresh_picture)
     for text, grid, judged in runs:
         refresh, every, invented, failed = _setting(text)
