@@ -648,8 +648,7 @@ class Encoder:
         shown = run.correction is not None and self.cfg.refresh_picture == "shown"
         previous = run.writer.state.prev_levels if shown else None
         for i, (w, lv) in enumerate(zip(waiting, levels)):
-            due = run.refresh.due_for_check(first + i, run.last_key)
-            if not due:
+            if not run.refresh.due_for_check(first + i, run.last_key):
                 if previous is not None:
                     previous = self._corrected(run, w, lv, previous)
                 continue

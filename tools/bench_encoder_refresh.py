@@ -32,6 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bitstream.raw_video import read_rgb444
+from ref_encoder.adaptive_refresh import REFRESH_PICTURES
 
 
 def _setting(text: str) -> tuple[str, int | str, str, str]:
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pose-fit", action="store_true", help="the encoder's --pose-fit")
     ap.add_argument("--correction-grid", nargs="+", default=["off"], choices=["off", "on"],
                     help="run each setting with each of these (default: off)")
-    ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=["generator", "shown"],
+    ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=list(REFRESH_PICTURES),
                     help="the encoder's --refresh-picture; each setting runs with each (default: generator)")
     args = ap.parse_args(argv)
     path = Path(args.sequence)

@@ -103,7 +103,7 @@ def teeth_versions(data: bytes, src: np.ndarray) -> tuple[dict[str, np.ndarray],
     for name in ("white", "source"):
         gen = StyledMouth()
         frames = []
-        gen.style = _teeth_styles(colours[0])[name] if 0 in colours else None
+        gen.style = None                          # frame 0 is a key frame: no band drawn
         for f in Decoder(generator=gen).decode(data):
             frames.append(f.rgb)
             nxt = f.frame_idx + 1                 # the decoder draws the next frame on the next step
