@@ -4,10 +4,14 @@ will draw lies against the source, pooled to the 4 x 4 grid and kept only where 
 
 1. Synthesis: the decoder mirror draws the frame from the frame's reconstructed levels and the
    references a decoder holds (what the refresh check draws too).
-2. Measure: the dense optical flow F from the source to that picture (OpenCV DIS, medium preset,
-   on grey), so that source(x) ~ drawn(x + F(x)); its cell means (INTER_AREA) are the wanted
-   displacements, rounded to the elements' levels (a level of corr_dx at precision p is
-   2^-p picture widths).
+2. Measure: the dense optical flow F from the source to that picture (OpenCV DIS, fast preset,
+   on grey), so that source(x) ~ drawn(x + F(x)); its cell means (INTER_AREA) start the fit.
+   The flow is noisy where the pictures are flat, and a cell mean is not what the decoder's
+   bilinear field between the cell centres makes of the grid, so the grid is then fitted to the
+   pictures themselves: Gauss-Newton steps on the squared error of the corrected picture
+   against the source (all three colour planes), through the very field of 8.6.2 (a step is
+   kept only if it lowers that error). The result is rounded to the elements' levels (a level
+   of corr_dx at precision p is 2^-p picture widths).
 3. Hold: the new levels are coded only when their squared-error gain over the previous
    frame's levels (the residuals 0 that sf_group_flag 0 codes) exceeds lambda times their extra
    bits (signed Exp-Golomb lengths of the residuals, beyond one bit each), lambda being VTM's
@@ -17,16 +21,18 @@ will draw lies against the source, pooled to the 4 x 4 grid and kept only where 
 Measured before it was built (docs/results/correction_grid_2026-12-06): on the test split at
 key-frame QP 32 this choice gave LPIPS-VGG 0.2243 -> 0.2106 and PSNR-RGB +1.35 dB for
 1.6 kbit/s; at QPs above 32 its bits cost more than a finer key frame (auto: on up to 32).
+The fit of step 2: docs/results/correction_fit_2026-12-06.
 """
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from bitstream.structures import SequenceHeader
-from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid
+from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field
 
 CORRECTION_AUTO_MAX_QP = 32      # --correction-grid auto: on at key-frame QPs up to this
 
@@ -65,6 +71,81 @@ def pooled_flow(dense: np.ndarray) -> np.ndarray:
     return cv2.resize(dense, (GRID, GRID), interpolation=cv2.INTER_AREA)
 
 
+# the flow only starts the fit: the fast preset (1.7 ms a frame against medium's 5.2) ends
+# at the same fitted error (docs/results/correction_fit_2026-12-06)
+FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_FAST
+FIT_STEPS = 2         # Gauss-Newton steps of the fit (a third gains little: correction_fit_2026-12-06)
+FIT_SCALE = 2         # the fit runs on pictures reduced by this factor
+FIT_DAMPING = 1e-3    # Levenberg damping, a share of the normal matrix's mean diagonal
+
+
+@lru_cache(maxsize=4)
+def axis_weights(size: int) -> np.ndarray:
+    """size x GRID: the weight of each cell centre at each sample along one axis in the field of
+    8.6.2 (INTER_LINEAR of GRID values to size samples), float64, read-only. The field is the
+    outer product of the two axes' weights: field(y, x) = sum by[y, row] bx[x, col] grid[row, col]."""
+    w = np.stack([cv2.resize(np.eye(GRID, dtype=np.float32)[k:k + 1], (size, 1),
+                             interpolation=cv2.INTER_LINEAR)[0] for k in range(GRID)], 1).astype(np.float64)
+    w.flags.writeable = False
+    return w
+
+
+def normal_block(weight: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
+    """sum over samples of weight * B_i * B_j for the cell-centre bases B_k (k = GRID * row +
+    col): GRID^2 x GRID^2, through the separable weights (einsum: no BLAS, so the sums do not
+    depend on the thread count)."""
+    pairs_x = np.einsum("xa,xc->xac", bx, bx).reshape(len(bx), GRID * GRID)
+    pairs_y = np.einsum("yb,yd->ybd", by, by).reshape(len(by), GRID * GRID)
+    m = np.einsum("yk,yl->kl", pairs_y, np.einsum("yx,xl->yl", weight, pairs_x))
+    # m[(b, d), (a, c)] -> [(b, a), (d, c)]
+    return m.reshape(GRID, GRID, GRID, GRID).transpose(0, 2, 1, 3).reshape(GRID * GRID, GRID * GRID)
+
+
+def _sse(picture: np.ndarray, target: np.ndarray) -> float:
+    return float(np.square(picture - target).sum(dtype=np.float64))
+
+
+def fit_grid(source: np.ndarray, drawn: np.ndarray, start: np.ndarray, steps: int = FIT_STEPS,
+             scale: int = FIT_SCALE) -> np.ndarray:
+    """Step 2, the fit: the GRID x GRID x 2 grid (pixels) from ``start`` by Gauss-Newton steps on
+    the squared error between the source and the drawn picture resampled by the grid's field
+    (8.6.2, unrounded), both pictures reduced by ``scale`` (area means) for speed. A step that
+    does not lower the error is undone and ends the fit."""
+    full_h, full_w = drawn.shape[:2]
+    h, w = max(full_h // scale, 1), max(full_w // scale, 1)
+    to_small = np.array([w / full_w, h / full_h])       # pixels of the full picture -> reduced
+    bx, by = axis_weights(w), axis_weights(h)
+    target = cv2.resize(source, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    picture = cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid = np.asarray(start, np.float64).reshape(GRID * GRID, 2) * to_small
+    kept, best = grid, math.inf
+    for step in range(steps + 1):
+        field = dense_field(grid.reshape(GRID, GRID, 2), w, h)
+        warped = cv2.remap(picture, gx + field[..., 0], gy + field[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        error = _sse(warped, target)
+        if error >= best:
+            break
+        kept, best = grid, error
+        if step == steps:
+            break
+        residual = warped - target
+        dx = cv2.Sobel(warped, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        dy = cv2.Sobel(warped, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        # per sample, summed over the colour planes (float32 is plenty for a step's direction)
+        xx, xy, yy, rx, ry = (np.einsum("yxc,yxc->yx", a, b).astype(np.float64)
+                              for a, b in ((dx, dx), (dx, dy), (dy, dy), (dx, residual), (dy, residual)))
+        cross = normal_block(xy, bx, by)
+        normal = np.block([[normal_block(xx, bx, by), cross], [cross.T, normal_block(yy, bx, by)]])
+        normal += np.eye(2 * GRID * GRID) * FIT_DAMPING * np.trace(normal) / (2 * GRID * GRID)
+        gradient = np.concatenate([np.einsum("yb,ya->ba", by, np.einsum("yx,xa->ya", r, bx)).reshape(-1)
+                                   for r in (rx, ry)])
+        delta = np.linalg.solve(normal, -gradient)
+        grid = grid + np.stack([delta[:GRID * GRID], delta[GRID * GRID:]], 1)
+    return (kept / to_small).reshape(GRID, GRID, 2).astype(np.float32)
+
+
 class CorrectionChooser:
     """The correction levels of each semantic frame of one stream (steps 2 and 3)."""
 
@@ -74,8 +155,9 @@ class CorrectionChooser:
             raise ValueError("the sequence header signals no correction element (Table 3e)")
         self.sh = sh
         self.lam = vvc_lambda(keyframe_qp)
-        # DIS gives the same flow for any OpenCV thread count (checked with 1, 2 and 4 threads)
-        self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        # DIS gives the same flow for any OpenCV thread count (medium: checked with 1, 2 and 4
+        # threads; fast: a 40-frame encode identical on 1 and 2 OpenCV and OpenBLAS threads)
+        self.flow = cv2.DISOpticalFlow_create(FLOW_PRESET)
         self.frames = 0           # frames measured
         self.coded = 0            # frames whose levels changed (not held)
         self.seconds = 0.0        # wall-clock time drawing, measuring and choosing (benchmarks)
@@ -101,7 +183,8 @@ class CorrectionChooser:
         for i in indices:
             held[i] = previous[i]
         new = list(held)
-        for index, level in self._grid_levels(pooled_flow(source_flow(source, drawn, self.flow))):
+        start = pooled_flow(source_flow(source, drawn, self.flow))
+        for index, level in self._grid_levels(fit_grid(source, drawn, start)):
             new[index] = level
         if new == held:
             return held
