@@ -45,11 +45,11 @@ from ref_encoder.cli import main as encode  # noqa: E402
 def least_squares(dense: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     """The grid whose field (8.6.2) is nearest the dense flow in (weighted) least squares."""
     h, w = dense.shape[:2]
-    ones = np.ones((h, w)) if weight is None else weight.astype(np.float64)
+    weights = np.ones((h, w)) if weight is None else weight.astype(np.float64)
     bx, by = cg.axis_weights(w), cg.axis_weights(h)
-    normal = cg.normal_block(ones, bx, by)
+    normal = cg.normal_block(weights, bx, by)
     normal += np.eye(GRID * GRID) * 1e-6 * np.trace(normal)
-    rhs = np.stack([np.einsum("yb,ya->ba", by, np.einsum("yx,xa->ya", ones * dense[..., c], bx)).reshape(-1)
+    rhs = np.stack([np.einsum("yb,ya->ba", by, np.einsum("yx,xa->ya", weights * dense[..., c], bx)).reshape(-1)
                     for c in range(2)], 1)
     return np.linalg.solve(normal, rhs).reshape(GRID, GRID, 2).astype(np.float32)
 
