@@ -74,12 +74,17 @@ def _sample_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
+def sample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    """A float32 picture sampled at x + displacement(x), bilinear, edges replicated, unrounded
+    (the encoder's fit of the grid samples the same way)."""
+    gx, gy = _sample_grid(*picture.shape[:2])
+    return cv2.remap(picture, gx + displacement[..., 0], gy + displacement[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
 def resample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
     """The picture (H x W x 3 uint8) sampled at x + displacement(x), bilinear, edges replicated."""
-    gx, gy = _sample_grid(*picture.shape[:2])
-    out = cv2.remap(picture.astype(np.float32), gx + displacement[..., 0], gy + displacement[..., 1],
-                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(sample(picture.astype(np.float32), displacement)), 0, 255).astype(np.uint8)
 
 
 def apply_grid(picture: np.ndarray, grid: np.ndarray) -> np.ndarray:

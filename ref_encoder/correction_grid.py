@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from bitstream.structures import SequenceHeader
-from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field
+from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field, sample
 
 CORRECTION_AUTO_MAX_QP = 32      # --correction-grid auto: on at key-frame QPs up to this
 
@@ -90,19 +90,23 @@ def axis_weights(size: int) -> np.ndarray:
     return w
 
 
-def normal_block(weight: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np.ndarray:
-    """sum over samples of weight * B_i * B_j for the cell-centre bases B_k (k = GRID * row +
-    col): GRID^2 x GRID^2, through the separable weights (einsum: no BLAS, so the sums do not
-    depend on the thread count)."""
-    pairs_x = np.einsum("xa,xc->xac", bx, bx).reshape(len(bx), GRID * GRID)
-    pairs_y = np.einsum("yb,yd->ybd", by, by).reshape(len(by), GRID * GRID)
-    m = np.einsum("yk,yl->kl", pairs_y, np.einsum("yx,xl->yl", weight, pairs_x))
+@lru_cache(maxsize=4)
+def _axis_pairs(size: int) -> np.ndarray:
+    """size x GRID^2: the products of two cell centres' weights along one axis, read-only."""
+    w = axis_weights(size)
+    pairs = np.einsum("xa,xc->xac", w, w).reshape(size, GRID * GRID)
+    pairs.flags.writeable = False
+    return pairs
+
+
+def normal_block(weight: np.ndarray) -> np.ndarray:
+    """sum over samples of weight (H x W) * B_i * B_j for the cell-centre bases B_k (k = GRID *
+    row + col): GRID^2 x GRID^2, through the separable weights (einsum: no BLAS, so the sums do
+    not depend on the thread count)."""
+    h, w = weight.shape
+    m = np.einsum("yk,yl->kl", _axis_pairs(h), np.einsum("yx,xl->yl", weight, _axis_pairs(w)))
     # m[(b, d), (a, c)] -> [(b, a), (d, c)]
     return m.reshape(GRID, GRID, GRID, GRID).transpose(0, 2, 1, 3).reshape(GRID * GRID, GRID * GRID)
-
-
-def _sse(picture: np.ndarray, target: np.ndarray) -> float:
-    return float(np.square(picture - target).sum(dtype=np.float64))
 
 
 def fit_grid(source: np.ndarray, drawn: np.ndarray, start: np.ndarray, steps: int = FIT_STEPS,
@@ -117,14 +121,11 @@ def fit_grid(source: np.ndarray, drawn: np.ndarray, start: np.ndarray, steps: in
     bx, by = axis_weights(w), axis_weights(h)
     target = cv2.resize(source, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     picture = cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     grid = np.asarray(start, np.float64).reshape(GRID * GRID, 2) * to_small
     kept, best = grid, math.inf
     for step in range(steps + 1):
-        field = dense_field(grid.reshape(GRID, GRID, 2), w, h)
-        warped = cv2.remap(picture, gx + field[..., 0], gy + field[..., 1], cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-        error = _sse(warped, target)
+        warped = sample(picture, dense_field(grid.reshape(GRID, GRID, 2), w, h))
+        error = float(np.square(warped - target).sum(dtype=np.float64))
         if error >= best:
             break
         kept, best = grid, error
@@ -136,8 +137,8 @@ def fit_grid(source: np.ndarray, drawn: np.ndarray, start: np.ndarray, steps: in
         # per sample, summed over the colour planes (float32 is plenty for a step's direction)
         xx, xy, yy, rx, ry = (np.einsum("yxc,yxc->yx", a, b).astype(np.float64)
                               for a, b in ((dx, dx), (dx, dy), (dy, dy), (dx, residual), (dy, residual)))
-        cross = normal_block(xy, bx, by)
-        normal = np.block([[normal_block(xx, bx, by), cross], [cross.T, normal_block(yy, bx, by)]])
+        cross = normal_block(xy)
+        normal = np.block([[normal_block(xx), cross], [cross.T, normal_block(yy)]])
         normal += np.eye(2 * GRID * GRID) * FIT_DAMPING * np.trace(normal) / (2 * GRID * GRID)
         gradient = np.concatenate([np.einsum("yb,ya->ba", by, np.einsum("yx,xa->ya", r, bx)).reshape(-1)
                                    for r in (rx, ry)])

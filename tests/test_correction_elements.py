@@ -22,7 +22,7 @@ from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SequenceHead
 from bitstream.trace import TraceEntry
 from conformance.stream_kit import header, trajectory_levels
 from conformance.synthetic_semantics import demo_keyframe
-from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction, apply_grid, dense_field
+from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction, apply_grid, dense_field, sample
 from ref_decoder.decoder import Decoder
 from ref_decoder.edits import EditApplier, parse_edit
 from ref_encoder.correction_grid import (CorrectionChooser, axis_weights, normal_block, fit_grid, pooled_flow,
@@ -345,7 +345,7 @@ def test_the_fits_separable_sums_are_the_fields_least_squares_matrix() -> None:
     assert np.allclose(np.einsum("yb,xa->yxba", axis_weights(h), axis_weights(w)).reshape(h * w, 16), basis,
                        atol=1e-6)
     weight = np.random.default_rng(5).random((h, w))
-    assert np.allclose(normal_block(weight, axis_weights(w), axis_weights(h)),
+    assert np.allclose(normal_block(weight),
                        basis.T @ (basis * weight.reshape(-1, 1)), atol=1e-5)
 
 
@@ -379,10 +379,7 @@ def test_the_fit_never_leaves_a_larger_error_than_its_start(seed: int, start: fl
     begin[..., 1] *= -0.5
 
     def error(grid: np.ndarray) -> float:
-        field = dense_field(grid, 48, 48)
-        gx, gy = np.meshgrid(np.arange(48, dtype=np.float32), np.arange(48, dtype=np.float32))
-        out = cv2.remap(drawn.astype(np.float32), gx + field[..., 0], gy + field[..., 1], cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REPLICATE)
+        out = sample(drawn.astype(np.float32), dense_field(grid, 48, 48))
         return float(np.square(out - src.astype(np.float32)).sum(dtype=np.float64))
 
     assert error(fit_grid(src, drawn, begin, steps=steps, scale=1)) <= error(begin)

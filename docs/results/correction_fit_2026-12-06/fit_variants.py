@@ -47,7 +47,7 @@ def least_squares(dense: np.ndarray, weight: np.ndarray | None = None) -> np.nda
     h, w = dense.shape[:2]
     weights = np.ones((h, w)) if weight is None else weight.astype(np.float64)
     bx, by = cg.axis_weights(w), cg.axis_weights(h)
-    normal = cg.normal_block(weights, bx, by)
+    normal = cg.normal_block(weights)
     normal += np.eye(GRID * GRID) * 1e-6 * np.trace(normal)
     rhs = np.stack([np.einsum("yb,ya->ba", by, np.einsum("yx,xa->ya", weights * dense[..., c], bx)).reshape(-1)
                     for c in range(2)], 1)
