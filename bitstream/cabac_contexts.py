@@ -144,6 +144,12 @@ class ElementContexts:
     def all(self) -> list[ContextModel]:
         return [*self.sig, *self.gt1, *self.gt2, *self.sign]
 
+    def clone(self) -> "ElementContexts":
+        c = ElementContexts.__new__(ElementContexts)
+        c.sig, c.gt1, c.gt2, c.sign = (_clones(m) for m in (self.sig, self.gt1, self.gt2, self.sign))
+        c.rice_stat = self.rice_stat
+        return c
+
     def update_rice_stat(self, remainder: int) -> None:
         """After each sem_res_abs_minus3 (spec 9.3.3.4)."""
         k = self.rice_stat >> 2
@@ -174,6 +180,18 @@ class SemanticContextState:
         self.prev_skip = 0
         self.prev_res = [0] * len(self._inits)
         self.compact = CompactContexts(self._element_ids, self._init_qp)
+
+    def clone(self) -> "SemanticContextState":
+        """An independent copy of the whole state (a unit coded on the side; 9.3.1)."""
+        c = SemanticContextState.__new__(SemanticContextState)
+        c._inits, c._element_ids, c._init_qp, c._skip_init = (self._inits, self._element_ids,
+                                                              self._init_qp, self._skip_init)
+        c.skip = _clones(self.skip)
+        c.elements = [ec.clone() for ec in self.elements]
+        c.prev_skip = self.prev_skip
+        c.prev_res = list(self.prev_res)
+        c.compact = self.compact.clone()
+        return c
 
     def snapshot(self) -> tuple[int, list[int], list[int], list[int], list[int], list[int]]:
         """The variables other than the context models that coding a frame changes (PrevSkip,
@@ -217,3 +235,17 @@ class CompactContexts:
         self.prev_num_frames = 0     # 0: no unit since the initialisation (count coded explicitly)
         self.last_sign = [0] * n     # LastSign[ i ]: 0 none yet, 1 positive, 2 negative
         self.last_abs = [0] * n      # LastAbs[ i ]: Abs of the last non-zero residual, 0 none yet
+
+    def clone(self) -> "CompactContexts":
+        c = CompactContexts.__new__(CompactContexts)
+        c.frame_idx_delta_flag = self.frame_idx_delta_flag.clone()
+        c.num_frames_pred_flag = self.num_frames_pred_flag.clone()
+        c.group_flag, c.sig, c.par, c.gt3 = ([_clones(m) for m in rows]
+                                             for rows in (self.group_flag, self.sig, self.par, self.gt3))
+        c.prev_group, c.last_sign, c.last_abs = list(self.prev_group), list(self.last_sign), list(self.last_abs)
+        c.prev_num_frames = self.prev_num_frames
+        return c
+
+
+def _clones(models: list[ContextModel]) -> list[ContextModel]:
+    return [m.clone() for m in models]

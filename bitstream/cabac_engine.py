@@ -52,6 +52,13 @@ class ContextModel:
     def copy_state_from(self, other: "ContextModel") -> None:
         self.p0, self.p1 = other.p0, other.p1
 
+    def clone(self) -> "ContextModel":
+        """An independent copy (what copy.deepcopy gives, without its bookkeeping)."""
+        c = ContextModel.__new__(ContextModel)
+        c.p0, c.p1, c.shift0, c.shift1 = self.p0, self.p1, self.shift0, self.shift1
+        c.init_value, c.shift_idx = self.init_value, self.shift_idx
+        return c
+
 
 def _lps_range(ivl_curr_range: int, p_state: int) -> tuple[int, int]:
     """(valMps, ivlLpsRange) for the current range and 15-bit state (H.266 9.3.4.3.2.1)."""

@@ -11,7 +11,6 @@ Writer and parser call the same methods in the same order, so encoder and decode
 disagree on any of these rules."""
 from __future__ import annotations
 
-import copy
 from collections import deque
 from itertools import islice
 from typing import Iterable
@@ -37,7 +36,7 @@ class ContextCarry:
         """A copy of the state the next unit would start from, to code it on the side."""
         if self.state is None:
             return None
-        trial = copy.deepcopy(self.state)
+        trial = self.state.clone()
         if self.pending_reset or not self.sh.sh_cabac_context_carry_flag:
             trial.initialize()
         return trial

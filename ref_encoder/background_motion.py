@@ -11,10 +11,10 @@ stream signals. The encoder measures it on the source pictures:
   region (the prior P of Annex G.3: face shell, neck and body, before the refinement that may
   drop a dark suit on a dark background) and the same region moved by the face centre's
   displacement (landmark centroids), both grown by MASK_GROWTH pixels;
-- displacement: a translation found by enhanced-correlation alignment (OpenCV's
-  findTransformECC) of the grey pictures over that background, started from the previous
-  frame's estimate, coarse to fine (at a quarter and at half the picture size for 256 x 256);
-  where alignment fails, or too little background is left, the previous
+- displacement: a translation found by enhanced-correlation alignment (ecc_translation.py:
+  OpenCV's findTransformECC, step for step) of the grey pictures over that background, started
+  from the previous frame's estimate, coarse to fine (at a quarter and at half the picture size
+  for 256 x 256); where alignment fails, or too little background is left, the previous
   estimate is kept;
 - the result moves only when it differs from the last one by more than HOLD_PX pixels, so
   measurement noise on a still background codes as zero residuals, and only when most
@@ -28,6 +28,8 @@ import numpy as np
 
 from bitstream.semantic_elements import BG_TX_ID, BG_TY_ID
 from ifvc_synthesis.generators.person_mask import derive_person_mask
+
+from .ecc_translation import AlignmentError, find_translation
 
 MASK_GROWTH = 8              # pixels added around both person masks
 MIN_BACKGROUND_SHARE = 0.08  # less background than this share of the picture: keep the last estimate
@@ -141,10 +143,8 @@ class BackgroundMotion:
             a = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
             warp = np.float32([[1, 0, -shift[0] * kx], [0, 1, -shift[1] * ky]])
             try:
-                _, warp = cv2.findTransformECC(a, b, warp, cv2.MOTION_TRANSLATION,
-                                               (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT,
-                                                ECC_ITERATIONS, ECC_EPS), mask, ECC_BLUR)
-            except cv2.error:
+                warp = find_translation(a, b, warp, ECC_ITERATIONS, ECC_EPS, mask, ECC_BLUR)
+            except AlignmentError:
                 return None
             # ECC: reference(x + w) ~ frame(x), so the background moved by -w
             shift = -np.array([warp[0, 2] / kx, warp[1, 2] / ky], np.float64)

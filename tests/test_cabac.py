@@ -470,3 +470,47 @@ def test_decoder_on_garbage_only_raises_bitstream_error(data, ops):
             assert dec.bit_pos <= 8 * len(data)
     except BitstreamError as exc:
         assert str(exc)
+
+
+def _state_fields(o: object) -> object:
+    """Every field of a parsing-state object, recursively, for comparison by value."""
+    if hasattr(o, "__slots__") or hasattr(o, "__dict__"):
+        names = getattr(o, "__slots__", None) or sorted(vars(o))
+        return type(o).__name__, tuple((n, _state_fields(getattr(o, n))) for n in names)
+    if isinstance(o, (list, tuple)):
+        return tuple(_state_fields(x) for x in o)
+    return o
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_semantic_state_clone_is_an_independent_deep_copy(seed):
+    """SemanticContextState.clone (what the encoder codes a unit on the side with, spec 9.3.1)
+    copies every context, counter and list of a state that has adapted, like copy.deepcopy,
+    and nothing it shares changes the original."""
+    import copy
+
+    from bitstream.cabac_contexts import SemanticContextState, default_element_init
+    ids = [0, 1, 2, 7, 9, 14, 16, 40]
+    state = SemanticContextState([default_element_init(i) for i in ids], 32, element_ids=ids)
+    rng = random.Random(seed)
+    models = [*state.skip, *(m for e in state.elements for m in e.all()),
+              *(m for rows in (state.compact.group_flag, state.compact.sig, state.compact.par,
+                               state.compact.gt3) for row in rows for m in row),
+              state.compact.frame_idx_delta_flag, state.compact.num_frames_pred_flag]
+    for m in models:
+        for _ in range(rng.randrange(6)):
+            m.update(rng.randrange(2))
+    state.prev_skip, state.prev_res[2], state.elements[1].rice_stat = 1, -3, 9
+    state.compact.last_abs[3], state.compact.last_sign[3], state.compact.prev_group[1] = 2, 2, 1
+    state.compact.prev_num_frames = 5
+    before = _state_fields(state)
+    twin = state.clone()
+    assert _state_fields(twin) == before == _state_fields(copy.deepcopy(state))
+    for m in [*twin.skip, *(m for e in twin.elements for m in e.all()), *twin.compact.sig[0],
+              twin.compact.num_frames_pred_flag]:
+        m.update(1 - (m.p0 >> 9))
+    twin.prev_res[0] = 7
+    twin.compact.last_abs[0] = twin.compact.prev_group[0] = 4
+    twin.elements[0].rice_stat = 3
+    assert _state_fields(state) == before != _state_fields(twin)
