@@ -4,8 +4,9 @@ displacement, Annex B.3a): the ECC algorithm of Evangelidis and Psarakis (IEEE T
 MOTION_TRANSLATION, so that it finds the same translations (background_motion.py used OpenCV's
 until 2026-12-06; on 35 clips of 100 frames every estimate agreed to 1e-4 pixels).
 
-Why not OpenCV's own: for a translation it spends most of its time on bookkeeping for the
-general warps; this one takes about a third of its time (tools/bench_encoder_refresh.py).
+Why not OpenCV's own: on the encoder's 64- and 128-pixel alignment pictures this one takes
+about a third of its time (the whole estimator: 14-18 ms a frame before, 6 after;
+docs/results/encoder_speed_2026-12-06).
 
 Steps (OpenCV's, in its order):
 1. Both pictures are smoothed by a blur x blur Gaussian. The mask becomes 0/1, is smoothed by the
