@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     from ref_encoder.analysis import FaceAnalyzer
     from ref_encoder.encoder import Encoder, EncoderConfig
     FaceAnalyzer().close()        # MediaPipe's first import (about 1 s) outside the first setting's timing
+    # which tree is timed: `python -m` puts the current folder ahead of PYTHONPATH, so comparing
+    # trees means running from inside each (docs/results/encoder_speed_2026-12-06)
+    print(f"timing the encoder of {Path(sys.modules[Encoder.__module__].__file__).resolve().parents[1]}", flush=True)
     runs = ((t, g, j) for t in args.settings for g in args.correction_grid for j in args.refresh_picture)
     for text, grid, judged in runs:
         refresh, every, invented, failed = _setting(text)
