@@ -39,6 +39,9 @@ def estimate(sequences: Path, clips: list[str], frames: int, out: Path) -> None:
 
 
 def compare(a_path: Path, b_path: Path) -> None:
+    for path in (a_path, b_path):
+        if not path.is_file():
+            raise SystemExit(f"error: {path} is not a file")
     a, b = np.load(a_path), np.load(b_path)
     if sorted(a.files) != sorted(b.files):
         raise SystemExit("error: the two files hold different clips")
@@ -63,6 +66,10 @@ def main() -> int:
     if a.compare:
         compare(*a.compare)
     elif a.out and a.clips:
+        missing = [c for c in a.clips if not (a.sequences / f"{c}_256x256_25_8bit_444.rgb").is_file()]
+        if missing:
+            print(f"error: not in {a.sequences}: {', '.join(missing)}", file=sys.stderr)
+            return 2
         estimate(a.sequences, a.clips, a.frames, a.out)
     else:
         ap.error("give --out and clips, or --compare A B")

@@ -82,9 +82,15 @@ def main() -> int:
     a = ap.parse_args()
     strips = {c: [int(f) for f in fs.split(",")] for c, fs in (s.split(":") for s in a.strip)}
     results = {}
-    for clip in a.clips:
-        src = read_rgb444(a.sequences / f"{clip}_256x256_25_8bit_444.rgb", 256, 256, a.frames)
-        dec = read_rgb444(a.campaign / "cells" / a.codec / clip / f"{clip}_{a.codec}_qp{a.qp}.rgb", 256, 256, a.frames)
+    paths = {clip: (a.sequences / f"{clip}_256x256_25_8bit_444.rgb",
+                    a.campaign / "cells" / a.codec / clip / f"{clip}_{a.codec}_qp{a.qp}.rgb") for clip in a.clips}
+    missing = [str(p) for pair in paths.values() for p in pair if not p.is_file()]
+    if missing or (a.strip and not a.out):
+        print(f"error: {'not found: ' + ', '.join(missing) if missing else '--strip needs --out'}", file=sys.stderr)
+        return 2
+    for clip, (source_path, decoded_path) in paths.items():
+        src = read_rgb444(source_path, 256, 256, a.frames)
+        dec = read_rgb444(decoded_path, 256, 256, a.frames)
         pairs = [(s, d) for s, d in zip(gazes(src), gazes(dec)) if s is not None and d is not None]
         dx = np.array([abs(s[0] - d[0]) for s, d in pairs])
         dy = np.array([abs(s[1] - d[1]) for s, d in pairs])
