@@ -325,11 +325,14 @@ class AdaptiveRefresh(DecoderMirror):
 
     def falls_short(self, frame_idx: int, source: np.ndarray, landmarks: np.ndarray | None,
                     reconstructed_values: np.ndarray,
-                    correct: Callable[[np.ndarray], np.ndarray] | None = None) -> bool:
+                    correct: Callable[[np.ndarray], np.ndarray] | None = None,
+                    drawn: np.ndarray | None = None) -> bool:
         """Synthesises the frame from the reconstruction and compares it with the source.
         correct: what the decoder does to the generator's picture before showing it (the
         correction stage, clause 8.6.2, with the levels the encoder chooses for it); the face
-        and failed measures judge its result, the invented share the generator's field."""
+        and failed measures judge its result, the invented share the generator's field.
+        drawn: the generator's picture of the reconstruction, if the caller has it (drawn
+        ahead, draw_ahead.py); used unless the invented share needs the field that draws it."""
         self.last_picture = None
         if landmarks is None:                 # no face in the source: nothing to judge
             return False
@@ -337,7 +340,7 @@ class AdaptiveRefresh(DecoderMirror):
         t0, c0 = time.perf_counter(), time.process_time()
         invented = None
         if self.invented_limit is None:
-            synth = self.generator.synthesize(reconstructed_values)
+            synth = self.generator.synthesize(reconstructed_values) if drawn is None else drawn
         else:                                 # the same picture, with the field that drew it
             synth, map_x, map_y, layers, _ = self.generator.synthesize_with_layers(reconstructed_values)
             invented = invented_share(map_x, map_y, layers.person_alpha)

@@ -44,6 +44,9 @@ PROG = "ifvc-encode"
 MAX_PIC_SIZE = max(lim.max_pic_size for lim in LEVELS.values())
 MAX_FRAME_RATE = max(lim.max_frame_rate for lim in LEVELS.values())
 MAX_FRAMES_PER_UNIT = max(lim.max_frames_per_unit for lim in LEVELS.values())
+# two threads draw a unit in a little more than half the time of one; more add little, since
+# the generators hold the GIL for part of each picture (docs/results/encoder_threads_2026-12-06)
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 
 
 def _precision_item(text: str) -> tuple[str, int]:
@@ -265,6 +268,10 @@ def build_parser() -> CommandParser:
                          "2 levels of the analysis, whose picture the decoder's references draw closest to "
                          "the source (ref_encoder/pose_fit.py; the learned generators are fitted through their "
                          "geometric pass); slower, off by default")
+    ap.add_argument("--threads", type=int_range(1, 64), default=DEFAULT_THREADS, metavar="N",
+                    help="threads that draw the decoder's pictures of a semantic unit at once for the "
+                         "refresh check and the correction grid (ref_encoder/draw_ahead.py); the stream is "
+                         "the same for every N; by default the cores, up to 2")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -344,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                             refresh_qp_offset=args.refresh_qp_offset,
                             profile_idc=PROFILE_BY_OPTION[args.profile], full_header=args.full_header,
                             semantic_periods=_semantic_periods(args.semantic_period),
-                            background_motion=args.background_motion, pose_fit=args.pose_fit)
+                            background_motion=args.background_motion, pose_fit=args.pose_fit,
+                            threads=args.threads)
         enc = Encoder(cfg, info.width, info.height, info.fps, num_frames=n if raw else 0,
                       warn=lambda msg: print(f"ifvc-encode: warning: {msg}", file=sys.stderr))
 

@@ -26,6 +26,7 @@ The fit of step 2: docs/results/correction_fit_2026-12-06.
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 
 import cv2
@@ -157,8 +158,9 @@ class CorrectionChooser:
         self.sh = sh
         self.lam = vvc_lambda(keyframe_qp)
         # DIS gives the same flow for any OpenCV thread count (medium: checked with 1, 2 and 4
-        # threads; fast: a 40-frame encode identical on 1 and 2 OpenCV and OpenBLAS threads)
-        self.flow = cv2.DISOpticalFlow_create(FLOW_PRESET)
+        # threads; fast: a 40-frame encode identical on 1 and 2 OpenCV and OpenBLAS threads);
+        # one DIS object per thread, since draw_ahead.py proposes on worker threads
+        self._flows = threading.local()
         self.frames = 0           # frames measured
         self.coded = 0            # frames whose levels changed (not held)
         self.seconds = 0.0        # wall-clock time drawing, measuring and choosing (benchmarks)
@@ -174,18 +176,32 @@ class CorrectionChooser:
             out.append((i, min(max(level, lo), hi)))
         return out
 
-    def choose(self, source: np.ndarray, drawn: np.ndarray, levels: list[int], previous: list[int]) -> list[int]:
+    def _flow(self) -> cv2.DISOpticalFlow:
+        flow = getattr(self._flows, "dis", None)
+        if flow is None:
+            flow = self._flows.dis = cv2.DISOpticalFlow_create(FLOW_PRESET)
+        return flow
+
+    def propose(self, source: np.ndarray, drawn: np.ndarray) -> list[tuple[int, int]]:
+        """Step 2: (index in the header, level) of each signalled correction element fitted to
+        the source on the generator's picture drawn; it does not depend on the previous frame,
+        so it may run ahead on a worker thread (draw_ahead.py)."""
+        start = pooled_flow(source_flow(source, drawn, self._flow()))
+        return self._grid_levels(fit_grid(source, drawn, start))
+
+    def choose(self, source: np.ndarray, drawn: np.ndarray, levels: list[int], previous: list[int],
+               proposal: list[tuple[int, int]] | None = None) -> list[int]:
         """The frame's levels with the correction elements chosen: levels are the frame's
         levels (the correction elements' entries are replaced), previous the previous frame's
-        (the decoder's prediction, PrevLevel). drawn is the generator's picture of the frame."""
+        (the decoder's prediction, PrevLevel). drawn is the generator's picture of the frame;
+        proposal, if given, is propose(source, drawn)."""
         self.frames += 1
         held = list(levels)
         indices = self.layout.indices
         for i in indices:
             held[i] = previous[i]
         new = list(held)
-        start = pooled_flow(source_flow(source, drawn, self.flow))
-        for index, level in self._grid_levels(fit_grid(source, drawn, start)):
+        for index, level in proposal if proposal is not None else self.propose(source, drawn):
             new[index] = level
         if new == held:
             return held

@@ -27,6 +27,8 @@ import hashlib
 import time
 import warnings
 from collections import deque
+from contextlib import closing
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -59,6 +61,7 @@ from .analysis.smoothing import OneEuroFilter
 from .background_motion import BackgroundMotion, signals_background
 from .correction_grid import CorrectionChooser, resolve_correction
 from .decoder_mirror import DecoderMirror
+from .draw_ahead import DrawAhead
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
@@ -148,6 +151,9 @@ class EncoderConfig:
                                              # chosen by correction_grid.py: "on" (True), "off" (False),
                                              # or "auto": on in the Compact profile at keyframe_qp <= 32
                                              # (docs/results/correction_elements_2026-12-06)
+    threads: int = 1                         # threads that draw a unit's frames for the refresh check and
+                                             # the correction grid (draw_ahead.py); the stream is the same
+                                             # for any count
 
 
 @dataclass
@@ -183,6 +189,9 @@ class _Waiting:
     judged: tuple[tuple[list[int], list[int] | None], bool] | None = None  # ((levels, previous
                                               # frame's levels with correction), fell short)
     drawn: tuple[list[int], np.ndarray] | None = None    # (levels, the generator's picture of them)
+    proposal: tuple[list[int], list[tuple[int, int]]] | None = None   # (levels, the correction fitted on
+                                              # their picture: CorrectionChooser.propose)
+    ahead: tuple[list[int], Future] | None = None   # (levels, the worker drawing them: draw_ahead.py)
     corrected: tuple[tuple[list[int], list[int]], list[int]] | None = None  # ((levels, previous
                                               # frame's levels), the levels with the correction chosen)
 
@@ -198,6 +207,7 @@ class _Run:
     fitter: PoseFit | None
     correction: CorrectionChooser | None = None
     mirror: DecoderMirror | None = None       # draws frames for the correction (the refresh's if any)
+    ahead: DrawAhead | None = None            # worker threads drawing a unit's frames (threads > 1)
     todo: deque[_Analysed] = field(default_factory=deque)
     waiting: list[_Waiting] = field(default_factory=list)
     logs: list[FrameLog] = field(default_factory=list)
@@ -276,6 +286,8 @@ class Encoder:
             raise ValueError(f"picture size {width}x{height} must be even (4:2:0 key frames)")
         if not 1 <= config.frames_per_unit <= 64:
             raise ValueError("frames per unit must be 1..64")
+        if config.threads < 1:
+            raise ValueError(f"thread count must be at least 1, got {config.threads}")
         unknown = set(config.precisions) - {e.name for e in SEMANTIC_ELEMENTS}
         if unknown:
             raise ValueError(f"unknown semantic element(s): {', '.join(sorted(unknown))}")
@@ -476,7 +488,11 @@ class Encoder:
             mirror = refresh or DecoderMirror(self.cfg.generator_name, max_ref_frames(self.sh.sh_level_idc),
                                               "--correction-grid")
         run: _Run | None = None
-        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces:
+        ahead = DrawAhead(self.cfg.threads if mirror is not None else 1)
+        for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
+            if m is not None:
+                m.in_background = self.cfg.threads > 1
+        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces, closing(ahead):
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
                     raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "
@@ -497,7 +513,8 @@ class Encoder:
                 if run is None:
                     if num_frames_hint:
                         self.sh.sh_num_frames = num_frames_hint - skipped
-                    run = _Run(StreamWriter(self.sh), analyzer, background, refresh, fitter, correction, mirror)
+                    run = _Run(StreamWriter(self.sh), analyzer, background, refresh, fitter, correction, mirror,
+                               ahead if ahead.active else None)
                     if background is not None:    # the first picture is the background's origin
                         background.set_reference(rgb, fa.landmarks, np.zeros(2))
                 if background is not None:
@@ -564,13 +581,18 @@ class Encoder:
         writer, waiting = run.writer, run.waiting
         n, cut, unit_first = len(waiting), None, writer.next_frame_idx
         levels = self._unit_levels(writer, waiting)
+        self._draw_ahead(run, waiting, levels)
         while run.refresh is not None and n > 0:
             short = self._first_short(run, waiting[:n], levels)
             if short is None:
                 break
             cut = n = short
+            for w in waiting[n:]:                 # coded again after the key frame, if at all
+                if w.ahead is not None and run.ahead is not None:
+                    run.ahead.cancel(w.ahead[1])
             if n > 0:
                 levels = self._unit_levels(writer, waiting[:n])
+                self._draw_ahead(run, waiting[:n], levels)
         if n > 0:
             first = writer.next_frame_idx
             if run.correction is not None:
@@ -592,8 +614,55 @@ class Encoder:
                 frame.values[list(BACKGROUND_ELEMENT_IDS)] = run.background.estimate(frame.rgb, frame.landmarks)
         return True
 
+    def _draw_ahead(self, run: "_Run", waiting: list["_Waiting"], levels: list[list[int]]) -> None:
+        """With worker threads (draw_ahead.py), starts drawing, in frame order, each waiting
+        frame's picture from these levels that the unit's coding will ask for (every frame's
+        with the correction grid, else those due for a refresh check), with the correction
+        fitted on it. Pictures already drawn or being drawn from the same levels are not
+        started again; a job for other levels is dropped."""
+        if run.ahead is None or run.mirror is None:
+            return
+        refresh, first = run.refresh, run.writer.next_frame_idx
+        for i, (w, lv) in enumerate(zip(waiting, levels)):
+            checked = refresh is not None and refresh.due_for_check(first + i, run.last_key)
+            # a check that measures the invented share draws its picture itself, with the field
+            if (checked and refresh.invented_limit is not None) or (not checked and run.correction is None):  # type: ignore[union-attr]
+                continue
+            if (w.drawn is not None and w.drawn[0] == lv) or (w.ahead is not None and w.ahead[0] == lv):
+                continue
+            if w.ahead is not None:
+                run.ahead.cancel(w.ahead[1])
+            values = values_from_levels(self.sh, lv, run.key_values)
+            w.ahead = (list(lv), run.ahead.submit(self._draw, run, w.frame, values))
+
+    @staticmethod
+    def _draw(run: "_Run", frame: "_Analysed", values: np.ndarray
+              ) -> tuple[np.ndarray, list[tuple[int, int]] | None]:
+        """On a worker thread: the generator's picture of these values and, with the correction
+        grid and a face in the source, the correction fitted on it."""
+        assert run.mirror is not None
+        picture = run.mirror.generator.synthesize(values)
+        fitted = None
+        if run.correction is not None and frame.landmarks is not None:
+            fitted = run.correction.propose(frame.rgb, picture)
+        return picture, fitted
+
+    def _collect(self, w: "_Waiting", lv: list[int]) -> None:
+        """Takes the worker's picture (and fitted correction) of these levels, if one was drawing
+        them, into w.drawn (and w.proposal); a worker's error is raised here."""
+        if w.ahead is None or w.ahead[0] != lv:
+            return
+        job, w.ahead = w.ahead[1], None
+        if job.cancelled():                   # dropped at a cut: drawn here instead
+            return
+        picture, fitted = job.result()
+        w.drawn = (list(lv), picture)
+        if fitted is not None:
+            w.proposal = (list(lv), fitted)
+
     def _drawn(self, run: "_Run", w: "_Waiting", lv: list[int]) -> np.ndarray:
         """The generator's picture of the frame with these levels (the decoder mirror's)."""
+        self._collect(w, lv)
         if w.drawn is None or w.drawn[0] != lv:
             assert run.mirror is not None
             w.drawn = (list(lv), run.mirror.generator.synthesize(values_from_levels(self.sh, lv, run.key_values)))
@@ -614,7 +683,8 @@ class Encoder:
         if w.corrected is None or w.corrected[0] != key:
             t0 = time.perf_counter()
             picture = drawn if drawn is not None else self._drawn(run, w, lv)
-            w.corrected = (key, run.correction.choose(w.frame.rgb, picture, lv, previous))
+            proposal = w.proposal[1] if w.proposal is not None and w.proposal[0] == lv else None
+            w.corrected = (key, run.correction.choose(w.frame.rgb, picture, lv, previous, proposal))
             run.correction.seconds += time.perf_counter() - t0
         return w.corrected[1]
 
@@ -656,7 +726,9 @@ class Encoder:
             if w.judged is None or w.judged[0] != key:
                 rec = values_from_levels(self.sh, lv, run.key_values)
                 correct = None if previous is None else partial(self._shown, run, w, lv, previous)
-                short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct)
+                self._collect(w, lv)
+                drawn = w.drawn[1] if w.drawn is not None and w.drawn[0] == lv else None
+                short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct, drawn)
                 w.judged = (key, short)
                 if run.refresh.last_picture is not None:
                     w.drawn = (list(lv), run.refresh.last_picture)
@@ -671,6 +743,8 @@ class Encoder:
         period) and adds it to the mirrored reference stores."""
         writer = run.writer
         out_idx = writer.next_frame_idx
+        if run.ahead is not None:
+            run.ahead.drain()                 # no worker may draw while the references change
         if self.cfg.hash_units and run.key_values is not None:
             writer.hash_unit(keyframe_md5=run.key_md5)
             run.key_md5 = {}

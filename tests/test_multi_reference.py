@@ -239,20 +239,24 @@ def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
     seen: dict[int, bytes] = {}
     original = adaptive_refresh.AdaptiveRefresh.falls_short
 
-    def spy(self, frame_idx, source, landmarks, values, correct=None):  # type: ignore[no-untyped-def]
+    def spy(self, frame_idx, source, landmarks, values, correct=None, drawn=None):  # type: ignore[no-untyped-def]
         picture = self.generator.synthesize(values)
+        # a picture the encoder drew before (ahead, on a worker: ref_encoder/draw_ahead.py) is
+        # the picture of exactly these values
+        assert drawn is None or np.array_equal(drawn, picture)
         seen[frame_idx] = (picture if correct is None else correct(picture)).tobytes()
-        return original(self, frame_idx, source, landmarks, values, correct)
+        return original(self, frame_idx, source, landmarks, values, correct, drawn)
 
     monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
     return seen
 
 
-def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path,
+@pytest.mark.parametrize("threads", [1, 2])
+def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Path, threads: int,
                                                                     judged_pictures: dict[int, bytes]) -> None:
     from ref_encoder import adaptive_refresh
     seen = judged_pictures
-    result = _encode(sequence, refresh=99.0)                     # every check fires
+    result = _encode(sequence, refresh=99.0, threads=threads)    # every check fires
     keys = [f.frame_idx for f in result.frames if f.kind == "key"]
     gap = adaptive_refresh.REFRESH_MIN_GAP
     assert keys == list(range(0, FRAMES, gap)) and result.refresh.inserted == len(keys) - 1
@@ -263,7 +267,7 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
     decoded = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(result.stream)}
     # a frame the encoder judged and kept as a semantic frame is drawn by the decoder exactly so
     seen.clear()
-    result_kept = _encode(sequence, refresh=0.001, keyframe_period=gap + 8)   # key frames from the period
+    result_kept = _encode(sequence, refresh=0.001, keyframe_period=gap + 8, threads=threads)  # key frames from the period
     seen_kept = dict(seen)
     decoded_kept = {f.frame_idx: f.rgb.tobytes() for f in Decoder().decode(result_kept.stream)}
     semantic = [i for i in seen_kept if i in decoded_kept
@@ -277,7 +281,8 @@ def test_refresh_inserts_key_frames_and_sees_what_the_decoder_shows(sequence: Pa
     assert len(decoded) == FRAMES
 
 
-def test_refresh_judges_the_generator_picture_or_the_shown_one(sequence: Path,
+@pytest.mark.parametrize("threads", [1, 2])
+def test_refresh_judges_the_generator_picture_or_the_shown_one(sequence: Path, threads: int,
                                                               judged_pictures: dict[int, bytes]) -> None:
     # With the correction elements (Table 3e) the decoder shows the generator's picture after the
     # correction stage (8.6.2). By default the refresh check judges the generator's picture;
@@ -285,7 +290,7 @@ def test_refresh_judges_the_generator_picture_or_the_shown_one(sequence: Path,
     # (chosen in order through the unit, each after the previous frame's).
     from ifvc_synthesis.correction_grid import CorrectionLayout
     seen = judged_pictures
-    kw = dict(refresh=0.001, generator_name="ifvc-geometric-7", correction_grid="on", keyframe_qp=32)
+    kw = dict(refresh=0.001, generator_name="ifvc-geometric-7", correction_grid="on", keyframe_qp=32, threads=threads)
     by_mode = {}
     for mode in ("generator", "shown"):
         seen.clear()

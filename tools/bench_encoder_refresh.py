@@ -2,7 +2,7 @@
 
     python -m tools.bench_encoder_refresh SEQ_256x256_25_8bit_444.rgb [--frames 100] [--qp 42]
         [--generator ifvc-geometric-2] [--keyframe-preset auto] [--settings off auto auto/2 auto/4 auto/auto:5:15]
-        [--pose-fit] [--correction-grid off on] [--refresh-picture generator shown]
+        [--pose-fit] [--correction-grid off on] [--refresh-picture generator shown] [--threads 1 2]
 
 A setting is off, auto, a threshold in dB, each optionally /K (check every K-th frame; /auto:
 the encoder's default interval for the generator, without /K: every frame) and :I[:F] (the
@@ -18,7 +18,8 @@ the cost of the check alone.
 --correction-grid runs every setting with each value given (the correction elements, spec
 8.6.2: a synthesis, an optical flow and a choice per semantic frame), and so does
 --refresh-picture (what the check judges: the generator's picture, or the one the correction
-stage shows); --pose-fit as the encoder's option.
+stage shows), and so does --threads (the encoder's; the stream is the same for every count);
+--pose-fit as the encoder's option.
 The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
 """
 from __future__ import annotations
@@ -60,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="run each setting with each of these (default: off)")
     ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=list(REFRESH_PICTURES),
                     help="the encoder's --refresh-picture; each setting runs with each (default: generator)")
+    ap.add_argument("--threads", type=int, nargs="+", default=None,
+                    help="the encoder's --threads (threads drawing a unit's pictures); each setting runs "
+                         "with each (default: the encoder's default, the cores up to 2). With more than 1 "
+                         "the drawing runs ahead on worker threads and the refresh check's own time "
+                         "leaves it out")
     args = ap.parse_args(argv)
     path = Path(args.sequence)
     if not path.is_file():
@@ -72,13 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     # which tree is timed: `python -m` puts the current folder ahead of PYTHONPATH, so comparing
     # trees means running from inside each (docs/results/encoder_speed_2026-12-06)
     print(f"timing the encoder of {Path(sys.modules[Encoder.__module__].__file__).resolve().parents[1]}", flush=True)
-    runs = ((t, g, j) for t in args.settings for g in args.correction_grid for j in args.refresh_picture)
-    for text, grid, judged in runs:
+    if args.threads is None:
+        from ref_encoder.cli import DEFAULT_THREADS
+        args.threads = [DEFAULT_THREADS]
+    if min(args.threads) < 1:
+        print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    runs = ((t, g, j, n) for t in args.settings for g in args.correction_grid for j in args.refresh_picture
+            for n in args.threads)
+    for text, grid, judged, threads in runs:
         refresh, every, invented, failed = _setting(text)
         cfg = EncoderConfig(keyframe_qp=args.qp, generator_name=args.generator, refresh=refresh,
                             refresh_check_every=every, refresh_invented=invented, refresh_failed=failed,
                             vvc_preset=args.keyframe_preset, pose_fit=args.pose_fit, correction_grid=grid,
-                            refresh_picture=judged)
+                            refresh_picture=judged, threads=threads)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         load1 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), _cpu_seconds()
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         kbps = 8 * len(result.stream) / 1000 / (len(frames) / 25)
         grid_ms = 1000 * result.correction.seconds / max(result.correction.frames, 1) if result.correction else 0.0
         print(f"{path.stem} QP {args.qp} {enc.keyframe_preset}/{enc.later_keyframe_preset} refresh={text:8s} "
-              f"grid={grid} ({grid_ms:.1f} ms/frame) judging {judged}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
+              f"grid={grid} ({grid_ms:.1f} ms/frame) judging {judged} threads {threads}: {len(frames) / dt:5.1f} frames/s wall ({1000 * dt / len(frames):.1f} "
               f"ms/frame), CPU {1000 * cpu / len(frames):.1f} ms/frame (with VVenC), load {load1:.1f}, "
               f"{keys} key frames, {checked} frames synthesised at {check_ms:.1f} ms each "
               f"(CPU {check_cpu_ms:.1f} ms) "

@@ -144,7 +144,9 @@ class LayeredGenerator(GeometricGenerator):
         self._alpha_key = np.maximum(layer, cv2.GaussianBlur(layer, (0, 0), ALPHA_SIGMA,
                                                              borderType=cv2.BORDER_REPLICATE))
         self.plate = self._make_plate()
-        self._plate_sampler: KeySampler | None = None          # made when the plate first moves
+        # made here, not when the plate first moves: the encoder draws pictures on several
+        # threads at once (ref_encoder/draw_ahead.py), so synthesis only reads the generator
+        self._plate_sampler = KeySampler(self.plate, self.sampling)
         self.model.key_background = self._values(key_values)[[BG_TX_ID, BG_TY_ID]]
 
     def _person_layer(self) -> np.ndarray:
@@ -177,8 +179,6 @@ class LayeredGenerator(GeometricGenerator):
         h, w = self.plate.shape[:2]
         map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :] - np.float32(dx), (h, w))
         map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None] - np.float32(dy), (h, w))
-        if self._plate_sampler is None:
-            self._plate_sampler = KeySampler(self.plate, self.sampling)
         return self._plate_sampler.sample(np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
                                           self.plate_border)
 

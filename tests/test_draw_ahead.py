@@ -1,0 +1,132 @@
+"""Drawing a unit's pictures ahead on worker threads (ref_encoder/draw_ahead.py): the pool's
+order, cancelling and draining, and that the encoder's stream does not depend on the thread
+count (a real clip with refresh cuts and the correction grid)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from fractions import Fraction
+
+import pytest
+
+from ref_encoder.draw_ahead import DrawAhead
+from ref_encoder.encoder import Encoder, EncoderConfig
+
+
+def test_one_thread_is_no_pool_and_zero_is_refused() -> None:
+    assert not DrawAhead(1).active
+    assert DrawAhead(2).active
+    with pytest.raises(ValueError, match="at least 1"):
+        DrawAhead(0)
+
+
+def test_jobs_start_in_the_order_submitted() -> None:
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def job(k: int) -> int:
+        with lock:
+            started.append(k)
+        time.sleep(0.002)
+        return k * k
+
+    ahead = DrawAhead(2)
+    futures = [ahead.submit(job, k) for k in range(12)]
+    assert [f.result() for f in futures] == [k * k for k in range(12)]
+    ahead.close()
+    # two workers take the queue from its front: no job starts before one submitted two earlier
+    assert all(started.index(k) <= k + 1 for k in range(12)), started
+
+
+def test_drain_drops_queued_jobs_and_waits_for_running_ones() -> None:
+    gate, running = threading.Event(), threading.Event()
+    finished: list[int] = []
+
+    def blocker() -> None:
+        running.set()
+        gate.wait(5)
+        time.sleep(0.05)
+        finished.append(0)
+
+    ahead = DrawAhead(2)
+    first = ahead.submit(blocker)
+    second = ahead.submit(blocker)
+    queued = [ahead.submit(finished.append, k) for k in (1, 2, 3)]
+    assert running.wait(5)
+    time.sleep(0.05)                      # both workers are inside blocker( ) now
+    threading.Timer(0.05, gate.set).start()
+    ahead.drain()
+    # drain returned only after the running jobs ended, and the queued ones never ran
+    assert first.done() and second.done() and finished == [0, 0]
+    assert all(f.cancelled() for f in queued)
+    ahead.close()
+
+
+def test_a_cancelled_job_never_runs_and_a_workers_error_reaches_the_caller() -> None:
+    gate = threading.Event()
+    ran: list[int] = []
+    ahead = DrawAhead(2)
+    blocking = [ahead.submit(gate.wait, 5) for _ in range(2)]
+    dropped = ahead.submit(ran.append, 1)
+    ahead.cancel(dropped)
+    failing = ahead.submit(lambda: 1 // 0)
+    gate.set()
+    with pytest.raises(ZeroDivisionError):
+        failing.result(5)
+    assert all(f.result(5) for f in blocking) and dropped.cancelled() and ran == []
+    ahead.close()
+
+
+@pytest.mark.parametrize("picture", ["generator", "shown"])
+def test_real_clip_the_stream_is_the_same_for_one_and_two_threads(shared_data, picture: str) -> None:  # type: ignore[no-untyped-def]
+    """liveportrait_driving_d20 (the camera tilts, the head moves), 40 frames, raw key frames,
+    the correction grid on and adaptive refresh at a threshold that cuts units: the streams
+    with 1 and 2 threads are identical, so a picture drawn ahead, a job dropped at a cut and
+    the drain before each new key frame change nothing."""
+    from conformance.streams_vvc import _clip_frames
+    frames = _clip_frames(shared_data / "faces" / "raw" / "liveportrait_driving_d20.mp4", 40)
+    cfg = EncoderConfig(keyframe_codec="raw", keyframe_qp=32, correction_grid="on", refresh=28.0,
+                        refresh_check_every=1, refresh_picture=picture)
+    results = [Encoder(replace(cfg, threads=n), 256, 256, Fraction(25)).encode(frames) for n in (1, 2)]
+    keys = [sum(f.kind == "key" for f in r.frames) for r in results]
+    assert keys[0] >= 3, f"the threshold should cut units on this clip ({keys[0]} key frames)"
+    assert results[0].stream == results[1].stream
+    assert results[0].correction is not None and results[0].correction.coded > 0
+
+
+def test_encoder_refuses_zero_threads() -> None:
+    with pytest.raises(ValueError, match="thread count"):
+        Encoder(EncoderConfig(keyframe_codec="raw", threads=0), 64, 64, Fraction(25))
+
+
+def test_a_mirrors_reference_set_up_on_a_thread_draws_the_same_and_raises_its_error_on_use() -> None:
+    """DecoderMirror.in_background: the new reference is set up on its own thread; the first use
+    of the generator waits for it and draws what the plain set-up draws, and a set-up that fails
+    raises its error there."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from bitstream.errors import BitstreamError
+    from ifvc_synthesis.generators import Reference
+    from ref_decoder.decoder import Decoder
+    from ref_encoder.decoder_mirror import DecoderMirror
+
+    stream = Path(__file__).resolve().parents[1] / "conformance" / "streams" / "face_background_motion_geometric3_cabac.ifvc"
+    dec = Decoder()
+    frames = list(dec.decode(stream.read_bytes()))
+    (_, ref), = list(dec.references)
+    values = np.asarray(frames[5].values, np.float64)
+    pictures = []
+    for background in (False, True):
+        mirror = DecoderMirror("ifvc-geometric-3", 1, "--test")
+        mirror.in_background = background
+        mirror.add_keyframe(ref)
+        pictures.append(mirror.generator.synthesize(values))
+    assert np.array_equal(pictures[0], pictures[1])
+    broken = DecoderMirror("ifvc-geometric-3", 1, "--test")
+    broken.in_background = True
+    broken.add_keyframe(Reference(ref.frame_idx, ref.rgb, ref.values, b"\x07 not a geometry payload", 2))
+    with pytest.raises(BitstreamError, match="gp2_reserved_zero_3bits"):
+        broken.generator.synthesize(values)
