@@ -24,10 +24,17 @@ the decoder are unchanged; with the fit off every stream is bit-exact as before.
 
 The decision uses only the source and the decoder's own reconstruction (the reference store of
 decoded key frames, with the decoder's eviction, spec A.5); nothing looks ahead.
+
+With a worker thread (``pool``, the encoder's --threads 2 or more) the pictures that the
+descent may need next are drawn two at a time: the start's candidates together, and for each
+element the first step down beside the first step up. A step down is used only where the step
+up did not lower the error, and then it is exactly the trial the descent would draw, so the
+fitted values are the same with and without the worker (docs/results/encoder_threads_2026-12-06).
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +82,32 @@ class PoseFit(DecoderMirror):
         super().__init__(fit_proxy(generator_name), max_ref_frames, "--pose-fit")
         self.steps = {i: float(steps[i]) for i in FIT_ELEMENT_IDS if i in steps}
         self.stats = PoseFitStats()
+        self.pool: Executor | None = None      # a worker drawing a second picture at once
 
     def _error(self, values: np.ndarray, source: np.ndarray) -> float:
         self.stats.synthesised += 1
+        return self._squared_error(values, source)
+
+    def _squared_error(self, values: np.ndarray, source: np.ndarray) -> float:
+        """The proxy's picture's squared error against the source (no counting: workers call it)."""
         d = (self.generator.synthesize(values).astype(np.float64) - source).ravel()
-        return float(np.dot(d, d))        # integers below 2**53: exact in any summation order
+        # integers below 2**53: exact in any summation order. einsum, not np.dot: OpenBLAS runs a
+        # dot of this length on all its threads, which then spin and take the core the worker
+        # and OpenCV need (half the fit's CPU time; docs/results/encoder_threads_2026-12-06)
+        return float(np.einsum("i,i->", d, d))
+
+    def _ahead(self, values: np.ndarray, source: np.ndarray) -> Future[float] | None:
+        """The error of values, started on the worker (None without one); counted when started."""
+        if self.pool is None:
+            return None
+        self.stats.synthesised += 1
+        return self.pool.submit(self._squared_error, values, source)
+
+    def _errors(self, trials: list[np.ndarray], source: np.ndarray) -> list[float]:
+        """The errors of trials, in order: the first on the worker while this thread draws the rest."""
+        first = self._ahead(trials[0], source) if len(trials) > 1 else None
+        rest = [self._error(t, source) for t in (trials[1:] if first is not None else trials)]
+        return [first.result(), *rest] if first is not None else rest
 
     def _start(self, analysed: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The descent's start: the analysed values, or those values with the fitted head
@@ -87,17 +115,18 @@ class PoseFit(DecoderMirror):
         whose every fitted element lies within REFERENCE_START_LEVELS levels of the analysis),
         whichever the proxy draws closest; a tie keeps the earlier. Returns the start, its
         error and the analysed values' error."""
-        start = analysed
-        err = analysed_err = self._error(analysed, src)
+        candidates = []
         for _, ref in self.references:
             if any(abs(ref.values[i] - analysed[i]) > REFERENCE_START_LEVELS * step for i, step in self.steps.items()):
                 continue                   # a head that has moved: see REFERENCE_START_LEVELS
             candidate = analysed.copy()
             for i in self.steps:
                 candidate[i] = ref.values[i]
-            if np.array_equal(candidate, analysed):
-                continue
-            e = self._error(candidate, src)
+            if not np.array_equal(candidate, analysed):
+                candidates.append(candidate)
+        analysed_err, *errors = self._errors([analysed, *candidates], src)
+        start, err = analysed, analysed_err
+        for candidate, e in zip(candidates, errors):
             if e < err:
                 start, err = candidate, e
         return start, err, analysed_err
@@ -112,17 +141,25 @@ class PoseFit(DecoderMirror):
         origin, err, analysed_err = self._start(analysed, src)
         best = origin.copy()
         for i, step in self.steps.items():
+            down = best.copy()
+            down[i] = origin[i] - step
+            down_err = self._ahead(down, src)       # the first step down, drawn beside the first up
             for direction in (1, -1):
                 moved = False
                 for k in range(1, MAX_STEPS + 1):
                     trial = best.copy()
                     trial[i] = origin[i] + direction * k * step
-                    e = self._error(trial, src)
+                    if direction == -1 and k == 1 and down_err is not None:
+                        e = down_err.result()       # best has not moved: this trial is down
+                    else:
+                        e = self._error(trial, src)
                     if e >= err:
                         break
                     best, err, moved = trial, e, True
                 if moved:                  # the other direction cannot also improve from here
                     break
+            if down_err is not None:
+                down_err.result()                   # done before the next element's pictures
         self.stats.fitted += 1
         self.stats.moved += int(err < analysed_err)
         self.stats.from_reference += int(origin is not analysed)

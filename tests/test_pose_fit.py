@@ -106,6 +106,41 @@ def test_fit_of_the_drawn_pose_keeps_it(fitter_and_values: tuple[PoseFit, np.nda
     assert fitter.stats.moved == moved_before
 
 
+@pytest.mark.parametrize("offsets", [
+    {TX: 2, TY: -1},              # up twice, then down once: the step down drawn ahead is used
+    {TX: -(MAX_STEPS + 2)},       # down beyond the limit
+    {YAW: 1, TX: -1},             # a step up that wins: the step down drawn ahead is dropped
+    {},                           # nothing moves: every step down drawn ahead is judged
+    "key pose",                   # the key frame's own pose: the start's candidates drawn together
+])
+def test_fit_with_a_worker_is_the_fit_without(fitter_and_values: tuple[PoseFit, np.ndarray], offsets) -> None:  # type: ignore[no-untyped-def]
+    """With a worker thread (the encoder's --threads 2) the descent draws two pictures at once
+    and uses a step down drawn ahead only where the sequential descent would draw it: the same
+    fitted values, frame for frame, as without the worker."""
+    from concurrent.futures import ThreadPoolExecutor
+    fitter, values = fitter_and_values
+    if offsets == "key pose":
+        drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS)
+    else:
+        analysed = values.copy()
+        analysed[TY] += 8 * STEP if TY not in offsets else 0.0
+        drawn = analysed.copy()
+        for i, k in offsets.items():
+            drawn[i] += k * STEP
+    source = fitter.generator.synthesize(drawn)
+    fitter.pool = None
+    alone = fitter.fit(analysed, source)
+    with ThreadPoolExecutor(1) as worker:
+        fitter.pool = worker
+        try:
+            together = fitter.fit(analysed, source)
+        finally:
+            fitter.pool = None
+    np.testing.assert_array_equal(together, alone)
+    if offsets == "key pose":
+        np.testing.assert_array_equal(together, drawn)
+
+
 def test_learned_generators_are_fitted_through_their_geometric_pass() -> None:
     assert fit_proxy("ifvc-flow-5") == "ifvc-geometric-3"
     assert fit_proxy("ifvc-refine-1") == "ifvc-geometric-1"
