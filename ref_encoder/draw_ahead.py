@@ -51,12 +51,6 @@ class DrawAhead:
         with self._lock:
             self._outstanding.discard(future)
 
-    @staticmethod
-    def cancel(future: Future[Any]) -> None:
-        """Drops a job whose picture is no longer wanted: not started, it never runs; started,
-        it finishes and its result (or error) is ignored."""
-        future.cancel()
-
     def drain(self) -> None:
         """Cancels the jobs not started and waits for those running, so that no worker reads
         the references while the caller changes them (a new key frame)."""
@@ -64,6 +58,8 @@ class DrawAhead:
             pending = list(self._outstanding)
         for future in pending:
             future.cancel()
+        # a cancelled job counts as done once a worker has taken it off the queue (and dropped
+        # it), so this also returns only when no worker holds any of these jobs
         wait(pending)
 
     def close(self) -> None:

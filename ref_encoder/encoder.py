@@ -492,7 +492,7 @@ class Encoder:
         for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
             if m is not None:
                 m.in_background = self.cfg.threads > 1
-        fit_worker = ThreadPoolExecutor(1, thread_name_prefix="ifvc-fit") if fitter and self.cfg.threads > 1 else None
+        fit_worker = ThreadPoolExecutor(1, thread_name_prefix="ifvc-fit") if fitter is not None and self.cfg.threads > 1 else None
         if fitter is not None:
             fitter.pool = fit_worker              # the descent draws two pictures at once
         with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces, closing(ahead), \
@@ -591,9 +591,9 @@ class Encoder:
             if short is None:
                 break
             cut = n = short
-            for w in waiting[n:]:                 # coded again after the key frame, if at all
-                if w.ahead is not None and run.ahead is not None:
-                    run.ahead.cancel(w.ahead[1])
+            for w in waiting[n:]:                 # coded again after the key frame, if at all:
+                if w.ahead is not None:           # a job not started never runs, a running one is ignored
+                    w.ahead[1].cancel()
             if n > 0:
                 levels = self._unit_levels(writer, waiting[:n])
                 self._draw_ahead(run, waiting[:n], levels)
@@ -635,7 +635,7 @@ class Encoder:
             if (w.drawn is not None and w.drawn[0] == lv) or (w.ahead is not None and w.ahead[0] == lv):
                 continue
             if w.ahead is not None:
-                run.ahead.cancel(w.ahead[1])
+                w.ahead[1].cancel()
             values = values_from_levels(self.sh, lv, run.key_values)
             w.ahead = (list(lv), run.ahead.submit(self._draw, run, w.frame, values))
 

@@ -21,45 +21,50 @@ def test_one_thread_is_no_pool_and_zero_is_refused() -> None:
         DrawAhead(0)
 
 
-def test_jobs_start_in_the_order_submitted() -> None:
-    started: list[int] = []
-    lock = threading.Lock()
+def test_the_pool_runs_as_many_jobs_at_once_as_threads_and_returns_each_result() -> None:
+    gate = threading.Event()
+    started = threading.Semaphore(0)
 
-    def job(k: int) -> int:
-        with lock:
-            started.append(k)
-        time.sleep(0.002)
-        return k * k
+    def blocker() -> int:
+        started.release()
+        gate.wait(5)
+        return 7
 
     ahead = DrawAhead(2)
-    futures = [ahead.submit(job, k) for k in range(12)]
-    assert [f.result() for f in futures] == [k * k for k in range(12)]
+    blocking = [ahead.submit(blocker) for _ in range(2)]
+    assert started.acquire(timeout=5) and started.acquire(timeout=5)   # both workers are busy
+    third = ahead.submit(pow, 3, 2)
+    assert not third.done() and not third.running()   # no third worker: it waits in the queue
+    gate.set()
+    assert [f.result(5) for f in blocking] == [7, 7] and third.result(5) == 9
     ahead.close()
-    # two workers take the queue from its front: no job starts before one submitted two earlier
-    assert all(started.index(k) <= k + 1 for k in range(12)), started
 
 
 def test_drain_drops_queued_jobs_and_waits_for_running_ones() -> None:
-    gate, running = threading.Event(), threading.Event()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
     finished: list[int] = []
 
     def blocker() -> None:
-        running.set()
+        started.release()
         gate.wait(5)
-        time.sleep(0.05)
         finished.append(0)
 
     ahead = DrawAhead(2)
-    first = ahead.submit(blocker)
-    second = ahead.submit(blocker)
+    running = [ahead.submit(blocker) for _ in range(2)]
+    assert started.acquire(timeout=5) and started.acquire(timeout=5)   # both workers are busy
     queued = [ahead.submit(finished.append, k) for k in (1, 2, 3)]
-    assert running.wait(5)
-    time.sleep(0.05)                      # both workers are inside blocker( ) now
-    threading.Timer(0.05, gate.set).start()
-    ahead.drain()
-    # drain returned only after the running jobs ended, and the queued ones never ran
-    assert first.done() and second.done() and finished == [0, 0]
+    drainer = threading.Thread(target=ahead.drain)
+    drainer.start()
+    deadline = time.monotonic() + 5       # drain cancels the queue first ...
+    while not all(f.cancelled() for f in queued) and time.monotonic() < deadline:
+        time.sleep(0.001)
     assert all(f.cancelled() for f in queued)
+    assert drainer.is_alive()             # ... then waits for the running jobs
+    gate.set()
+    drainer.join(5)
+    assert not drainer.is_alive() and all(f.done() and not f.cancelled() for f in running)
+    assert finished == [0, 0]             # the queued jobs never ran
     ahead.close()
 
 
@@ -69,7 +74,7 @@ def test_a_cancelled_job_never_runs_and_a_workers_error_reaches_the_caller() -> 
     ahead = DrawAhead(2)
     blocking = [ahead.submit(gate.wait, 5) for _ in range(2)]
     dropped = ahead.submit(ran.append, 1)
-    ahead.cancel(dropped)
+    dropped.cancel()                      # both workers are held by the gate: it has not started
     failing = ahead.submit(lambda: 1 // 0)
     gate.set()
     with pytest.raises(ZeroDivisionError):
