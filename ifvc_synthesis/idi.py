@@ -35,6 +35,7 @@ from bitstream.geometry_payload import GP_INDEX, KeyGeometry
 
 # --- element indices (table order, bitstream/semantic_elements.py) ----------------------------
 YAW, PITCH, ROLL, TX, TY, TZ, LOC, EYE_L, EYE_R, MOUTH_OPEN, MOUTH_WIDTH, SHAPE1, SHAPE2, SHAPE3 = range(14)
+EXPRESSION_IDS = (EYE_L, EYE_R, MOUTH_OPEN, MOUTH_WIDTH, SHAPE1, SHAPE2, SHAPE3)   # what target_model reads
 
 # --- landmark groups (MediaPipe ids; "left"/"right" are the subject's) -----------------------
 # (upper, lower) eyelid pairs along each eye, corners excluded; Annex B uses the middle three.
@@ -211,8 +212,21 @@ class KeyFrameModel:
 
     # -- IDI ------------------------------------------------------------------------------------
     def target_model(self, values: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float, float]:
-        """Subset landmarks in model space with the target expression (Annex E.3.2)."""
+        """Subset landmarks in model space with the target expression (Annex E.3.2), read-only.
+        They depend on the expression elements alone, so the last result is kept for the next
+        call with the same expression: a frame's picture asks twice (the motion field and the
+        mesh), and the encoder's pose fit draws one expression in a dozen poses."""
         v = np.asarray(values, np.float64)
+        key = v[list(EXPRESSION_IDS)].tobytes()
+        last = getattr(self, "_last_target", None)      # one (key, result) tuple: safe across threads
+        if last is not None and last[0] == key:
+            return last[1]
+        out = self._target_model(v)
+        out[0].setflags(write=False)
+        self._last_target = (key, out)
+        return out
+
+    def _target_model(self, v: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float, float]:
         k = self.key_values
         F = self.face.face_width
         m = self.model.copy()

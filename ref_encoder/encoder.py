@@ -27,8 +27,8 @@ import hashlib
 import time
 import warnings
 from collections import deque
-from contextlib import closing, nullcontext
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -492,11 +492,7 @@ class Encoder:
         for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
             if m is not None:
                 m.in_background = self.cfg.threads > 1
-        fit_worker = ThreadPoolExecutor(1, thread_name_prefix="ifvc-fit") if fitter is not None and self.cfg.threads > 1 else None
-        if fitter is not None:
-            fitter.pool = fit_worker              # the descent draws two pictures at once
-        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces, closing(ahead), \
-                (fit_worker or nullcontext()):
+        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces, closing(ahead):
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
                     raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "

@@ -19,27 +19,35 @@ against the source falls, at most MAX_STEPS steps from the start. The synthesis 
 the stream's generator when it is a geometric one, otherwise the geometric pass that the
 learned generator starts from (FIT_PROXY), since the
 learned networks cost 10x more per frame and correct what the pass draws rather than move it.
+The proxy draws small pictures: its references and the source are reduced to at most FIT_SIDE
+pixels a side (area averaging), each reference's key geometry scaled with its picture
+(reduced_reference). The descent on 128 x 128 pictures gains what it gained on full pictures
+(the same BD-rates on the test split) at a third of the time a picture; 64 x 64 pictures, a
+sixth of the time, lost refresh decisions on the clips whose head turns
+(docs/results/pose_fit_reduced_2026-12-07).
 The fitted values then go through the usual quantisation (RDOQ or rounding), so the syntax and
 the decoder are unchanged; with the fit off every stream is bit-exact as before.
 
 The decision uses only the source and the decoder's own reconstruction (the reference store of
 decoded key frames, with the decoder's eviction, spec A.5); nothing looks ahead.
 
-With a worker thread (``pool``, the encoder's --threads 2 or more) the pictures that the
-descent may need next are drawn two at a time: the start's candidates together, and for each
-element the first step down beside the first step up. A step down is used only where the step
-up did not lower the error, and then it is exactly the trial the descent would draw, so the
-fitted values are the same with and without the worker (docs/results/encoder_threads_2026-12-06).
+The fit runs on the encoder's own thread whatever --threads says: on small pictures it is
+Python and numpy overhead more than pixels, and drawing a second trial on another thread (as
+the full-size fit did) or running the fit in a thread or a process of its own while the next
+frames are read was not faster (docs/results/pose_fit_reduced_2026-12-07).
 """
 from __future__ import annotations
 
 import time
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
+from bitstream import geometry_payload_v2 as gp2
+from bitstream.key_geometry import GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_V2, decode_key_geometry
 from bitstream.semantic_elements import ELEMENT_BY_NAME
+from ifvc_synthesis.generators import Reference
 
 from .decoder_mirror import DecoderMirror
 
@@ -56,6 +64,50 @@ REFERENCE_START_LEVELS = 2 * MAX_STEPS
 FIT_PROXY = {"ifvc-refine-1": "ifvc-geometric-1", "ifvc-flow-1": "ifvc-geometric-1",
              "ifvc-flow-2": "ifvc-geometric-3", "ifvc-flow-3": "ifvc-geometric-3",
              "ifvc-flow-4": "ifvc-geometric-3", "ifvc-flow-5": "ifvc-geometric-3"}
+
+
+# The proxy draws at most this many pixels wide and high: the references and the source reduced
+# (area averaging), the key geometry scaled with them. At 256 x 256 it keeps the fit's gain (the
+# proxy's PSNR gain on the full pictures, test clips) at a third of the time per picture
+# (docs/results/pose_fit_reduced_2026-12-07).
+FIT_SIDE = 128
+
+
+def fit_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the pictures the fit draws for a picture of width x height."""
+    scale = min(1.0, FIT_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def reduced(picture: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The picture (HxWx3 uint8) reduced to size (width, height) by area averaging."""
+    if picture.shape[1::-1] == size:
+        return picture
+    return cv2.resize(np.ascontiguousarray(picture), size, interpolation=cv2.INTER_AREA)
+
+
+def reduced_reference(reference: Reference, size: tuple[int, int]) -> Reference:
+    """The reference as the fit's proxy sees it: its picture reduced to size and its key
+    geometry (Annex E.2) decoded at the full size, scaled, and written again as a version 2
+    payload of that size at the finest step that codes it (half a pixel of the reduced picture);
+    without landmarks (version 0) the posed canonical face of the reduced size."""
+    h, w = reference.rgb.shape[:2]
+    if (w, h) == size:
+        return reference
+    rgb = reduced(reference.rgb, size)
+    if reference.geometry_version == GEOMETRY_VERSION_NONE:
+        return replace(reference, rgb=rgb)
+    values = np.asarray(reference.values, np.float64)
+    geom = decode_key_geometry(reference.geometry_version, reference.geometry, width=w, height=h, ref_values=values)
+    points = geom.points * np.array([size[0] / w, size[1] / h])
+    for step in range(1, gp2.GP2_MAX_STEP + 1):
+        try:
+            payload = gp2.payload_from_points_v2(points, values, size[0], size[1], step, step, False)
+        except ValueError:                 # a difference beyond gp2_diff's range: a coarser step
+            continue
+        return replace(reference, rgb=rgb, geometry=gp2.write_payload_v2(payload),
+                       geometry_version=GEOMETRY_VERSION_V2)
+    raise ValueError("the key geometry cannot be written at the pose fit's reduced size")
 
 
 def fit_proxy(generator_name: str) -> str:
@@ -82,32 +134,20 @@ class PoseFit(DecoderMirror):
         super().__init__(fit_proxy(generator_name), max_ref_frames, "--pose-fit")
         self.steps = {i: float(steps[i]) for i in FIT_ELEMENT_IDS if i in steps}
         self.stats = PoseFitStats()
-        self.pool: Executor | None = None      # a worker drawing a second picture at once
+
+    def add_keyframe(self, reference: Reference) -> None:
+        """The reference, reduced to the fit's size (fit_size), joins the proxy's store."""
+        h, w = reference.rgb.shape[:2]
+        super().add_keyframe(reduced_reference(reference, fit_size(w, h)))
 
     def _error(self, values: np.ndarray, source: np.ndarray) -> float:
+        """The proxy's picture's squared error against the (reduced) source."""
         self.stats.synthesised += 1
-        return self._squared_error(values, source)
-
-    def _squared_error(self, values: np.ndarray, source: np.ndarray) -> float:
-        """The proxy's picture's squared error against the source (no counting: workers call it)."""
         d = (self.generator.synthesize(values).astype(np.float64) - source).ravel()
         # integers below 2**53: exact in any summation order. einsum, not np.dot: OpenBLAS runs a
-        # dot of this length on all its threads, which then spin and take the core the worker
-        # and OpenCV need (half the fit's CPU time; docs/results/encoder_threads_2026-12-06)
+        # dot on all its threads, which then spin and take the core that the encoder's other
+        # threads need (docs/results/encoder_threads_2026-12-06)
         return float(np.einsum("i,i->", d, d))
-
-    def _ahead(self, values: np.ndarray, source: np.ndarray) -> Future[float] | None:
-        """The error of values, started on the worker (None without one); counted when started."""
-        if self.pool is None:
-            return None
-        self.stats.synthesised += 1
-        return self.pool.submit(self._squared_error, values, source)
-
-    def _errors(self, trials: list[np.ndarray], source: np.ndarray) -> list[float]:
-        """The errors of trials, in order: the first on the worker while this thread draws the rest."""
-        first = self._ahead(trials[0], source) if len(trials) > 1 else None
-        rest = [self._error(t, source) for t in (trials[1:] if first is not None else trials)]
-        return [first.result(), *rest] if first is not None else rest
 
     def _start(self, analysed: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, float, float]:
         """The descent's start: the analysed values, or those values with the fitted head
@@ -124,9 +164,10 @@ class PoseFit(DecoderMirror):
                 candidate[i] = ref.values[i]
             if not np.array_equal(candidate, analysed):
                 candidates.append(candidate)
-        analysed_err, *errors = self._errors([analysed, *candidates], src)
+        analysed_err = self._error(analysed, src)
         start, err = analysed, analysed_err
-        for candidate, e in zip(candidates, errors):
+        for candidate in candidates:
+            e = self._error(candidate, src)
             if e < err:
                 start, err = candidate, e
         return start, err, analysed_err
@@ -137,29 +178,22 @@ class PoseFit(DecoderMirror):
         each element within MAX_STEPS levels of it; the other elements unchanged."""
         t0 = time.perf_counter()
         analysed = np.asarray(values, np.float64)
-        src = source.astype(np.float64)
+        h, w = source.shape[:2]
+        src = reduced(source, fit_size(w, h)).astype(np.float64)
         origin, err, analysed_err = self._start(analysed, src)
         best = origin.copy()
         for i, step in self.steps.items():
-            down = best.copy()
-            down[i] = origin[i] - step
-            down_err = self._ahead(down, src)       # the first step down, drawn beside the first up
             for direction in (1, -1):
                 moved = False
                 for k in range(1, MAX_STEPS + 1):
                     trial = best.copy()
                     trial[i] = origin[i] + direction * k * step
-                    if direction == -1 and k == 1 and down_err is not None:
-                        e = down_err.result()       # best has not moved: this trial is down
-                    else:
-                        e = self._error(trial, src)
+                    e = self._error(trial, src)
                     if e >= err:
                         break
                     best, err, moved = trial, e, True
                 if moved:                  # the other direction cannot also improve from here
                     break
-            if down_err is not None:
-                down_err.result()                   # done before the next element's pictures
         self.stats.fitted += 1
         self.stats.moved += int(err < analysed_err)
         self.stats.from_reference += int(origin is not analysed)

@@ -83,21 +83,25 @@ def test_a_cancelled_job_never_runs_and_a_workers_error_reaches_the_caller() -> 
     ahead.close()
 
 
-@pytest.mark.parametrize("picture", ["generator", "shown"])
-def test_real_clip_the_stream_is_the_same_for_one_and_two_threads(shared_data, picture: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("picture, pose_fit", [("generator", False), ("shown", False), ("generator", True)])
+def test_real_clip_the_stream_is_the_same_for_one_and_two_threads(shared_data, picture: str, pose_fit: bool) -> None:  # type: ignore[no-untyped-def]
     """liveportrait_driving_d20 (the camera tilts, the head moves), 40 frames, raw key frames,
     the correction grid on and adaptive refresh at a threshold that cuts units: the streams
     with 1 and 2 threads are identical, so a picture drawn ahead, a job dropped at a cut and
-    the drain before each new key frame change nothing."""
+    the drain before each new key frame change nothing, with the pose fit too (its reduced
+    references set up on a thread, frames fitted again after a cut against the new key frame)."""
     from conformance.streams_vvc import _clip_frames
     frames = _clip_frames(shared_data / "faces" / "raw" / "liveportrait_driving_d20.mp4", 40)
     cfg = EncoderConfig(keyframe_codec="raw", keyframe_qp=32, correction_grid="on", refresh=28.0,
-                        refresh_check_every=1, refresh_picture=picture)
+                        refresh_check_every=1, refresh_picture=picture, pose_fit=pose_fit)
     results = [Encoder(replace(cfg, threads=n), 256, 256, Fraction(25)).encode(frames) for n in (1, 2)]
     keys = [sum(f.kind == "key" for f in r.frames) for r in results]
     assert keys[0] >= 3, f"the threshold should cut units on this clip ({keys[0]} key frames)"
     assert results[0].stream == results[1].stream
     assert results[0].correction is not None and results[0].correction.coded > 0
+    if pose_fit:
+        fits = [r.pose_fit for r in results]
+        assert fits[0] is not None and fits[0].moved > 0 and fits[0] == replace(fits[1], seconds=fits[0].seconds)
 
 
 def test_encoder_refuses_zero_threads() -> None:

@@ -4,12 +4,15 @@ never moves further than MAX_STEPS levels from its start, touches only the head 
 in the encoder fits the head anchors of a real clip into a stream that decodes."""
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
+from bitstream.key_geometry import GEOMETRY_VERSION_NONE, GEOMETRY_VERSION_V2, decode_key_geometry
 from bitstream.raw_video import read_rgb444
 from bitstream.semantic_elements import ELEMENT_BY_NAME
 from conformance.sequence_preparation import prepare_clip
@@ -17,7 +20,8 @@ from ifvc_common.files import sha256_file
 from ref_decoder.decoder import Decoder
 from ref_encoder.cli import summary
 from ref_encoder.encoder import Encoder, EncoderConfig
-from ref_encoder.pose_fit import FIT_ELEMENT_IDS, MAX_STEPS, REFERENCE_START_LEVELS, PoseFit, fit_proxy
+from ref_encoder.pose_fit import (FIT_ELEMENT_IDS, FIT_SIDE, MAX_STEPS, REFERENCE_START_LEVELS, PoseFit, fit_proxy,
+                                  fit_size, reduced_reference)
 
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "streams"
 STREAM = "face_background_motion_geometric3_cabac"    # a real key frame, ifvc-geometric-3
@@ -106,39 +110,32 @@ def test_fit_of_the_drawn_pose_keeps_it(fitter_and_values: tuple[PoseFit, np.nda
     assert fitter.stats.moved == moved_before
 
 
-@pytest.mark.parametrize("offsets", [
-    {TX: 2, TY: -1},              # up twice, then down once: the step down drawn ahead is used
-    {TX: -(MAX_STEPS + 2)},       # down beyond the limit
-    {YAW: 1, TX: -1},             # a step up that wins: the step down drawn ahead is dropped
-    {},                           # nothing moves: every step down drawn ahead is judged
-    "key pose",                   # the key frame's own pose: the start's candidates drawn together
-])
-def test_fit_with_a_worker_is_the_fit_without(fitter_and_values: tuple[PoseFit, np.ndarray], offsets) -> None:  # type: ignore[no-untyped-def]
-    """With a worker thread (the encoder's --threads 2) the descent draws two pictures at once
-    and uses a step down drawn ahead only where the sequential descent would draw it: the same
-    fitted values, frame for frame, as without the worker."""
-    from concurrent.futures import ThreadPoolExecutor
-    fitter, values = fitter_and_values
-    if offsets == "key pose":
-        drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS)
-    else:
-        analysed = values.copy()
-        analysed[TY] += 8 * STEP if TY not in offsets else 0.0
-        drawn = analysed.copy()
-        for i, k in offsets.items():
-            drawn[i] += k * STEP
-    source = fitter.generator.synthesize(drawn)
-    fitter.pool = None
-    alone = fitter.fit(analysed, source)
-    with ThreadPoolExecutor(1) as worker:
-        fitter.pool = worker
-        try:
-            together = fitter.fit(analysed, source)
-        finally:
-            fitter.pool = None
-    np.testing.assert_array_equal(together, alone)
-    if offsets == "key pose":
-        np.testing.assert_array_equal(together, drawn)
+def test_fit_size_keeps_the_aspect_within_fit_side() -> None:
+    assert fit_size(256, 256) == (FIT_SIDE, FIT_SIDE)
+    assert fit_size(512, 288) == (FIT_SIDE, round(288 * FIT_SIDE / 512))
+    assert fit_size(FIT_SIDE // 2, FIT_SIDE) == (FIT_SIDE // 2, FIT_SIDE)      # small pictures stay
+
+
+def test_reduced_reference_scales_picture_and_key_geometry() -> None:
+    """The proxy's reference: the picture reduced by area averaging, the landmarks of its key
+    geometry (Annex E.2) where the full picture's are, scaled, within the reduced payload's
+    precision (half a pixel steps: a quarter pixel at most); at its own size it is kept."""
+    dec = Decoder()
+    list(dec.decode((SUITE / f"{STREAM}.ifvc").read_bytes()))
+    (_, ref), = list(dec.references)
+    h, w = ref.rgb.shape[:2]
+    size = (w // 4, h // 4)
+    small = reduced_reference(ref, size)
+    assert small.rgb.shape == (h // 4, w // 4, 3) and small.geometry_version == GEOMETRY_VERSION_V2
+    np.testing.assert_array_equal(small.rgb, cv2.resize(ref.rgb, size, interpolation=cv2.INTER_AREA))
+    values = np.asarray(ref.values, np.float64)
+    full = decode_key_geometry(ref.geometry_version, ref.geometry, width=w, height=h, ref_values=values)
+    scaled = decode_key_geometry(small.geometry_version, small.geometry, width=size[0], height=size[1],
+                                 ref_values=values)
+    assert np.abs(scaled.points - full.points / 4).max() <= 0.25
+    assert reduced_reference(small, size) is small
+    canonical = replace(ref, geometry=b"", geometry_version=GEOMETRY_VERSION_NONE)
+    assert reduced_reference(canonical, size).geometry_version == GEOMETRY_VERSION_NONE
 
 
 def test_learned_generators_are_fitted_through_their_geometric_pass() -> None:

@@ -1,0 +1,155 @@
+"""Variants of the pose fit's descent (ref_encoder/pose_fit.py), each scored on full-size pictures.
+
+    python docs/results/pose_fit_reduced_2026-12-07/fit_variants.py work/sequences/CLIP_256x256_25_8bit_444.rgb \
+        [--qp 32] [--out CLIP.json]
+
+Encodes the clip as the pose-fit encoder does (--generator ifvc-geometric-7 --pose-fit --refresh auto
+--correction-grid auto, 100 frames, 1 thread): the stream is the tree's own. At every frame the
+encoder fits, each variant below runs its own descent from the same analysed values against the
+same reference store, and the pose it returns is drawn at full size by ifvc-geometric-7. Printed
+per variant: the mean gain in PSNR-RGB of that full-size picture over the analysed pose's, the
+pictures the variant drew per fitted frame, and its time per fitted frame (one thread, this
+machine, all variants in one process).
+
+Variants: "s256" the descent on full pictures (the fit before 2026-12-07); "s128", "s96", "s64" on
+pictures reduced to that side (pose_fit.reduced_reference); "s128 -tz", "s128 -roll", "s128 4"
+without head_tz, without head_roll, with only head_tx, head_ty, head_yaw and head_pitch;
+"s64 memory" tries first the direction in which the element last moved; "s64 1 step" at most one
+level from the start.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import ref_encoder.pose_fit as pf
+from ifvc_synthesis.generators import get_generator, use_references
+from ref_encoder.cli import main as encode
+
+ALL = ("head_tx", "head_ty", "head_tz", "head_yaw", "head_pitch", "head_roll")
+VARIANTS = {"s256": (256, ALL, ""), "s128": (128, ALL, ""), "s96": (96, ALL, ""), "s64": (64, ALL, ""),
+            "s128 -tz": (128, tuple(n for n in ALL if n != "head_tz"), ""),
+            "s128 -roll": (128, tuple(n for n in ALL if n != "head_roll"), ""),
+            "s128 4": (128, ("head_tx", "head_ty", "head_yaw", "head_pitch"), ""),
+            "s64 memory": (64, ALL, "memory"), "s64 1 step": (64, ALL, "steps1")}
+SIZES = sorted({v[0] for v in VARIANTS.values()})
+GENERATOR = "ifvc-geometric-7"
+
+
+class Variants:
+    """Generators at each size over the encoder's references (full size: the decoder's own)."""
+
+    def __init__(self) -> None:
+        self.gens = {size: get_generator(GENERATOR) for size in SIZES}
+        self.refs: list = []
+        self.memory: dict[str, dict[int, int]] = {}
+        self.log: list[dict[str, tuple[float, int, float]]] = []
+
+    def add(self, reference, store) -> None:  # type: ignore[no-untyped-def]
+        kept = {idx for idx, _ in store}
+        self.refs = [r for r in self.refs if r.frame_idx in kept] + [reference]
+        for size, gen in self.gens.items():
+            use_references(gen, [pf.reduced_reference(r, (size, size)) for r in self.refs])
+
+    def descent(self, fitter: pf.PoseFit, values: np.ndarray, source: np.ndarray, name: str) -> tuple[np.ndarray, int]:
+        size, names, mode = VARIANTS[name]
+        gen = self.gens[size]
+        src = pf.reduced(source, (size, size)).astype(np.float64)
+        ids = {pf.ELEMENT_BY_NAME[n].element_id for n in names}
+        steps = {i: s for i, s in fitter.steps.items() if i in ids}
+        drawn = [0]
+
+        def err(v: np.ndarray) -> float:
+            drawn[0] += 1
+            d = (gen.synthesize(v).astype(np.float64) - src).ravel()
+            return float(np.einsum("i,i->", d, d))
+
+        analysed = np.asarray(values, np.float64)
+        origin, best_err = analysed, err(analysed)
+        for _, ref in fitter.references:       # the start, as PoseFit._start
+            if any(abs(ref.values[i] - analysed[i]) > pf.REFERENCE_START_LEVELS * s for i, s in fitter.steps.items()):
+                continue
+            c = analysed.copy()
+            for i in fitter.steps:
+                c[i] = ref.values[i]
+            if not np.array_equal(c, analysed):
+                e = err(c)
+                if e < best_err:
+                    origin, best_err = c, e
+        best = origin.copy()
+        memory = self.memory.setdefault(name, {})
+        for i, step in steps.items():
+            directions = (-1, 1) if mode == "memory" and memory.get(i, 1) < 0 else (1, -1)
+            for direction in directions:
+                moved = False
+                for k in range(1, (1 if mode == "steps1" else pf.MAX_STEPS) + 1):
+                    t = best.copy()
+                    t[i] = origin[i] + direction * k * step
+                    e = err(t)
+                    if e >= best_err:
+                        break
+                    best, best_err, moved = t, e, True
+                if moved:
+                    memory[i] = direction
+                    break
+        return best, drawn[0]
+
+    def score(self, fitter: pf.PoseFit, values: np.ndarray, source: np.ndarray) -> None:
+        full = self.gens[256]
+        src = source.astype(np.float64)
+
+        def full_err(v: np.ndarray) -> float:
+            d = (full.synthesize(v).astype(np.float64) - src).ravel()
+            return float(np.einsum("i,i->", d, d))
+
+        analysed_err = full_err(np.asarray(values, np.float64))
+        rec = {}
+        for name in VARIANTS:
+            t0 = time.perf_counter()
+            best, drawn = self.descent(fitter, values, source, name)
+            seconds = time.perf_counter() - t0
+            rec[name] = (10 * float(np.log10(analysed_err / max(full_err(best), 1.0))), drawn, seconds)
+        self.log.append(rec)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sequence", type=Path)
+    ap.add_argument("--qp", type=int, default=32)
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args()
+    study = Variants()
+    fit, add = pf.PoseFit.fit, pf.PoseFit.add_keyframe
+
+    def fit_and_score(self, values, source):  # type: ignore[no-untyped-def]
+        study.score(self, values, source)
+        return fit(self, values, source)
+
+    def add_both(self, reference):  # type: ignore[no-untyped-def]
+        add(self, reference)
+        study.add(reference, self.references)
+
+    pf.PoseFit.fit, pf.PoseFit.add_keyframe = fit_and_score, add_both
+    with tempfile.TemporaryDirectory() as tmp:
+        encode([str(a.sequence), "--width", "256", "--height", "256", "--fps", "25", "--qp", str(a.qp),
+                "--frames", "100", "--generator", GENERATOR, "--pose-fit", "--refresh", "auto",
+                "--correction-grid", "auto", "--threads", "1", "-o", str(Path(tmp) / "s.ifvc"), "--quiet"])
+    summary = {name: {"gain_db": float(np.mean([r[name][0] for r in study.log])),
+                      "pictures": float(np.mean([r[name][1] for r in study.log])),
+                      "ms": 1000 * float(np.mean([r[name][2] for r in study.log]))} for name in VARIANTS}
+    print(f"{a.sequence.name}: {len(study.log)} fitted frames")
+    for name, s in summary.items():
+        print(f"  {name:11s} {s['gain_db']:5.2f} dB  {s['pictures']:4.1f} pictures  {s['ms']:4.0f} ms")
+    if a.out:
+        a.out.write_text(json.dumps({"sequence": a.sequence.name, "qp": a.qp, "fitted": len(study.log),
+                                     "variants": summary}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
