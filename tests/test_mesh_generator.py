@@ -281,6 +281,37 @@ def test_deterministic_across_instances_and_opencv_threads() -> None:
     assert outputs[0] == outputs[1] == outputs[2]
 
 
+EXPRESSION = ("eye_blink_left", "eye_blink_right", "mouth_open", "mouth_width", "mouth_shape_1", "mouth_shape_2",
+              "mouth_shape_3")
+
+
+def test_target_model_is_kept_for_the_same_expression_only() -> None:
+    """IDI's target_model (Annex E.3.2) reads the expression elements alone: a call with the same
+    expression in another pose returns the kept result, read-only; any expression element
+    changed gives a new one, equal to the computation's own; pictures drawn after others are a
+    fresh generator's, byte for byte."""
+    gen = MeshGenerator()
+    gen.set_keyframe(textured_picture(), key_values(), b"", 0)
+    v = key_values()
+    v[I["mouth_open"]] += 0.2
+    first = gen.model.target_model(v)
+    turned = v.copy()
+    turned[I["head_yaw"]] += 20.0
+    turned[I["head_tx"]] += 0.1
+    assert gen.model.target_model(turned) is first and not first[0].flags.writeable
+    for name in EXPRESSION:
+        assert gen.model.target_model(v) is first            # v's result is the one kept
+        other = v.copy()
+        other[I[name]] += 0.25
+        kept = gen.model.target_model(other)
+        assert kept is not first, name
+        np.testing.assert_array_equal(kept[0], gen.model._target_model(other)[0])
+        first = gen.model.target_model(v)                    # computed again: other's was kept
+    fresh = MeshGenerator()
+    fresh.set_keyframe(textured_picture(), key_values(), b"", 0)
+    assert np.array_equal(gen.synthesize(turned), fresh.synthesize(turned))
+
+
 def test_tiny_picture_synthesises() -> None:
     for size in (32, 64):
         gen = MeshGenerator()
