@@ -120,6 +120,8 @@ class KeyFrameModel:
                                  mouth=mouth_measures(self.model, GP_INDEX))
         self._build_outer_points()
         self._build_mesh()
+        # target_model's last (expression key, result): one tuple, replaced whole (threads share it)
+        self._last_target: tuple[bytes, tuple[np.ndarray, tuple[float, float], float, float]] | None = None
 
     # -- outer control points (model space) + weights ------------------------------------------
     def _build_outer_points(self) -> None:
@@ -218,7 +220,7 @@ class KeyFrameModel:
         mesh), and the encoder's pose fit draws one expression in a dozen poses."""
         v = np.asarray(values, np.float64)
         key = v[list(EXPRESSION_IDS)].tobytes()
-        last = getattr(self, "_last_target", None)      # one (key, result) tuple: safe across threads
+        last = self._last_target
         if last is not None and last[0] == key:
             return last[1]
         out = self._target_model(v)

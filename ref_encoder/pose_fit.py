@@ -155,18 +155,16 @@ class PoseFit(DecoderMirror):
         whose every fitted element lies within REFERENCE_START_LEVELS levels of the analysis),
         whichever the proxy draws closest; a tie keeps the earlier. Returns the start, its
         error and the analysed values' error."""
-        candidates = []
+        start = analysed
+        err = analysed_err = self._error(analysed, src)
         for _, ref in self.references:
             if any(abs(ref.values[i] - analysed[i]) > REFERENCE_START_LEVELS * step for i, step in self.steps.items()):
                 continue                   # a head that has moved: see REFERENCE_START_LEVELS
             candidate = analysed.copy()
             for i in self.steps:
                 candidate[i] = ref.values[i]
-            if not np.array_equal(candidate, analysed):
-                candidates.append(candidate)
-        analysed_err = self._error(analysed, src)
-        start, err = analysed, analysed_err
-        for candidate in candidates:
+            if np.array_equal(candidate, analysed):
+                continue
             e = self._error(candidate, src)
             if e < err:
                 start, err = candidate, e

@@ -33,7 +33,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from bitstream.raw_video import read_rgb444
+from ifvc_common.argtypes import int_range
 from ref_encoder.adaptive_refresh import REFRESH_PICTURES
+from ref_encoder.cli import DEFAULT_THREADS
 
 
 def _setting(text: str) -> tuple[str, int | str, str, str]:
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="run each setting with each of these (default: off)")
     ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=list(REFRESH_PICTURES),
                     help="the encoder's --refresh-picture; each setting runs with each (default: generator)")
-    ap.add_argument("--threads", type=int, nargs="+", default=None,
+    ap.add_argument("--threads", type=int_range(1, 64), nargs="+", default=[DEFAULT_THREADS],
                     help="the encoder's --threads (threads drawing a unit's pictures); each setting runs "
                          "with each (default: the encoder's default, the cores up to 2). With more than 1 "
                          "the drawing runs ahead on worker threads and the refresh check's own time "
@@ -78,12 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     # which tree is timed: `python -m` puts the current folder ahead of PYTHONPATH, so comparing
     # trees means running from inside each (docs/results/encoder_speed_2026-12-06)
     print(f"timing the encoder of {Path(sys.modules[Encoder.__module__].__file__).resolve().parents[1]}", flush=True)
-    if args.threads is None:
-        from ref_encoder.cli import DEFAULT_THREADS
-        args.threads = [DEFAULT_THREADS]
-    if min(args.threads) < 1:
-        print("error: --threads must be at least 1", file=sys.stderr)
-        return 2
     runs = ((t, g, j, n) for t in args.settings for g in args.correction_grid for j in args.refresh_picture
             for n in args.threads)
     for text, grid, judged, threads in runs:
