@@ -16,6 +16,14 @@ pictures reduced to that side (pose_fit.reduced_reference); "s128 -tz", "s128 -r
 without head_tz, without head_roll, with only head_tx, head_ty, head_yaw and head_pitch;
 "s64 memory" tries first the direction in which the element last moved; "s64 1 step" at most one
 level from the start.
+
+Cheaper descents (--variants, the second session of 2026-12-07; all on 128 x 128 pictures unless
+named s64): "start" the start alone (the analysed pose or a reference's, no descent); "xy" the
+descent over head_tx and head_ty only; "xyz" over head_tx, head_ty and head_tz; "xy 1 step" and
+"s128 1 step" at most one level from the start; "s64 xy" head_tx and head_ty on 64 x 64 pictures.
+
+    python docs/results/pose_fit_reduced_2026-12-07/fit_variants.py work/sequences/CLIP_256x256_25_8bit_444.rgb \
+        --variants s128 start xy xyz "xy 1 step" "s128 1 step" "s64 xy" --out CLIP.json
 """
 from __future__ import annotations
 
@@ -36,8 +44,13 @@ VARIANTS = {"s256": (256, ALL, ""), "s128": (128, ALL, ""), "s96": (96, ALL, "")
             "s128 -tz": (128, tuple(n for n in ALL if n != "head_tz"), ""),
             "s128 -roll": (128, tuple(n for n in ALL if n != "head_roll"), ""),
             "s128 4": (128, ("head_tx", "head_ty", "head_yaw", "head_pitch"), ""),
-            "s64 memory": (64, ALL, "memory"), "s64 1 step": (64, ALL, "steps1")}
-SIZES = sorted({v[0] for v in VARIANTS.values()})
+            "s64 memory": (64, ALL, "memory"), "s64 1 step": (64, ALL, "steps1"),
+            "start": (128, (), ""), "xy": (128, ("head_tx", "head_ty"), ""),
+            "xyz": (128, ("head_tx", "head_ty", "head_tz"), ""),
+            "xy 1 step": (128, ("head_tx", "head_ty"), "steps1"), "s128 1 step": (128, ALL, "steps1"),
+            "s64 xy": (64, ("head_tx", "head_ty"), "")}
+FIRST_SESSION = ("s256", "s128", "s96", "s64", "s128 -tz", "s128 -roll", "s128 4", "s64 memory", "s64 1 step")
+SIZES = sorted({v[0] for v in VARIANTS.values()} | {256})   # 256: the scoring generator
 GENERATOR = "ifvc-geometric-7"
 
 
@@ -99,7 +112,7 @@ class Variants:
                     break
         return best, drawn[0]
 
-    def score(self, fitter: pf.PoseFit, values: np.ndarray, source: np.ndarray) -> None:
+    def score(self, fitter: pf.PoseFit, values: np.ndarray, source: np.ndarray, names: list[str]) -> None:
         full = self.gens[256]
         src = source.astype(np.float64)
 
@@ -109,7 +122,7 @@ class Variants:
 
         analysed_err = full_err(np.asarray(values, np.float64))
         rec = {}
-        for name in VARIANTS:
+        for name in names:
             t0 = time.perf_counter()
             best, drawn = self.descent(fitter, values, source, name)
             seconds = time.perf_counter() - t0
@@ -122,12 +135,14 @@ def main() -> int:
     ap.add_argument("sequence", type=Path)
     ap.add_argument("--qp", type=int, default=32)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(FIRST_SESSION),
+                    help="the variants to run (default: those of the first session)")
     a = ap.parse_args()
     study = Variants()
     fit, add = pf.PoseFit.fit, pf.PoseFit.add_keyframe
 
     def fit_and_score(self, values, source):  # type: ignore[no-untyped-def]
-        study.score(self, values, source)
+        study.score(self, values, source, a.variants)
         return fit(self, values, source)
 
     def add_both(self, reference):  # type: ignore[no-untyped-def]
@@ -141,7 +156,7 @@ def main() -> int:
                 "--correction-grid", "auto", "--threads", "1", "-o", str(Path(tmp) / "s.ifvc"), "--quiet"])
     summary = {name: {"gain_db": float(np.mean([r[name][0] for r in study.log])),
                       "pictures": float(np.mean([r[name][1] for r in study.log])),
-                      "ms": 1000 * float(np.mean([r[name][2] for r in study.log]))} for name in VARIANTS}
+                      "ms": 1000 * float(np.mean([r[name][2] for r in study.log]))} for name in a.variants}
     print(f"{a.sequence.name}: {len(study.log)} fitted frames")
     for name, s in summary.items():
         print(f"  {name:11s} {s['gain_db']:5.2f} dB  {s['pictures']:4.1f} pictures  {s['ms']:4.0f} ms")
