@@ -19,12 +19,16 @@ against the source falls, at most MAX_STEPS steps from the start. The synthesis 
 the stream's generator when it is a geometric one, otherwise the geometric pass that the
 learned generator starts from (FIT_PROXY), since the
 learned networks cost 10x more per frame and correct what the pass draws rather than move it.
-The proxy draws small pictures: its references and the source are reduced to at most FIT_SIDE
-pixels a side (area averaging), each reference's key geometry scaled with its picture
-(reduced_reference). The descent on 128 x 128 pictures gains what it gained on full pictures
-(the same BD-rates on the test split) at a third of the time a picture; 64 x 64 pictures, a
-sixth of the time, lost refresh decisions on the clips whose head turns
-(docs/results/pose_fit_reduced_2026-12-07).
+The proxy draws small pictures: its references and the source are reduced (area averaging),
+each reference's key geometry scaled with its picture (reduced_reference). A mesh generator's
+proxy (one with Annex H.4's head mesh layer: ifvc-geometric-3 and later, and the geometric pass
+of ifvc-flow-2 to -5) draws only that layer, its colour over the unmoved key picture with its
+opacity (proxy_picture), at most HEAD_FIT_SIDE pixels a side: no person layer, no mouth or
+eyes. On the test split that descent keeps the whole picture's BD-rates at 64 x 64 at about a
+third of the time a fitted frame of the whole picture at 128 x 128
+(docs/results/pose_fit_reduced_2026-12-07, second part). The other proxies draw the whole
+picture at most FIT_SIDE pixels a side: at 128 x 128 that kept the full-size fit's BD-rates,
+and the whole picture at 64 x 64 lost refresh decisions on the clips whose head turns.
 The fitted values then go through the usual quantisation (RDOQ or rounding), so the syntax and
 the decoder are unchanged; with the fit off every stream is bit-exact as before.
 
@@ -71,11 +75,15 @@ FIT_PROXY = {"ifvc-refine-1": "ifvc-geometric-1", "ifvc-flow-1": "ifvc-geometric
 # proxy's PSNR gain on the full pictures, test clips) at a third of the time per picture
 # (docs/results/pose_fit_reduced_2026-12-07).
 FIT_SIDE = 128
+# ... and this many where the proxy draws the head mesh layer alone (proxy_picture): 64 x 64 head
+# layers kept the BD-rates of 128 x 128 whole pictures (test split) at about a third of the time.
+HEAD_FIT_SIDE = 64
 
 
-def fit_size(width: int, height: int) -> tuple[int, int]:
-    """(width, height) of the pictures the fit draws for a picture of width x height."""
-    scale = min(1.0, FIT_SIDE / max(width, height))
+def fit_size(width: int, height: int, side: int = FIT_SIDE) -> tuple[int, int]:
+    """(width, height) of the pictures the fit draws, at most side a side, for a picture of
+    width x height."""
+    scale = min(1.0, side / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
@@ -134,16 +142,32 @@ class PoseFit(DecoderMirror):
         super().__init__(fit_proxy(generator_name), max_ref_frames, "--pose-fit")
         self.steps = {i: float(steps[i]) for i in FIT_ELEMENT_IDS if i in steps}
         self.stats = PoseFitStats()
+        # a mesh generator's proxy draws its head layer alone (proxy_picture), on smaller pictures;
+        # the class is asked, since a multi-reference wrapper forwards attributes to a reference
+        self.head_layer = hasattr(type(self._generator), "render_mesh")
+        self.side = HEAD_FIT_SIDE if self.head_layer else FIT_SIDE
 
     def add_keyframe(self, reference: Reference) -> None:
         """The reference, reduced to the fit's size (fit_size), joins the proxy's store."""
         h, w = reference.rgb.shape[:2]
-        super().add_keyframe(reduced_reference(reference, fit_size(w, h)))
+        super().add_keyframe(reduced_reference(reference, fit_size(w, h, self.side)))
+
+    def proxy_picture(self, values: np.ndarray) -> np.ndarray:
+        """The picture the descent compares with the source (HxWx3 uint8, the reduced size): for a
+        mesh generator its head layer (Annex H.4 steps 2 to 5: the colour and opacity of
+        render_mesh) over the newest reference's key picture, unmoved, rounded as the generator
+        rounds; otherwise the generator's whole picture."""
+        gen = self.generator
+        if not self.head_layer:
+            return gen.synthesize(values)
+        colour, opacity = gen.render_mesh(values)  # type: ignore[attr-defined]
+        key = gen.key_rgb.astype(np.float32)       # type: ignore[attr-defined]
+        return np.clip(np.floor(key + opacity[..., None] * (colour - key) + 0.5), 0, 255).astype(np.uint8)
 
     def _error(self, values: np.ndarray, source: np.ndarray) -> float:
         """The proxy's picture's squared error against the (reduced) source."""
         self.stats.synthesised += 1
-        d = (self.generator.synthesize(values).astype(np.float64) - source).ravel()
+        d = (self.proxy_picture(values).astype(np.float64) - source).ravel()
         # integers below 2**53: exact in any summation order. einsum, not np.dot: OpenBLAS runs a
         # dot on all its threads, which then spin and take the core that the encoder's other
         # threads need (docs/results/encoder_threads_2026-12-06)
@@ -177,7 +201,7 @@ class PoseFit(DecoderMirror):
         t0 = time.perf_counter()
         analysed = np.asarray(values, np.float64)
         h, w = source.shape[:2]
-        src = reduced(source, fit_size(w, h)).astype(np.float64)
+        src = reduced(source, fit_size(w, h, self.side)).astype(np.float64)
         origin, err, analysed_err = self._start(analysed, src)
         best = origin.copy()
         for i, step in self.steps.items():

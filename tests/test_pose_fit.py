@@ -20,8 +20,8 @@ from ifvc_common.files import sha256_file
 from ref_decoder.decoder import Decoder
 from ref_encoder.cli import summary
 from ref_encoder.encoder import Encoder, EncoderConfig
-from ref_encoder.pose_fit import (FIT_ELEMENT_IDS, FIT_SIDE, MAX_STEPS, REFERENCE_START_LEVELS, PoseFit, fit_proxy,
-                                  fit_size, reduced_reference)
+from ref_encoder.pose_fit import (FIT_ELEMENT_IDS, FIT_SIDE, HEAD_FIT_SIDE, MAX_STEPS, REFERENCE_START_LEVELS, PoseFit,
+                                  fit_proxy, fit_size, reduced_reference)
 
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "streams"
 STREAM = "face_background_motion_geometric3_cabac"    # a real key frame, ifvc-geometric-3
@@ -45,12 +45,12 @@ def test_fit_finds_the_pose_the_proxy_drew(fitter_and_values: tuple[PoseFit, np.
     drawn = values.copy()
     drawn[TX] += 2 * STEP
     drawn[TY] -= STEP
-    source = fitter.generator.synthesize(drawn)
+    source = fitter.proxy_picture(drawn)
     fitted = fitter.fit(values, source)
     assert fitted[TX] == values[TX] + 2 * STEP and fitted[TY] == values[TY] - STEP
     others = [i for i in range(len(values)) if i not in (TX, TY)]
     np.testing.assert_array_equal(fitted[others], values[others])
-    assert np.array_equal(fitter.generator.synthesize(fitted), source)
+    assert np.array_equal(fitter.proxy_picture(fitted), source)
 
 
 def test_fit_stays_within_max_steps(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
@@ -60,7 +60,7 @@ def test_fit_stays_within_max_steps(fitter_and_values: tuple[PoseFit, np.ndarray
     drawn = values.copy()
     drawn[TX] -= (MAX_STEPS + 2) * STEP
     from_reference = fitter.stats.from_reference
-    fitted = fitter.fit(values, fitter.generator.synthesize(drawn))
+    fitted = fitter.fit(values, fitter.proxy_picture(drawn))
     assert fitter.stats.from_reference == from_reference
     assert fitted[TX] == values[TX] - MAX_STEPS * STEP
 
@@ -85,7 +85,7 @@ def test_fit_starts_from_the_key_frames_pose(fitter_and_values: tuple[PoseFit, n
     drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS)
     assert REFERENCE_START_LEVELS > MAX_STEPS
     from_reference = fitter.stats.from_reference
-    fitted = fitter.fit(analysed, fitter.generator.synthesize(drawn))
+    fitted = fitter.fit(analysed, fitter.proxy_picture(drawn))
     assert fitter.stats.from_reference == from_reference + 1
     np.testing.assert_array_equal(fitted, drawn)
 
@@ -96,7 +96,7 @@ def test_a_key_frame_pose_far_from_the_analysis_is_no_start(fitter_and_values: t
     fitter, values = fitter_and_values
     drawn, analysed = _key_pose_source(fitter, values, REFERENCE_START_LEVELS + 1)
     from_reference = fitter.stats.from_reference
-    fitted = fitter.fit(analysed, fitter.generator.synthesize(drawn))
+    fitted = fitter.fit(analysed, fitter.proxy_picture(drawn))
     assert fitter.stats.from_reference == from_reference
     assert abs(fitted[TX] - analysed[TX]) <= MAX_STEPS * STEP
     assert abs(fitted[YAW] - analysed[YAW]) <= MAX_STEPS * STEP
@@ -105,7 +105,7 @@ def test_a_key_frame_pose_far_from_the_analysis_is_no_start(fitter_and_values: t
 def test_fit_of_the_drawn_pose_keeps_it(fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
     fitter, values = fitter_and_values
     moved_before = fitter.stats.moved
-    fitted = fitter.fit(values, fitter.generator.synthesize(values))
+    fitted = fitter.fit(values, fitter.proxy_picture(values))
     np.testing.assert_array_equal(fitted, values)
     assert fitter.stats.moved == moved_before
 
@@ -114,6 +114,46 @@ def test_fit_size_keeps_the_aspect_within_fit_side() -> None:
     assert fit_size(256, 256) == (FIT_SIDE, FIT_SIDE)
     assert fit_size(512, 288) == (FIT_SIDE, round(288 * FIT_SIDE / 512))
     assert fit_size(FIT_SIDE // 2, FIT_SIDE) == (FIT_SIDE // 2, FIT_SIDE)      # small pictures stay
+    assert fit_size(256, 256, HEAD_FIT_SIDE) == (HEAD_FIT_SIDE, HEAD_FIT_SIDE)
+    assert fit_size(512, 288, HEAD_FIT_SIDE) == (HEAD_FIT_SIDE, round(288 * HEAD_FIT_SIDE / 512))
+
+
+def test_mesh_proxy_draws_the_head_layer_over_the_unmoved_key_picture(
+        fitter_and_values: tuple[PoseFit, np.ndarray]) -> None:
+    """A mesh generator's proxy (HEAD_FIT_SIDE a side): its head layer composited over the key
+    picture, which shows unchanged wherever the layer is transparent, even where the whole
+    picture moves the person (head_tx two levels over); within the layer it follows the pose."""
+    fitter, values = fitter_and_values
+    assert fitter.head_layer and fitter.side == HEAD_FIT_SIDE
+    gen = fitter.generator
+    moved = values.copy()
+    moved[TX] += 2 * STEP
+    picture = fitter.proxy_picture(moved)
+    assert picture.shape == gen.key_rgb.shape == (HEAD_FIT_SIDE, HEAD_FIT_SIDE, 3) and picture.dtype == np.uint8
+    colour, opacity = gen.render_mesh(moved)
+    clear = opacity == 0
+    assert clear.any() and (~clear).any()
+    np.testing.assert_array_equal(picture[clear], gen.key_rgb[clear])
+    expected = np.clip(np.floor(gen.key_rgb + opacity[..., None] * (colour - gen.key_rgb.astype(np.float32)) + 0.5), 0, 255)
+    np.testing.assert_array_equal(picture, expected.astype(np.uint8))
+    assert not np.array_equal(picture, fitter.proxy_picture(values))
+    whole = gen.synthesize(moved)
+    assert not np.array_equal(whole[clear], gen.key_rgb[clear])     # the whole picture moves more than the layer
+
+
+def test_other_proxies_draw_the_whole_picture_at_fit_side() -> None:
+    """A generator without a head mesh layer (ifvc-geometric-2): the proxy is its whole picture,
+    at FIT_SIDE a side."""
+    dec = Decoder()
+    frames = list(dec.decode((SUITE / f"{STREAM}.ifvc").read_bytes()))
+    fitter = PoseFit("ifvc-geometric-2", 1, {i: STEP for i in FIT_ELEMENT_IDS})
+    for _, ref in dec.references:
+        fitter.add_keyframe(ref)
+    assert not fitter.head_layer and fitter.side == FIT_SIDE
+    values = np.asarray(frames[5].values, np.float64)
+    picture = fitter.proxy_picture(values)
+    assert picture.shape == (FIT_SIDE, FIT_SIDE, 3)
+    np.testing.assert_array_equal(picture, fitter.generator.synthesize(values))
 
 
 def test_reduced_reference_scales_picture_and_key_geometry() -> None:

@@ -20,10 +20,14 @@ level from the start.
 Cheaper descents (--variants, the second session of 2026-12-07; all on 128 x 128 pictures unless
 named s64): "start" the start alone (the analysed pose or a reference's, no descent); "xy" the
 descent over head_tx and head_ty only; "xyz" over head_tx, head_ty and head_tz; "xy 1 step" and
-"s128 1 step" at most one level from the start; "s64 xy" head_tx and head_ty on 64 x 64 pictures.
+"s128 1 step" at most one level from the start; "s64 xy" head_tx and head_ty on 64 x 64 pictures;
+"head128", "head96", "head64" the full descent on a cheaper proxy picture, the head mesh layer alone
+(Annex H.4's colour and opacity, render_mesh) over the unmoved key picture, at that size.
 
     python docs/results/pose_fit_reduced_2026-12-07/fit_variants.py work/sequences/CLIP_256x256_25_8bit_444.rgb \
         --variants s128 start xy xyz "xy 1 step" "s128 1 step" "s64 xy" --out CLIP.json
+    python docs/results/pose_fit_reduced_2026-12-07/fit_variants.py work/sequences/CLIP_256x256_25_8bit_444.rgb \
+        --variants s128 s64 head128 head96 head64 --out CLIP.json
 """
 from __future__ import annotations
 
@@ -48,7 +52,8 @@ VARIANTS = {"s256": (256, ALL, ""), "s128": (128, ALL, ""), "s96": (96, ALL, "")
             "start": (128, (), ""), "xy": (128, ("head_tx", "head_ty"), ""),
             "xyz": (128, ("head_tx", "head_ty", "head_tz"), ""),
             "xy 1 step": (128, ("head_tx", "head_ty"), "steps1"), "s128 1 step": (128, ALL, "steps1"),
-            "s64 xy": (64, ("head_tx", "head_ty"), "")}
+            "s64 xy": (64, ("head_tx", "head_ty"), ""),
+            "head128": (128, ALL, "head"), "head96": (96, ALL, "head"), "head64": (64, ALL, "head")}
 FIRST_SESSION = ("s256", "s128", "s96", "s64", "s128 -tz", "s128 -roll", "s128 4", "s64 memory", "s64 1 step")
 SIZES = sorted({v[0] for v in VARIANTS.values()} | {256})   # 256: the scoring generator
 GENERATOR = "ifvc-geometric-7"
@@ -77,9 +82,18 @@ class Variants:
         steps = {i: s for i, s in fitter.steps.items() if i in ids}
         drawn = [0]
 
+        key = gen.key_rgb.astype(np.float32)
+
+        def picture(v: np.ndarray) -> np.ndarray:
+            if mode != "head":
+                return gen.synthesize(v)
+            # the head mesh layer alone over the unmoved key picture: no person layer, no mouth or eyes
+            colour, opacity = gen.render_mesh(v)
+            return np.clip(np.floor(key + opacity[..., None] * (colour - key) + 0.5), 0, 255)
+
         def err(v: np.ndarray) -> float:
             drawn[0] += 1
-            d = (gen.synthesize(v).astype(np.float64) - src).ravel()
+            d = (picture(v).astype(np.float64) - src).ravel()
             return float(np.einsum("i,i->", d, d))
 
         analysed = np.asarray(values, np.float64)
