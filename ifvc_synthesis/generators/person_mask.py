@@ -106,7 +106,14 @@ def derive_person_mask(key_rgb: np.ndarray, landmarks: np.ndarray, *, refine: bo
     ring = cv2.dilate(possible, np.ones((9, 9), np.uint8)) & (1 - possible)
     rough = float(diff[ring > 0].mean()) if ring.any() else 0.0
     threshold = float(np.clip(THRESHOLD_GAIN * rough, THRESHOLD_MIN, THRESHOLD_MAX))
-    mask = (sure | (possible & (diff > threshold).astype(np.uint8))).astype(np.uint8)
+    return clean_up(possible & (diff > threshold).astype(np.uint8), sure, possible)
+
+
+def clean_up(candidate: np.ndarray, sure: np.ndarray, possible: np.ndarray) -> np.ndarray:
+    """Step 5 on the pixels of P that step 4 takes as person (HxW uint8 0/1 each): with S added,
+    5x5 opening, 5x5 closing, the outline smoothed, kept within P, only the connected parts
+    that touch S, holes filled."""
+    mask = (sure | candidate).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((OPEN_SIZE,) * 2, np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_SIZE,) * 2, np.uint8))
     # a smooth outline: ragged bits of a textured background would move with the head

@@ -68,16 +68,7 @@ def grown_mask(key_rgb: np.ndarray, landmarks: np.ndarray, refine: bool = True) 
             diff = np.abs(blur - pm._coarse_background(blur, known.astype(np.float32))).max(axis=2)
         finally:
             pm.BACKGROUND_LEVEL = level
-    mask = (sure | (possible & (1 - known) & (diff > threshold).astype(np.uint8))).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((pm.OPEN_SIZE,) * 2, np.uint8))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((pm.CLOSE_SIZE,) * 2, np.uint8))
-    smooth = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), pm.SMOOTH_SIGMA, borderType=cv2.BORDER_REPLICATE)
-    mask = ((smooth >= 0.5).astype(np.uint8) | sure) & possible
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[np.unique(labels[(sure > 0) & (mask > 0)])] = True
-    keep[0] = False
-    return pm._fill_holes(keep[labels].astype(np.uint8))
+    return pm.clean_up(possible & (1 - known) & (diff > threshold).astype(np.uint8), sure, possible)
 
 
 def iou_study(sequences: Path) -> dict:

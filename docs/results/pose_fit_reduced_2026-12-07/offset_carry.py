@@ -52,7 +52,8 @@ def main() -> int:
             log.append(rec)
         since_key.append((best - analysed)[ids])
         every.append(since_key[-1] / np.array([self.steps[i] for i in ids]))
-        names[:] = [n for n, i in zip(pf.FIT_ELEMENT_NAMES, pf.FIT_ELEMENT_IDS) if i in self.steps]
+        if not names:
+            names.extend(n for n, i in zip(pf.FIT_ELEMENT_NAMES, pf.FIT_ELEMENT_IDS) if i in self.steps)
         return best
 
     def add_both(self, reference):  # type: ignore[no-untyped-def]
