@@ -33,6 +33,7 @@ from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHO
                                resolve_invented, resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .correction_grid import CORRECTION_AUTO_MAX_QP  # noqa: E402
+from .draw_ahead import DrawWorkerError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
 from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
 from .semantic_rdoq import (DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR,  # noqa: E402
@@ -44,8 +45,8 @@ PROG = "ifvc-encode"
 MAX_PIC_SIZE = max(lim.max_pic_size for lim in LEVELS.values())
 MAX_FRAME_RATE = max(lim.max_frame_rate for lim in LEVELS.values())
 MAX_FRAMES_PER_UNIT = max(lim.max_frames_per_unit for lim in LEVELS.values())
-# two threads draw a unit in a little more than half the time of one; more add little, since
-# the generators hold the GIL for part of each picture (docs/results/encoder_threads_2026-12-06)
+# the encoder's thread and one worker process (draw_ahead.py); on 2 cores more workers add nothing
+# (docs/results/encoder_processes_2026-12-07)
 DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 
 
@@ -269,9 +270,10 @@ def build_parser() -> CommandParser:
                          "the source (ref_encoder/pose_fit.py; the learned generators are fitted through their "
                          "geometric pass); slower, off by default")
     ap.add_argument("--threads", type=int_range(1, 64), default=DEFAULT_THREADS, metavar="N",
-                    help="threads that draw the decoder's pictures of a semantic unit at once for the "
-                         "refresh check and the correction grid (ref_encoder/draw_ahead.py); the stream is "
-                         "the same for every N; by default the cores, up to 2")
+                    help="the encoder's thread and N-1 worker processes that draw the decoder's pictures "
+                         "for the refresh check and the correction grid, and run the pose fit, while the "
+                         "encoder reads the next frames (ref_encoder/draw_ahead.py); the stream is the same "
+                         "for every N; by default the cores, up to 2")
     ap.add_argument("--no-smoothing", action="store_true", help="code the raw analysis (no causal filter)")
     ap.add_argument("--semantic-precision", choices=["fine", "default", "low"], default="default",
                     help="precision preset of the semantics (Annex B.6): rate vs. fidelity")
@@ -369,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                 outputs.write_text(args.log, _log_text(result))
         print(summary(result, float(info.fps)))
         return 0
-    except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError) as exc:
+    except (InputError, NoFaceError, KeyframeCodingError, BitstreamError, ToolMissingError, ValueError,
+            DrawWorkerError) as exc:
         fail(str(exc))
     except OSError as exc:
         fail(describe_os_error(exc))

@@ -159,7 +159,7 @@ class CorrectionChooser:
         self.lam = vvc_lambda(keyframe_qp)
         # DIS gives the same flow for any OpenCV thread count (medium: checked with 1, 2 and 4
         # threads; fast: a 40-frame encode identical on 1 and 2 OpenCV and OpenBLAS threads);
-        # one DIS object per thread, since draw_ahead.py proposes on worker threads
+        # one DIS object per thread (the encoder's, and a worker process's: draw_worker.py)
         self._flows = threading.local()
         self.frames = 0           # frames measured
         self.coded = 0            # frames whose levels changed (not held)
@@ -185,7 +185,7 @@ class CorrectionChooser:
     def propose(self, source: np.ndarray, drawn: np.ndarray) -> list[tuple[int, int]]:
         """Step 2: (index in the header, level) of each signalled correction element fitted to
         the source on the generator's picture drawn; it does not depend on the previous frame,
-        so it may run ahead on a worker thread (draw_ahead.py)."""
+        so it may run ahead in a worker process (draw_ahead.py)."""
         start = pooled_flow(source_flow(source, drawn, self._flow()))
         return self._grid_levels(fit_grid(source, drawn, start))
 

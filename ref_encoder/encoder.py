@@ -28,7 +28,6 @@ import time
 import warnings
 from collections import deque
 from contextlib import closing
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -61,7 +60,7 @@ from .analysis.smoothing import OneEuroFilter
 from .background_motion import BackgroundMotion, signals_background
 from .correction_grid import CorrectionChooser, resolve_correction
 from .decoder_mirror import DecoderMirror
-from .draw_ahead import DrawAhead
+from .draw_ahead import DrawAhead, DrawJob
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
@@ -151,9 +150,10 @@ class EncoderConfig:
                                              # chosen by correction_grid.py: "on" (True), "off" (False),
                                              # or "auto": on in the Compact profile at keyframe_qp <= 32
                                              # (docs/results/correction_elements_2026-12-06)
-    threads: int = 1                         # threads that draw a unit's frames for the refresh check and
-                                             # the correction grid (draw_ahead.py); the stream is the same
-                                             # for any count
+    threads: int = 1                         # the encoder's thread and threads - 1 worker processes that
+                                             # draw a unit's frames for the refresh check and the correction
+                                             # grid and run the pose fit (draw_ahead.py); the stream is the
+                                             # same for any count
 
 
 @dataclass
@@ -181,17 +181,20 @@ class _Analysed:
 @dataclass
 class _Waiting:
     """A semantic frame waiting for its unit: the values it codes (after the pose fit), its
-    levels (provisional with temporal sub-sampling), and what was last drawn, chosen and judged
+    levels (set when the unit is written: provisional with temporal sub-sampling), and what was
+    last drawn, chosen and judged
     for it, each with the inputs it came from, so that the same levels are not synthesised twice."""
     frame: _Analysed
     values: np.ndarray
-    levels: list[int]
+    levels: list[int] = field(default_factory=list)
     judged: tuple[tuple[list[int], list[int] | None], bool] | None = None  # ((levels, previous
                                               # frame's levels with correction), fell short)
     drawn: tuple[list[int], np.ndarray] | None = None    # (levels, the generator's picture of them)
     proposal: tuple[list[int], list[tuple[int, int]]] | None = None   # (levels, the correction fitted on
                                               # their picture: CorrectionChooser.propose)
-    ahead: tuple[list[int], Future] | None = None   # (levels, the worker drawing them: draw_ahead.py)
+    ahead: tuple[list[int], DrawJob] | None = None  # (levels, the worker drawing them: draw_ahead.py)
+    needs_fit: bool = False                   # its pose is fitted when the unit is written (pose_fit.py)
+    fit: DrawJob | None = None                # the worker fitting it meanwhile, if any
     corrected: tuple[tuple[list[int], list[int]], list[int]] | None = None  # ((levels, previous
                                               # frame's levels), the levels with the correction chosen)
 
@@ -207,13 +210,28 @@ class _Run:
     fitter: PoseFit | None
     correction: CorrectionChooser | None = None
     mirror: DecoderMirror | None = None       # draws frames for the correction (the refresh's if any)
-    ahead: DrawAhead | None = None            # worker threads drawing a unit's frames (threads > 1)
+    ahead: DrawAhead | None = None            # worker processes drawing and fitting (threads > 1)
     todo: deque[_Analysed] = field(default_factory=deque)
     waiting: list[_Waiting] = field(default_factory=list)
     logs: list[FrameLog] = field(default_factory=list)
     key_md5: dict[int, bytes] = field(default_factory=dict)
     key_values: np.ndarray | None = None
     last_key: int = 0
+
+
+def _work_here(mirror: DecoderMirror | None, correction: CorrectionChooser | None, fitter: PoseFit | None,
+               kind: str, values: np.ndarray, source: np.ndarray | None) -> tuple[object, object]:
+    """A worker's job done on the encoder's thread (DrawAhead.take), with the encoder's own
+    mirror, correction chooser and pose fit: a picture ("draw": the picture and, if source is
+    given, the correction fitted on it) or a pose fit ("fit": the values; the fit counts itself
+    in its stats, so the stats returned are empty)."""
+    if kind == "fit":
+        assert fitter is not None and source is not None
+        return fitter.fit(values, source), PoseFitStats()
+    assert mirror is not None
+    picture = mirror.generator.synthesize(values)
+    fitted = correction.propose(source, picture) if correction is not None and source is not None else None
+    return picture, fitted
 
 
 @dataclass
@@ -382,10 +400,13 @@ class Encoder:
         if config.pose_fit:
             self._new_pose_fit(1)
 
+    def _fit_steps(self) -> dict[int, float]:
+        """The pose fit's step of each signalled element: one level (PoseFit fits the head ones)."""
+        return {i: 2.0 ** -p for i, p in zip(self.element_ids, self.precisions)}
+
     def _new_pose_fit(self, max_refs: int) -> PoseFit:
         """The pose fit over the signalled head elements, in steps of one level of each."""
-        steps = {i: 2.0 ** -p for i, p in zip(self.element_ids, self.precisions)}
-        return PoseFit(self.cfg.generator_name, max_refs, steps)
+        return PoseFit(self.cfg.generator_name, max_refs, self._fit_steps())
 
     def _codes_head(self, position: int) -> bool:
         """Whether the frame at this position of a full semantic unit codes the head group
@@ -448,10 +469,30 @@ class Encoder:
         held = pending[-1] if pending else writer.state.prev_levels
         return self._chooser.next_frame(self._signalled(values, held), writer, pending)[0].levels
 
+    def _settle_frames(self, run: "_Run", waiting: list["_Waiting"]) -> None:
+        """Settles the waiting frames before their unit is written: each frame's pose fit (a
+        worker's, or done here: DrawAhead.take) and then its levels, in frame order
+        (_semantic_levels: provisional with temporal sub-sampling, else final; the writer's state
+        is that of the last unit written, as when the frame was read)."""
+        pending: list[list[int]] = []
+        for w in waiting:
+            if w.needs_fit:
+                assert run.fitter is not None
+                if w.fit is None:
+                    w.values = run.fitter.fit(w.frame.values, w.frame.rgb)
+                else:
+                    assert run.ahead is not None
+                    w.values, stats = run.ahead.take(w.fit)
+                    run.fitter.stats.add(stats)
+                w.needs_fit, w.fit = False, None
+            if not w.levels:
+                w.levels = self._semantic_levels(w.values, run.writer, pending)
+            pending.append(w.levels)
+
     def _unit_levels(self, writer: StreamWriter, waiting: list["_Waiting"]) -> list[list[int]]:
         """The levels of the waiting frames coded as one semantic unit. With temporal
         sub-sampling (spec 8.3.4) they are chosen now, for the unit's frame count; otherwise
-        each frame's levels were final when it was queued."""
+        each frame's levels were final when the unit's frames were settled (_settle_frames)."""
         if not self.sh.sh_sem_temporal_flag:
             return [w.levels for w in waiting]
         values = [self._signalled(w.values, writer.state.prev_levels) for w in waiting]
@@ -488,7 +529,13 @@ class Encoder:
             mirror = refresh or DecoderMirror(self.cfg.generator_name, max_ref_frames(self.sh.sh_level_idc),
                                               "--correction-grid")
         run: _Run | None = None
-        ahead = DrawAhead(self.cfg.threads if mirror is not None else 1)
+        # the encoder's thread and threads - 1 worker processes drawing and fitting (draw_ahead.py)
+        ahead = DrawAhead(self.cfg.threads - 1 if mirror is not None or fitter is not None else 0,
+                          partial(_work_here, mirror, correction, fitter),
+                          self.cfg.generator_name if mirror is not None else "",
+                          max_ref_frames(self.sh.sh_level_idc), self.sh if correction is not None else None,
+                          self.cfg.keyframe_qp,
+                          (self.cfg.generator_name, self._fit_steps()) if fitter is not None else None)
         for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
             if m is not None:
                 m.in_background = self.cfg.threads > 1
@@ -557,11 +604,12 @@ class Encoder:
                 self._code_keyframe(run, frame)
                 continue
             run.todo.popleft()
-            values = frame.values
+            waiting = _Waiting(frame, frame.values)
             if run.fitter is not None and frame.landmarks is not None and self._codes_head(len(run.waiting)):
-                values = run.fitter.fit(values, frame.rgb)
-            pending = [w.levels for w in run.waiting]
-            run.waiting.append(_Waiting(frame, values, self._semantic_levels(values, writer, pending)))
+                waiting.needs_fit = True          # a worker fits it while the next frames are read
+                if run.ahead is not None:
+                    waiting.fit = run.ahead.fit(frame.values, frame.rgb)
+            run.waiting.append(waiting)
             if len(run.waiting) == self.cfg.frames_per_unit and not self._close_unit(run):
                 if self.cfg.hash_units and writer.hash_due(self.cfg.frames_per_unit):
                     writer.hash_unit(keyframe_md5=run.key_md5)   # before MaxHashSpan is exceeded
@@ -580,6 +628,7 @@ class Encoder:
         displacement measured again against the key frame's picture (Annex B.3a)."""
         writer, waiting = run.writer, run.waiting
         n, cut, unit_first = len(waiting), None, writer.next_frame_idx
+        self._settle_frames(run, waiting)
         levels = self._unit_levels(writer, waiting)
         self._draw_ahead(run, waiting, levels)
         while run.refresh is not None and n > 0:
@@ -633,36 +682,26 @@ class Encoder:
             if w.ahead is not None:
                 w.ahead[1].cancel()
             values = values_from_levels(self.sh, lv, run.key_values)
-            w.ahead = (list(lv), run.ahead.submit(self._draw, run, w.frame, values))
+            # the correction is fitted on the picture where the source shows a face
+            source = w.frame.rgb if run.correction is not None and w.frame.landmarks is not None else None
+            w.ahead = (list(lv), run.ahead.draw(values, source))
 
-    @staticmethod
-    def _draw(run: "_Run", frame: "_Analysed", values: np.ndarray
-              ) -> tuple[np.ndarray, list[tuple[int, int]] | None]:
-        """On a worker thread: the generator's picture of these values and, with the correction
-        grid and a face in the source, the correction fitted on it."""
-        assert run.mirror is not None
-        picture = run.mirror.generator.synthesize(values)
-        fitted = None
-        if run.correction is not None and frame.landmarks is not None:
-            fitted = run.correction.propose(frame.rgb, picture)
-        return picture, fitted
-
-    def _collect(self, w: "_Waiting", lv: list[int]) -> None:
-        """Takes the worker's picture (and fitted correction) of these levels, if one was drawing
-        them, into w.drawn (and w.proposal); a worker's error is raised here."""
+    def _collect(self, run: "_Run", w: "_Waiting", lv: list[int]) -> None:
+        """Takes the picture (and fitted correction) of these levels, if one was asked of a
+        worker, into w.drawn (and w.proposal): the worker's, or drawn here (DrawAhead.take); a
+        worker's error is raised here."""
         if w.ahead is None or w.ahead[0] != lv:
             return
         job, w.ahead = w.ahead[1], None
-        if job.cancelled():                   # dropped at a cut: drawn here instead
-            return
-        picture, fitted = job.result()
+        assert run.ahead is not None
+        picture, fitted = run.ahead.take(job)
         w.drawn = (list(lv), picture)
         if fitted is not None:
             w.proposal = (list(lv), fitted)
 
     def _drawn(self, run: "_Run", w: "_Waiting", lv: list[int]) -> np.ndarray:
         """The generator's picture of the frame with these levels (the decoder mirror's)."""
-        self._collect(w, lv)
+        self._collect(run, w, lv)
         if w.drawn is None or w.drawn[0] != lv:
             assert run.mirror is not None
             w.drawn = (list(lv), run.mirror.generator.synthesize(values_from_levels(self.sh, lv, run.key_values)))
@@ -726,7 +765,7 @@ class Encoder:
             if w.judged is None or w.judged[0] != key:
                 rec = values_from_levels(self.sh, lv, run.key_values)
                 correct = None if previous is None else partial(self._shown, run, w, lv, previous)
-                self._collect(w, lv)
+                self._collect(run, w, lv)
                 drawn = w.drawn[1] if w.drawn is not None and w.drawn[0] == lv else None
                 short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct, drawn)
                 w.judged = (key, short)
@@ -744,7 +783,7 @@ class Encoder:
         writer = run.writer
         out_idx = writer.next_frame_idx
         if run.ahead is not None:
-            run.ahead.drain()                 # no worker may draw while the references change
+            run.ahead.drain()                 # what was asked for the old references is not needed
         if self.cfg.hash_units and run.key_values is not None:
             writer.hash_unit(keyframe_md5=run.key_md5)
             run.key_md5 = {}
@@ -758,6 +797,8 @@ class Encoder:
         for mirror in mirrors.values():             # the decoder's reference store, mirrored
             if mirror is not None:
                 mirror.add_keyframe(reference)
+        if run.ahead is not None:                  # and in the worker processes
+            run.ahead.add_keyframe(reference)
         run.key_values = np.asarray(ref_values)
         if run.background is not None and out_idx > 0:
             # later estimates are relative to this picture, from what it signals

@@ -35,15 +35,16 @@ the decoder are unchanged; with the fit off every stream is bit-exact as before.
 The decision uses only the source and the decoder's own reconstruction (the reference store of
 decoded key frames, with the decoder's eviction, spec A.5); nothing looks ahead.
 
-The fit runs on the encoder's own thread whatever --threads says: on small pictures it is
-Python and numpy overhead more than pixels, and drawing a second trial on another thread (as
-the full-size fit did) or running the fit in a thread or a process of its own while the next
-frames are read was not faster (docs/results/pose_fit_reduced_2026-12-07).
+A frame's fit is asked, with --threads 2 or more, of a worker process when the frame is read,
+and taken when its semantic unit is written; the encoder's thread fits it itself if the worker has
+not begun it by then (draw_ahead.py). On small pictures the fit is Python and numpy overhead
+more than pixels, so a thread of its own did not pay (docs/results/pose_fit_reduced_2026-12-07);
+a process does, beside the encoder's analysis (docs/results/encoder_processes_2026-12-07).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import cv2
 import numpy as np
@@ -131,6 +132,11 @@ class PoseFitStats:
     synthesised: int = 0         # pictures the proxy drew
     gain_db: float = 0.0         # sum over fitted frames of the PSNR gain of the proxy's picture
     seconds: float = 0.0         # wall-clock time of the search (benchmarks)
+
+    def add(self, other: "PoseFitStats") -> None:
+        """Counts another's fits too (those a worker process ran: draw_ahead.py)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 class PoseFit(DecoderMirror):

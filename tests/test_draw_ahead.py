@@ -1,107 +1,147 @@
-"""Drawing a unit's pictures ahead on worker threads (ref_encoder/draw_ahead.py): the pool's
-order, cancelling and draining, and that the encoder's stream does not depend on the thread
-count (a real clip with refresh cuts and the correction grid)."""
+"""Drawing and pose-fitting in worker processes (ref_encoder/draw_ahead.py, draw_worker.py):
+a worker's answers are the encoder's own, a dropped job is skipped, a worker's error and its
+end reach the caller, and the encoder's stream does not depend on the thread count (a real
+clip with refresh cuts, the correction grid and the pose fit)."""
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import replace
 from fractions import Fraction
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ref_encoder.draw_ahead import DrawAhead
+from ref_encoder.draw_ahead import DrawAhead, DrawWorkerError
 from ref_encoder.encoder import Encoder, EncoderConfig
 
-
-def test_one_thread_is_no_pool_and_zero_is_refused() -> None:
-    assert not DrawAhead(1).active
-    assert DrawAhead(2).active
-    with pytest.raises(ValueError, match="at least 1"):
-        DrawAhead(0)
+STREAM = Path(__file__).resolve().parents[1] / "conformance" / "streams" / "face_background_motion_geometric3_cabac.ifvc"
 
 
-def test_the_pool_runs_as_many_jobs_at_once_as_threads_and_returns_each_result() -> None:
-    gate = threading.Event()
-    started = threading.Semaphore(0)
+def _reference_and_values():  # type: ignore[no-untyped-def]
+    """A decoded key frame (Reference) of a conformance stream and the values of its frame 5."""
+    from ref_decoder.decoder import Decoder
+    dec = Decoder()
+    frames = list(dec.decode(STREAM.read_bytes()))
+    (_, ref), = list(dec.references)
+    return ref, np.asarray(frames[5].values, np.float64)
 
-    def blocker() -> int:
-        started.release()
-        gate.wait(5)
-        return 7
 
-    ahead = DrawAhead(2)
-    blocking = [ahead.submit(blocker) for _ in range(2)]
-    assert started.acquire(timeout=5) and started.acquire(timeout=5)   # both workers are busy
-    third = ahead.submit(pow, 3, 2)
-    assert not third.done() and not third.running()   # no third worker: it waits in the queue
-    gate.set()
-    assert [f.result(5) for f in blocking] == [7, 7] and third.result(5) == 9
+def _here(generator: str, fitter=None):  # type: ignore[no-untyped-def]
+    """A DrawAhead local function drawing with a mirror of this generator (and fitting with
+    fitter), and the list of the jobs it did."""
+    from ref_encoder.decoder_mirror import DecoderMirror
+    from ref_encoder.pose_fit import PoseFitStats
+    mirror = DecoderMirror(generator, 2, "--test")
+    done: list[str] = []
+
+    def local(kind, values, source):  # type: ignore[no-untyped-def]
+        done.append(kind)
+        if kind == "fit":
+            return fitter.fit(values, source), PoseFitStats()
+        return mirror.generator.synthesize(values), None
+    return mirror, local, done
+
+
+def test_no_worker_is_inactive_and_a_negative_count_is_refused() -> None:
+    _, local, _ = _here("ifvc-geometric-3")
+    assert not DrawAhead(0, local).active
+    with pytest.raises(ValueError, match="at least 0"):
+        DrawAhead(-1, local)
+
+
+def test_a_workers_picture_and_pose_fit_are_the_encoders_own() -> None:
+    from ref_encoder.pose_fit import PoseFit
+    ref, values = _reference_and_values()
+    steps = {i: 1 / 64 for i in range(6)}
+    mirror, local, _ = _here("ifvc-geometric-3")
+    mirror.add_keyframe(ref)
+    fitter = PoseFit("ifvc-geometric-3", 2, steps)
+    fitter.add_keyframe(ref)
+    source = mirror.generator.synthesize(values + np.r_[0.02, -0.01, 0.0, 1.5, 0.0, 0.0, np.zeros(len(values) - 6)])
+    ahead = DrawAhead(1, local, "ifvc-geometric-3", 2, fit=("ifvc-geometric-3", steps))
+    try:
+        ahead.add_keyframe(ref)
+        drawn, fitted = ahead.draw(values), ahead.fit(values, source)
+        picture, proposal = drawn.future.result(60)
+        assert proposal is None           # no sequence header given: no correction fitted
+        assert np.array_equal(picture, mirror.generator.synthesize(values))
+        fit_values, stats = fitted.future.result(60)
+        assert np.array_equal(fit_values, fitter.fit(values, source))
+        assert stats.fitted == 1 and stats.synthesised == fitter.stats.synthesised
+        assert replace(stats, seconds=0.0) == replace(fitter.stats, seconds=0.0)
+    finally:
+        ahead.close()
+
+
+def test_take_does_a_dropped_job_here_and_every_answer_is_the_same_picture() -> None:
+    ref, values = _reference_and_values()
+    mirror, local, done = _here("ifvc-geometric-3")
+    mirror.add_keyframe(ref)
+    expected = mirror.generator.synthesize(values)
+    ahead = DrawAhead(1, local, "ifvc-geometric-3", 1)
+    try:
+        ahead.add_keyframe(ref)
+        jobs = [ahead.draw(values) for _ in range(4)]
+        assert jobs[1].cancel() and jobs[1].cancelled()
+        assert np.array_equal(ahead.take(jobs[1])[0], expected) and done   # dropped: drawn here
+        # the rest, whoever draws each (the worker, or this thread while it waits): the same bytes
+        assert all(np.array_equal(ahead.take(j)[0], expected) for j in (jobs[0], jobs[3], jobs[2]))
+        ahead.drain()                     # nothing is left unanswered to drop
+    finally:
+        ahead.close()
+
+
+def test_a_workers_error_and_its_end_reach_the_caller() -> None:
+    from ifvc_synthesis.generators import Reference
+    ref, values = _reference_and_values()
+    _, local, _ = _here("ifvc-geometric-3")
+    ahead = DrawAhead(1, local, "ifvc-geometric-3", 1)
+    try:
+        ahead.add_keyframe(Reference(ref.frame_idx, ref.rgb, ref.values, b"\x07 not a geometry payload", 2))
+        with pytest.raises(DrawWorkerError, match="gp2_reserved_zero_3bits"):
+            ahead.draw(values).future.result(60)
+        worker = ahead._workers[0]
+        worker._process.kill()
+        worker._process.wait(10)
+        with pytest.raises(DrawWorkerError, match="ended unexpectedly"):
+            for _ in range(100):          # the pipe may take a write or two to report the end
+                ahead.draw(values).future.result(60)
+    finally:
+        ahead.close()
+    assert worker._process.poll() is not None
+
+
+def test_close_ends_the_worker_processes() -> None:
+    _, local, _ = _here("ifvc-geometric-3")
+    ahead = DrawAhead(2, local, "ifvc-geometric-3", 1)
+    processes = [w._process for w in ahead._workers]
     ahead.close()
+    assert not ahead.active and all(p.poll() is not None for p in processes)
 
 
-def test_drain_drops_queued_jobs_and_waits_for_running_ones() -> None:
-    gate = threading.Event()
-    started = threading.Semaphore(0)
-    finished: list[int] = []
-
-    def blocker() -> None:
-        started.release()
-        gate.wait(5)
-        finished.append(0)
-
-    ahead = DrawAhead(2)
-    running = [ahead.submit(blocker) for _ in range(2)]
-    assert started.acquire(timeout=5) and started.acquire(timeout=5)   # both workers are busy
-    queued = [ahead.submit(finished.append, k) for k in (1, 2, 3)]
-    drainer = threading.Thread(target=ahead.drain)
-    drainer.start()
-    deadline = time.monotonic() + 5       # drain cancels the queue first ...
-    while not all(f.cancelled() for f in queued) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert all(f.cancelled() for f in queued)
-    assert drainer.is_alive()             # ... then waits for the running jobs
-    gate.set()
-    drainer.join(5)
-    assert not drainer.is_alive() and all(f.done() and not f.cancelled() for f in running)
-    assert finished == [0, 0]             # the queued jobs never ran
-    ahead.close()
-
-
-def test_a_cancelled_job_never_runs_and_a_workers_error_reaches_the_caller() -> None:
-    gate = threading.Event()
-    ran: list[int] = []
-    ahead = DrawAhead(2)
-    blocking = [ahead.submit(gate.wait, 5) for _ in range(2)]
-    dropped = ahead.submit(ran.append, 1)
-    dropped.cancel()                      # both workers are held by the gate: it has not started
-    failing = ahead.submit(lambda: 1 // 0)
-    gate.set()
-    with pytest.raises(ZeroDivisionError):
-        failing.result(5)
-    assert all(f.result(5) for f in blocking) and dropped.cancelled() and ran == []
-    ahead.close()
-
-
-@pytest.mark.parametrize("picture, pose_fit", [("generator", False), ("shown", False), ("generator", True)])
-def test_real_clip_the_stream_is_the_same_for_one_and_two_threads(shared_data, picture: str, pose_fit: bool) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("picture, pose_fit, threads", [("generator", False, (1, 2)), ("shown", False, (1, 2)),
+                                                       ("generator", True, (1, 2, 3))])
+def test_real_clip_the_stream_is_the_same_for_any_thread_count(shared_data, picture: str, pose_fit: bool,  # type: ignore[no-untyped-def]
+                                                              threads: tuple[int, ...]) -> None:
     """liveportrait_driving_d20 (the camera tilts, the head moves), 40 frames, raw key frames,
     the correction grid on and adaptive refresh at a threshold that cuts units: the streams
-    with 1 and 2 threads are identical, so a picture drawn ahead, a job dropped at a cut and
-    the drain before each new key frame change nothing, with the pose fit too (its reduced
-    references set up on a thread, frames fitted again after a cut against the new key frame)."""
+    with 1, 2 (and 3) threads are identical, so a picture drawn in a worker process or on the
+    encoder's thread (take), a job dropped at a cut, and the references handed over at each new
+    key frame change nothing, with the pose fit too (fits asked of the workers while the next
+    frames are read, frames after a cut fitted again against the new key frame)."""
     from conformance.streams_vvc import _clip_frames
     frames = _clip_frames(shared_data / "faces" / "raw" / "liveportrait_driving_d20.mp4", 40)
     cfg = EncoderConfig(keyframe_codec="raw", keyframe_qp=32, correction_grid="on", refresh=28.0,
                         refresh_check_every=1, refresh_picture=picture, pose_fit=pose_fit)
-    results = [Encoder(replace(cfg, threads=n), 256, 256, Fraction(25)).encode(frames) for n in (1, 2)]
+    results = [Encoder(replace(cfg, threads=n), 256, 256, Fraction(25)).encode(frames) for n in threads]
     keys = [sum(f.kind == "key" for f in r.frames) for r in results]
     assert keys[0] >= 3, f"the threshold should cut units on this clip ({keys[0]} key frames)"
-    assert results[0].stream == results[1].stream
+    assert all(r.stream == results[0].stream for r in results[1:])
     assert results[0].correction is not None and results[0].correction.coded > 0
     if pose_fit:
         fits = [r.pose_fit for r in results]
-        assert fits[0] is not None and fits[0].moved > 0 and fits[0] == replace(fits[1], seconds=fits[0].seconds)
+        assert fits[0] is not None and fits[0].moved > 0
+        assert all(f == replace(fits[0], seconds=f.seconds) for f in fits[1:])  # type: ignore[arg-type]
 
 
 def test_encoder_refuses_zero_threads() -> None:

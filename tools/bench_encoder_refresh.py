@@ -11,8 +11,8 @@ setting codes the same frames (read before timing) with the whole encoder (analy
 frames, quantisation, refresh synthesis); frames/s are wall-clock over encode( ), run one after
 the other in one process, so compare settings of one run (a busy machine slows all of them).
 The CPU time per frame is printed too (this process, all its threads, plus its finished child
-processes: VVenC for the key frames): on a machine shared with other jobs it says more than
-the wall clock; so does the load average printed before each setting.
+processes: VVenC for the key frames, the encoder's worker processes): on a machine shared with
+other jobs it says more than the wall clock; so does the load average printed before each setting.
 A threshold of 0.001 dB synthesises every frame it may check and never inserts a key frame:
 the cost of the check alone.
 --correction-grid runs every setting with each value given (the correction elements, spec
@@ -64,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refresh-picture", nargs="+", default=["generator"], choices=list(REFRESH_PICTURES),
                     help="the encoder's --refresh-picture; each setting runs with each (default: generator)")
     ap.add_argument("--threads", type=int_range(1, 64), nargs="+", default=[DEFAULT_THREADS],
-                    help="the encoder's --threads (threads drawing a unit's pictures); each setting runs "
-                         "with each (default: the encoder's default, the cores up to 2). With more than 1 "
-                         "the drawing runs ahead on worker threads and the refresh check's own time "
-                         "leaves it out")
+                    help="the encoder's --threads (its own thread and N-1 worker processes drawing a "
+                         "unit's pictures and fitting poses); each setting runs with each (default: the "
+                         "encoder's default, the cores up to 2). With more than 1 the drawing runs ahead "
+                         "in the workers and the refresh check's own time leaves it out")
     args = ap.parse_args(argv)
     path = Path(args.sequence)
     if not path.is_file():

@@ -1,0 +1,128 @@
+"""The drawing process of draw_ahead.py (informative; the reference encoder's own): it keeps
+the decoder's references as the encoder hands them over and does the jobs the encoder asks for:
+the decoder's picture of a frame's values, with the correction fitted on it where asked
+(CorrectionChooser.propose), and a frame's pose fit (PoseFit.fit). Jobs cancelled before they
+start are skipped.
+
+Run by draw_ahead.py as ``python -m ref_encoder.draw_worker IN_FD OUT_FD``: it reads messages
+from IN_FD and writes its answers to OUT_FD (framed by draw_messages.py); it stops at a "stop"
+message or when IN_FD closes (the encoder ended, however it ended). Messages in:
+("setup", generator_name or "", max_ref_frames, sequence_header or None, keyframe_qp,
+(stream's generator_name, fit steps) or None), once, first; ("key", Reference) a new key frame
+of the decoder's store (its eviction, spec A.5); ("draw", job, values, source or None);
+("fit", job, analysed values, source); ("cancel", job); ("stop",). Messages out: ("start", job);
+("done", job, picture, fitted or None) or ("done", job, fitted values, PoseFitStats of the fit);
+("error", job, text).
+
+Order: a key frame first (the encoder cancels every job asked before it), then the pose fits
+(a unit's levels wait for them), then the pictures, each kind in the order asked. It runs
+OpenCV, and PyTorch if a learned generator loads it, on one thread: it is one worker beside
+the encoder's own thread, and no result depends on the thread count
+(ifvc_synthesis/cpu_threads.py)."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from typing import Any
+
+from .draw_messages import receive, send
+
+
+def serve(inp: Any, out: Any) -> None:
+    """Answers the messages read from the binary stream inp on the binary stream out."""
+    from ifvc_synthesis.cpu_threads import prefer_passive_openmp_wait, set_synthesis_threads
+    prefer_passive_openmp_wait()
+    set_synthesis_threads(1)
+
+    from .correction_grid import CorrectionChooser
+    from .decoder_mirror import DecoderMirror
+    from .pose_fit import PoseFit, PoseFitStats
+
+    _, generator_name, max_refs, sh, keyframe_qp, fit = receive(inp)
+    mirror = DecoderMirror(generator_name, max_refs, "--threads") if generator_name else None
+    chooser = CorrectionChooser(sh, keyframe_qp) if sh is not None else None
+    fitter = PoseFit(fit[0], max_refs, fit[1]) if fit is not None else None
+    jobs: dict[str, deque[tuple[Any, ...]]] = {"key": deque(), "fit": deque(), "draw": deque()}
+    cancelled: set[int] = set()
+    ready = threading.Condition()
+
+    def read() -> None:                  # cancels take effect while a picture is drawn
+        while True:
+            try:
+                message = receive(inp)
+            except EOFError:
+                message = ("stop",)
+            with ready:
+                if message[0] == "cancel":
+                    cancelled.add(message[1])
+                else:
+                    jobs["key" if message[0] in ("key", "stop") else message[0]].append(message)
+                ready.notify()
+            if message[0] == "stop":
+                return
+
+    def next_message() -> tuple[Any, ...]:
+        """A key frame or stop first (the jobs asked before it were cancelled), then the pose
+        fits (the encoder needs them first: a unit starts from them), then the pictures."""
+        with ready:
+            while True:
+                for kind in ("key", "fit", "draw"):
+                    while jobs[kind]:
+                        message = jobs[kind].popleft()
+                        if kind != "key" and message[1] in cancelled:
+                            cancelled.discard(message[1])
+                            continue
+                        return message
+                ready.wait()
+
+    threading.Thread(target=read, name="ifvc-draw-reader", daemon=True).start()
+    broken: str | None = None            # a reference set-up that failed: every later job says so
+    while True:
+        message = next_message()
+        kind = message[0]
+        if kind == "stop":
+            return
+        if kind == "key":
+            try:
+                for m in (mirror, fitter):
+                    if m is not None:
+                        m.add_keyframe(message[1])
+                broken = None
+            except Exception as exc:     # reported with each job that needs these references
+                broken = f"{type(exc).__name__}: {exc}"
+            continue
+        _, job, values, source = message
+        if broken is not None:
+            send(out, ("error", job, broken))
+            continue
+        send(out, ("start", job))
+        try:
+            if kind == "fit":
+                assert fitter is not None
+                fitter.stats = PoseFitStats()
+                answer: tuple[Any, ...] = (fitter.fit(values, source), fitter.stats)
+            else:
+                assert mirror is not None
+                picture = mirror.generator.synthesize(values)
+                fitted = chooser.propose(source, picture) if chooser is not None and source is not None else None
+                answer = (picture, fitted)
+        except Exception as exc:
+            send(out, ("error", job, f"{type(exc).__name__}: {exc}"))
+            continue
+        send(out, ("done", job) + answer)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    with os.fdopen(int(args[0]), "rb") as inp, os.fdopen(int(args[1]), "wb") as out:
+        try:
+            serve(inp, out)
+        except (BrokenPipeError, EOFError):  # the encoder has gone: nothing to answer
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
