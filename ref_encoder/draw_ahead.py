@@ -75,8 +75,8 @@ class _Worker:
     """One worker process (draw_worker.py) and the thread that reads its answers."""
 
     def __init__(self, setup: tuple[Any, ...]) -> None:
-        to_child, from_parent = os.pipe()
-        to_parent, from_child = os.pipe()
+        child_in, parent_out = os.pipe()    # (read end, write end)
+        parent_in, child_out = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -85,14 +85,18 @@ class _Worker:
             # -P: the tree of PYTHONPATH, not one in the current folder; a session of its own:
             # Ctrl-C reaches the encoder, which stops the worker (it also stops when the pipe closes)
             self._process = subprocess.Popen(
-                [sys.executable, "-P", "-m", "ref_encoder.draw_worker", str(to_child), str(from_child)],
-                pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                [sys.executable, "-P", "-m", "ref_encoder.draw_worker", str(child_in), str(child_out)],
+                pass_fds=(child_in, child_out), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 env=env, start_new_session=True)
+        except BaseException:
+            os.close(parent_out)
+            os.close(parent_in)
+            raise
         finally:
-            os.close(to_child)
-            os.close(from_child)
-        self._out = os.fdopen(from_parent, "wb")
-        self._in = os.fdopen(to_parent, "rb")
+            os.close(child_in)
+            os.close(child_out)
+        self._out = os.fdopen(parent_out, "wb")
+        self._in = os.fdopen(parent_in, "rb")
         self._lock = threading.Lock()       # jobs pending an answer; the pipe's writes
         self._pending: dict[int, DrawJob] = {}
         self._ended: str | None = None

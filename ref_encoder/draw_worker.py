@@ -45,7 +45,8 @@ def serve(inp: Any, out: Any) -> None:
     chooser = CorrectionChooser(sh, keyframe_qp) if sh is not None else None
     fitter = PoseFit(fit[0], max_refs, fit[1]) if fit is not None else None
     jobs: dict[str, deque[tuple[Any, ...]]] = {"key": deque(), "fit": deque(), "draw": deque()}
-    cancelled: set[int] = set()
+    queued: set[int] = set()             # the jobs queued, and the one being done
+    cancelled: set[int] = set()          # those of them to skip (so both stay bounded)
     ready = threading.Condition()
 
     def read() -> None:                  # cancels take effect while a picture is drawn
@@ -56,12 +57,21 @@ def serve(inp: Any, out: Any) -> None:
                 message = ("stop",)
             with ready:
                 if message[0] == "cancel":
-                    cancelled.add(message[1])
+                    if message[1] in queued:     # a cancel that comes after the answer is moot
+                        cancelled.add(message[1])
+                elif message[0] in ("key", "stop"):
+                    jobs["key"].append(message)
                 else:
-                    jobs["key" if message[0] in ("key", "stop") else message[0]].append(message)
+                    queued.add(message[1])
+                    jobs[message[0]].append(message)
                 ready.notify()
             if message[0] == "stop":
                 return
+
+    def done(job: int) -> None:
+        """Forgets a job answered or skipped (called with ready held, or takes it)."""
+        queued.discard(job)
+        cancelled.discard(job)
 
     def next_message() -> tuple[Any, ...]:
         """A key frame or stop first (the jobs asked before it were cancelled), then the pose
@@ -72,13 +82,31 @@ def serve(inp: Any, out: Any) -> None:
                     while jobs[kind]:
                         message = jobs[kind].popleft()
                         if kind != "key" and message[1] in cancelled:
-                            cancelled.discard(message[1])
+                            done(message[1])
                             continue
                         return message
                 ready.wait()
 
-    threading.Thread(target=read, name="ifvc-draw-reader", daemon=True).start()
     broken: str | None = None            # a reference set-up that failed: every later job says so
+
+    def answer_to(kind: str, job: int, values: Any, source: Any) -> tuple[Any, ...]:
+        """The answer to a draw or fit job: "done" with its result, or "error"."""
+        if broken is not None:
+            return ("error", job, broken)
+        send(out, ("start", job))
+        try:
+            if kind == "fit":
+                assert fitter is not None
+                fitter.stats = PoseFitStats()
+                return ("done", job, fitter.fit(values, source), fitter.stats)
+            assert mirror is not None
+            picture = mirror.generator.synthesize(values)
+            fitted = chooser.propose(source, picture) if chooser is not None and source is not None else None
+            return ("done", job, picture, fitted)
+        except Exception as exc:
+            return ("error", job, f"{type(exc).__name__}: {exc}")
+
+    threading.Thread(target=read, name="ifvc-draw-reader", daemon=True).start()
     while True:
         message = next_message()
         kind = message[0]
@@ -94,24 +122,11 @@ def serve(inp: Any, out: Any) -> None:
                 broken = f"{type(exc).__name__}: {exc}"
             continue
         _, job, values, source = message
-        if broken is not None:
-            send(out, ("error", job, broken))
-            continue
-        send(out, ("start", job))
         try:
-            if kind == "fit":
-                assert fitter is not None
-                fitter.stats = PoseFitStats()
-                answer: tuple[Any, ...] = (fitter.fit(values, source), fitter.stats)
-            else:
-                assert mirror is not None
-                picture = mirror.generator.synthesize(values)
-                fitted = chooser.propose(source, picture) if chooser is not None and source is not None else None
-                answer = (picture, fitted)
-        except Exception as exc:
-            send(out, ("error", job, f"{type(exc).__name__}: {exc}"))
-            continue
-        send(out, ("done", job) + answer)
+            send(out, answer_to(kind, job, values, source))
+        finally:
+            with ready:
+                done(job)
 
 
 def main(argv: list[str] | None = None) -> int:
