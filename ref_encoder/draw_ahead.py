@@ -114,10 +114,10 @@ class _Worker:
                 self._ended = "the drawing process ended unexpectedly"
                 raise DrawWorkerError(self._ended) from None
 
-    def submit(self, kind: str, job: DrawJob, values: np.ndarray, source: np.ndarray | None) -> None:
+    def submit(self, job: DrawJob) -> None:
         with self._lock:
             self._pending[job.job] = job
-        self._send((kind, job.job, np.asarray(values, np.float64), source))
+        self._send((job.kind, job.job, job.values, job.source))
 
     def add_keyframe(self, reference: Reference) -> None:
         self._send(("key", reference))
@@ -225,7 +225,7 @@ class DrawAhead:
         self._next += 1
         self._jobs[job.job] = job
         job.future.add_done_callback(lambda _f, j=job.job: self._jobs.pop(j, None))
-        worker.submit(kind, job, job.values, source)
+        worker.submit(job)
         return job
 
     def draw(self, values: np.ndarray, source: np.ndarray | None = None) -> DrawJob:

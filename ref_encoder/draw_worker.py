@@ -28,6 +28,23 @@ from collections import deque
 from typing import Any
 
 from .draw_messages import receive, send
+from .pose_fit import PoseFitStats
+
+
+def do_job(kind: str, values: Any, source: Any, *, mirror: Any, chooser: Any, fitter: Any) -> tuple[Any, Any]:
+    """A job's result, in a worker or on the encoder's thread (DrawAhead.take), with a
+    DecoderMirror, CorrectionChooser and PoseFit: "draw", the picture of the values and, if
+    source is given and there is a chooser, the correction fitted on it (else None); "fit",
+    the values fitted to source and that fit's PoseFitStats alone (the fitter's own stats are
+    left as they were, so that whoever takes the answer counts it once)."""
+    if kind == "fit":
+        own, fitter.stats = fitter.stats, PoseFitStats()
+        try:
+            return fitter.fit(values, source), fitter.stats
+        finally:
+            fitter.stats = own
+    picture = mirror.generator.synthesize(values)
+    return picture, (chooser.propose(source, picture) if chooser is not None and source is not None else None)
 
 
 def serve(inp: Any, out: Any) -> None:
@@ -38,7 +55,7 @@ def serve(inp: Any, out: Any) -> None:
 
     from .correction_grid import CorrectionChooser
     from .decoder_mirror import DecoderMirror
-    from .pose_fit import PoseFit, PoseFitStats
+    from .pose_fit import PoseFit
 
     _, generator_name, max_refs, sh, keyframe_qp, fit = receive(inp)
     mirror = DecoderMirror(generator_name, max_refs, "--threads") if generator_name else None
@@ -95,14 +112,7 @@ def serve(inp: Any, out: Any) -> None:
             return ("error", job, broken)
         send(out, ("start", job))
         try:
-            if kind == "fit":
-                assert fitter is not None
-                fitter.stats = PoseFitStats()
-                return ("done", job, fitter.fit(values, source), fitter.stats)
-            assert mirror is not None
-            picture = mirror.generator.synthesize(values)
-            fitted = chooser.propose(source, picture) if chooser is not None and source is not None else None
-            return ("done", job, picture, fitted)
+            return ("done", job) + do_job(kind, values, source, mirror=mirror, chooser=chooser, fitter=fitter)
         except Exception as exc:
             return ("error", job, f"{type(exc).__name__}: {exc}")
 

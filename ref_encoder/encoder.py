@@ -61,6 +61,7 @@ from .background_motion import BackgroundMotion, signals_background
 from .correction_grid import CorrectionChooser, resolve_correction
 from .decoder_mirror import DecoderMirror
 from .draw_ahead import DrawAhead, DrawJob
+from .draw_worker import do_job
 from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
@@ -217,21 +218,6 @@ class _Run:
     key_md5: dict[int, bytes] = field(default_factory=dict)
     key_values: np.ndarray | None = None
     last_key: int = 0
-
-
-def _work_here(mirror: DecoderMirror | None, correction: CorrectionChooser | None, fitter: PoseFit | None,
-               kind: str, values: np.ndarray, source: np.ndarray | None) -> tuple[object, object]:
-    """A worker's job done on the encoder's thread (DrawAhead.take), with the encoder's own
-    mirror, correction chooser and pose fit: a picture ("draw": the picture and, if source is
-    given, the correction fitted on it) or a pose fit ("fit": the values; the fit counts itself
-    in its stats, so the stats returned are empty)."""
-    if kind == "fit":
-        assert fitter is not None and source is not None
-        return fitter.fit(values, source), PoseFitStats()
-    assert mirror is not None
-    picture = mirror.generator.synthesize(values)
-    fitted = correction.propose(source, picture) if correction is not None and source is not None else None
-    return picture, fitted
 
 
 @dataclass
@@ -485,8 +471,7 @@ class Encoder:
                     w.values, stats = run.ahead.take(w.fit)
                     run.fitter.stats.add(stats)
                 w.needs_fit, w.fit = False, None
-            if not w.levels:
-                w.levels = self._semantic_levels(w.values, run.writer, pending)
+            w.levels = self._semantic_levels(w.values, run.writer, pending)
             pending.append(w.levels)
 
     def _unit_levels(self, writer: StreamWriter, waiting: list["_Waiting"]) -> list[list[int]]:
@@ -531,7 +516,7 @@ class Encoder:
         run: _Run | None = None
         # the encoder's thread and threads - 1 worker processes drawing and fitting (draw_ahead.py)
         ahead = DrawAhead(self.cfg.threads - 1 if mirror is not None or fitter is not None else 0,
-                          partial(_work_here, mirror, correction, fitter),
+                          partial(do_job, mirror=mirror, chooser=correction, fitter=fitter),
                           self.cfg.generator_name if mirror is not None else "",
                           max_ref_frames(self.sh.sh_level_idc), self.sh if correction is not None else None,
                           self.cfg.keyframe_qp,

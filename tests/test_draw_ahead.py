@@ -27,18 +27,16 @@ def _reference_and_values():  # type: ignore[no-untyped-def]
 
 
 def _here(generator: str, fitter=None):  # type: ignore[no-untyped-def]
-    """A DrawAhead local function drawing with a mirror of this generator (and fitting with
-    fitter), and the list of the jobs it did."""
+    """A DrawAhead local function (draw_worker.do_job) drawing with a mirror of this generator
+    (and fitting with fitter), and the list of the jobs it did."""
     from ref_encoder.decoder_mirror import DecoderMirror
-    from ref_encoder.pose_fit import PoseFitStats
+    from ref_encoder.draw_worker import do_job
     mirror = DecoderMirror(generator, 2, "--test")
     done: list[str] = []
 
     def local(kind, values, source):  # type: ignore[no-untyped-def]
         done.append(kind)
-        if kind == "fit":
-            return fitter.fit(values, source), PoseFitStats()
-        return mirror.generator.synthesize(values), None
+        return do_job(kind, values, source, mirror=mirror, chooser=None, fitter=fitter)
     return mirror, local, done
 
 
@@ -69,6 +67,12 @@ def test_a_workers_picture_and_pose_fit_are_the_encoders_own() -> None:
         assert np.array_equal(fit_values, fitter.fit(values, source))
         assert stats.fitted == 1 and stats.synthesised == fitter.stats.synthesised
         assert replace(stats, seconds=0.0) == replace(fitter.stats, seconds=0.0)
+        # done here instead: the same values and the same fit's stats; the fitter's own stay as they were
+        from ref_encoder.draw_worker import do_job
+        before = replace(fitter.stats)
+        here_values, here_stats = do_job("fit", values, source, mirror=None, chooser=None, fitter=fitter)
+        assert np.array_equal(here_values, fit_values) and fitter.stats == before
+        assert replace(here_stats, seconds=0.0) == replace(stats, seconds=0.0)
     finally:
         ahead.close()
 
