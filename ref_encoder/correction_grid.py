@@ -9,8 +9,9 @@ will draw lies against the source, pooled to the 4 x 4 grid and kept only where 
    The flow is noisy where the pictures are flat, and a cell mean is not what the decoder's
    bilinear field between the cell centres makes of the grid, so the grid is then fitted to the
    pictures themselves: Gauss-Newton steps on the squared error of the corrected picture
-   against the source (all three colour planes), through the very field of 8.6.2 (a step is
-   kept only if it lowers that error). The result is rounded to the elements' levels (a level
+   against the source (all three colour planes), through the very field of 8.6.2 with bilinear
+   samples standing for step 3's clamped bicubic ones (a step is kept only if it lowers that
+   error). The result is rounded to the elements' levels (a level
    of corr_dx at precision p is 2^-p picture widths).
 3. Hold: the new levels are coded only when their squared-error gain over the previous
    frame's levels (the residuals 0 that sf_group_flag 0 codes) exceeds lambda times their extra
@@ -33,7 +34,7 @@ import cv2
 import numpy as np
 
 from bitstream.structures import SequenceHeader
-from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field, sample
+from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field, sample_grid
 
 CORRECTION_AUTO_MAX_QP = 32      # --correction-grid auto: on at key-frame QPs up to this
 
@@ -108,6 +109,16 @@ def normal_block(weight: np.ndarray) -> np.ndarray:
     m = np.einsum("yk,yl->kl", _axis_pairs(h), np.einsum("yx,xl->yl", weight, _axis_pairs(w)))
     # m[(b, d), (a, c)] -> [(b, a), (d, c)]
     return m.reshape(GRID, GRID, GRID, GRID).transpose(0, 2, 1, 3).reshape(GRID * GRID, GRID * GRID)
+
+
+def sample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    """A float32 picture sampled at x + displacement(x), bilinear, edges replicated, unrounded:
+    the fit's model of 8.6.2 step 3 (whose clamped bicubic kernel the fit's reduced pictures and
+    Sobel gradients do not need; the choice of step 3 is judged with the decoder's own kernel,
+    apply_grid)."""
+    gx, gy = sample_grid(*picture.shape[:2])
+    return cv2.remap(picture, gx + displacement[..., 0], gy + displacement[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
 
 
 def fit_grid(source: np.ndarray, drawn: np.ndarray, start: np.ndarray, steps: int = FIT_STEPS,

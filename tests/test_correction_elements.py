@@ -22,10 +22,10 @@ from bitstream.structures import ENTROPY_CABAC, ENTROPY_EXP_GOLOMB, SequenceHead
 from bitstream.trace import TraceEntry
 from conformance.stream_kit import header, trajectory_levels
 from conformance.synthetic_semantics import demo_keyframe
-from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction, apply_grid, dense_field, sample
+from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction, apply_grid, dense_field
 from ref_decoder.decoder import Decoder
 from ref_decoder.edits import EditApplier, parse_edit
-from ref_encoder.correction_grid import (CorrectionChooser, axis_weights, normal_block, fit_grid, pooled_flow,
+from ref_encoder.correction_grid import (CorrectionChooser, axis_weights, normal_block, fit_grid, pooled_flow, sample,
                                         resolve_correction, se_bits, vvc_lambda)
 from ref_encoder.encoder import Encoder, EncoderConfig
 from tests.test_compact_header import coded_bits, default_sh, read, write
@@ -196,6 +196,34 @@ def test_a_uniform_whole_pixel_grid_moves_the_picture_exactly(dx: int, dy: int) 
     ys, xs = np.mgrid[0:48, 0:64]
     expected = pic[np.clip(ys + dy, 0, 47), np.clip(xs + dx, 0, 63)]     # edge samples replicated
     assert np.array_equal(out, expected)
+
+
+def test_step_3_samples_with_the_clamped_bicubic_kernel() -> None:
+    """8.6.2 step 3 (Annex H.8's kernel): a half-pixel shift of a smooth texture lands nearer
+    the texture itself at the shifted positions than bilinear samples do (bilinear blurs), and
+    beside a sharp edge no sample leaves the range of the samples around it (a bright square
+    on a dark ground keeps its ground at 20 where the plain cubic kernel undershoots)."""
+    ys, xs = np.mgrid[0:48, 0:64].astype(np.float64)
+
+    def texture(dx: float) -> np.ndarray:
+        t = 128 + 90 * np.sin(2 * np.pi * (xs + dx) / 5.0) * np.cos(2 * np.pi * ys / 7.0)
+        return np.repeat(t[..., None], 3, axis=2)
+
+    grid = np.zeros((4, 4, 2), np.float32)
+    grid[..., 0] = 0.5
+    pic = np.clip(np.rint(texture(0.0)), 0, 255).astype(np.uint8)
+    truth = texture(0.5)[4:-4, 4:-4]
+    cubic = apply_grid(pic, grid)[4:-4, 4:-4].astype(np.float64)
+    bilinear = np.rint(sample(pic.astype(np.float32), dense_field(grid, 64, 48)))[4:-4, 4:-4]
+    assert np.abs(cubic - truth).mean() < 0.5 * np.abs(bilinear - truth).mean()
+    square = np.full((48, 64, 3), 20, np.uint8)
+    square[16:32, 24:40] = 240
+    out = apply_grid(square, grid)
+    assert out.min() == 20 and out.max() == 240
+    assert 130 in out[20, 20:44, 0]                               # the edge itself is interpolated
+    gx, gy = np.meshgrid(np.arange(64, dtype=np.float32) + 0.5, np.arange(48, dtype=np.float32))
+    plain = cv2.remap(square.astype(np.float32), gx, gy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    assert plain.min() < 19 and plain.max() > 241                # what the clamp removes
 
 
 def test_a_zero_grid_leaves_the_picture() -> None:

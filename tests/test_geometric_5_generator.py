@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bitstream.semantic_elements import BG_TX_ID
 from ifvc_synthesis.generators import SeamlessPlateMeshGenerator, SharpEdgeMeshGenerator
 from ifvc_synthesis.generators.geometric_5 import FADE_PX
-from ifvc_synthesis.generators.key_sampling import KeySampler
+from ifvc_synthesis.key_sampling import KeySampler
 from tests.test_geometric_4_generator import check_registered_without_weights
 from tests.test_layered_generator import key_values, textured_picture
 from tests.test_mesh_generator import EXTREME_EDITS, I

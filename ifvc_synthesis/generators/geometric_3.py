@@ -32,7 +32,7 @@ from bitstream.canonical_face import pose_from_values
 from bitstream.generator_registry import GENERATOR_BY_NAME
 
 from ..idi import TargetGeometry
-from .key_sampling import KeySampler, blur_margin, support_box
+from ..key_sampling import KeySampler, blur_margin, support_box
 from .layered import LayeredGenerator
 from .mesh_features import GEOMETRIC_3_LIDS, GEOMETRIC_3_MOUTH, LidStyle, MouthAndEyes, MouthStyle
 from .mesh_model import FaceMesh

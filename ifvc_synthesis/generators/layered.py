@@ -31,7 +31,7 @@ from bitstream.semantic_elements import BG_TX_ID, BG_TY_ID
 from ..idi import CONTOUR_IDS, KeyFrameModel, TargetGeometry, _idx
 from .background_fill import textured_fill
 from .geometric import GeometricGenerator
-from .key_sampling import KeySampler, support_box
+from ..key_sampling import KeySampler, support_box
 from .multi_reference import MultiReferenceGenerator
 from .person_mask import derive_person_mask, face_frame
 from .registry import builtin_generator

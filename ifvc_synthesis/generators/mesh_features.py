@@ -29,7 +29,7 @@ import numpy as np
 
 from ..idi import (EYE_LEFT, EYE_RIGHT, INNER_LIP_PAIRS, INNER_LIP_RING, OUTER_LOWER_LIP, OUTER_UPPER_LIP,
                    TargetGeometry, _idx)
-from .key_sampling import KeySampler, blur_margin, support_box
+from ..key_sampling import KeySampler, blur_margin, support_box
 from .mesh_render import interpolate, rasterize
 
 MOUTH_MIN_GAP_PX = 0.8           # below this target opening (pixels) nothing is drawn

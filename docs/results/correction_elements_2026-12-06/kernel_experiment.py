@@ -15,10 +15,10 @@ from bitstream.raw_video import read_rgb444
 from conformance.campaign.cells import strided_indices
 from conformance.metrics.aggregate import frame_scores_many
 from conformance.metrics.psnr import psnr_from_mse
-from ifvc_synthesis.correction_grid import CorrectionLayout, dense_field, _sample_grid
+from ifvc_synthesis.correction_grid import CorrectionLayout, dense_field, sample_grid
 
 def bicubic(picture, disp):
-    gx, gy = _sample_grid(*picture.shape[:2])
+    gx, gy = sample_grid(*picture.shape[:2])
     mx, my = gx + disp[..., 0], gy + disp[..., 1]
     f = picture.astype(np.float32)
     out = cv2.remap(f, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)

@@ -1,5 +1,6 @@
 """Reading a picture's colours at backward-map positions: OpenCV's bilinear remap (Annex E.4,
-G.5, H.4), or the clamped bicubic one of Annex H.8.
+G.5, H.4), or the clamped bicubic one of Annex H.8, which the correction stage (clause 8.6.2
+step 3) uses too: the generators and the correction stage share this module.
 
 The cubic convolution kernel (a = -0.75) has negative lobes, so near a sharp edge it
 overshoots the samples around it: on a dark background next to a bright face it can reach 0,
@@ -68,4 +69,6 @@ class KeySampler:
             return out
         lo = cv2.remap(self._lo, map_x, map_y, cv2.INTER_NEAREST, borderMode=border)
         hi = cv2.remap(self._hi, map_x, map_y, cv2.INTER_NEAREST, borderMode=border)
-        return np.minimum(np.maximum(out, lo), hi)
+        np.maximum(out, lo, out=out)          # min(max(out, lo), hi), in place (no temporaries)
+        np.minimum(out, hi, out=out)
+        return out
