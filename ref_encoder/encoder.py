@@ -41,7 +41,7 @@ from bitstream.key_geometry import check_geometry_version
 from bitstream.profiles import (COMPACT_HEADER_PROFILES, LEVELS, PROFILE_COMPACT, PROFILE_NAMES, allowed_element_ids,
                                 compact_tools, max_ref_frames)
 from bitstream.semantic_elements import (BACKGROUND_ELEMENT_IDS, CORRECTION_ELEMENT_IDS, DEFAULT_ELEMENT_IDS,
-                                         ELEMENT_BY_ID, SEMANTIC_ELEMENTS)
+                                         ELEMENT_BY_ID, ELEMENT_BY_NAME, SEMANTIC_ELEMENTS)
 from bitstream.semantic_groups import GROUP_HEAD, GROUP_NAMES, group_list
 from bitstream.semantic_reconstruction import values_from_levels
 from bitstream.semantic_temporal import MAX_SEM_PERIOD, interpolate_unit, is_anchor, sem_periods
@@ -292,7 +292,7 @@ class Encoder:
             raise ValueError("frames per unit must be 1..64")
         if config.threads < 1:
             raise ValueError(f"thread count must be at least 1, got {config.threads}")
-        unknown = set(config.precisions) - {e.name for e in SEMANTIC_ELEMENTS}
+        unknown = set(config.precisions) - set(ELEMENT_BY_NAME)      # Tables 3 and 3e
         if unknown:
             raise ValueError(f"unknown semantic element(s): {', '.join(sorted(unknown))}")
         self.cfg = config

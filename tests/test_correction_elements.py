@@ -413,6 +413,20 @@ def test_the_fit_never_leaves_a_larger_error_than_its_start(seed: int, start: fl
     assert error(fit_grid(src, drawn, begin, steps=steps, scale=1)) <= error(begin)
 
 
+def test_the_correction_elements_precision_can_be_set() -> None:
+    """--precision corr_dx_k=P (Table 3e: up to 12) sets the element's precision when the grid is
+    on; without the grid it is refused as an element not in the set (it was refused as unknown)."""
+    cfg = EncoderConfig(keyframe_codec="raw", correction_grid="on", precisions={"corr_dx_0": 9, "corr_dy_15": 10})
+    enc = Encoder(cfg, 64, 64, Fraction(25))
+    p = dict(zip(enc.element_ids, enc.precisions))
+    assert p[CORRECTION_ELEMENT_IDS[0]] == 9 and p[CORRECTION_ELEMENT_IDS[-1]] == 10
+    assert p[CORRECTION_ELEMENT_IDS[1]] == 8
+    with pytest.raises(ValueError, match="not in the element set: corr_dx_0"):
+        Encoder(replace(cfg, correction_grid="off", precisions={"corr_dx_0": 9}), 64, 64, Fraction(25))
+    with pytest.raises(ValueError, match="unknown semantic element"):
+        Encoder(replace(cfg, precisions={"corr_dz_0": 9}), 64, 64, Fraction(25))
+
+
 def test_encoder_signals_the_grid_only_in_the_compact_profile() -> None:
     cfg = EncoderConfig(keyframe_codec="raw", correction_grid="on")
     assert Encoder(cfg, 64, 64, Fraction(25)).element_ids[-32:] == list(CORRECTION_ELEMENT_IDS)
