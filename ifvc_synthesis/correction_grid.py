@@ -82,22 +82,31 @@ def sample_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def resample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-    """8.6.2 step 3: the picture (H x W x 3 uint8) sampled at x + displacement(x) with Annex
-    H.8's clamped bicubic kernel, edges replicated, rounded (halves to even)."""
-    gx, gy = sample_grid(*picture.shape[:2])
-    sampler = KeySampler(picture.astype(np.float32), cv2.INTER_CUBIC)
-    out = sampler.sample(gx + displacement[..., 0], gy + displacement[..., 1], cv2.BORDER_REPLICATE)
-    # the clamp holds every sample within its 5 x 5 samples' range, so within 0..255: no clip
-    return np.rint(out, out=out).astype(np.uint8)
+def apply_grids(picture: np.ndarray, grids: list[np.ndarray]) -> list[np.ndarray]:
+    """The corrected pictures (8.6.2 step 3) of one picture (H x W x 3 uint8) for several grids of
+    displacements (pixels): sampled at x + D(x) with Annex H.8's clamped bicubic kernel, edges
+    replicated, rounded (halves to even); a zero grid leaves the picture as is. One sampler serves
+    every grid (the encoder's choice compares two grids on each frame)."""
+    h, w = picture.shape[:2]
+    gx, gy = sample_grid(h, w)
+    sampler: KeySampler | None = None
+    out = []
+    for grid in grids:
+        if not np.any(grid):
+            out.append(picture)
+            continue
+        if sampler is None:
+            sampler = KeySampler(picture.astype(np.float32), cv2.INTER_CUBIC)
+        d = dense_field(grid, w, h)
+        moved = sampler.sample(gx + d[..., 0], gy + d[..., 1], cv2.BORDER_REPLICATE)
+        # the clamp holds every sample within its 5 x 5 samples' range, so within 0..255: no clip
+        out.append(np.rint(moved, out=moved).astype(np.uint8))
+    return out
 
 
 def apply_grid(picture: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """The corrected picture for a grid of displacements (pixels); a zero grid leaves it as is."""
-    if not np.any(grid):
-        return picture
-    h, w = picture.shape[:2]
-    return resample(picture, dense_field(grid, w, h))
+    return apply_grids(picture, [grid])[0]
 
 
 def apply_correction(picture: np.ndarray, layout: CorrectionLayout, levels: list[int]) -> np.ndarray:

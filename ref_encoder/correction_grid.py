@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from bitstream.structures import SequenceHeader
-from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grid, dense_field, sample_grid
+from ifvc_synthesis.correction_grid import GRID, CorrectionLayout, apply_grids, dense_field, sample_grid
 
 CORRECTION_AUTO_MAX_QP = 32      # --correction-grid auto: on at key-frame QPs up to this
 
@@ -115,7 +115,7 @@ def sample(picture: np.ndarray, displacement: np.ndarray) -> np.ndarray:
     """A float32 picture sampled at x + displacement(x), bilinear, edges replicated, unrounded:
     the fit's model of 8.6.2 step 3 (whose clamped bicubic kernel the fit's reduced pictures and
     Sobel gradients do not need; the choice of step 3 is judged with the decoder's own kernel,
-    apply_grid)."""
+    apply_grids)."""
     gx, gy = sample_grid(*picture.shape[:2])
     return cv2.remap(picture, gx + displacement[..., 0], gy + displacement[..., 1], cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
@@ -217,8 +217,8 @@ class CorrectionChooser:
         if new == held:
             return held
         target = source.astype(np.float32)
-        sse = [float(np.square(apply_grid(drawn, self.layout.displacement(x)).astype(np.float32) - target).sum())
-               for x in (held, new)]
+        sse = [float(np.square(p.astype(np.float32) - target).sum())
+               for p in apply_grids(drawn, [self.layout.displacement(x) for x in (held, new)])]
         extra_bits = sum(se_bits(new[i] - held[i]) - 1 for i in indices)
         if sse[0] - sse[1] > self.lam * extra_bits:
             self.coded += 1
