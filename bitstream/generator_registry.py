@@ -45,21 +45,23 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     RegisteredGenerator(10, "ifvc-geometric-5", NO_WEIGHTS_SHA256, "Annex H.8", background_plate=True),
     RegisteredGenerator(11, "ifvc-geometric-6", NO_WEIGHTS_SHA256, "Annex H.9", background_plate=True),
     RegisteredGenerator(12, "ifvc-geometric-7", NO_WEIGHTS_SHA256, "Annex H.10", background_plate=True),
+    RegisteredGenerator(13, "ifvc-geometric-8", NO_WEIGHTS_SHA256, "Annex H.11", background_plate=True),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}
 # What the reference encoder and the demo write unless told otherwise (an encoder choice, not
 # normative: every registered generator decodes). The layered mesh generator on the seamless
 # plate with clamped bicubic samples and a person that ends at the picture's edge (Annex H.8),
-# whose shut eyes are lid skin without an outline (Annex H.9) and whose open mouth is toned after
-# real ones (Annex H.10): still background, head turned as a solid, no black pixel, ring, jagged
-# fill or edge streaks where the head moves, the decoder's speed target met
-# (docs/results/geometric5_edges_2026-12-05, decoder_rasteriser_2026-12-06, geometric7_mouth_2026-12-06).
+# whose shut eyes are lid skin without an outline (Annex H.9), whose open mouth is toned after
+# real ones (Annex H.10) and whose person mask learns the background above the chin (Annex H.11):
+# still background, head turned as a solid, no black pixel, ring, jagged fill or edge streaks
+# where the head moves, the decoder's speed target met (docs/results/geometric5_edges_2026-12-05,
+# decoder_rasteriser_2026-12-06, geometric7_mouth_2026-12-06, geometric8_mask_2026-12-07).
 # ifvc-geometric-1 was the default until docs/results/default_generator_2026-12-05,
 # ifvc-geometric-3 until docs/results/geometric4_plate_2026-12-05, ifvc-geometric-4 until
 # geometric5_edges_2026-12-05, ifvc-geometric-5 until geometric6_lids_2026-12-06,
-# ifvc-geometric-6 until this one.
-DEFAULT_GENERATOR_NAME = "ifvc-geometric-7"
+# ifvc-geometric-6 until geometric7_mouth_2026-12-06, ifvc-geometric-7 until this one.
+DEFAULT_GENERATOR_NAME = "ifvc-geometric-8"
 
 
 class UnknownGeneratorError(ValueError):

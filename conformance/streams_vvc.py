@@ -198,7 +198,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     out = [face_real, _face_synthetic(real, source), _face_geometry2(frames, source),
            _face_background_motion(real, source), _face_head_move_geometric4(real, source),
            _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source),
-           _face_mouth_geometric7(real, source), _face_correction_geometric7(real, source)]
+           _face_mouth_geometric7(real, source), _face_correction_geometric7(real, source),
+           _face_head_move_geometric8(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -373,6 +374,24 @@ def _face_head_move_geometric4(real: bytes, source: str) -> Built:
          "sh_entropy_coding_mode=1"],
         "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-4; levels = "
         "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric4)")
+
+
+def _face_head_move_geometric8(real: bytes, source: str) -> Built:
+    """The head moved sideways and turned, decoded by ifvc-geometric-8 (Annex H.11): its person
+    mask, learnt from the background above the chin, holds more of the jacket below the chin
+    than Annex G.3's (the key frame's masks differ on 1,332 pixels), and the person layer carries
+    it across the background."""
+    return _real_key_motion(
+        real, source, "face_head_move_geometric8_cabac", "ifvc-geometric-8",
+        lambda n, t: (("head_tx", 0.15 * np.sin(2 * np.pi * t)), ("head_yaw", 20 * np.sin(2 * np.pi * t)),
+                      ("head_roll", 8 * np.sin(4 * np.pi * t))),
+        "the first key frame of face_real_cabac with the head moved sideways (head_tx up to +-0.15 "
+        "picture widths), turned (yaw +-20 degrees) and rolled (+-8 degrees), decoded by "
+        "ifvc-geometric-8: the person mask learnt from the background above the chin",
+        ["sh_generator_name=ifvc-geometric-8", "Annex H.11 person mask", "kf_codec_id=1 (VVC)",
+         "sh_entropy_coding_mode=1"],
+        "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-8; levels = "
+        "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric8)")
 
 
 def _face_head_down_geometric5(real: bytes, source: str) -> Built:

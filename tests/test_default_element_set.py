@@ -31,7 +31,7 @@ def test_encoder_signals_the_default_set() -> None:
     enc = Encoder(EncoderConfig(keyframe_codec="raw", generator_name="ifvc-geometric-1"), 64, 64, Fraction(25))
     assert enc.sh.sh_sem_element_id == list(DEFAULT_ELEMENT_IDS)
     assert enc.sh.sh_sem_precision == [ELEMENT_BY_ID[i].default_precision for i in DEFAULT_ELEMENT_IDS]
-    # the default generator (ifvc-geometric-7) moves its background plate: the default set plus
+    # the default generator (ifvc-geometric-8) moves its background plate: the default set plus
     # bg_tx and bg_ty (--background-motion auto)
     default = Encoder(EncoderConfig(keyframe_codec="raw"), 64, 64, Fraction(25))
     assert default.sh.sh_sem_element_id == list(DEFAULT_BACKGROUND_ELEMENT_IDS)

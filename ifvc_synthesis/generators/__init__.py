@@ -16,11 +16,12 @@ from .geometric_4 import SeamlessPlateMeshGenerator
 from .geometric_5 import SharpEdgeMeshGenerator
 from .geometric_6 import CleanLidMeshGenerator
 from .geometric_7 import ToneMouthMeshGenerator
+from .geometric_8 import ChinMaskMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
-__all__ = ["CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator", "MeshGenerator",
-           "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator",
+__all__ = ["ChinMaskMeshGenerator", "CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator",
+           "MeshGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator",
            "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

@@ -120,6 +120,7 @@ class LayeredGenerator(GeometricGenerator):
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256      # all zero: no weights
     model_class = LayeredKeyFrameModel
     plate_border: int = PLATE_BORDER     # samples of the moved plate outside the picture (G.5a)
+    mask_learnt_above_chin: bool = False  # G.3 steps 3-4 from the rows above the chin (Annex H.11)
 
     def __init__(self, mask_source: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """mask_source (studies only, tools/generator_compare.py): a function of the key frame
@@ -134,7 +135,8 @@ class LayeredGenerator(GeometricGenerator):
         assert self.model is not None and self.key_rgb is not None
         self._key_sampler = KeySampler(self._key_float, self.sampling)
         if self.mask_source is None:
-            self.person_mask = derive_person_mask(self.key_rgb, self.model.key_landmarks)
+            self.person_mask = derive_person_mask(self.key_rgb, self.model.key_landmarks,
+                                                  learn_above_chin=self.mask_learnt_above_chin)
         else:
             self.person_mask = (np.asarray(self.mask_source(self.key_rgb)) > 0).astype(np.uint8)
         # alpha is 1 on the person layer and feathered outside it only, where the plate is the

@@ -16,6 +16,10 @@ ears, neck, shoulders) and which the static background:
 5. clean-up: 5x5 opening, 5x5 closing, outline smoothing (Gaussian, sigma 2, threshold 1/2),
    only the connected parts that touch S, holes filled.
 
+ifvc-geometric-8 (Annex H.11) learns steps 3 and 4 from the rows above the key frame's chin
+only (learn_above_chin): below it a dark jacket that reaches the picture's sides would carry its
+colour into B beside the head, and a lit wall there would become person.
+
 Everything is OpenCV integer morphology and float32 arithmetic in a fixed order, with no
 random numbers and no threads. tools/person_mask_study.py compares the result with
 MediaPipe's selfie segmentation (the encoder-side alternative, Annex G.3 note).
@@ -49,6 +53,14 @@ def face_frame(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, fl
     width = float(contour[:, 0].max() - contour[:, 0].min())
     top, chin = float(contour[:, 1].min()), float(contour[:, 1].max())
     return contour, centre, max(width, 1.0), max(chin - top, 1.0), top, chin
+
+
+def chin_row(landmarks: np.ndarray, height: int) -> int:
+    """Annex H.11's cut: the row that holds the key frame's chin, floor(v_chin) clipped to 0..H
+    (H: nothing is left out). Below it a person's shirt or suit may reach the picture's sides, where
+    Annex G.3 would take it for background (ifvc-geometric-8 learns the background above it)."""
+    chin = face_frame(landmarks)[5]
+    return int(np.clip(np.floor(chin), 0, height))
 
 
 def _fill(mask: np.ndarray, poly: np.ndarray) -> None:
@@ -91,19 +103,30 @@ def _coarse_background(blur: np.ndarray, known: np.ndarray) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, 3)
 
 
-def derive_person_mask(key_rgb: np.ndarray, landmarks: np.ndarray, *, refine: bool = True) -> np.ndarray:
-    """The key frame's person mask, HxW uint8 (1 = person). refine=False: the prior P alone."""
+def derive_person_mask(key_rgb: np.ndarray, landmarks: np.ndarray, *, refine: bool = True,
+                       learn_above_chin: bool = False) -> np.ndarray:
+    """The key frame's person mask, HxW uint8 (1 = person). refine=False: the prior P alone.
+    learn_above_chin=True: steps 3 and 4 as Annex H.11 has them (ifvc-geometric-8): the
+    background model and the roughness are learnt from the rows above the key frame's chin."""
     h, w = key_rgb.shape[:2]
     sure, possible = prior_masks(landmarks, h, w)
     if not refine:
         return possible
     blur = cv2.blur(key_rgb.astype(np.float32), (3, 3), borderType=cv2.BORDER_REPLICATE)
     known = (1 - possible).astype(np.float32)
+    cut = chin_row(landmarks, h) if learn_above_chin else h
+    if cut < h:
+        above = known.copy()
+        above[cut:] = 0
+        if above.sum() >= 16:
+            known = above
     if known.sum() < 16:                       # no background to learn from: the prior
         return possible
     bg = _coarse_background(blur, known)
     diff = np.abs(blur - bg).max(axis=2)
     ring = cv2.dilate(possible, np.ones((9, 9), np.uint8)) & (1 - possible)
+    if cut < h and ring[:cut].any():
+        ring[cut:] = 0
     rough = float(diff[ring > 0].mean()) if ring.any() else 0.0
     threshold = float(np.clip(THRESHOLD_GAIN * rough, THRESHOLD_MIN, THRESHOLD_MAX))
     return clean_up(possible & (diff > threshold).astype(np.uint8), sure, possible)

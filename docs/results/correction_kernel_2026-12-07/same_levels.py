@@ -17,20 +17,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 import ref_decoder.decoder as rd  # noqa: E402
-from bitstream.raw_video import read_rgb444  # noqa: E402
-from conformance.campaign.cells import strided_indices  # noqa: E402
-from conformance.metrics.aggregate import frame_scores_many  # noqa: E402
-from conformance.metrics.psnr import psnr_from_mse  # noqa: E402
 from ifvc_synthesis.correction_grid import dense_field  # noqa: E402
 from ifvc_synthesis.generators.geometric_7 import ToneMouthMeshGenerator  # noqa: E402
 from ref_encoder.correction_grid import sample  # noqa: E402   (bilinear, the old step 3 unrounded)
-
-METRICS = ("lpips_alex", "lpips_vgg", "dists")
+from tools.same_levels import (METRICS, campaign_cells, check_reproduces, row_line,  # noqa: E402
+                                score_versions, study_arguments)
 
 
 class CubicLayers(ToneMouthMeshGenerator):
@@ -56,29 +51,15 @@ def decode(data: bytes, generator, correction) -> np.ndarray:  # type: ignore[no
 
 
 def main() -> int:
-    campaign, codec, qp, out = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
-    torch.set_num_threads(2)
-    cv2.setNumThreads(1)
+    campaign, codec, qp, out = study_arguments(sys.argv[1:])
     result: dict[str, dict] = {}
-    for cell in sorted((campaign / "cells" / codec).iterdir()):
-        clip = cell.name
-        data = (cell / f"{clip}_{codec}_qp{qp}.ifvc").read_bytes()
-        decoded = read_rgb444(cell / f"{clip}_{codec}_qp{qp}.rgb", 256, 256)
-        src = read_rgb444(Path("work/sequences") / f"{clip}_256x256_25_8bit_444.rgb", 256, 256, len(decoded))
-        versions = {"bilinear": decode(data, ToneMouthMeshGenerator, bilinear),
-                    "bicubic": decode(data, ToneMouthMeshGenerator, rd.apply_correction),
-                    "bicubic_layers": decode(data, CubicLayers, rd.apply_correction)}
-        if not np.array_equal(versions["bilinear"], decoded):
-            raise SystemExit(f"{clip}: the bilinear decode does not reproduce the campaign's decoded video")
-        idx = strided_indices(len(decoded), 10)
-        scored = frame_scores_many(src[idx], [v[idx] for v in versions.values()], list(METRICS))
-        row = {}
-        for (name, video), s in zip(versions.items(), scored):
-            mse = float(np.mean((video.astype(np.float64) - src) ** 2))
-            row[name] = {"psnr_rgb": float(psnr_from_mse(mse)), **{m: float(s[m].mean()) for m in METRICS}}
-        result[clip] = row
-        print(clip, " | ".join(f"{n}: " + " ".join(f"{r[m]:.4f}" for m in ("psnr_rgb",) + METRICS)
-                               for n, r in row.items()), flush=True)
+    for cell in campaign_cells(campaign, codec, qp, Path("work/sequences")):
+        versions = {"bilinear": decode(cell.stream, ToneMouthMeshGenerator, bilinear),
+                    "bicubic": decode(cell.stream, ToneMouthMeshGenerator, rd.apply_correction),
+                    "bicubic_layers": decode(cell.stream, CubicLayers, rd.apply_correction)}
+        check_reproduces(cell, versions["bilinear"], "bilinear")
+        result[cell.clip] = score_versions(cell.source, versions)
+        print(row_line(cell.clip, result[cell.clip]), flush=True)
     print("mean over clips (PSNR-RGB, LPIPS-Alex, LPIPS-VGG, DISTS):")
     for name in next(iter(result.values())):
         print(f"  {name}: " + " ".join(f"{np.mean([r[name][m] for r in result.values()]):.4f}"

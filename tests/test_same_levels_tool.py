@@ -1,0 +1,53 @@
+"""tools/same_levels.py: a campaign's cells read back, the reproduction check, and the scores as
+the campaign computes them (PSNR-RGB of the mean MSE over every frame; the metrics on the
+strided frames)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conformance.metrics.psnr import PSNR_CAP_DB
+from tools.same_levels import campaign_cells, check_reproduces, row_line, score_versions
+
+W = H = 32
+
+
+def write_cell(root: Path, codec: str, clip: str, qp: int, decoded: np.ndarray, source: np.ndarray) -> None:
+    cell = root / "camp" / "cells" / codec / clip
+    cell.mkdir(parents=True)
+    (cell / f"{clip}_{codec}_qp{qp}.ifvc").write_bytes(b"stream " + clip.encode())
+    (cell / f"{clip}_{codec}_qp{qp}.rgb").write_bytes(decoded.transpose(0, 3, 1, 2).tobytes())
+    seq = root / "seq"
+    seq.mkdir(exist_ok=True)
+    (seq / f"{clip}_{W}x{H}_25_8bit_444.rgb").write_bytes(source.transpose(0, 3, 1, 2).tobytes())
+
+
+def test_cells_are_read_back_in_clip_order_with_as_many_source_frames(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    videos = {}
+    for clip in ("b_clip", "a_clip"):
+        decoded = rng.integers(0, 256, (3, H, W, 3), dtype=np.uint8)
+        source = rng.integers(0, 256, (5, H, W, 3), dtype=np.uint8)   # longer than the decode
+        write_cell(tmp_path, "g8", clip, 32, decoded, source)
+        videos[clip] = (decoded, source)
+    cells = list(campaign_cells(tmp_path / "camp", "g8", 32, tmp_path / "seq", W, H))
+    assert [c.clip for c in cells] == ["a_clip", "b_clip"]
+    for c in cells:
+        decoded, source = videos[c.clip]
+        assert c.stream == b"stream " + c.clip.encode()
+        assert np.array_equal(c.decoded, decoded) and np.array_equal(c.source, source[:3])
+    check_reproduces(cells[0], videos["a_clip"][0], "plain")
+    with pytest.raises(SystemExit, match="a_clip: the plain decode does not reproduce"):
+        check_reproduces(cells[0], videos["b_clip"][0], "plain")
+
+
+def test_psnr_is_that_of_the_mean_mse_over_every_frame() -> None:
+    source = np.full((4, H, W, 3), 100, np.uint8)
+    off = source.copy()
+    off[1] += 10                                      # one frame of four off by 10: MSE 25
+    scores = score_versions(source, {"same": source, "off": off}, metrics=())
+    assert scores["same"] == {"psnr_rgb": PSNR_CAP_DB}
+    assert scores["off"]["psnr_rgb"] == pytest.approx(10 * np.log10(255 ** 2 / 25.0))
+    assert row_line("clip", scores, metrics=()).startswith("clip same: ")

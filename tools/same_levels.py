@@ -1,0 +1,85 @@
+"""Decoding a campaign's streams again with other decoder variants, the levels as coded: what a
+change to synthesis would give before any stream is coded again (the studies'
+docs/results/*/same_levels.py use it).
+
+    for cell in campaign_cells(Path("work/camp_g7k_test"), "g7k", 32, Path("work/sequences")):
+        versions = {"before": ..., "after": ...}        # each the cell's stream decoded, N x H x W x 3
+        check_reproduces(cell, versions["before"], "before")
+        row = score_versions(cell.source, versions)
+
+The scores are the campaign's own (conformance/campaign): LPIPS-Alex, LPIPS-VGG and DISTS on the
+strided frames (every 10th from frame 5), and PSNR-RGB of the mean MSE over every frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bitstream.raw_video import read_rgb444
+from conformance.campaign.cells import strided_indices
+from conformance.metrics.aggregate import frame_scores_many
+from conformance.metrics.psnr import psnr_from_mse
+
+METRICS = ("lpips_alex", "lpips_vgg", "dists")
+STRIDE = 10
+
+
+def study_arguments(argv: Sequence[str]) -> tuple[Path, str, int, Path]:
+    """A study script's CAMPAIGN CODEC QP OUT; pins torch to 2 threads and OpenCV to 1 (the
+    campaign's metric settings)."""
+    import cv2
+    import torch
+    if len(argv) != 4:
+        raise SystemExit("usage: CAMPAIGN CODEC QP OUT.json")
+    torch.set_num_threads(2)
+    cv2.setNumThreads(1)
+    return Path(argv[0]), argv[1], int(argv[2]), Path(argv[3])
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One campaign cell at one key-frame QP: its stream, its decoded video and the source."""
+    clip: str
+    stream: bytes
+    decoded: np.ndarray       # N x H x W x 3 uint8, what the campaign decoded
+    source: np.ndarray        # the source's first N frames
+
+
+def campaign_cells(campaign: Path, codec: str, qp: int, sequences: Path,
+                   width: int = 256, height: int = 256) -> Iterator[Cell]:
+    """The cells of CAMPAIGN/cells/CODEC/CLIP (what `conformance.campaign run` writes) at qp, in
+    clip order, with the sources SEQUENCES/CLIP_WxH_25_8bit_444.rgb."""
+    for cell in sorted((campaign / "cells" / codec).iterdir()):
+        clip = cell.name
+        decoded = read_rgb444(cell / f"{clip}_{codec}_qp{qp}.rgb", width, height)
+        source = read_rgb444(sequences / f"{clip}_{width}x{height}_25_8bit_444.rgb", width, height, len(decoded))
+        yield Cell(clip, (cell / f"{clip}_{codec}_qp{qp}.ifvc").read_bytes(), decoded, source)
+
+
+def check_reproduces(cell: Cell, video: np.ndarray, name: str) -> None:
+    """SystemExit unless ``video`` is the campaign's decoded video byte for byte (the variant
+    that should be the campaign's decoder is)."""
+    if not np.array_equal(video, cell.decoded):
+        raise SystemExit(f"{cell.clip}: the {name} decode does not reproduce the campaign's decoded video")
+
+
+def score_versions(source: np.ndarray, versions: Mapping[str, np.ndarray],
+                   metrics: Sequence[str] = METRICS, stride: int = STRIDE) -> dict[str, dict[str, float]]:
+    """Per version: PSNR-RGB of the mean MSE over every frame, and the mean of each metric over
+    the strided frames (the campaign's); the reference features are computed once for all."""
+    idx = strided_indices(len(source), stride)
+    scored = frame_scores_many(source[idx], [v[idx] for v in versions.values()], list(metrics))
+    out: dict[str, dict[str, float]] = {}
+    for (name, video), s in zip(versions.items(), scored):
+        mse = float(np.mean((video.astype(np.float64) - source) ** 2))
+        out[name] = {"psnr_rgb": float(psnr_from_mse(mse)), **{m: float(s[m].mean()) for m in metrics}}
+    return out
+
+
+def row_line(clip: str, row: Mapping[str, Mapping[str, float]], metrics: Sequence[str] = METRICS) -> str:
+    """One printed line: the clip, then per version PSNR-RGB and the metrics to 4 digits."""
+    return clip + " " + " | ".join(f"{n}: " + " ".join(f"{r[m]:.4f}" for m in ("psnr_rgb", *metrics))
+                                   for n, r in row.items())
