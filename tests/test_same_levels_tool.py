@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conformance.metrics.psnr import PSNR_CAP_DB
-from tools.same_levels import campaign_cells, check_reproduces, row_line, score_versions
+from tools.same_levels import campaign_cells, check_reproduces, row_line, score_versions, study_arguments
 
 W = H = 32
 
@@ -51,3 +51,16 @@ def test_psnr_is_that_of_the_mean_mse_over_every_frame() -> None:
     assert scores["same"] == {"psnr_rgb": PSNR_CAP_DB}
     assert scores["off"]["psnr_rgb"] == pytest.approx(10 * np.log10(255 ** 2 / 25.0))
     assert row_line("clip", scores, metrics=()).startswith("clip same: ")
+
+
+def test_study_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CAMPAIGN CODEC QP OUT parsed, the thread counts pinned (setters stubbed: the settings of
+    the rest of the test run stay as they are)."""
+    import tools.same_levels as same_levels
+    pinned: list[tuple[str, int]] = []
+    monkeypatch.setattr(same_levels.torch, "set_num_threads", lambda n: pinned.append(("torch", n)))
+    monkeypatch.setattr(same_levels.cv2, "setNumThreads", lambda n: pinned.append(("cv2", n)))
+    assert study_arguments(["work/camp", "g8", "32", "out.json"]) == (Path("work/camp"), "g8", 32, Path("out.json"))
+    assert pinned == [("torch", 2), ("cv2", 1)]
+    with pytest.raises(SystemExit, match="usage: CAMPAIGN CODEC QP OUT.json"):
+        study_arguments(["work/camp", "g8", "32"])

@@ -16,7 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 
 from bitstream.raw_video import read_rgb444
 from conformance.campaign.cells import strided_indices
@@ -28,10 +30,8 @@ STRIDE = 10
 
 
 def study_arguments(argv: Sequence[str]) -> tuple[Path, str, int, Path]:
-    """A study script's CAMPAIGN CODEC QP OUT; pins torch to 2 threads and OpenCV to 1 (the
-    campaign's metric settings)."""
-    import cv2
-    import torch
+    """A study script's CAMPAIGN CODEC QP OUT; pins torch to 2 threads and OpenCV to 1, as the
+    study scripts have always run."""
     if len(argv) != 4:
         raise SystemExit("usage: CAMPAIGN CODEC QP OUT.json")
     torch.set_num_threads(2)
