@@ -38,6 +38,10 @@ def test_cells_are_read_back_in_clip_order_with_as_many_source_frames(tmp_path: 
         decoded, source = videos[c.clip]
         assert c.stream == b"stream " + c.clip.encode()
         assert np.array_equal(c.decoded, decoded) and np.array_equal(c.source, source[:3])
+    with pytest.raises(SystemExit, match="no campaign cells of codec 'g7'"):
+        list(campaign_cells(tmp_path / "camp", "g7", 32, tmp_path / "seq", W, H))
+    with pytest.raises(SystemExit, match="a_clip: .*a_clip_g8_qp22.ifvc is missing"):
+        list(campaign_cells(tmp_path / "camp", "g8", 22, tmp_path / "seq", W, H))
     check_reproduces(cells[0], videos["a_clip"][0], "plain")
     with pytest.raises(SystemExit, match="a_clip: the plain decode does not reproduce"):
         check_reproduces(cells[0], videos["b_clip"][0], "plain")

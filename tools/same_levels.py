@@ -51,12 +51,21 @@ class Cell:
 def campaign_cells(campaign: Path, codec: str, qp: int, sequences: Path,
                    width: int = 256, height: int = 256) -> Iterator[Cell]:
     """The cells of CAMPAIGN/cells/CODEC/CLIP (what `conformance.campaign run` writes) at qp, in
-    clip order, with the sources SEQUENCES/CLIP_WxH_25_8bit_444.rgb."""
-    for cell in sorted((campaign / "cells" / codec).iterdir()):
+    clip order, with the sources SEQUENCES/CLIP_WxH_25_8bit_444.rgb; SystemExit naming the first
+    folder or file that is missing."""
+    cells = campaign / "cells" / codec
+    if not cells.is_dir():
+        raise SystemExit(f"no campaign cells of codec {codec!r}: {cells} is not a folder")
+    for cell in sorted(cells.iterdir()):
         clip = cell.name
-        decoded = read_rgb444(cell / f"{clip}_{codec}_qp{qp}.rgb", width, height)
-        source = read_rgb444(sequences / f"{clip}_{width}x{height}_25_8bit_444.rgb", width, height, len(decoded))
-        yield Cell(clip, (cell / f"{clip}_{codec}_qp{qp}.ifvc").read_bytes(), decoded, source)
+        stream = cell / f"{clip}_{codec}_qp{qp}.ifvc"
+        video = cell / f"{clip}_{codec}_qp{qp}.rgb"
+        src = sequences / f"{clip}_{width}x{height}_25_8bit_444.rgb"
+        for path in (stream, video, src):
+            if not path.is_file():
+                raise SystemExit(f"{clip}: {path} is missing")
+        decoded = read_rgb444(video, width, height)
+        yield Cell(clip, stream.read_bytes(), decoded, read_rgb444(src, width, height, len(decoded)))
 
 
 def check_reproduces(cell: Cell, video: np.ndarray, name: str) -> None:

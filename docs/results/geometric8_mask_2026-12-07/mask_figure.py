@@ -55,6 +55,8 @@ def main() -> int:
     rows = []
     for cell in a.cell:
         stream = cell / f"{cell.name}_{cell.parent.name}_qp{a.qp}.ifvc"
+        if not stream.is_file():
+            raise SystemExit(f"{stream} is missing")
         for key, landmarks in key_frames(stream)[:a.max_keys]:
             g3 = derive_person_mask(key, landmarks)
             h11 = derive_person_mask(key, landmarks, learn_above_chin=True)
