@@ -235,8 +235,10 @@ class Decoder:
         self._key_values = values
         kept = rgb.copy()                     # the store's own picture: output frames may be changed by users
         kept.flags.writeable = False
+        bits = 8 * len(kf.kf_picture_payload) if kf.kf_codec_id == KEYFRAME_CODEC_VVC else None
         self.references.add(unit.frame_idx, Reference(unit.frame_idx, kept, values.copy(),
-                                                      bytes(kf.kf_geometry_payload), kf.kf_geometry_version))
+                                                      bytes(kf.kf_geometry_payload), kf.kf_geometry_version,
+                                                      picture_bits=bits))
         if self.character is not None:       # the character is the one reference
             c = self.character
             self._generate(self.generator.set_keyframe, c.rgb, c.values, c.geometry, c.geometry_version)

@@ -776,8 +776,9 @@ class Encoder:
         levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, frame.values, run.analyzer)
         writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
         run.key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
+        bits = 8 * len(picture) if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_VVC else None
         reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, run.key_values),
-                              geom, geom_version)
+                              geom, geom_version, picture_bits=bits)
         mirrors = {id(m): m for m in (run.refresh, run.fitter, run.mirror) if m is not None}
         for mirror in mirrors.values():             # the decoder's reference store, mirrored
             if mirror is not None:

@@ -60,3 +60,22 @@ def test_missing_cell_short_file_and_bad_arguments_are_one_line_errors(tmp_path:
             campaign_strips.main(base + bad)
         assert exit_info.value.code == 2
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_crop_shows_the_box_enlarged(tmp_path: Path) -> None:
+    seqs, pics = _layout(tmp_path)
+    rc = campaign_strips.main(["--qp", "22", "--sequences", str(seqs), "--out", str(tmp_path),
+                               "--column", f"{tmp_path / 'camp_after'}:c_after", "--clip", "clipA:2",
+                               "--crop", "10,20,30,40", "--zoom", "3"])
+    assert rc == 0
+    png = cv2.imread(str(tmp_path / "strip_clipA_qp22_crop10_20_30_40.png"))[..., ::-1]
+    assert png.shape == (120, 180, 3)
+    for col, name in enumerate(("source", "after")):
+        part = pics[name][2, 20:60, 10:40]
+        assert np.array_equal(png[::3, col * 90:(col + 1) * 90:3], part)
+        assert np.array_equal(png[2::3, col * 90 + 2:(col + 1) * 90:3], part)
+    for bad in ("1,2,3", "250,0,10,10", "0,0,0,5"):
+        with pytest.raises(SystemExit) as exit_info:
+            campaign_strips.main(["--qp", "22", "--sequences", str(seqs), "--out", str(tmp_path), "--column",
+                                  f"{tmp_path / 'camp_after'}:c_after", "--clip", "clipA:2", "--crop", bad])
+        assert exit_info.value.code == 2

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conformance.metrics.psnr import PSNR_CAP_DB
-from tools.same_levels import campaign_cells, check_reproduces, row_line, score_versions, study_arguments
+from tools.same_levels import (campaign_cells, check_reproduces, compare_generators, row_line, score_versions,
+                               study_arguments)
 
 W = H = 32
 
@@ -68,3 +69,40 @@ def test_study_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pinned == [("torch", 2), ("cv2", 1)]
     with pytest.raises(SystemExit, match="usage: CAMPAIGN CODEC QP OUT.json"):
         study_arguments(["work/camp", "g8", "32"])
+
+
+def test_compare_generators_decodes_every_cell_again_and_checks_the_plain_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A suite stream (4 frames, VVC key frame) as a campaign cell: decoded again with the plain
+    generator it must reproduce the cell's video; the means go to OUT; a cell whose video another
+    decoder made is refused."""
+    pytest.importorskip("imageio_ffmpeg")
+    import json
+    from functools import partial
+
+    from ifvc_synthesis.generators import get_generator
+    from ref_decoder.decoder import Decoder
+    stream = (Path(__file__).resolve().parents[1] / "conformance" / "streams" / "vvc_level10_256x256.ifvc").read_bytes()
+    video = np.stack([f.rgb for f in Decoder(generator=get_generator("ifvc-geometric-1")).decode(stream)])
+    source = np.clip(video.astype(int) + 5, 0, 255).astype(np.uint8)       # MSE 25 where not clipped
+    cell = tmp_path / "camp" / "cells" / "g1" / "clip"
+    cell.mkdir(parents=True)
+    (cell / "clip_g1_qp32.ifvc").write_bytes(stream)
+    (cell / "clip_g1_qp32.rgb").write_bytes(video.transpose(0, 3, 1, 2).tobytes())
+    (tmp_path / "seq").mkdir()
+    (tmp_path / "seq" / "clip_256x256_25_8bit_444.rgb").write_bytes(source.transpose(0, 3, 1, 2).tobytes())
+    make = partial(get_generator, "ifvc-geometric-1")
+    out = tmp_path / "out.json"
+    summary = compare_generators(tmp_path / "camp", "g1", 32, out, {"plain": make, "again": make}, "plain",
+                                 sequences=tmp_path / "seq", metrics=())
+    assert json.loads(out.read_text()) == summary
+    assert summary["mean"]["plain"] == summary["mean"]["again"] == summary["clips"]["clip"]["plain"]
+    expected = 10 * np.log10(255 ** 2 / np.mean((video.astype(float) - source) ** 2))
+    assert summary["mean"]["plain"]["psnr_rgb"] == pytest.approx(expected)
+    assert "mean plain: psnr_rgb" in capsys.readouterr().out
+    (cell / "clip_g1_qp32.rgb").write_bytes(source.transpose(0, 3, 1, 2).tobytes())
+    out.unlink()
+    with pytest.raises(SystemExit, match="clip: the plain decode does not reproduce"):
+        compare_generators(tmp_path / "camp", "g1", 32, out, {"plain": make}, "plain",
+                           sequences=tmp_path / "seq", metrics=())
+    assert not out.exists()

@@ -12,7 +12,8 @@ strided frames (every 10th from frame 5), and PSNR-RGB of the mean MSE over ever
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +93,27 @@ def row_line(clip: str, row: Mapping[str, Mapping[str, float]], metrics: Sequenc
     """One printed line: the clip, then per version PSNR-RGB and the metrics to 4 digits."""
     return clip + " " + " | ".join(f"{n}: " + " ".join(f"{r[m]:.4f}" for m in ("psnr_rgb", *metrics))
                                    for n, r in row.items())
+
+
+def compare_generators(campaign: Path, codec: str, qp: int, out: Path,
+                       generators: Mapping[str, Callable[[], object]], plain: str,
+                       sequences: Path = Path("work/sequences"), metrics: Sequence[str] = METRICS,
+                       size: tuple[int, int] = (256, 256)) -> dict[str, dict]:
+    """Every cell decoded again with each generator (a factory per version name); the version
+    ``plain`` must reproduce the campaign's decoded video (checked); one printed line per clip
+    and the means; {"clips", "mean"} written to OUT as JSON and returned. ``size``: width, height."""
+    from ref_decoder.decoder import Decoder
+    result: dict[str, dict] = {}
+    for cell in campaign_cells(campaign, codec, qp, sequences, *size):
+        versions = {name: np.stack([f.rgb for f in Decoder(generator=make()).decode(cell.stream)])
+                    for name, make in generators.items()}
+        check_reproduces(cell, versions[plain], plain)
+        result[cell.clip] = score_versions(cell.source, versions, metrics)
+        print(row_line(cell.clip, result[cell.clip], metrics), flush=True)
+    means = {n: {m: float(np.mean([r[n][m] for r in result.values()])) for m in ("psnr_rgb", *metrics)}
+             for n in generators}
+    for n, r in means.items():
+        print(f"mean {n}: " + " ".join(f"{m} {v:.4f}" for m, v in r.items()))
+    summary = {"clips": result, "mean": means}
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    return summary

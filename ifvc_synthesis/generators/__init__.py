@@ -17,11 +17,13 @@ from .geometric_5 import SharpEdgeMeshGenerator
 from .geometric_6 import CleanLidMeshGenerator
 from .geometric_7 import ToneMouthMeshGenerator
 from .geometric_8 import ChinMaskMeshGenerator
+from .geometric_9 import RestoredKeyMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
 
 __all__ = ["ChinMaskMeshGenerator", "CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator",
-           "MeshGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "SeamlessPlateMeshGenerator",
+           "MeshGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "RestoredKeyMeshGenerator",
+           "SeamlessPlateMeshGenerator",
            "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

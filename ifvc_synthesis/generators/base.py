@@ -39,6 +39,9 @@ class Reference:
     values: np.ndarray
     geometry: bytes
     geometry_version: int
+    # the size of kf_picture_payload in bits when the picture is VVC-coded (Annex H.12 reads
+    # it); None for a raw key picture or one that was never coded (a character)
+    picture_bits: int | None = None
 
 
 @runtime_checkable

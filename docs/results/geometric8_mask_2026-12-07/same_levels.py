@@ -8,36 +8,20 @@ MSE); prints one line per clip and the means; writes JSON.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-import ref_decoder.decoder as rd  # noqa: E402
 from ifvc_synthesis.generators import ChinMaskMeshGenerator, ToneMouthMeshGenerator  # noqa: E402
-from tools.same_levels import (METRICS, campaign_cells, check_reproduces, row_line,  # noqa: E402
-                                score_versions, study_arguments)
+from tools.same_levels import compare_generators, study_arguments  # noqa: E402
 
 GENERATORS = {"geometric-7": ToneMouthMeshGenerator, "geometric-8": ChinMaskMeshGenerator}
 
 
 def main() -> int:
     campaign, codec, qp, out = study_arguments(sys.argv[1:])
-    result: dict[str, dict] = {}
-    for cell in campaign_cells(campaign, codec, qp, Path("work/sequences")):
-        versions = {name: np.stack([f.rgb for f in rd.Decoder(generator=gen()).decode(cell.stream)])
-                    for name, gen in GENERATORS.items()}
-        check_reproduces(cell, versions["geometric-7"], "geometric-7")
-        result[cell.clip] = score_versions(cell.source, versions)
-        print(row_line(cell.clip, result[cell.clip]), flush=True)
-    means = {n: {m: float(np.mean([r[n][m] for r in result.values()])) for m in ("psnr_rgb",) + METRICS}
-             for n in GENERATORS}
-    for n, r in means.items():
-        print(f"mean {n}: " + " ".join(f"{m} {v:.4f}" for m, v in r.items()))
-    out.write_text(json.dumps({"clips": result, "mean": means}, indent=1) + "\n")
+    compare_generators(campaign, codec, qp, out, GENERATORS, plain="geometric-7")
     return 0
 
 
