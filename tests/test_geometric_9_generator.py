@@ -52,12 +52,18 @@ def test_a_weights_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path) ->
     with pytest.raises(KeyRestoreWeightsError, match="not the file"):
         load_network(tmp_path / "changed.safetensors", pinned)
     (tmp_path / "short.safetensors").write_bytes(b"\x01")
-    with pytest.raises(KeyRestoreWeightsError, match="header"):
+    with pytest.raises(KeyRestoreWeightsError, match="short.safetensors: not a safetensors file"):
         load_network(tmp_path / "short.safetensors", hashlib.sha256(b"\x01").hexdigest())
+    header = json.dumps({"__metadata__": {"format": "ifvc-key-restore", "config": "{bad"}}).encode()
+    bad = len(header).to_bytes(8, "little") + header
+    (tmp_path / "config.safetensors").write_bytes(bad)
+    with pytest.raises(KeyRestoreWeightsError, match="config.safetensors: bad key-restore config"):
+        load_network(tmp_path / "config.safetensors", hashlib.sha256(bad).hexdigest())
 
 
 @pytest.mark.parametrize("text", ['{"channels": 0, "blocks": 2}', '{"channels": 8}',
-                                  '{"channels": 8, "blocks": 2, "x": 1}', '{"channels": 8.5, "blocks": 2}'])
+                                  '{"channels": 8, "blocks": 2, "x": 1}', '{"channels": 8.5, "blocks": 2}',
+                                  '{"channels": 8, "blocks": true}', '[8, 2]', '{"channels": 8,'])
 def test_a_bad_config_is_refused(text: str) -> None:
     with pytest.raises(KeyRestoreWeightsError, match="config"):
         KeyRestoreConfig.from_json(text)

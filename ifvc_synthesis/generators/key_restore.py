@@ -61,8 +61,12 @@ class KeyRestoreConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "KeyRestoreConfig":
-        data = json.loads(text)
-        if set(data) != {"channels", "blocks"} or not all(isinstance(v, int) and v > 0 for v in data.values()):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise KeyRestoreWeightsError(f"bad key-restore config {text!r}: not JSON") from None
+        if (not isinstance(data, dict) or set(data) != {"channels", "blocks"}
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in data.values())):
             raise KeyRestoreWeightsError(f"bad key-restore config {text!r}: positive integers "
                                          "'channels' and 'blocks' expected")
         return cls(data["channels"], data["blocks"])
@@ -141,7 +145,7 @@ def network_from_tensors(config: KeyRestoreConfig, tensors: dict[str, np.ndarray
         t = tensors[key]
         if t.dtype not in (np.float32, np.float16) or t.shape != shape:
             raise KeyRestoreWeightsError(f"the weights do not fit KeyRestoreNet{config}: {key} is "
-                                         f"{t.dtype} {tuple(t.shape)}, float32 {shape} expected")
+                                         f"{t.dtype} {tuple(t.shape)}, float32 (or float16) {shape} expected")
     return KeyRestoreNetwork(config, tuple(
         (np.ascontiguousarray(tensors[f"{n}.weight"], np.float32), np.ascontiguousarray(tensors[f"{n}.bias"], np.float32))
         for n in tensor_names(config)))
@@ -157,15 +161,18 @@ def load_network(path: Path, expected_sha256: str) -> KeyRestoreNetwork:
     if actual != expected_sha256.lower():
         raise KeyRestoreWeightsError(f"key-restore weights file {path} has SHA-256 {actual}, expected "
                                      f"{expected_sha256}: not the file this generator was shipped with")
-    meta = _metadata(data)
-    if meta.get("format") != WEIGHTS_FORMAT:
-        raise KeyRestoreWeightsError(f"{path}: not an {WEIGHTS_FORMAT} weights file (metadata {meta})")
-    config = KeyRestoreConfig.from_json(meta.get("config", "{}"))
     try:
-        tensors = load_safetensors(data)
-    except Exception as exc:                 # safetensors' own errors name what is wrong
-        raise KeyRestoreWeightsError(f"{path}: unreadable tensors: {exc}") from None
-    return network_from_tensors(config, tensors)
+        meta = _metadata(data)
+        if meta.get("format") != WEIGHTS_FORMAT:
+            raise KeyRestoreWeightsError(f"not an {WEIGHTS_FORMAT} weights file (metadata {meta})")
+        config = KeyRestoreConfig.from_json(meta.get("config", "{}"))
+        try:
+            tensors = load_safetensors(data)
+        except Exception as exc:             # safetensors' own errors name what is wrong
+            raise KeyRestoreWeightsError(f"unreadable tensors: {exc}") from None
+        return network_from_tensors(config, tensors)
+    except KeyRestoreWeightsError as exc:    # every error names the file
+        raise KeyRestoreWeightsError(f"{path}: {exc}") from None
 
 
 def conv3x3(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
