@@ -25,7 +25,7 @@ from bitstream.stream import (ParsedHash, ParsedKeyframe, ParsedSemanticUnit,
                               ParsedSequenceHeader, StreamParser)
 from bitstream.structures import KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC, SequenceHeader
 from ifvc_synthesis.correction_grid import CorrectionLayout, apply_correction
-from ifvc_synthesis.generators import Generator, Reference, get_generator, use_references
+from ifvc_synthesis.generators import Generator, Reference, coded_picture_bits, get_generator, use_references
 
 from .edits import EditApplier
 
@@ -235,7 +235,7 @@ class Decoder:
         self._key_values = values
         kept = rgb.copy()                     # the store's own picture: output frames may be changed by users
         kept.flags.writeable = False
-        bits = 8 * len(kf.kf_picture_payload) if kf.kf_codec_id == KEYFRAME_CODEC_VVC else None
+        bits = coded_picture_bits(kf.kf_codec_id, kf.kf_picture_payload)
         self.references.add(unit.frame_idx, Reference(unit.frame_idx, kept, values.copy(),
                                                       bytes(kf.kf_geometry_payload), kf.kf_geometry_version,
                                                       picture_bits=bits))

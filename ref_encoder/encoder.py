@@ -49,7 +49,7 @@ from bitstream.stream import StreamWriter
 from bitstream.structures import (ENTROPY_CABAC, KEYFRAME_CODEC_RAW, KEYFRAME_CODEC_VVC,
                                   SequenceHeader)
 from ifvc_synthesis.correction_grid import apply_correction
-from ifvc_synthesis.generators import Reference, known_generators
+from ifvc_synthesis.generators import Reference, coded_picture_bits, known_generators
 
 from .adaptive_refresh import (REFRESH_PICTURES, AdaptiveRefresh, RefreshStats, resolve_check_every,
                                resolve_failed, resolve_invented, resolve_refresh, resolve_teeth)
@@ -776,7 +776,7 @@ class Encoder:
         levels, ref_values, geom_version, geom = self._keyframe_semantics(decoded, frame.values, run.analyzer)
         writer.keyframe(picture, levels, geometry_version=geom_version, geometry_payload=geom)
         run.key_md5[out_idx] = hashlib.md5(frame_to_rgb_planar(decoded)).digest()
-        bits = 8 * len(picture) if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_VVC else None
+        bits = coded_picture_bits(self.sh.sh_keyframe_codec_id, picture)
         reference = Reference(out_idx, decoded, values_from_levels(self.sh, levels, run.key_values),
                               geom, geom_version, picture_bits=bits)
         mirrors = {id(m): m for m in (run.refresh, run.fitter, run.mirror) if m is not None}

@@ -100,12 +100,12 @@ def _geometry_of(data: bytes) -> tuple[bytes, int, int, int | None]:
     """(kf_geometry_payload, kf_geometry_version, number of key frames, the first key picture's
     coded size in bits or None when it is raw: Reference.picture_bits) of the stream."""
     from bitstream.stream import ParsedKeyframe, StreamParser
-    from bitstream.structures import KEYFRAME_CODEC_VVC
+    from ifvc_synthesis.generators import coded_picture_bits
     kfs = [u for u in StreamParser().parse(data) if isinstance(u, ParsedKeyframe)]
     if not kfs:
         raise ValueError("no key frame in the stream")
     kf = kfs[0].kf
-    bits = 8 * len(kf.kf_picture_payload) if kf.kf_codec_id == KEYFRAME_CODEC_VVC else None
+    bits = coded_picture_bits(kf.kf_codec_id, kf.kf_picture_payload)
     return bytes(kf.kf_geometry_payload), int(kf.kf_geometry_version), len(kfs), bits
 
 

@@ -94,6 +94,22 @@ def to_tensor(pictures: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(pictures)).permute(0, 3, 1, 2).float() / 255.0
 
 
+def random_crops(rng: np.random.Generator, decoded: np.ndarray, sources: np.ndarray, batch: int,
+                 crop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One batch: (picture indices, decoded crops, source crops), crop x crop at random places,
+    half of them flipped horizontally (the draws in this order: indices, rows, columns, flips)."""
+    h, w = decoded.shape[1:3]
+    idx = rng.integers(0, len(decoded), batch)
+    ys = rng.integers(0, h - crop + 1, batch)
+    xs = rng.integers(0, w - crop + 1, batch)
+    flip = rng.random(batch) < 0.5
+    a = np.stack([decoded[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+    b = np.stack([sources[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+    a[flip] = a[flip, :, ::-1]
+    b[flip] = b[flip, :, ::-1]
+    return idx, a, b
+
+
 def rates(bits: np.ndarray) -> torch.Tensor:
     return torch.tensor([rate_input(int(b), 256, 256) for b in bits], dtype=torch.float32)
 
@@ -150,14 +166,7 @@ def train(args: argparse.Namespace) -> int:
         print(f"resumed at step {start}", flush=True)
     t0 = time.time()
     for step in range(start, args.steps + 1):
-        idx = rng.integers(0, len(src_a), args.batch)
-        ys = rng.integers(0, 256 - args.crop + 1, args.batch)
-        xs = rng.integers(0, 256 - args.crop + 1, args.batch)
-        flip = rng.random(args.batch) < 0.5
-        a = np.stack([dec_a[i, y:y + args.crop, x:x + args.crop] for i, y, x in zip(idx, ys, xs)])
-        b = np.stack([src_a[i, y:y + args.crop, x:x + args.crop] for i, y, x in zip(idx, ys, xs)])
-        a[flip] = a[flip, :, ::-1]
-        b[flip] = b[flip, :, ::-1]
+        idx, a, b = random_crops(rng, dec_a, src_a, args.batch, args.crop)
         x, y = to_tensor(a), to_tensor(b)
         out = net(x, rates(bits_a[idx]))
         l1 = (out - y).abs().mean()

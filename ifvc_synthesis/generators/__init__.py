@@ -9,7 +9,7 @@ Importing this package registers the built-in generators: each module registers 
 from __future__ import annotations
 
 from . import learned_registration  # noqa: F401 - registers ifvc-refine-1 and ifvc-flow-1 (weights shipped)
-from .base import Generator, MultiReferenceCapable, Reference, use_references
+from .base import Generator, MultiReferenceCapable, Reference, coded_picture_bits, use_references
 from .geometric import GeometricGenerator
 from .geometric_3 import MeshGenerator
 from .geometric_4 import SeamlessPlateMeshGenerator
@@ -25,5 +25,5 @@ from .registry import get_generator, known_generators, register_generator, shipp
 __all__ = ["ChinMaskMeshGenerator", "CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator",
            "MeshGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "RestoredKeyMeshGenerator",
            "SeamlessPlateMeshGenerator",
-           "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "get_generator", "known_generators",
+           "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "coded_picture_bits", "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

@@ -11,6 +11,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from bitstream.structures import KEYFRAME_CODEC_VVC
+
 
 @runtime_checkable
 class Generator(Protocol):
@@ -42,6 +44,12 @@ class Reference:
     # the size of kf_picture_payload in bits when the picture is VVC-coded (Annex H.12 reads
     # it); None for a raw key picture or one that was never coded (a character)
     picture_bits: int | None = None
+
+
+def coded_picture_bits(kf_codec_id: int, kf_picture_payload: bytes) -> int | None:
+    """Reference.picture_bits of a key frame: 8 x the payload's bytes when the picture is
+    VVC-coded (kf_codec_id 1), None for a raw picture (decoder, encoder and studies alike)."""
+    return 8 * len(kf_picture_payload) if kf_codec_id == KEYFRAME_CODEC_VVC else None
 
 
 @runtime_checkable

@@ -96,7 +96,10 @@ def build_network(config: KeyRestoreConfig) -> "torch.nn.Module":
         def forward(self, x: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
             """x: N x 3 x H x W in [0, 1]; rate: N values r (rate_input)."""
             plane = rate.view(-1, 1, 1, 1).expand(-1, 1, x.shape[2], x.shape[3]).to(x.dtype)
-            h = torch.relu(self.head(torch.cat([x, plane], dim=1)))
+            # channels-last, as the shipped weights were trained (another layout sums in
+            # another order: the same weights, other float rounding)
+            inputs = torch.cat([x, plane], dim=1).contiguous(memory_format=torch.channels_last)
+            h = torch.relu(self.head(inputs))
             for block in self.blocks:
                 h = h + block(h)
             return x + self.tail(h)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 from bitstream.raw_video import read_rgb444  # noqa: E402
 from conformance.metrics.aggregate import frame_scores_many  # noqa: E402
 from tools.train_generator import PerceptualLoss, coded_key_picture  # noqa: E402
+from tools.train_key_restore import random_crops  # noqa: E402
 
 SPLIT = json.loads((Path(__file__).resolve().parents[3] / "tools" / "test_split.json").read_text())
 SEQ = Path("work/sequences")
@@ -116,14 +117,7 @@ def main() -> int:
     log = []
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        idx = rng.integers(0, len(src_a), args.batch)
-        ys = rng.integers(0, 256 - args.crop + 1, args.batch)
-        xs = rng.integers(0, 256 - args.crop + 1, args.batch)
-        flip = rng.random(args.batch) < 0.5
-        a = np.stack([dec_a[i, y:y + args.crop, x:x + args.crop] for i, y, x in zip(idx, ys, xs)])
-        b = np.stack([src_a[i, y:y + args.crop, x:x + args.crop] for i, y, x in zip(idx, ys, xs)])
-        a[flip] = a[flip, :, ::-1]
-        b[flip] = b[flip, :, ::-1]
+        _, a, b = random_crops(rng, dec_a, src_a, args.batch, args.crop)
         x, y = to_tensor(a), to_tensor(b)
         out = net(x)
         l1 = (out - y).abs().mean()
