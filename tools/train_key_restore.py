@@ -131,7 +131,13 @@ def train(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    args.out.mkdir(parents=True, exist_ok=True)
+    # every input checked before anything is coded or written
+    if args.init is not None and not args.init.is_file():
+        raise SystemExit(f"--init {args.init}: not found")
+    missing = [args.sequences / f"{c}_256x256_25_8bit_444.rgb" for c in SPLIT["train"] + SPLIT["validation"]
+               + SPLIT["test"] if not (args.sequences / f"{c}_256x256_25_8bit_444.rgb").is_file()]
+    if missing:
+        raise SystemExit(f"{missing[0]} is missing: prepare the sequences (python -m tools.prepare_sequences)")
     t0 = time.time()
     jobs = []
     for clip in SPLIT["train"]:
@@ -153,6 +159,7 @@ def train(args: argparse.Namespace) -> int:
     if args.init is not None:
         net.load_state_dict(initial_weights(args.init, net.state_dict()))
         print(f"started from {args.init}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     checkpoint = args.out / "checkpoint.pt"
     log: list[dict] = []
     start = 1
