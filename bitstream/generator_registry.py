@@ -49,6 +49,9 @@ REGISTERED_GENERATORS: tuple[RegisteredGenerator, ...] = (
     # ifvc-geometric-8 drawing from a key picture restored by a small network (its weights file)
     RegisteredGenerator(14, "ifvc-geometric-9", bytes.fromhex(
         "199cbfd21176118e4d0767569d9d4cb2b169621deecb5dc9f7459baecc7f643c"), "Annex H.12", background_plate=True),
+    # ifvc-geometric-9 with a half-resolution network trained with a texture loss (its weights file)
+    RegisteredGenerator(15, "ifvc-geometric-10", bytes.fromhex(
+        "8b76505b74319801113d44269e5f7ea05a32c1931080a778c5fb4db4d39714c3"), "Annex H.13", background_plate=True),
 )
 GENERATOR_BY_NAME: dict[str, RegisteredGenerator] = {g.name: g for g in REGISTERED_GENERATORS}
 GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in REGISTERED_GENERATORS}
@@ -56,18 +59,20 @@ GENERATOR_BY_ID: dict[int, RegisteredGenerator] = {g.generator_id: g for g in RE
 # normative: every registered generator decodes). The layered mesh generator on the seamless
 # plate with clamped bicubic samples and a person that ends at the picture's edge (Annex H.8),
 # whose shut eyes are lid skin without an outline (Annex H.9), whose open mouth is toned after
-# real ones (Annex H.10) and whose person mask learns the background above the chin (Annex H.11):
-# still background, head turned as a solid, no black pixel, ring, jagged fill or edge streaks
-# where the head moves, the decoder's speed target met (docs/results/geometric5_edges_2026-12-05,
-# decoder_rasteriser_2026-12-06, geometric7_mouth_2026-12-06, geometric8_mask_2026-12-07).
-# ifvc-geometric-1 was the default until docs/results/default_generator_2026-12-05,
-# ifvc-geometric-3 until docs/results/geometric4_plate_2026-12-05, ifvc-geometric-4 until
-# geometric5_edges_2026-12-05, ifvc-geometric-5 until geometric6_lids_2026-12-06,
-# ifvc-geometric-6 until geometric7_mouth_2026-12-06, ifvc-geometric-7 until this one.
-# ifvc-geometric-9 (Annex H.12) scores better but is not the default: its network costs about
-# 0.3 s a key frame, and the head-turn clip's streams (4 and 5 key frames in 100) then decode at
-# 21-25 frames/s, under the 25 of issue 14 (docs/results/key_restore_2026-12-07).
-DEFAULT_GENERATOR_NAME = "ifvc-geometric-8"
+# real ones (Annex H.10), whose person mask learns the background above the chin (Annex H.11)
+# and which draws from the key picture as a half-resolution network restores it (Annex H.12,
+# H.13): still background, head turned as a solid, no black pixel, ring, jagged fill or edge
+# streaks where the head moves, the decoder's speed target met (docs/results/geometric5_edges_2026-12-05,
+# decoder_rasteriser_2026-12-06, geometric7_mouth_2026-12-06, geometric8_mask_2026-12-07,
+# texture_restore_2026-12-07). ifvc-geometric-1 was the default until
+# docs/results/default_generator_2026-12-05, ifvc-geometric-3 until geometric4_plate_2026-12-05,
+# ifvc-geometric-4 until geometric5_edges_2026-12-05, ifvc-geometric-5 until
+# geometric6_lids_2026-12-06, ifvc-geometric-6 until geometric7_mouth_2026-12-06,
+# ifvc-geometric-7 until geometric8_mask_2026-12-07, ifvc-geometric-8 until this one.
+# ifvc-geometric-9 (Annex H.12) never was: its full-resolution network costs about 0.3 s a key
+# frame, and the head-turn clip's streams (4 and 5 key frames in 100) then decode at 21-25
+# frames/s, under the 25 of issue 14 (docs/results/key_restore_2026-12-07).
+DEFAULT_GENERATOR_NAME = "ifvc-geometric-10"
 
 
 class UnknownGeneratorError(ValueError):

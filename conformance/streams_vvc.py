@@ -199,7 +199,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
            _face_background_motion(real, source), _face_head_move_geometric4(real, source),
            _face_head_down_geometric5(real, source), _face_blink_geometric6(real, source),
            _face_mouth_geometric7(real, source), _face_correction_geometric7(real, source),
-           _face_head_move_geometric8(real, source), _face_head_move_geometric9(real, source)]
+           _face_head_move_geometric8(real, source), _face_head_move_geometric9(real, source),
+           _face_head_move_geometric10(real, source)]
     for name, digest, stream_name in _learned_generator_ids():
         out.append(_face_synthetic(real, source, (name, digest), stream_name))
     return out
@@ -398,17 +399,30 @@ def _face_head_move_geometric9(real: bytes, source: str) -> Built:
     """The head moved sideways and turned, decoded by ifvc-geometric-9 (Annex H.12): every
     synthesised frame draws from the key picture as KeyRestoreNet restores it; the key frame is
     output as VVC decodes it."""
+    return _face_head_move_restored(real, source, 9, "Annex H.12 key-picture restoration")
+
+
+def _face_head_move_geometric10(real: bytes, source: str) -> Built:
+    """The same motion decoded by ifvc-geometric-10 (Annex H.13): KeyRestoreNet at half
+    resolution (2 x 2 blocks of samples), with its own weights file."""
+    return _face_head_move_restored(real, source, 10, "Annex H.13 key-picture restoration at half resolution")
+
+
+def _face_head_move_restored(real: bytes, source: str, version: int, feature: str) -> Built:
+    """face_head_move_geometric{version}_cabac: the key frame of face_real_cabac, the head moved
+    sideways, turned and rolled, decoded by a generator that restores the key picture."""
+    generator = f"ifvc-geometric-{version}"
     return _real_key_motion(
-        real, source, "face_head_move_geometric9_cabac", "ifvc-geometric-9",
+        real, source, f"face_head_move_geometric{version}_cabac", generator,
         lambda n, t: (("head_tx", 0.15 * np.sin(2 * np.pi * t)), ("head_yaw", 20 * np.sin(2 * np.pi * t)),
                       ("head_roll", 8 * np.sin(4 * np.pi * t))),
         "the first key frame of face_real_cabac with the head moved sideways (head_tx up to +-0.15 "
         "picture widths), turned (yaw +-20 degrees) and rolled (+-8 degrees), decoded by "
-        "ifvc-geometric-9: the synthesised frames draw from the key picture restored by its network",
-        ["sh_generator_name=ifvc-geometric-9", "sh_generator_sha256_byte (weights file)",
-         "Annex H.12 key-picture restoration", "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
-        "key-frame unit copied from face_real_cabac, generator switched to ifvc-geometric-9; levels = "
-        "key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric9)")
+        f"{generator}: the synthesised frames draw from the key picture restored by its network",
+        [f"sh_generator_name={generator}", "sh_generator_sha256_byte (weights file)",
+         feature, "kf_codec_id=1 (VVC)", "sh_entropy_coding_mode=1"],
+        f"key-frame unit copied from face_real_cabac, generator switched to {generator}; levels = "
+        f"key levels + closed-form motion (conformance.streams_vvc._face_head_move_geometric{version})")
 
 
 def _face_head_down_geometric5(real: bytes, source: str) -> Built:

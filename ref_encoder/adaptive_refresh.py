@@ -186,8 +186,8 @@ def failed_share(a: np.ndarray, b: np.ndarray) -> float:
 # with clamped bicubic samples (about 3 ms more a frame), geometric-6 geometric-5 with another lid
 # cover (drawn only where an eye closes), geometric-7 geometric-6 with other mouth tones (the same
 # work), geometric-8 geometric-7 with another person mask (made once per key frame), geometric-9
-# geometric-8 on a restored key picture (its network runs once per key frame). Generators not
-# listed: 1.
+# geometric-8 on a restored key picture (its network runs once per key frame), geometric-10
+# geometric-9 with a network of a quarter of the cost. Generators not listed: 1.
 AUTO_CHECK_EVERY: dict[str, int] = {"ifvc-flow-1": 4, "ifvc-flow-2": 6, "ifvc-flow-3": 6, "ifvc-flow-4": 6,
                                    "ifvc-flow-5": 6}
 MAX_CHECK_EVERY = 64

@@ -116,7 +116,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
                             "face_head_down_geometric5_cabac", "face_blink_geometric6_cabac",
                             "face_mouth_geometric7_cabac", "face_correction_geometric7_cabac",
                             "face_head_move_geometric8_cabac", "face_head_move_geometric9_cabac",
-                            *streams_compact_sem.REAL_STREAMS}
+                            "face_head_move_geometric10_cabac", *streams_compact_sem.REAL_STREAMS}
     for name in ("face_refresh_period_cabac", "face_refresh_pose_eg"):   # refresh at 8 frames per unit
         assert descriptions[name]["frames"]["num_keyframes"] >= 3
     assert descriptions["face_synthetic_motion_refine_cabac"]["generator"]["name"] == "ifvc-refine-1"
@@ -132,6 +132,7 @@ def test_descriptions_are_complete(index: dict, descriptions: dict[str, dict]) -
     assert descriptions["face_mouth_geometric7_cabac"]["generator"]["name"] == "ifvc-geometric-7"
     assert descriptions["face_head_move_geometric8_cabac"]["generator"]["name"] == "ifvc-geometric-8"
     assert descriptions["face_head_move_geometric9_cabac"]["generator"]["name"] == "ifvc-geometric-9"
+    assert descriptions["face_head_move_geometric10_cabac"]["generator"]["name"] == "ifvc-geometric-10"
     for name, eid in (("element_14_bg_tx", 14), ("element_15_bg_ty", 15)):
         assert f"sh_sem_element_id={eid}" in descriptions[name]["exercises"]
     assert index["tolerances"] == TOLERANCES
@@ -142,7 +143,7 @@ def test_tolerance_is_per_generator() -> None:
     assert set(TOLERANCES) == {"ifvc-geometric-1", "ifvc-refine-1", "ifvc-geometric-2", "ifvc-geometric-3",
                                "ifvc-flow-1", "ifvc-flow-2", "ifvc-flow-3", "ifvc-flow-4",
                                "ifvc-flow-5", "ifvc-geometric-4", "ifvc-geometric-5", "ifvc-geometric-6",
-                               "ifvc-geometric-7", "ifvc-geometric-8", "ifvc-geometric-9"}
+                               "ifvc-geometric-7", "ifvc-geometric-8", "ifvc-geometric-9", "ifvc-geometric-10"}
     with pytest.raises(ValueError, match="no output tolerance.*'other-gen'"):
         tolerance_for("other-gen")
 

@@ -89,10 +89,15 @@ def test_the_rate_input_is_log2_bits_per_pixel_clipped() -> None:
 def test_numpy_inference_is_the_training_network() -> None:
     """The decoder's numpy convolutions compute what PyTorch's network (training) computes, with
     random weights in every tensor and two rates."""
+    check_numpy_matches_pytorch(KeyRestoreConfig(8, 2), seed=3)
+
+
+def check_numpy_matches_pytorch(config: KeyRestoreConfig, seed: int) -> None:
+    """key_restore's numpy inference against build_network's PyTorch forward, random small
+    weights (shared with tests/test_geometric_10_generator.py)."""
     torch = pytest.importorskip("torch")
-    config = KeyRestoreConfig(8, 2)
     net = build_network(config)
-    torch.manual_seed(3)
+    torch.manual_seed(seed)
     with torch.no_grad():
         for t in net.parameters():
             t.copy_(0.05 * torch.randn_like(t))      # small enough that y stays inside [0, 1]
@@ -112,10 +117,16 @@ def test_numpy_inference_is_the_training_network() -> None:
 def test_the_restored_picture_is_the_same_on_1_and_2_blas_threads() -> None:
     """The shipped network on a real-sized picture, in two processes whose OpenBLAS has 1 and 2
     threads: the same bytes."""
+    check_same_bytes_on_1_and_2_blas_threads("geometric_9", PINNED)
+
+
+def check_same_bytes_on_1_and_2_blas_threads(module: str, pinned: str) -> None:
+    """The weights file of ifvc_synthesis.generators.<module> restores a 256 x 256 picture to the
+    same bytes with 1 and 2 BLAS threads (shared with tests/test_geometric_10_generator.py)."""
     code = ("import hashlib, sys; from tests.test_layered_generator import textured_picture; "
-            "from ifvc_synthesis.generators.geometric_9 import WEIGHTS; "
+            f"from ifvc_synthesis.generators.{module} import WEIGHTS; "
             "from ifvc_synthesis.generators.key_restore import load_network, restore_key_picture; "
-            f"net = load_network(WEIGHTS, {PINNED!r}); "
+            f"net = load_network(WEIGHTS, {pinned!r}); "
             f"out = restore_key_picture(net, textured_picture(256, 256), {BITS}); "
             "print(hashlib.sha256(out.tobytes()).hexdigest())")
     digests = []

@@ -11,7 +11,7 @@ from bitstream.cabac_contexts import DEFAULT_ELEMENT_INIT, ELEMENT_CTX_INIT, SKI
 from bitstream.profiles import LEVELS
 from bitstream.semantic_elements import FACE_ELEMENTS, SEMANTIC_ELEMENTS
 from bitstream.stream import StreamParser, StreamWriter
-from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
+from bitstream.generator_registry import DEFAULT_GENERATOR_NAME, GENERATOR_BY_NAME
 from bitstream.profiles import PROFILE_COMPACT
 from bitstream.semantic_elements import DEFAULT_BACKGROUND_ELEMENT_IDS, DEFAULT_ELEMENT_IDS, ELEMENT_BY_ID
 from bitstream.structures import (CSH_FRAME_RATES, CSH_PIC_SIZES, KEYFRAME_CODEC_RAW, SequenceHeader,
@@ -134,7 +134,8 @@ def _traced_names(entropy_mode: int, extended: bool = False, compact: str = "") 
         sh.compact_form = 1
         if compact == "default":
             sh.sh_pic_width = sh.sh_pic_height = 256
-            sh.sh_generator_name, sh.sh_generator_sha256 = DEFAULT_GENERATOR_NAME, NO_WEIGHTS_SHA256
+            sh.sh_generator_name = DEFAULT_GENERATOR_NAME
+            sh.sh_generator_sha256 = GENERATOR_BY_NAME[DEFAULT_GENERATOR_NAME].weights_sha256
         else:   # the default set at other precisions
             sh.sh_sem_precision = [min(p + 1, ELEMENT_BY_ID[i].max_precision) for p, i in zip(sh.sh_sem_precision, ids)]
             sh.sh_chroma_format_idc, sh.sh_frame_rate_num = 1, 15

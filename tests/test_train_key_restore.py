@@ -1,5 +1,6 @@
 """tools/train_key_restore.py's bad input: one line, non-zero exit, nothing coded or written;
-its crop sampler draws in a fixed order (the shipped run's batches depend on it)."""
+its crop sampler draws in a fixed order (the shipped run's batches depend on it); its texture
+loss compares patch statistics, not samples in place."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,7 @@ from tools import train_key_restore  # noqa: E402
     (["train", "--qps", "70"], "key-frame QP 70 out of range"),
     (["train", "--sequences", "NOPE"], "is missing: prepare the sequences"),
     (["train", "--init", "NONE.pt"], "--init .*NONE.pt: not found"),
+    (["train", "--shuffle", "2", "--crop", "63"], "--crop 63: not a multiple of --shuffle 2"),
     (["export", "--checkpoint", "NONE.pt", "--out", "OUT/w.safetensors"], "NONE.pt not found"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
@@ -49,3 +51,42 @@ def test_random_crops_are_seeded_windows_of_the_same_pictures() -> None:
                     if np.array_equal(decoded[i, y:y + 8, x:x + 8], d) and np.array_equal(sources[i, y:y + 8, x:x + 8], s):
                         found = True
         assert found
+
+
+def taps(seed: int) -> list[torch.Tensor]:
+    """Random non-negative features shaped like the three VGG16 taps of a 32 x 32 crop."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(2, c, 32 >> k, 32 >> k, generator=g) for k, c in enumerate((4, 6, 8))]
+
+
+def shuffled_within_patches(f: torch.Tensor, p: int, seed: int) -> torch.Tensor:
+    """f with its positions permuted inside every p x p patch (the same permutation in each)."""
+    n, c, h, w = f.shape
+    perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(seed))
+    blocks = f.reshape(n, c, h // p, p, w // p, p).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // p, w // p, p * p)
+    blocks = blocks[..., perm].reshape(n, c, h // p, w // p, p, p).permute(0, 1, 2, 4, 3, 5)
+    return blocks.reshape(n, c, h, w)
+
+
+def test_the_texture_distance_sees_patch_statistics_not_places() -> None:
+    """Zero for the same features and for features moved about inside each patch (16, 8 and 4
+    samples a side at the three taps); not zero when they move between patches or change."""
+    fx = taps(0)
+    assert train_key_restore.texture_distance(fx, fx).item() == 0.0
+    moved = [shuffled_within_patches(f, train_key_restore.TEXTURE_PATCH >> k, 1) for k, f in enumerate(fx)]
+    assert not torch.equal(moved[0], fx[0])
+    assert train_key_restore.texture_distance(fx, moved).item() < 1e-9
+    across = [torch.roll(f, shifts=f.shape[3] // 2, dims=3) for f in fx]      # half a tap to the side
+    assert train_key_restore.texture_distance(fx, across).item() > 1e-4
+    assert train_key_restore.texture_distance(fx, taps(2)).item() > 1e-4
+
+
+def test_the_phase_penalty_is_the_2x2_pattern_in_levels_squared() -> None:
+    checker = torch.zeros(1, 3, 16, 16)
+    checker[..., ::2, ::2] = checker[..., 1::2, 1::2] = 1 / 255
+    checker[..., ::2, 1::2] = checker[..., 1::2, ::2] = -1 / 255
+    assert train_key_restore.phase_pattern(checker).item() == pytest.approx(1.0)       # +-1 level
+    assert train_key_restore.phase_pattern(3 * checker).item() == pytest.approx(9.0)
+    smooth = torch.linspace(0, 0.2, 16).view(1, 1, 1, 16).expand(1, 3, 16, 16)         # a ramp along x
+    assert train_key_restore.phase_pattern(smooth).item() > 0        # even and odd columns differ
+    assert train_key_restore.phase_pattern(torch.full((1, 3, 16, 16), 0.3)).item() == 0.0

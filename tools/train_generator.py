@@ -396,11 +396,20 @@ class PerceptualLoss(torch.nn.Module):
         self.register_buffer("shift", LPIPS_SHIFT.clone())
         self.register_buffer("scale", LPIPS_SCALE.clone())
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The VGG16 taps of pictures in [0, 1]."""
+        return self.vgg((x - self.shift) / self.scale)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        fx = self.vgg((x - self.shift) / self.scale)
+        fx = self.features(x)
         with torch.no_grad():
-            fy = self.vgg((y - self.shift) / self.scale)
-        total = x.new_zeros(())
+            fy = self.features(y)
+        return self.distance(fx, fy)
+
+    @staticmethod
+    def distance(fx: list[torch.Tensor], fy: list[torch.Tensor]) -> torch.Tensor:
+        """The unit-normalised feature distance of two pictures' taps."""
+        total = fx[0].new_zeros(())
         for a, b in zip(fx, fy):
             a = a / (a.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
             b = b / (b.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)

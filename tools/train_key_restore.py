@@ -10,8 +10,11 @@ validation and test split's clips (the campaign's first key picture) at ``--val-
 PSNR-RGB, LPIPS-VGG and DISTS every 500 steps.
 
 Loss: L1 + ``--weight`` x the VGG16 feature distance of tools/train_generator.PerceptualLoss
-(relu1_2..relu3_3, unit-normalised, no learned heads): neither the metrics' LPIPS heads nor
-DISTS is trained on. Random 64 x 64 crops, horizontal flips, Adam.
+(relu1_2..relu3_3, unit-normalised, no learned heads) + ``--texture-weight`` x texture_distance
+(patch Gram matrices of the same features; Annex H.13.4) + ``--phase-weight`` x phase_pattern
+(a 2 x 2 checkerboard in the correction): neither the metrics' LPIPS heads nor
+DISTS is trained on. Random 64 x 64 crops, horizontal flips, Adam. ``--shuffle 2`` trains the
+half-resolution network of Annex H.13 (2 x 2 blocks of samples as 12 planes).
 
 The shipped weights (ifvc-geometric-9, Annex H.12.4) came from a network trained at QP 32 alone
 without the rate plane (docs/results/key_restore_2026-12-07/probe_unconditioned.py), continued
@@ -23,6 +26,21 @@ here with the rate plane at every QP:
     python -m tools.train_key_restore export --checkpoint work/key_restore/run4/checkpoint.pt \\
         --out ifvc_synthesis/generators/weights/ifvc_key_restore_1.safetensors
 
+The weights of "ifvc-geometric-10" (Annex H.13) came from a new half-resolution network trained
+with the texture loss at QP 32 alone, then at every QP, then at every QP with a falling rate, then
+with the penalty on a 2 x 2 pattern (phase_pattern) that the half-resolution layout had learnt:
+
+    python -m tools.train_key_restore train --out work/key_restore/s2a --steps 1500 --blocks 4 --shuffle 2 \
+        --qps 32 --val-qps 22 32 42 --texture-weight 0.1
+    python -m tools.train_key_restore train --out work/key_restore/s2b --steps 2500 --blocks 4 --shuffle 2 \
+        --init work/key_restore/s2a/checkpoint.pt --texture-weight 0.1
+    python -m tools.train_key_restore train --out work/key_restore/s2c --steps 1000 --blocks 4 --shuffle 2 \
+        --init work/key_restore/s2b/checkpoint.pt --texture-weight 0.1 --cosine
+    python -m tools.train_key_restore train --out work/key_restore/s2d --steps 800 --blocks 4 --shuffle 2 \
+        --init work/key_restore/s2c/checkpoint.pt --texture-weight 0.1 --phase-weight 0.1 --cosine
+    python -m tools.train_key_restore export --checkpoint work/key_restore/s2d/checkpoint.pt \
+        --out ifvc_synthesis/generators/weights/ifvc_key_restore_2.safetensors
+
 Training saves a checkpoint (network, optimiser, step, data-order state) every 500 steps and
 ``--resume`` continues from it. Export writes the safetensors file with sorted metadata (the same
 weights always give the same SHA-256) and prints the SHA-256 to pin in
@@ -32,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -152,7 +171,7 @@ def train(args: argparse.Namespace) -> int:
         vdone = code_all([(f, qp) for f in vsrc], args.workers)
         vdec[qp] = (np.stack([d for d, _ in vdone]), np.array([b for _, b in vdone]))
 
-    config = KeyRestoreConfig(args.channels, args.blocks)
+    config = KeyRestoreConfig(args.channels, args.blocks, args.shuffle)
     net = build_network(config)
     loss_p = PerceptualLoss()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -173,17 +192,32 @@ def train(args: argparse.Namespace) -> int:
         print(f"resumed at step {start}", flush=True)
     t0 = time.time()
     for step in range(start, args.steps + 1):
+        if args.cosine:             # the rate falls from --lr to 0 over the run (settles the last steps)
+            for group in opt.param_groups:
+                group["lr"] = args.lr * 0.5 * (1.0 + math.cos(math.pi * (step - 1) / args.steps))
         idx, a, b = random_crops(rng, dec_a, src_a, args.batch, args.crop)
         x, y = to_tensor(a), to_tensor(b)
         out = net(x, rates(bits_a[idx]))
         l1 = (out - y).abs().mean()
-        lp = loss_p(out, y)
-        loss = l1 + args.weight * lp
+        if args.texture_weight:
+            fx = loss_p.features(out)
+            with torch.no_grad():
+                fy = loss_p.features(y)
+            lp, lt = loss_p.distance(fx, fy), texture_distance(fx, fy)
+        else:                       # the shipped run's path (the same float sums)
+            lp, lt = loss_p(out, y), out.new_zeros(())
+        loss = l1 + args.weight * lp + args.texture_weight * lt
+        if args.phase_weight:
+            lg = phase_pattern(out - x)
+            loss = loss + args.phase_weight * lg
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 100 == 0:
-            print(f"step {step} l1 {l1.item():.4f} perc {lp.item():.4f} {time.time() - t0:.0f} s", flush=True)
+            print(f"step {step} l1 {l1.item():.4f} perc {lp.item():.4f} "
+                  + (f"texture {lt.item():.4f} " if args.texture_weight else "")
+                  + (f"phase {lg.item():.4f} " if args.phase_weight else "")
+                  + f"{time.time() - t0:.0f} s", flush=True)
         if step % CHECK_EVERY == 0 or step == args.steps:
             for qp, (pictures, bits) in vdec.items():
                 s = score(vsrc, {"decoded": pictures, "restored": restore_batch(net, pictures, bits)})
@@ -197,6 +231,41 @@ def train(args: argparse.Namespace) -> int:
                 outputs.write_text(args.out / "log.json", json.dumps(
                     {"args": {k: str(v) for k, v in vars(args).items() if k != "func"}, "log": log}, indent=1) + "\n")
     return 0
+
+
+TEXTURE_PATCH = 16    # input pixels a side of the patches whose feature statistics are compared
+
+
+def texture_distance(fx: list[torch.Tensor], fy: list[torch.Tensor]) -> torch.Tensor:
+    """Texture loss (Gatys et al.'s Gram matrices, per patch as in EnhanceNet): at each VGG16
+    tap, the Gram matrix of the features over every TEXTURE_PATCH x TEXTURE_PATCH patch of the
+    input, mean squared difference. It asks for the source's local texture statistics, not for
+    its samples in place: what VVC smoothed away may come back as texture of the right kind."""
+    total = fx[0].new_zeros(())
+    for level, (a, b) in enumerate(zip(fx, fy)):
+        p = TEXTURE_PATCH >> level
+        n, c, h, w = a.shape
+
+        def gram(f: torch.Tensor) -> torch.Tensor:
+            f = f.reshape(n, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5).reshape(-1, c, p * p)
+            return f @ f.transpose(1, 2) / (p * p)
+
+        total = total + (gram(a) - gram(b)).pow(2).mean()
+    return total
+
+
+PHASE_TILE = 8        # samples a side of the tiles over which a 2 x 2 pattern is measured
+
+
+def phase_pattern(residual: torch.Tensor) -> torch.Tensor:
+    """The 2 x 2-periodic part of a correction, in levels squared: over every PHASE_TILE x
+    PHASE_TILE tile, the mean of each of the four sample phases (even or odd row and column)
+    less their average, squared and averaged. A network that writes 2 x 2 blocks (shuffle 2)
+    otherwise learns a faint fixed checkerboard (about +-1 level; docs/results/texture_restore_2026-12-07)."""
+    n, c, h, w = residual.shape
+    t, k = PHASE_TILE, PHASE_TILE // 2
+    tiles = (residual * 255.0).reshape(n, c, h // t, k, 2, w // t, k, 2).mean(dim=(3, 6))
+    return (tiles - tiles.mean(dim=(3, 5), keepdim=True)).pow(2).mean()
 
 
 def initial_weights(path: Path, target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -246,9 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--crop", type=int, default=64)
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--weight", type=float, default=1.0, help="perceptual loss weight (L1's is 1)")
+    t.add_argument("--texture-weight", type=float, default=0.0,
+                   help="weight of the texture loss (patch Gram matrices of the VGG16 features; 0: off)")
+    t.add_argument("--phase-weight", type=float, default=0.0,
+                   help="weight of the 2 x 2 pattern penalty on the correction (levels squared; 0: off)")
     t.add_argument("--channels", type=int, default=32)
     t.add_argument("--blocks", type=int, default=5)
+    t.add_argument("--shuffle", type=int, choices=(1, 2), default=1,
+                   help="side of the space-to-depth blocks the network works on (2: half resolution, "
+                        "a quarter of the cost; Annex H.13)")
     t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--cosine", action="store_true",
+                   help="learning rate from --lr down to 0 over the steps (cosine; otherwise constant)")
     t.add_argument("--val-qps", type=int, nargs="+", default=[22, 32, 42, 52])
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--workers", type=int, default=2, help="processes that code the pictures")
@@ -260,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", type=Path, required=True)
     e.set_defaults(func=export)
     args = ap.parse_args(argv)
+    if getattr(args, "crop", 0) % getattr(args, "shuffle", 1):
+        raise SystemExit(f"--crop {args.crop}: not a multiple of --shuffle {args.shuffle}")
     for qp in getattr(args, "qps", []) + getattr(args, "val_qps", []):
         if not 0 <= qp <= 63:
             raise SystemExit(f"key-frame QP {qp} out of range 0..63")

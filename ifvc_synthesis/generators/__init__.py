@@ -18,6 +18,7 @@ from .geometric_6 import CleanLidMeshGenerator
 from .geometric_7 import ToneMouthMeshGenerator
 from .geometric_8 import ChinMaskMeshGenerator
 from .geometric_9 import RestoredKeyMeshGenerator
+from .geometric_10 import TextureRestoredKeyMeshGenerator
 from .layered import LayeredGenerator
 from .multi_reference import MultiReferenceGenerator
 from .registry import get_generator, known_generators, register_generator, shipped_weights
@@ -25,5 +26,5 @@ from .registry import get_generator, known_generators, register_generator, shipp
 __all__ = ["ChinMaskMeshGenerator", "CleanLidMeshGenerator", "GeometricGenerator", "Generator", "LayeredGenerator",
            "MeshGenerator", "MultiReferenceCapable", "MultiReferenceGenerator", "Reference", "RestoredKeyMeshGenerator",
            "SeamlessPlateMeshGenerator",
-           "SharpEdgeMeshGenerator", "ToneMouthMeshGenerator", "coded_picture_bits", "get_generator", "known_generators",
+           "SharpEdgeMeshGenerator", "TextureRestoredKeyMeshGenerator", "ToneMouthMeshGenerator", "coded_picture_bits", "get_generator", "known_generators",
            "register_generator", "shipped_weights", "use_references"]

@@ -41,11 +41,12 @@ class RestoredKeyMeshGenerator(ChinMaskMeshGenerator):
     ifvc-geometric-8 does."""
 
     name = NAME
+    weights_path = WEIGHTS
     weights_sha256 = GENERATOR_BY_NAME[NAME].weights_sha256
 
     def __init__(self) -> None:
         super().__init__()
-        self._network = load_network(WEIGHTS, self.weights_sha256.hex())
+        self._network = load_network(self.weights_path, self.weights_sha256.hex())
         # the last restoration: (picture bytes, shape, bits, restored picture)
         self._restored: tuple[bytes, tuple[int, ...], int, np.ndarray] | None = None
 

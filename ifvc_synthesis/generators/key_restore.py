@@ -17,11 +17,15 @@ Network (Annex H.12.2): x = key picture / 255 (RGB, 3 x H x W); r = clip(log2(b 
 / 4 with b = 8 x the number of bytes of kf_picture_payload (bits per pixel); h =
 ReLU(conv_head([x, r])) with r as a constant fourth plane; ``blocks`` times h = h +
 conv_b2(ReLU(conv_b1(h))); y = x + conv_tail(h); every convolution 3 x 3, stride 1, zero padding
-1, with bias. The restored picture is floor(clip(y, 0, 1) * 255 + 0.5).
+1, with bias. The restored picture is floor(clip(y, 0, 1) * 255 + 0.5). With shuffle 2 (Annex
+H.13, "ifvc-geometric-10") the network works on 2 x 2 blocks of samples: x is rearranged into 12
+planes at half the resolution (space_to_depth, PyTorch's pixel_unshuffle) before the head, and
+the tail's 12 planes back into the picture's samples (depth_to_space) before they are added to
+x: each convolution covers a quarter of the positions.
 
 Weights: a safetensors file (never a pickle) whose SHA-256 is pinned in
 bitstream/generator_registry.py and checked before its bytes are parsed; its metadata names the
-format "ifvc-key-restore" and the config (channels, blocks). Training: tools/train_key_restore.py.
+format "ifvc-key-restore" and the config (channels, blocks, and shuffle when it is not 1). Training: tools/train_key_restore.py.
 
 Inference is numpy's (float32; each convolution one matrix product over the 3 x 3
 neighbourhoods), so that a decoder never imports PyTorch for it: importing torch alone took 2.7 s,
@@ -52,12 +56,19 @@ class KeyRestoreWeightsError(RuntimeError):
 
 @dataclass(frozen=True)
 class KeyRestoreConfig:
-    """KeyRestoreNet's size (Annex H.12.2)."""
+    """KeyRestoreNet's size (Annex H.12.2): channels, blocks and shuffle, the side of the
+    space-to-depth blocks it works on (1: every sample, H.12; 2: 2 x 2 blocks at half the
+    resolution, H.13, a quarter of the cost). A config with shuffle 1 is written without it (the
+    format of ifvc-geometric-9's file)."""
     channels: int = 32
     blocks: int = 4
+    shuffle: int = 1
 
     def to_json(self) -> str:
-        return json.dumps({"channels": self.channels, "blocks": self.blocks}, sort_keys=True)
+        data = {"channels": self.channels, "blocks": self.blocks}
+        if self.shuffle != 1:
+            data["shuffle"] = self.shuffle
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "KeyRestoreConfig":
@@ -65,11 +76,17 @@ class KeyRestoreConfig:
             data = json.loads(text)
         except json.JSONDecodeError:
             raise KeyRestoreWeightsError(f"bad key-restore config {text!r}: not JSON") from None
-        if (not isinstance(data, dict) or set(data) != {"channels", "blocks"}
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in data.values())):
+        if (not isinstance(data, dict) or not {"channels", "blocks"} <= set(data) <= {"channels", "blocks", "shuffle"}
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in data.values())
+                or data.get("shuffle", 1) not in (1, 2)):
             raise KeyRestoreWeightsError(f"bad key-restore config {text!r}: positive integers "
-                                         "'channels' and 'blocks' expected")
-        return cls(data["channels"], data["blocks"])
+                                         "'channels' and 'blocks' expected (and optionally 'shuffle', 1 or 2)")
+        return cls(data["channels"], data["blocks"], data.get("shuffle", 1))
+
+    @property
+    def planes(self) -> int:
+        """Picture planes the network reads and writes: 3 per sample of a shuffle block."""
+        return 3 * self.shuffle * self.shuffle
 
 
 def build_network(config: KeyRestoreConfig) -> "torch.nn.Module":
@@ -78,31 +95,36 @@ def build_network(config: KeyRestoreConfig) -> "torch.nn.Module":
     from ..cpu_threads import apply_requested_threads, prefer_passive_openmp_wait
     prefer_passive_openmp_wait()
     import torch
+    import torch.nn.functional as F
     from torch import nn
     apply_requested_threads(torch)
 
     class KeyRestoreNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            c = config.channels
-            self.head = nn.Conv2d(4, c, 3, padding=1)
+            c, p = config.channels, config.planes
+            self.head = nn.Conv2d(p + 1, c, 3, padding=1)
             self.blocks = nn.ModuleList(nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
                                                       nn.Conv2d(c, c, 3, padding=1))
                                         for _ in range(config.blocks))
-            self.tail = nn.Conv2d(c, 3, 3, padding=1)
+            self.tail = nn.Conv2d(c, p, 3, padding=1)
             nn.init.zeros_(self.tail.weight)
             nn.init.zeros_(self.tail.bias)
 
         def forward(self, x: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
-            """x: N x 3 x H x W in [0, 1]; rate: N values r (rate_input)."""
-            plane = rate.view(-1, 1, 1, 1).expand(-1, 1, x.shape[2], x.shape[3]).to(x.dtype)
+            """x: N x 3 x H x W in [0, 1] (H and W multiples of shuffle); rate: N values r
+            (rate_input)."""
+            s = config.shuffle
+            xs = F.pixel_unshuffle(x, s) if s > 1 else x
+            plane = rate.view(-1, 1, 1, 1).expand(-1, 1, xs.shape[2], xs.shape[3]).to(x.dtype)
             # channels-last, as the shipped weights were trained (another layout sums in
             # another order: the same weights, other float rounding)
-            inputs = torch.cat([x, plane], dim=1).contiguous(memory_format=torch.channels_last)
+            inputs = torch.cat([xs, plane], dim=1).contiguous(memory_format=torch.channels_last)
             h = torch.relu(self.head(inputs))
             for block in self.blocks:
                 h = h + block(h)
-            return x + self.tail(h)
+            d = self.tail(h)
+            return x + (F.pixel_shuffle(d, s) if s > 1 else d)
 
     return KeyRestoreNet()
 
@@ -134,11 +156,11 @@ def tensor_names(config: KeyRestoreConfig) -> list[str]:
 def network_from_tensors(config: KeyRestoreConfig, tensors: dict[str, np.ndarray]) -> KeyRestoreNetwork:
     """The network of a weights file's tensors; KeyRestoreWeightsError unless they are exactly
     KeyRestoreNet's for ``config``, float32 or float16."""
-    c = config.channels
+    c, p = config.channels, config.planes
     shapes = {}
     for name in tensor_names(config):
-        ci = 4 if name == "head" else c
-        co = 3 if name == "tail" else c
+        ci = p + 1 if name == "head" else c
+        co = p if name == "tail" else c
         shapes[f"{name}.weight"] = (co, ci, 3, 3)
         shapes[f"{name}.bias"] = (co,)
     if set(tensors) != set(shapes):
@@ -199,18 +221,42 @@ def rate_input(picture_bits: int, width: int, height: int) -> float:
     return float(np.clip(np.log2(picture_bits / (width * height)), -8.0, 2.0)) / 4.0
 
 
+def space_to_depth(x: np.ndarray, s: int) -> np.ndarray:
+    """H x W x C -> H/s x W/s x C*s*s, PyTorch's pixel_unshuffle order (channel c*s*s + i*s + j
+    holds sample (s*y + i, s*x + j) of channel c)."""
+    h, w, c = x.shape
+    return x.reshape(h // s, s, w // s, s, c).transpose(0, 2, 4, 1, 3).reshape(h // s, w // s, c * s * s)
+
+
+def depth_to_space(x: np.ndarray, s: int) -> np.ndarray:
+    """The inverse of space_to_depth (PyTorch's pixel_shuffle)."""
+    h, w, cs = x.shape
+    c = cs // (s * s)
+    return x.reshape(h, w, c, s, s).transpose(0, 3, 1, 4, 2).reshape(h * s, w * s, c)
+
+
 def restore_key_picture(network: KeyRestoreNetwork, picture: np.ndarray, picture_bits: int) -> np.ndarray:
-    """The restored key picture (Annex H.12.2, H.12.3): H x W x 3 uint8 coded in
-    ``picture_bits`` bits in, H x W x 3 uint8 out."""
+    """The restored key picture (Annex H.12.2, H.12.3, H.13): H x W x 3 uint8 coded in
+    ``picture_bits`` bits in, H x W x 3 uint8 out. With shuffle s > 1 the picture is first
+    extended to multiples of s by repeating its last row and column (removed again after)."""
     h, w = picture.shape[:2]
-    x = picture.astype(np.float32) / np.float32(255.0)
-    inputs = np.empty((h, w, 4), np.float32)
-    inputs[..., :3] = x
-    inputs[..., 3] = np.float32(rate_input(picture_bits, w, h))
+    s = network.config.shuffle
+    hp, wp = -(-h // s) * s, -(-w // s) * s
+    if (hp, wp) != (h, w):
+        picture_ext = np.pad(picture, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    else:
+        picture_ext = picture
+    x = picture_ext.astype(np.float32) / np.float32(255.0)
+    xs = space_to_depth(x, s) if s > 1 else x
+    inputs = np.empty(xs.shape[:2] + (xs.shape[2] + 1,), np.float32)
+    inputs[..., :-1] = xs
+    inputs[..., -1] = np.float32(rate_input(picture_bits, w, h))
     convs = network.convolutions
     hidden = np.maximum(conv3x3(inputs, *convs[0]), 0.0)
     for i in range(network.config.blocks):
         inner = np.maximum(conv3x3(hidden, *convs[1 + 2 * i]), 0.0)
         hidden += conv3x3(inner, *convs[2 + 2 * i])
-    y = x + conv3x3(hidden, *convs[-1])
-    return np.floor(np.clip(y, 0.0, 1.0) * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+    d = conv3x3(hidden, *convs[-1])
+    y = x + (depth_to_space(d, s) if s > 1 else d)
+    out = np.floor(np.clip(y, 0.0, 1.0) * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+    return out[:h, :w]
