@@ -18,6 +18,7 @@ from tools import train_key_restore  # noqa: E402
     (["train", "--sequences", "NOPE"], "is missing: prepare the sequences"),
     (["train", "--init", "NONE.pt"], "--init .*NONE.pt: not found"),
     (["train", "--shuffle", "2", "--crop", "63"], "--crop 63: not a multiple of --shuffle 2"),
+    (["train", "--texture-weight", "-0.1"], "--texture-weight -0.1: a loss weight must not be negative"),
     (["export", "--checkpoint", "NONE.pt", "--out", "OUT/w.safetensors"], "NONE.pt not found"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:

@@ -338,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", type=Path, required=True)
     e.set_defaults(func=export)
     args = ap.parse_args(argv)
+    for name in ("weight", "texture_weight", "phase_weight"):
+        if getattr(args, name, 0.0) < 0:
+            raise SystemExit(f"--{name.replace('_', '-')} {getattr(args, name)}: a loss weight must not be negative")
     if getattr(args, "crop", 0) % getattr(args, "shuffle", 1):
         raise SystemExit(f"--crop {args.crop}: not a multiple of --shuffle {args.shuffle}")
     for qp in getattr(args, "qps", []) + getattr(args, "val_qps", []):

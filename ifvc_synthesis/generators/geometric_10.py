@@ -7,9 +7,10 @@ planes and the rate plane at half the resolution) and writes its correction back
 blocks, so each convolution covers a quarter of the positions and the network sees twice as far.
 Its training added a texture loss (Gram matrices of VGG16 features over 16 x 16 patches,
 tools/train_key_restore.py --texture-weight) to L1 and the VGG16 feature distance: VVC intra
-smooths hair and skin, and a loss on the samples in place asks only for their local mean back.
-The weights file ifvc_key_restore_2.safetensors ships with the generator; its SHA-256 is
-sh_generator_sha256 (Table 3a). Everything else is ifvc-geometric-9's: the key frame is output as
+smooths hair and skin, and a loss on the samples in place asks only for their local mean back;
+a last stage penalised the fixed 2 x 2 checkerboard that the half-resolution layout had learnt
+(tools/train_key_restore.phase_pattern). The weights file ifvc_key_restore_2.safetensors ships
+with the generator; its SHA-256 is sh_generator_sha256 (Table 3a). Everything else is ifvc-geometric-9's: the key frame is output as
 VVC decodes it, raw key pictures and characters are used as they are. No syntax change
 (docs/results/texture_restore_2026-12-07).
 """
