@@ -24,6 +24,7 @@ job not answered (drain), so no answer it uses comes from the references before.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -41,6 +42,20 @@ from .draw_messages import receive, send
 
 # the tree this module is in: the worker imports the same one, wherever the encoder is run from
 _ROOT = Path(__file__).resolve().parents[1]
+
+
+# A job's or answer's picture (196 KiB at 256 x 256) in one write: through the default 64 KiB
+# pipe the writer waits for the reading thread of the other process, which waits for its GIL.
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """Raises the pipe's buffer to PIPE_BYTES where the system allows it (Linux); else keeps it."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError:                       # above /proc/sys/fs/pipe-max-size: the default stays
+            pass
 
 
 class DrawWorkerError(RuntimeError):
@@ -77,6 +92,8 @@ class _Worker:
     def __init__(self, setup: tuple[Any, ...]) -> None:
         child_in, parent_out = os.pipe()    # (read end, write end)
         parent_in, child_out = os.pipe()
+        for fd in (parent_out, child_out):
+            _widen_pipe(fd)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -24,10 +24,12 @@ is closest to the source.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import warnings
 from collections import deque
-from contextlib import closing
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
@@ -62,7 +64,7 @@ from .correction_grid import CorrectionChooser, resolve_correction
 from .decoder_mirror import DecoderMirror
 from .draw_ahead import DrawAhead, DrawJob
 from .draw_worker import do_job
-from .keyframe_coding import encode_vvc_intra, resolve_keyframe_preset
+from .keyframe_coding import CodedKeyframe, encode_vvc_intra, resolve_keyframe_preset
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
@@ -361,6 +363,8 @@ class Encoder:
         refresh_on = self.refresh_threshold is not None
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
         self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
+        # the first frame and its key-frame picture, being coded while MediaPipe loads (encode)
+        self._first_picture: tuple[np.ndarray, Future[CodedKeyframe]] | None = None
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
         self.quantiser = SemanticQuantiser(self.sh, self.semantic_lambda,
@@ -524,7 +528,11 @@ class Encoder:
         for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
             if m is not None:
                 m.in_background = self.cfg.threads > 1
-        with FaceAnalyzer(tracking=True) as analyzer, MultiFaceMonitor() as faces, closing(ahead):
+        with ExitStack() as stack:
+            stack.enter_context(closing(ahead))
+            frames = self._start_first_picture(frames, stack)
+            analyzer = stack.enter_context(FaceAnalyzer(tracking=True))
+            faces = stack.enter_context(MultiFaceMonitor())
             for idx, rgb in enumerate(frames):
                 if rgb.shape != (self.height, self.width, 3):
                     raise ValueError(f"frame {idx} is {rgb.shape[1]}x{rgb.shape[0]}, expected "
@@ -816,9 +824,31 @@ class Encoder:
         """The VVC QP of a key frame: keyframe_qp for the first, plus refresh_qp_offset for the others."""
         return self.cfg.keyframe_qp if first else min(max(self.cfg.keyframe_qp + self.cfg.refresh_qp_offset, 0), 63)
 
+    def _start_first_picture(self, frames: Iterable[np.ndarray], stack: ExitStack) -> Iterable[np.ndarray]:
+        """Starts VVenC on the first frame, the first key frame unless it shows no face, before
+        MediaPipe loads (about 0.4 s; VVenC at medium about 0.5 s, in its own process): the
+        same call that _code_picture would make later, so the stream is the same. Returns the
+        frames, the first one included."""
+        self._first_picture = None
+        frames = iter(frames)
+        first = next(frames, None)
+        if first is None:
+            return frames
+        if self.sh.sh_keyframe_codec_id != KEYFRAME_CODEC_RAW and first.shape == (self.height, self.width, 3):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="ifvc-first-key")
+            # a picture not used (the first frame shows no face) is not waited for
+            stack.callback(pool.shutdown, wait=False, cancel_futures=True)
+            self._first_picture = first, pool.submit(encode_vvc_intra, first, self.keyframe_qp_of(True),
+                                                     preset=self.keyframe_preset)
+        return itertools.chain([first], frames)
+
     def _code_picture(self, rgb: np.ndarray, first: bool = True) -> tuple[bytes, np.ndarray]:
         if self.sh.sh_keyframe_codec_id == KEYFRAME_CODEC_RAW:
             return frame_to_rgb_planar(rgb), rgb
-        coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first),
-                                 preset=self.keyframe_preset if first else self.later_keyframe_preset)
+        early, self._first_picture = self._first_picture, None
+        if first and early is not None and early[0] is rgb:
+            coded = early[1].result()           # started by _start_first_picture
+        else:
+            coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first),
+                                     preset=self.keyframe_preset if first else self.later_keyframe_preset)
         return coded.payload, coded.decoded
