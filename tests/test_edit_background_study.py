@@ -57,3 +57,26 @@ def test_person_region_covers_every_pixel_the_edit_changes_outside_the_key_mask(
         assert outside.sum() > 1000
         diff = np.abs(gen.synthesize(edited).astype(int) - gen.synthesize(frame).astype(int)).max(axis=2)
         assert diff[outside].max() == 0, name
+
+
+def test_the_studies_hand_the_key_frame_over_as_the_decoder_does() -> None:
+    """tools.generator_compare.first_key_frame and hand_over_key (the edit studies' key frame):
+    ifvc-geometric-10 then draws each frame of its conformance stream (no correction elements)
+    exactly as the decoder does, from the key picture restored for its coded size; handed over
+    without the coded size (as generator_compare's edit study did before), it draws another
+    picture."""
+    from pathlib import Path
+
+    from ref_decoder.decoder import Decoder
+    from tools.generator_compare import first_key_frame, hand_over_key
+    data = (Path(__file__).resolve().parents[1] / "conformance" / "streams"
+            / "face_head_move_geometric10_cabac.ifvc").read_bytes()
+    frames = list(Decoder().decode(data))
+    payload, version, count, bits = first_key_frame(data)
+    assert count == 1 and bits == 8 * 528
+    handed, unrestored = get_generator("ifvc-geometric-10"), get_generator("ifvc-geometric-10")
+    hand_over_key(handed, frames[0].rgb, frames[0].values, payload, version, bits)
+    unrestored.set_keyframe(frames[0].rgb, frames[0].values, payload, version)
+    for f in frames[1::6]:
+        assert np.array_equal(handed.synthesize(f.values), f.rgb)
+    assert not np.array_equal(unrestored.synthesize(frames[6].values), frames[6].rgb)

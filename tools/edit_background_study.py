@@ -64,7 +64,7 @@ import numpy as np
 
 from bitstream.raw_video import read_rgb444
 
-from .generator_compare import coded_sequences
+from .generator_compare import coded_sequences, first_key_frame, hand_over_key
 
 SPLIT_FILE = Path(__file__).resolve().parent / "test_split.json"
 GENERATORS = ("ifvc-geometric-2", "ifvc-geometric-3")
@@ -96,27 +96,6 @@ def person_region(gen, values: np.ndarray) -> np.ndarray:  # type: ignore[no-unt
     return region
 
 
-def _geometry_of(data: bytes) -> tuple[bytes, int, int, int | None]:
-    """(kf_geometry_payload, kf_geometry_version, number of key frames, the first key picture's
-    coded size in bits or None when it is raw: Reference.picture_bits) of the stream."""
-    from bitstream.stream import ParsedKeyframe, StreamParser
-    from ifvc_synthesis.generators import coded_picture_bits
-    kfs = [u for u in StreamParser().parse(data) if isinstance(u, ParsedKeyframe)]
-    if not kfs:
-        raise ValueError("no key frame in the stream")
-    kf = kfs[0].kf
-    bits = coded_picture_bits(kf.kf_codec_id, kf.kf_picture_payload)
-    return bytes(kf.kf_geometry_payload), int(kf.kf_geometry_version), len(kfs), bits
-
-
-def _set_key(gen: object, rgb: np.ndarray, values: np.ndarray, payload: bytes, version: int,
-             bits: int | None) -> None:
-    """The key frame handed over as the decoder does (use_references), with its coded size, so
-    that a generator that reads it (ifvc-geometric-9, Annex H.12) draws what the decoder draws."""
-    from ifvc_synthesis.generators import Reference, use_references
-    use_references(gen, [Reference(0, rgb, values, payload, version, picture_bits=bits)])
-
-
 class FaceCentre:
     """Centre of the encoder analysis' face landmarks (static mode: each picture alone)."""
 
@@ -136,7 +115,7 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
     from ref_decoder.decoder import Decoder
     from ref_decoder.edits import EditApplier, parse_edit
     rows, quality = [], []
-    payload, version, n_key, bits = _geometry_of(data)
+    payload, version, n_key, bits = first_key_frame(data)
     for g in generators:
         decoded = list(Decoder(generator=get_generator(g)).decode(data))
         unedited = np.stack([f.rgb for f in decoded])
@@ -145,10 +124,10 @@ def study_clip(name: str, data: bytes, source: np.ndarray, generators: tuple[str
                             **{k: float(np.mean(v)) for k, v in q.items()}))
         values = [np.asarray(f.values) for f in decoded]
         gen = get_generator(g)
-        _set_key(gen, decoded[0].rgb, values[0], payload, version, bits)
+        hand_over_key(gen, decoded[0].rgb, values[0], payload, version, bits)
         key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_layer.astype(bool)
         lifted = get_generator(g)
-        _set_key(lifted, lift(decoded[0].rgb), values[0], payload, version, bits)
+        hand_over_key(lifted, lift(decoded[0].rgb), values[0], payload, version, bits)
         frames = list(range(1, len(values), every))
         if strip_frame < len(values) and strip_frame not in frames:
             frames.append(strip_frame)
@@ -305,8 +284,8 @@ def regions(args: argparse.Namespace) -> int:
     data = args.stream.read_bytes()
     decoded = list(Decoder(generator=get_generator(args.generator)).decode(data))
     gen = get_generator(args.generator)
-    payload, version, _, bits = _geometry_of(data)
-    _set_key(gen, decoded[0].rgb, decoded[0].values, payload, version, bits)
+    payload, version, _, bits = first_key_frame(data)
+    hand_over_key(gen, decoded[0].rgb, decoded[0].values, payload, version, bits)
     key_mask = (gen.newest if hasattr(gen, "newest") else gen).person_layer > 0
     applier = EditApplier([parse_edit(args.edit)], warn=lambda _msg: None)
     rows = []

@@ -39,7 +39,7 @@ import numpy as np
 from bitstream.raw_video import read_rgb444
 from conformance.metrics.psnr import psnr_from_mse
 from ifvc_synthesis.generators.mesh_features import EYE_FILL_START     # where geometric-3 starts its lids
-from tools.generator_compare import SPLIT_FILE, _geometry_of, add_clip_study_arguments, coded_sequences
+from tools.generator_compare import SPLIT_FILE, add_clip_study_arguments, coded_sequences, first_key_frame
 from tools.generator_strips import write_strip
 
 MOUTH_OPENING_CM = 0.3        # inner-lip gap beyond the key frame's (Annex B measure, cm)
@@ -113,7 +113,8 @@ def study_clip(name: str, source: np.ndarray, data: bytes, gens: dict[str, objec
         values = [np.asarray(f.values) for f in frames]         # the same for every generator
     n = min(len(source), len(values))
     geo = MeshGenerator()                                     # the target geometry of every frame
-    geo.set_keyframe(next(iter(decoded.values()))[0], values[0], *_geometry_of(data))
+    payload, version, _, _ = first_key_frame(data)           # geometry only: no key picture restored
+    geo.set_keyframe(next(iter(decoded.values()))[0], values[0], payload, version)
     h, w = source.shape[1:3]
     pick: dict[str, tuple[float, int]] = {}
     regions: dict[int, tuple[np.ndarray, np.ndarray]] = {}     # (eyes, mouth) of the picked frames

@@ -138,10 +138,11 @@ def edit_study(data: bytes, generators: tuple[str, ...] = PLAIN) -> list[dict]:
     values = [f.values for f in decoded]
     key_mask = ref_gen.person_mask.astype(bool)
     frames = range(1, len(values), 10)
+    payload, version, _, bits = first_key_frame(data)
     gens = {}
     for g in generators:
         gen = get_generator(g)
-        gen.set_keyframe(key_rgb, key_values, *_geometry_of(data))
+        hand_over_key(gen, key_rgb, key_values, payload, version, bits)
         gens[g] = gen
     plain = {g: {i: gens[g].synthesize(values[i]) for i in frames} for g in gens}
     rows = []
@@ -177,13 +178,25 @@ def edit_study(data: bytes, generators: tuple[str, ...] = PLAIN) -> list[dict]:
     return rows
 
 
-def _geometry_of(data: bytes) -> tuple[bytes, int]:
-    """(kf_geometry_payload, kf_geometry_version) of the stream's first key frame."""
+def first_key_frame(data: bytes) -> tuple[bytes, int, int, int | None]:
+    """(kf_geometry_payload, kf_geometry_version, number of key frames, the first key picture's
+    coded size in bits or None when it is raw: Reference.picture_bits) of the stream."""
     from bitstream.stream import ParsedKeyframe, StreamParser
-    for unit in StreamParser().parse(data):
-        if isinstance(unit, ParsedKeyframe):
-            return bytes(unit.kf.kf_geometry_payload), int(unit.kf.kf_geometry_version)
-    raise ValueError("no key frame in the stream")
+    from ifvc_synthesis.generators import coded_picture_bits
+    kfs = [u for u in StreamParser().parse(data) if isinstance(u, ParsedKeyframe)]
+    if not kfs:
+        raise ValueError("no key frame in the stream")
+    kf = kfs[0].kf
+    bits = coded_picture_bits(kf.kf_codec_id, kf.kf_picture_payload)
+    return bytes(kf.kf_geometry_payload), int(kf.kf_geometry_version), len(kfs), bits
+
+
+def hand_over_key(gen: object, rgb: np.ndarray, values: np.ndarray, payload: bytes, version: int,
+             bits: int | None) -> None:
+    """The key frame handed over as the decoder does (use_references), with its coded size, so
+    that a generator that reads it (ifvc-geometric-9, Annex H.12) draws what the decoder draws."""
+    from ifvc_synthesis.generators import Reference, use_references
+    use_references(gen, [Reference(0, rgb, values, payload, version, picture_bits=bits)])
 
 
 def main(argv: list[str] | None = None) -> int:
