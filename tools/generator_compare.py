@@ -60,8 +60,8 @@ _SEGMENTER = None
 def selfie_mask(rgb: np.ndarray) -> np.ndarray:
     global _SEGMENTER
     if _SEGMENTER is None:
-        import mediapipe as mp
-        _SEGMENTER = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        from mediapipe.python.solutions import selfie_segmentation
+        _SEGMENTER = selfie_segmentation.SelfieSegmentation(model_selection=0)
     return (_SEGMENTER.process(np.ascontiguousarray(rgb)).segmentation_mask >= 0.5).astype(np.uint8)
 
 

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--out", type=Path, help="Markdown report to write")
     args = ap.parse_args(argv)
-    import mediapipe as mp
+    from mediapipe.python.solutions import selfie_segmentation
 
     from bitstream.geometry_payload import GEOMETRY_VERSION_V1, decode
     from ifvc_synthesis.generators.person_mask import derive_person_mask
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     split = json.loads(SPLIT_FILE.read_text())
     names = [n for s in args.split for n in split[s]]
     rows = []
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
+    with selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
         for name in names:
             path = args.sequences / f"{name}_256x256_25_8bit_444.rgb"
             if not path.is_file():

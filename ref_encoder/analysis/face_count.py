@@ -17,6 +17,7 @@ from collections import deque
 import numpy as np
 
 from .landmarks import WARM_UP_CALLS
+from .mediapipe_import import solution
 from .native_log_filter import filtered_native_stderr
 
 STRIDE = 4
@@ -27,7 +28,7 @@ class FaceCounter:
 
     def __init__(self, min_detection_confidence: float = 0.5) -> None:
         with filtered_native_stderr():
-            from mediapipe.python.solutions import face_detection  # heavy import, only when used
+            face_detection = solution("face_detection")   # heavy import, only when used
 
             self._detector = face_detection.FaceDetection(
                 model_selection=0, min_detection_confidence=min_detection_confidence)

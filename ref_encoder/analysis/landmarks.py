@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mediapipe_import import solution
 from .native_log_filter import filtered_native_stderr
 
 NUM_LANDMARKS = 478
@@ -25,7 +26,7 @@ class LandmarkDetector:
     def __init__(self, static_image_mode: bool = False, max_num_faces: int = 1,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5) -> None:
         with filtered_native_stderr():
-            from mediapipe.python.solutions import face_mesh  # heavy import, only when used
+            face_mesh = solution("face_mesh")   # heavy import, only when used
 
             self._mesh = face_mesh.FaceMesh(
                 static_image_mode=static_image_mode, max_num_faces=max_num_faces, refine_landmarks=True,
