@@ -363,7 +363,7 @@ class Encoder:
         refresh_on = self.refresh_threshold is not None
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
         self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
-        # the first frame and its key-frame picture, being coded while MediaPipe loads (encode)
+        # the first frame and its key-frame picture, coded while MediaPipe is set up (encode)
         self._first_picture: tuple[np.ndarray, Future[CodedKeyframe]] | None = None
         self._set_semantic_periods(config)
         self.semantic_lambda = resolve_lambda(config.semantic_lambda, config.keyframe_qp)
@@ -826,9 +826,9 @@ class Encoder:
 
     def _start_first_picture(self, frames: Iterable[np.ndarray], stack: ExitStack) -> Iterable[np.ndarray]:
         """Starts VVenC on the first frame, the first key frame unless it shows no face, before
-        MediaPipe loads (about 0.4 s; VVenC at medium about 0.5 s, in its own process): the
-        same call that _code_picture would make later, so the stream is the same. Returns the
-        frames, the first one included."""
+        MediaPipe is set up and the frame analysed (VVenC at medium takes about 0.5 s, in its own
+        process, while the encoder's thread does both): the same call that _code_picture would
+        make later, so the stream is the same. Returns the frames, the first one included."""
         self._first_picture = None
         frames = iter(frames)
         first = next(frames, None)

@@ -192,9 +192,10 @@ def first_key_frame(data: bytes) -> tuple[bytes, int, int, int | None]:
 
 
 def hand_over_key(gen: object, rgb: np.ndarray, values: np.ndarray, payload: bytes, version: int,
-             bits: int | None) -> None:
+                  bits: int | None) -> None:
     """The key frame handed over as the decoder does (use_references), with its coded size, so
-    that a generator that reads it (ifvc-geometric-9, Annex H.12) draws what the decoder draws."""
+    that a generator that reads it (ifvc-geometric-9 and -10, Annex H.12, H.13) draws what the
+    decoder draws."""
     from ifvc_synthesis.generators import Reference, use_references
     use_references(gen, [Reference(0, rgb, values, payload, version, picture_bits=bits)])
 
