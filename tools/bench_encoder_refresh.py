@@ -20,7 +20,8 @@ the cost of the check alone.
 --refresh-picture (what the check judges: the generator's picture, or the one the correction
 stage shows), and so does --threads (the encoder's; the stream is the same for every count);
 --pose-fit as the encoder's option.
-The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on.
+The target (issue 14): at least 15 frames/s at 256x256 on 2 cores with refresh on; tools/bench_encoder_command
+times the whole command, start-up included.
 """
 from __future__ import annotations
 
