@@ -3,21 +3,21 @@
 layout and file, its agreement with PyTorch, its thread invariance, and the conformance stream."""
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from bitstream.generator_registry import GENERATOR_BY_ID, GENERATOR_BY_NAME
-from ifvc_synthesis.generators import ChinMaskMeshGenerator, Reference, get_generator, use_references
+from bitstream.generator_registry import GENERATOR_BY_NAME
+from ifvc_synthesis.generators import ChinMaskMeshGenerator, Reference, use_references
 from ifvc_synthesis.generators.geometric_9 import RestoredKeyMeshGenerator
 from ifvc_synthesis.generators.geometric_10 import WEIGHTS, TextureRestoredKeyMeshGenerator
 from ifvc_synthesis.generators.key_restore import (KeyRestoreConfig, KeyRestoreWeightsError, build_network,
                                                    depth_to_space, load_network, network_from_tensors,
                                                    restore_key_picture, space_to_depth)
 from tests.test_flow_generator import SUITE, check_suite_stream_on_1_and_2_threads
-from tests.test_geometric_9_generator import check_numpy_matches_pytorch, check_same_bytes_on_1_and_2_blas_threads
+from tests.test_geometric_9_generator import (check_numpy_matches_pytorch, check_registered,
+                                              check_same_bytes_on_1_and_2_blas_threads)
 from tests.test_layered_generator import key_values, textured_picture
 from tests.test_mesh_generator import I
 
@@ -27,12 +27,7 @@ PINNED = GENERATOR_BY_NAME["ifvc-geometric-10"].weights_sha256.hex()
 
 
 def test_registered_as_id_15_with_its_weights_file() -> None:
-    gen = get_generator("ifvc-geometric-10")
-    assert isinstance(gen, TextureRestoredKeyMeshGenerator) and gen.name == "ifvc-geometric-10"
-    reg = GENERATOR_BY_NAME["ifvc-geometric-10"]
-    assert reg.generator_id == 15 and GENERATOR_BY_ID[15] is reg
-    assert reg.clause == "Annex H.13" and reg.background_plate
-    assert reg.weights_sha256 == hashlib.sha256(WEIGHTS.read_bytes()).digest() == gen.weights_sha256
+    reg = check_registered("ifvc-geometric-10", TextureRestoredKeyMeshGenerator, 15, "Annex H.13", WEIGHTS)
     assert reg.weights_sha256 != GENERATOR_BY_NAME["ifvc-geometric-9"].weights_sha256
 
 

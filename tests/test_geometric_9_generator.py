@@ -32,14 +32,21 @@ def numpy_network(net: object, config: KeyRestoreConfig):  # type: ignore[no-unt
     return network_from_tensors(config, {k: v.detach().numpy() for k, v in net.state_dict().items()})
 
 
+def check_registered(name: str, cls: type, generator_id: int, clause: str, weights: Path):  # type: ignore[no-untyped-def]
+    """The generator's Table 3a row: its class and name, id, clause, background plate, and the
+    SHA-256 of its shipped weights file (the generator's too); returns the row."""
+    gen = get_generator(name)
+    assert isinstance(gen, cls) and gen.name == name
+    reg = GENERATOR_BY_NAME[name]
+    assert reg.generator_id == generator_id and GENERATOR_BY_ID[generator_id] is reg
+    assert reg.clause == clause and reg.background_plate
+    assert reg.weights_sha256 == hashlib.sha256(weights.read_bytes()).digest() == gen.weights_sha256
+    return reg
+
+
 def test_registered_as_id_14_with_its_weights_file() -> None:
-    gen = get_generator("ifvc-geometric-9")
-    assert isinstance(gen, RestoredKeyMeshGenerator) and gen.name == "ifvc-geometric-9"
-    reg = GENERATOR_BY_NAME["ifvc-geometric-9"]
-    assert reg.generator_id == 14 and GENERATOR_BY_ID[14] is reg
-    assert reg.clause == "Annex H.12" and reg.background_plate
+    reg = check_registered("ifvc-geometric-9", RestoredKeyMeshGenerator, 14, "Annex H.12", WEIGHTS)
     assert reg.weights_sha256 != NO_WEIGHTS_SHA256 == ChinMaskMeshGenerator.weights_sha256
-    assert reg.weights_sha256 == hashlib.sha256(WEIGHTS.read_bytes()).digest() == gen.weights_sha256
 
 
 def test_a_weights_file_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
