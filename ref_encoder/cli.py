@@ -29,8 +29,8 @@ from ifvc_common.paths import check_outputs  # noqa: E402
 
 from .adaptive_refresh import (AUTO_CHECK_EVERY, AUTO_REFERENCE_QP, AUTO_THRESHOLD_DB,  # noqa: E402
                                AUTO_THRESHOLD_MAX_DB, AUTO_THRESHOLD_SLOPE, FAILED_BLOCK, FAILED_BLOCK_DB,
-                               REFRESH_PICTURES, TEETH_AUTO_MAX_QP, resolve_check_every, resolve_failed,
-                               resolve_invented, resolve_refresh)
+                               INVENTED_AUTO_MAX_QP, INVENTED_AUTO_PCT, REFRESH_PICTURES, TEETH_AUTO_MAX_QP,
+                               resolve_check_every, resolve_failed, resolve_invented, resolve_refresh)
 from .analysis import NoFaceError  # noqa: E402
 from .correction_grid import CORRECTION_AUTO_MAX_QP  # noqa: E402
 from .draw_ahead import DrawWorkerError  # noqa: E402
@@ -118,7 +118,7 @@ def _checked_by(resolve: Callable[[str], object]) -> Callable[[str], str]:
 
 
 _refresh = _checked_by(lambda text: resolve_refresh(text, 32))   # off, auto or dB (0 < T < 100)
-_refresh_invented = _checked_by(resolve_invented)                # off or a percentage (0 < P <= 100)
+_refresh_invented = _checked_by(resolve_invented)                # off, auto or a percentage (0 < P <= 100)
 _refresh_failed = _checked_by(resolve_failed)                    # off or a percentage (0 < P <= 100)
 
 
@@ -224,12 +224,13 @@ def build_parser() -> CommandParser:
                          f"({AUTO_THRESHOLD_DB:g} dB at QP {AUTO_REFERENCE_QP}, {AUTO_THRESHOLD_SLOPE:g} dB less per QP step, "
                          f"at most {AUTO_THRESHOLD_MAX_DB:g} dB), "
                          "a number sets it in dB")
-    ap.add_argument("--refresh-invented", type=_refresh_invented, default="off", metavar="off|PCT",
-                    help="with --refresh and a generator with a person layer (ifvc-geometric-3 to -5), also "
+    ap.add_argument("--refresh-invented", type=_refresh_invented, default="off", metavar="off|auto|PCT",
+                    help="with --refresh and a generator with a person layer (ifvc-geometric-3 and later), also "
                          "insert a key frame where more than PCT %% of the synthesised picture is drawn from "
                          "beyond the key picture's edges (a camera tilt that shows the shirt below a key frame "
-                         "that ends at the neck). A quality floor, not a rate saving: off by default "
-                         "(docs/results/refresh_measures_2026-12-05)")
+                         f"that ends at the neck); auto: {INVENTED_AUTO_PCT:g} %% at --qp {INVENTED_AUTO_MAX_QP} "
+                         "or below, off above. A quality floor, not a rate saving: off by default "
+                         "(docs/results/refresh_measures_2026-12-05, docs/results/invented_auto_2026-12-07)")
     ap.add_argument("--refresh-failed", type=_refresh_failed, default="off", metavar="off|PCT",
                     help=f"with --refresh, also insert a key frame where more than PCT %% of the synthesised "
                          f"picture is in {FAILED_BLOCK}x{FAILED_BLOCK} blocks below {FAILED_BLOCK_DB:g} dB PSNR "

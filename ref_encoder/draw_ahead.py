@@ -63,17 +63,18 @@ class DrawWorkerError(RuntimeError):
 
 
 class DrawJob:
-    """A job asked of a worker ("draw": the answer is the picture and the correction fitted on
-    it or None; "fit": the fitted values and the fit's PoseFitStats), and its answer once known:
-    the worker's (future), or made on the encoder's thread (answer)."""
+    """A job asked of a worker ("draw": the answer is the picture, the correction fitted on it
+    or None and its invented share or None; "fit": the fitted values and the fit's
+    PoseFitStats), and its answer once known: the worker's (future), or made on the encoder's
+    thread (answer)."""
 
     def __init__(self, worker: "_Worker", job: int, kind: str, values: np.ndarray,
                  source: np.ndarray | None) -> None:
         self._worker, self.job = worker, job
         self.kind, self.values, self.source = kind, values, source
-        self.future: Future[tuple[Any, Any]] = Future()
+        self.future: Future[tuple[Any, ...]] = Future()
         self.started = threading.Event()      # the worker has begun it
-        self.answer: tuple[Any, Any] | None = None
+        self.answer: tuple[Any, ...] | None = None
 
     def cancel(self) -> bool:
         """Drops the job: a worker that has not begun it skips it; its answer is ignored."""
@@ -160,7 +161,7 @@ class _Worker:
                     if kind == "start":
                         job.started.set()
                     elif kind == "done":
-                        job.future.set_result((rest[0], rest[1]))
+                        job.future.set_result(tuple(rest))
                     else:
                         job.future.set_exception(DrawWorkerError(f"the drawing process failed: {rest[0]}"))
                 except InvalidStateError:     # cancelled meanwhile
@@ -206,15 +207,17 @@ class DrawAhead:
     generator ("": no pictures are asked for); max_ref_frames: the level's reference store size;
     sh and keyframe_qp: the stream's, for fitting the correction (CorrectionChooser.propose) on
     each picture whose source is given (sh None: none is fitted); fit: (the stream's generator
-    name, the fitted elements' level sizes) as PoseFit takes them, or None (no pose fit)."""
+    name, the fitted elements' level sizes) as PoseFit takes them, or None (no pose fit);
+    invented: each picture comes with its invented share (the adaptive refresh measures it)."""
 
-    def __init__(self, workers: int, local: Callable[[str, np.ndarray, np.ndarray | None], tuple[Any, Any]],
+    def __init__(self, workers: int, local: Callable[[str, np.ndarray, np.ndarray | None], tuple[Any, ...]],
                  generator_name: str = "", max_ref_frames: int = 1, sh: SequenceHeader | None = None,
-                 keyframe_qp: int = 0, fit: tuple[str, dict[int, float]] | None = None) -> None:
+                 keyframe_qp: int = 0, fit: tuple[str, dict[int, float]] | None = None,
+                 invented: bool = False) -> None:
         if workers < 0:
             raise ValueError(f"worker count must be at least 0, got {workers}")
         self._local = local
-        setup = ("setup", generator_name, max_ref_frames, sh, keyframe_qp, fit)
+        setup = ("setup", generator_name, max_ref_frames, sh, keyframe_qp, fit, invented)
         self._workers: list[_Worker] = []
         try:
             for _ in range(workers):
@@ -254,7 +257,7 @@ class DrawAhead:
         """Asks for the pose fit of a frame (PoseFit.fit of its analysed values and source)."""
         return self._submit("fit", values, source)
 
-    def take(self, job: DrawJob) -> tuple[Any, Any]:
+    def take(self, job: DrawJob) -> tuple[Any, ...]:
         """The job's answer. A job no worker has begun is done here (local); while a worker
         works on this one, this thread does the newest job that no worker has begun, so that
         the encoder's thread never waits while there is work it could do. A worker's error is

@@ -8,11 +8,11 @@ Run by draw_ahead.py as ``python -m ref_encoder.draw_worker IN_FD OUT_FD``: it r
 from IN_FD and writes its answers to OUT_FD (framed by draw_messages.py); it stops at a "stop"
 message or when IN_FD closes (the encoder ended, however it ended). Messages in:
 ("setup", generator_name or "", max_ref_frames, sequence_header or None, keyframe_qp,
-(stream's generator_name, fit steps) or None), once, first; ("key", Reference) a new key frame
-of the decoder's store (its eviction, spec A.5); ("draw", job, values, source or None);
-("fit", job, analysed values, source); ("cancel", job); ("stop",). Messages out: ("start", job);
-("done", job, picture, fitted or None) or ("done", job, fitted values, PoseFitStats of the fit);
-("error", job, text).
+(stream's generator_name, fit steps) or None, whether pictures come with their invented share),
+once, first; ("key", Reference) a new key frame of the decoder's store (its eviction, spec A.5);
+("draw", job, values, source or None); ("fit", job, analysed values, source); ("cancel", job);
+("stop",). Messages out: ("start", job); ("done", job, picture, fitted or None, invented share
+or None) or ("done", job, fitted values, PoseFitStats of the fit); ("error", job, text).
 
 Order: a key frame first (the encoder cancels every job asked before it), then the pose fits
 (a unit's levels wait for them), then the pictures, each kind in the order asked. It runs
@@ -31,20 +31,29 @@ from .draw_messages import receive, send
 from .pose_fit import PoseFitStats
 
 
-def do_job(kind: str, values: Any, source: Any, *, mirror: Any, chooser: Any, fitter: Any) -> tuple[Any, Any]:
+def do_job(kind: str, values: Any, source: Any, *, mirror: Any, chooser: Any, fitter: Any,
+           invented: bool = False) -> tuple[Any, ...]:
     """A job's result, in a worker or on the encoder's thread (DrawAhead.take), with a
-    DecoderMirror, CorrectionChooser and PoseFit: "draw", the picture of the values and, if
-    source is given and there is a chooser, the correction fitted on it (else None); "fit",
-    the values fitted to source and that fit's PoseFitStats alone (the fitter's own stats are
-    left as they were, so that whoever takes the answer counts it once)."""
+    DecoderMirror, CorrectionChooser and PoseFit: "draw", the picture of the values, the
+    correction fitted on it if source is given and there is a chooser (else None), and, with
+    invented, the picture's invented share (adaptive_refresh.invented_share, of the field that
+    drew the same picture; else None); "fit", the values fitted to source and that fit's
+    PoseFitStats alone (the fitter's own stats are left as they were, so that whoever takes the
+    answer counts it once)."""
     if kind == "fit":
         own, fitter.stats = fitter.stats, PoseFitStats()
         try:
             return fitter.fit(values, source), fitter.stats
         finally:
             fitter.stats = own
-    picture = mirror.generator.synthesize(values)
-    return picture, (chooser.propose(source, picture) if chooser is not None and source is not None else None)
+    share = None
+    if invented:
+        from .adaptive_refresh import invented_share
+        picture, map_x, map_y, layers, _ = mirror.generator.synthesize_with_layers(values)
+        share = invented_share(map_x, map_y, layers.person_alpha)
+    else:
+        picture = mirror.generator.synthesize(values)
+    return picture, (chooser.propose(source, picture) if chooser is not None and source is not None else None), share
 
 
 def serve(inp: Any, out: Any) -> None:
@@ -57,7 +66,7 @@ def serve(inp: Any, out: Any) -> None:
     from .decoder_mirror import DecoderMirror
     from .pose_fit import PoseFit
 
-    _, generator_name, max_refs, sh, keyframe_qp, fit = receive(inp)
+    _, generator_name, max_refs, sh, keyframe_qp, fit, invented = receive(inp)
     mirror = DecoderMirror(generator_name, max_refs, "--threads") if generator_name else None
     chooser = CorrectionChooser(sh, keyframe_qp) if sh is not None else None
     fitter = PoseFit(fit[0], max_refs, fit[1]) if fit is not None else None
@@ -112,7 +121,8 @@ def serve(inp: Any, out: Any) -> None:
             return ("error", job, broken)
         send(out, ("start", job))
         try:
-            return ("done", job) + do_job(kind, values, source, mirror=mirror, chooser=chooser, fitter=fitter)
+            return ("done", job) + do_job(kind, values, source, mirror=mirror, chooser=chooser, fitter=fitter,
+                                          invented=invented)
         except Exception as exc:
             return ("error", job, f"{type(exc).__name__}: {exc}")
 

@@ -120,7 +120,8 @@ class EncoderConfig:
                                              # or a face-region PSNR threshold in dB (adaptive_refresh.py)
     refresh_invented: str | float = "off"    # with refresh, also a key frame where more than this share
                                              # (percent) of the picture is drawn from beyond the key
-                                             # picture's edges: "off" or a percentage (resolve_invented)
+                                             # picture's edges: "off", a percentage or "auto" (3 % at
+                                             # keyframe_qp <= 32, off above; resolve_invented)
     refresh_failed: str | float = "off"      # with refresh, also a key frame where more than this share
                                              # (percent) of the picture is in blocks that show other
                                              # content: "off" or a percentage (resolve_failed)
@@ -193,6 +194,8 @@ class _Waiting:
     judged: tuple[tuple[list[int], list[int] | None], bool] | None = None  # ((levels, previous
                                               # frame's levels with correction), fell short)
     drawn: tuple[list[int], np.ndarray] | None = None    # (levels, the generator's picture of them)
+    invented: tuple[list[int], float] | None = None      # (levels, their picture's invented share,
+                                              # where a worker measured it with the picture)
     proposal: tuple[list[int], list[tuple[int, int]]] | None = None   # (levels, the correction fitted on
                                               # their picture: CorrectionChooser.propose)
     ahead: tuple[list[int], DrawJob] | None = None  # (levels, the worker drawing them: draw_ahead.py)
@@ -357,7 +360,7 @@ class Encoder:
             self.geometry_version = config.geometry_version
         self.refresh_threshold = resolve_refresh(config.refresh, config.keyframe_qp)
         self.refresh_check_every = resolve_check_every(config.refresh_check_every, config.generator_name)
-        self.refresh_invented = resolve_invented(config.refresh_invented)
+        self.refresh_invented = resolve_invented(config.refresh_invented, config.keyframe_qp)
         self.refresh_failed = resolve_failed(config.refresh_failed)
         self.refresh_teeth = resolve_teeth(config.refresh_teeth, config.keyframe_qp)
         refresh_on = self.refresh_threshold is not None
@@ -519,12 +522,14 @@ class Encoder:
                                               "--correction-grid")
         run: _Run | None = None
         # the encoder's thread and threads - 1 worker processes drawing and fitting (draw_ahead.py)
+        # the pictures drawn for a refresh that measures the invented share come with it
+        invented = refresh is not None and refresh.invented_limit is not None
         ahead = DrawAhead(self.cfg.threads - 1 if mirror is not None or fitter is not None else 0,
-                          partial(do_job, mirror=mirror, chooser=correction, fitter=fitter),
+                          partial(do_job, mirror=mirror, chooser=correction, fitter=fitter, invented=invented),
                           self.cfg.generator_name if mirror is not None else "",
                           max_ref_frames(self.sh.sh_level_idc), self.sh if correction is not None else None,
                           self.cfg.keyframe_qp,
-                          (self.cfg.generator_name, self._fit_steps()) if fitter is not None else None)
+                          (self.cfg.generator_name, self._fit_steps()) if fitter is not None else None, invented)
         for m in (refresh, fitter, mirror):       # new references set up while the next frames are read
             if m is not None:
                 m.in_background = self.cfg.threads > 1
@@ -667,8 +672,7 @@ class Encoder:
         refresh, first = run.refresh, run.writer.next_frame_idx
         for i, (w, lv) in enumerate(zip(waiting, levels)):
             checked = refresh is not None and refresh.due_for_check(first + i, run.last_key)
-            # a check that measures the invented share draws its picture itself, with the field
-            if (checked and refresh.invented_limit is not None) or (not checked and run.correction is None):  # type: ignore[union-attr]
+            if not checked and run.correction is None:
                 continue
             if (w.drawn is not None and w.drawn[0] == lv) or (w.ahead is not None and w.ahead[0] == lv):
                 continue
@@ -687,8 +691,9 @@ class Encoder:
             return
         job, w.ahead = w.ahead[1], None
         assert run.ahead is not None
-        picture, fitted = run.ahead.take(job)
+        picture, fitted, invented = run.ahead.take(job)
         w.drawn = (list(lv), picture)
+        w.invented = None if invented is None else (list(lv), invented)
         if fitted is not None:
             w.proposal = (list(lv), fitted)
 
@@ -760,7 +765,9 @@ class Encoder:
                 correct = None if previous is None else partial(self._shown, run, w, lv, previous)
                 self._collect(run, w, lv)
                 drawn = w.drawn[1] if w.drawn is not None and w.drawn[0] == lv else None
-                short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct, drawn)
+                invented = w.invented[1] if w.invented is not None and w.invented[0] == lv else None
+                short = run.refresh.falls_short(first + i, w.frame.rgb, w.frame.landmarks, rec, correct, drawn,
+                                                invented)
                 w.judged = (key, short)
                 if run.refresh.last_picture is not None:
                     w.drawn = (list(lv), run.refresh.last_picture)

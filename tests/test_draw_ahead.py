@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,9 @@ def test_a_workers_picture_and_pose_fit_are_the_encoders_own() -> None:
     try:
         ahead.add_keyframe(ref)
         drawn, fitted = ahead.draw(values), ahead.fit(values, source)
-        picture, proposal = drawn.future.result(60)
+        picture, proposal, share = drawn.future.result(60)
         assert proposal is None           # no sequence header given: no correction fitted
+        assert share is None              # not asked for
         assert np.array_equal(picture, mirror.generator.synthesize(values))
         fit_values, stats = fitted.future.result(60)
         assert np.array_equal(fit_values, fitter.fit(values, source))
@@ -73,6 +75,32 @@ def test_a_workers_picture_and_pose_fit_are_the_encoders_own() -> None:
         here_values, here_stats = do_job("fit", values, source, mirror=None, chooser=None, fitter=fitter)
         assert np.array_equal(here_values, fit_values) and fitter.stats == before
         assert replace(here_stats, seconds=0.0) == replace(stats, seconds=0.0)
+    finally:
+        ahead.close()
+
+
+def test_a_worker_measures_the_invented_share_of_the_picture_it_draws() -> None:
+    """invented=True: each picture comes with the invented share of the field that drew it
+    (adaptive_refresh.invented_share), the same from the worker as from this thread."""
+    from ref_encoder.adaptive_refresh import invented_share
+    from ref_encoder.draw_worker import do_job
+    ref, values = _reference_and_values()
+    mirror, _, _ = _here("ifvc-geometric-3")
+    mirror.add_keyframe(ref)
+    # the head moved down by 0.3 of the picture: its top rows come from above the key picture
+    moved = values.copy()
+    moved[4] += 0.3
+    local = partial(do_job, mirror=mirror, chooser=None, fitter=None, invented=True)
+    ahead = DrawAhead(1, local, "ifvc-geometric-3", 2, invented=True)
+    try:
+        ahead.add_keyframe(ref)
+        for v in (values, moved):
+            picture, proposal, share = ahead.draw(v).future.result(60)
+            expected, map_x, map_y, layers, _ = mirror.generator.synthesize_with_layers(v)
+            assert np.array_equal(picture, expected) and proposal is None
+            assert share == invented_share(map_x, map_y, layers.person_alpha)
+            assert local("draw", v, None)[2] == share
+        assert share > 0.0
     finally:
         ahead.close()
 

@@ -239,13 +239,18 @@ def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
     seen: dict[int, bytes] = {}
     original = adaptive_refresh.AdaptiveRefresh.falls_short
 
-    def spy(self, frame_idx, source, landmarks, values, correct=None, drawn=None):  # type: ignore[no-untyped-def]
+    def spy(self, frame_idx, source, landmarks, values, correct=None, drawn=None,  # type: ignore[no-untyped-def]
+            drawn_invented=None):
         picture = self.generator.synthesize(values)
         # a picture the encoder drew before (ahead, on a worker: ref_encoder/draw_ahead.py) is
-        # the picture of exactly these values
+        # the picture of exactly these values, and the invented share measured with it is that
+        # of the field that draws it
         assert drawn is None or np.array_equal(drawn, picture)
+        if drawn_invented is not None:
+            _, map_x, map_y, layers, _ = self.generator.synthesize_with_layers(values)
+            assert drawn_invented == adaptive_refresh.invented_share(map_x, map_y, layers.person_alpha)
         seen[frame_idx] = (picture if correct is None else correct(picture)).tobytes()
-        return original(self, frame_idx, source, landmarks, values, correct, drawn)
+        return original(self, frame_idx, source, landmarks, values, correct, drawn, drawn_invented)
 
     monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
     return seen

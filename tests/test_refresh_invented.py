@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ref_encoder.adaptive_refresh import (FAILED_BLOCK, FAILED_BLOCK_DB, INVENTED_MARGIN_PX, AdaptiveRefresh,
-                                          failed_share, invented_share, resolve_failed, resolve_invented)
+from ref_encoder.adaptive_refresh import (FAILED_BLOCK, FAILED_BLOCK_DB, INVENTED_AUTO_MAX_QP, INVENTED_AUTO_PCT,
+                                          INVENTED_MARGIN_PX, AdaptiveRefresh, failed_share, invented_share, resolve_failed, resolve_invented)
 from tests.test_multi_reference import _encode as encode_clip
 # fixtures: the head-turn clip of the test split, prepared once (a fixture, not a tuning set), and
 # the pictures the refresh judges
@@ -57,11 +57,24 @@ def test_invented_share_sides_and_margin() -> None:
 def test_resolve_share_limits() -> None:
     assert resolve_invented("off") is None and resolve_failed("off") is None
     assert resolve_invented("2.5") == pytest.approx(0.025) and resolve_failed(100) == 1.0
-    for bad in ("0", "-1", "101", "often", "nan", "auto"):
+    for bad in ("0", "-1", "101", "often", "nan"):
         with pytest.raises(ValueError, match="refresh invented share"):
             resolve_invented(bad)
         with pytest.raises(ValueError, match="refresh failed share"):
             resolve_failed(bad)
+    with pytest.raises(ValueError, match="refresh failed share 'auto': use off or a percentage"):
+        resolve_failed("auto")      # only the invented share has an automatic limit
+
+
+def test_invented_auto_follows_the_keyframe_qp() -> None:
+    """auto: INVENTED_AUTO_PCT at key-frame QPs up to INVENTED_AUTO_MAX_QP, off above; an explicit
+    limit ignores the QP."""
+    assert resolve_invented("auto", INVENTED_AUTO_MAX_QP) == pytest.approx(INVENTED_AUTO_PCT / 100)
+    assert resolve_invented("auto", 22) == pytest.approx(INVENTED_AUTO_PCT / 100)
+    assert resolve_invented("auto", INVENTED_AUTO_MAX_QP + 1) is None
+    assert resolve_invented("5", 52) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="use off, auto or a percentage"):
+        resolve_invented("sometimes", 32)
 
 
 @settings(max_examples=40, deadline=None)
@@ -105,10 +118,12 @@ def test_refresh_invented_option_errors_are_one_line(capsys: pytest.CaptureFixtu
 
 
 def test_only_generators_with_a_person_layer_measure_it() -> None:
-    """The invented share needs a person layer (ifvc-geometric-3 to -5); elsewhere, and without
-    --refresh, the encoder says that the option has no effect."""
+    """The invented share needs a person layer (ifvc-geometric-3 and later: the default
+    ifvc-geometric-10 has one); elsewhere, and without --refresh, the encoder says that a limit
+    has no effect (auto too, at a QP where it would measure), and says nothing by default."""
     from ref_encoder.encoder import Encoder, EncoderConfig
     assert AdaptiveRefresh("ifvc-geometric-5", 17.0, 1, invented_limit=0.05).invented_limit == 0.05
+    assert AdaptiveRefresh("ifvc-geometric-10", 17.0, 1, invented_limit=0.03).invented_limit == 0.03
     assert AdaptiveRefresh("ifvc-geometric-1", 17.0, 1, invented_limit=0.05).invented_limit is None
     assert AdaptiveRefresh("ifvc-geometric-2", 17.0, 1, invented_limit=0.05).invented_limit is None
     assert AdaptiveRefresh("ifvc-geometric-1", 17.0, 1, failed_limit=0.1).failed_limit == 0.1
@@ -124,6 +139,12 @@ def test_only_generators_with_a_person_layer_measure_it() -> None:
             assert about_refresh == []
         else:
             assert len(about_refresh) == 1 and expected in about_refresh[0]
+        for invented, qp, says in (("auto", 32, expected), ("auto", 33, None), ("off", 32, None)):
+            said.clear()
+            Encoder(EncoderConfig(keyframe_codec="raw", generator_name=generator, refresh=refresh,
+                                  refresh_invented=invented, keyframe_qp=qp), 64, 64, Fraction(25), warn=said.append)
+            about_refresh = [m for m in said if "--refresh" in m]
+            assert about_refresh == [] if says is None else (len(about_refresh) == 1 and says in about_refresh[0])
 
 
 def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
@@ -188,3 +209,26 @@ def test_measurement_logs_are_bounded() -> None:
     for log in (stats.quality, stats.invented, stats.failed):
         log.extend((i, float(i)) for i in range(MEASURE_LOG_LEN + 10))
         assert len(log) == MEASURE_LOG_LEN and log[0] == (10, 10.0)
+
+
+def test_workers_measure_the_invented_share_with_the_picture(sequence: Path, judged_pictures: dict[int, bytes],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the correction grid on, a worker (ref_encoder/draw_ahead.py) draws the pictures the
+    refresh judges and measures their invented share with them (judged_pictures checks each
+    share against the field that draws the picture); the stream, and the key frames the invented
+    share inserts, are those of the encoder's thread alone."""
+    from ref_encoder import adaptive_refresh
+    spy = adaptive_refresh.AdaptiveRefresh.falls_short
+    given_shares: list[int] = []
+
+    def count(self, frame_idx, *args):  # type: ignore[no-untyped-def]
+        if len(args) >= 6 and args[5] is not None:
+            given_shares.append(frame_idx)
+        return spy(self, frame_idx, *args)
+
+    monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", count)
+    runs = {t: _encode(sequence, refresh=0.001, refresh_invented="1e-9", correction_grid="on", threads=t)
+            for t in (1, 2)}
+    assert runs[1].stream == runs[2].stream
+    assert runs[2].refresh is not None and runs[2].refresh.inserted_by == {"invented": runs[2].refresh.inserted} != {}
+    assert given_shares, "the worker measured no invented share"
