@@ -140,7 +140,8 @@ def real_streams() -> list[Built]:
     for mode in (CABAC, EG):
         for fpu in (8, 1):
             cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=mode, frames_per_unit=fpu,
-                                vvc_preset="faster", profile_idc=PROFILE_COMPACT, generator_name=GENERATOR)
+                                vvc_preset="faster", keyframe_filters="vvenc", profile_idc=PROFILE_COMPACT,
+                                generator_name=GENERATOR)
             enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
             data = enc.encode(frames).stream
             out.append(Built(f"compact_sem_{MODE[mode]}_fpu{fpu}_rdoq", data, enc.sh,

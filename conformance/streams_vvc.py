@@ -181,7 +181,8 @@ def face_streams(clip: Path = FACE_CLIP) -> list[Built]:
     # The face streams stay Main-profile streams (decodable by 1.1 decoders), whatever the
     # encoder's default profile.
     cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
-                        keyframe_period=8, vvc_preset="faster", generator_name=GENERATOR)
+                        keyframe_period=8, vvc_preset="faster", keyframe_filters="vvenc",
+                        generator_name=GENERATOR)
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     real = enc.encode(frames).stream
     source = f"{clip.name}, frames 0..{len(frames) - 1}"
@@ -212,7 +213,7 @@ def _face_geometry2(frames: list[np.ndarray], source: str) -> Built:
     from bitstream.profiles import PROFILE_COMPACT
     from ref_encoder.encoder import Encoder, EncoderConfig
     cfg = EncoderConfig(keyframe_qp=KEY_QP, entropy_coding_mode=ENTROPY_CABAC, frames_per_unit=4,
-                        keyframe_period=8, vvc_preset="faster", profile_idc=PROFILE_COMPACT,
+                        keyframe_period=8, vvc_preset="faster", keyframe_filters="vvenc", profile_idc=PROFILE_COMPACT,
                         generator_name=GENERATOR)
     enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
     stream = enc.encode(frames).stream
@@ -246,7 +247,8 @@ def refresh_streams(clip: Path = FACE_CLIP) -> list[Built]:
              "a key frame when yaw, pitch or roll move more than 4 degrees from the key frame's "
              "reference semantics (--keyframe-pose-threshold 4)", {"keyframe_pose_threshold": 4.0})):
         cfg = EncoderConfig(profile_idc=PROFILE_MAIN, keyframe_qp=KEY_QP, entropy_coding_mode=entropy, frames_per_unit=8,
-                            vvc_preset="faster", generator_name=GENERATOR, **cfg_policy)
+                            vvc_preset="faster", keyframe_filters="vvenc", generator_name=GENERATOR,
+                            **cfg_policy)
         enc = Encoder(cfg, 256, 256, Fraction(25), num_frames=len(frames))
         result = enc.encode(frames)
         keys = [f.frame_idx for f in result.frames if f.kind == "key"]

@@ -35,7 +35,7 @@ from .analysis import NoFaceError  # noqa: E402
 from .correction_grid import CORRECTION_AUTO_MAX_QP  # noqa: E402
 from .draw_ahead import DrawWorkerError  # noqa: E402
 from .encoder import DEFAULT_SEMANTIC_PERIODS, EncodeResult, Encoder, EncoderConfig  # noqa: E402
-from .keyframe_coding import KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
+from .keyframe_coding import DEFAULT_KEYFRAME_FILTERS, KEYFRAME_FILTERS, KEYFRAME_PRESETS, KeyframeCodingError  # noqa: E402
 from .semantic_rdoq import (DEFAULT_LAMBDA_SCALE, DEFAULT_MAX_LEVEL_ERROR,  # noqa: E402
                            DEFAULT_MAX_LEVEL_ERROR_COMPACT, LAMBDA_MAX_QP, LAMBDA_PRESETS)
 from .video_input import InputError, iter_frames, probe  # noqa: E402
@@ -209,6 +209,9 @@ def build_parser() -> CommandParser:
                     help="VVenC speed preset of the key frames; auto: medium (8-26 %% fewer bits than "
                          "faster at a higher PSNR, up to 1.8 s of CPU per key frame at QP 22); with "
                          "--refresh the key frames after the first fast (speed)")
+    ap.add_argument("--keyframe-filters", choices=list(KEYFRAME_FILTERS), default=DEFAULT_KEYFRAME_FILTERS,
+                    help="VVenC's in-loop filters for the key pictures: texture (default: no adaptive loop "
+                         "filter, which smooths the texture every synthesised frame carries) or vvenc (its own)")
     ap.add_argument("--entropy", choices=["cabac", "exp-golomb"], default="cabac", help="entropy coder of the semantics")
     ap.add_argument("--frames-per-unit", type=int_range(1, MAX_FRAMES_PER_UNIT), default=8,
                     help="frames per semantic unit (1: lowest delay; the level bounds it)")
@@ -338,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         raw = inp.suffix.lower() in (".rgb", ".yuv")
         n = min(args.frames, info.num_frames) if args.frames else info.num_frames
         cfg = EncoderConfig(keyframe_qp=args.qp, keyframe_codec=args.keyframe_codec,
-                            vvc_preset=args.keyframe_preset,
+                            vvc_preset=args.keyframe_preset, keyframe_filters=args.keyframe_filters,
                             entropy_coding_mode=1 if args.entropy == "cabac" else 0,
                             frames_per_unit=args.frames_per_unit, keyframe_period=args.keyframe_period,
                             keyframe_pose_threshold=args.keyframe_pose_threshold,

@@ -64,7 +64,8 @@ from .correction_grid import CorrectionChooser, resolve_correction
 from .decoder_mirror import DecoderMirror
 from .draw_ahead import DrawAhead, DrawJob
 from .draw_worker import do_job
-from .keyframe_coding import CodedKeyframe, encode_vvc_intra, resolve_keyframe_preset
+from .keyframe_coding import (DEFAULT_KEYFRAME_FILTERS, KEYFRAME_FILTERS, CodedKeyframe, encode_vvc_intra,
+                              resolve_keyframe_preset)
 from .keyframe_geometry import GEOMETRY_VERSION_V1, GEOMETRY_VERSION_V2, geometry_from_landmarks
 from .pose_fit import PoseFit, PoseFitStats
 from .semantic_rdoq import (ClosedLoopChooser, SemanticQuantiser, choose_unit_levels, default_max_level_error,
@@ -112,6 +113,8 @@ class EncoderConfig:
     vvc_preset: str = "auto"                 # VVenC preset of the key frames: a KEYFRAME_PRESETS name or
                                              # "auto" (medium; with refresh the later key frames fast:
                                              # resolve_keyframe_preset)
+    keyframe_filters: str = DEFAULT_KEYFRAME_FILTERS   # VVenC's in-loop filters for the key
+                                             # pictures: a KEYFRAME_FILTERS name (texture: no ALF)
     level_idc: int | None = None             # None: the lowest level that fits
     profile_idc: int = PROFILE_COMPACT       # the version 1.2 low-overhead tools; PROFILE_MAIN: 1.1 syntax
     full_header: bool = False                # Compact profile: sequence_header( ) instead of the
@@ -366,6 +369,10 @@ class Encoder:
         refresh_on = self.refresh_threshold is not None
         self.keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on)     # the first key frame
         self.later_keyframe_preset = resolve_keyframe_preset(config.vvc_preset, refresh_on, first=False)
+        if config.keyframe_filters not in KEYFRAME_FILTERS:
+            raise ValueError(f"unknown key-frame filters {config.keyframe_filters!r}; "
+                             f"use one of {', '.join(KEYFRAME_FILTERS)}")
+        self.keyframe_filters = config.keyframe_filters
         # the first frame and its key-frame picture, coded while MediaPipe is set up (encode)
         self._first_picture: tuple[np.ndarray, Future[CodedKeyframe]] | None = None
         self._set_semantic_periods(config)
@@ -846,7 +853,7 @@ class Encoder:
             # a picture not used (the first frame shows no face) is not waited for
             stack.callback(pool.shutdown, wait=False, cancel_futures=True)
             self._first_picture = first, pool.submit(encode_vvc_intra, first, self.keyframe_qp_of(True),
-                                                     preset=self.keyframe_preset)
+                                                     preset=self.keyframe_preset, filters=self.keyframe_filters)
         return itertools.chain([first], frames)
 
     def _code_picture(self, rgb: np.ndarray, first: bool = True) -> tuple[bytes, np.ndarray]:
@@ -857,5 +864,6 @@ class Encoder:
             coded = early[1].result()           # started by _start_first_picture
         else:
             coded = encode_vvc_intra(rgb, self.keyframe_qp_of(first),
-                                     preset=self.keyframe_preset if first else self.later_keyframe_preset)
+                                     preset=self.keyframe_preset if first else self.later_keyframe_preset,
+                                     filters=self.keyframe_filters)
         return coded.payload, coded.decoded

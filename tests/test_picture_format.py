@@ -1,6 +1,8 @@
 """Key-frame picture formats (spec 8.4): raw layout, integer BT.709 conversions, VVC decoding."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -120,3 +122,62 @@ def test_key_frame_presets_all_decode_and_unknown_is_refused() -> None:
         encode_vvc_intra(frame, 42, preset="fastest")
     with pytest.raises(ValueError, match="unknown key-frame preset 'fastest'"):
         Encoder(EncoderConfig(vvc_preset="fastest"), 64, 64, Fraction(25))
+
+
+def _alf_aps_count(payload: bytes) -> int:
+    """The ALF adaptation parameter sets in an H.266 Annex B byte stream: NAL units of type
+    PREFIX_APS_NUT (17) whose aps_params_type (the payload's first 3 bits) is ALF_APS (0)."""
+    count, i = 0, 0
+    while (j := payload.find(b"\x00\x00\x01", i)) >= 0:
+        i = j + 3
+        if i + 2 < len(payload) and (payload[i + 1] >> 3) & 31 == 17 and payload[i + 2] >> 5 == 0:
+            count += 1
+    return count
+
+
+def test_key_frame_filters_texture_codes_without_alf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--keyframe-filters texture (the default) turns VVenC's adaptive loop filter off: no ALF
+    parameter set in the key picture, where VVenC's own setting sends one for this textured
+    picture; both decode with the one decoding process; the encoder hands its setting to every
+    key picture it codes; unknown names are refused by the coder and the encoder."""
+    pytest.importorskip("imageio_ffmpeg")
+    from fractions import Fraction
+
+    import ref_encoder.encoder as encoder_module
+    from bitstream.keyframe_vvc import decode_vvc_rgb
+    from ref_encoder.encoder import Encoder, EncoderConfig
+    from ref_encoder.keyframe_coding import KeyframeCodingError, encode_vvc_intra
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:64, 0:64]
+    smooth = np.stack([xx * 3, yy * 3, 200 - (xx + yy)], -1).astype(np.float64)
+    frame = np.clip(smooth + rng.normal(0, 12, (64, 64, 3)), 0, 255).astype(np.uint8)
+    own, texture = (encode_vvc_intra(frame, 32, preset="faster", filters=f) for f in ("vvenc", "texture"))
+    assert _alf_aps_count(own.payload) >= 1 and _alf_aps_count(texture.payload) == 0
+    for coded in (own, texture):
+        assert np.array_equal(decode_vvc_rgb(coded.payload, 64, 64), coded.decoded)
+    assert not np.array_equal(own.decoded, texture.decoded)
+    assert EncoderConfig().keyframe_filters == "texture"
+    with pytest.raises(KeyframeCodingError, match="unknown key-frame filters 'none'"):
+        encode_vvc_intra(frame, 32, filters="none")
+    with pytest.raises(ValueError, match="unknown key-frame filters 'none'"):
+        Encoder(EncoderConfig(keyframe_filters="none"), 64, 64, Fraction(25))
+    # every key picture the encoder codes, the first and a refresh, gets the configured filters
+    for setting in ("texture", "vvenc"):
+        seen: list[str] = []
+
+        def spy(picture: np.ndarray, qp: int, preset: str = "medium", filters: str = "vvenc") -> object:
+            seen.append(filters)
+            return encode_vvc_intra(picture, qp, preset="faster", filters=filters)
+
+        enc = Encoder(EncoderConfig(keyframe_qp=32, keyframe_filters=setting), 64, 64, Fraction(25))
+        monkeypatch.setattr(encoder_module, "encode_vvc_intra", spy)
+        enc._code_picture(frame, first=True)
+        enc._code_picture(frame, first=False)
+        assert seen == [setting, setting]
+
+
+def test_key_frame_filters_option_error_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """ifvc-encode --keyframe-filters with an unknown name: one line naming the choices, exit 2, no stream."""
+    from tests.test_refresh_invented import refresh_option_error
+    line = refresh_option_error(capsys, tmp_path, ["--keyframe-filters", "none"])
+    assert "--keyframe-filters" in line and "'texture'" in line

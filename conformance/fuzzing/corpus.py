@@ -123,7 +123,7 @@ def build_encoder_seeds(frames: Sequence[np.ndarray], cache: Path = DEFAULT_SEED
     for spec in specs:
         cfg = EncoderConfig(keyframe_qp=ENCODER_SEED_QP, entropy_coding_mode=spec.entropy_coding_mode,
                             frames_per_unit=spec.frames_per_unit, keyframe_period=spec.keyframe_period,
-                            keyframe_pose_threshold=spec.keyframe_pose_threshold)
+                            keyframe_pose_threshold=spec.keyframe_pose_threshold, keyframe_filters="vvenc")
         h, w = frames[0].shape[:2]
         stream = Encoder(cfg, w, h, Fraction(25), num_frames=len(frames)).encode(frames).stream
         path = folder / f"{spec.name}.ifvc"
