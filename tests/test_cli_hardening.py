@@ -11,7 +11,10 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -237,6 +240,17 @@ def test_output_transaction_writes_all_or_nothing(tmp_path: Path) -> None:
 
 # --- interrupts: SIGINT and SIGTERM during a long decode -----------------------------------
 
+@contextmanager
+def _killed_on_exit(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """A process the block leaves running (a failed assertion) is killed and reaped."""
+    try:
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _default_sigint() -> None:
     # A child of a non-interactive shell may inherit SIGINT as ignored; then Python keeps
     # ignoring it. A user's Ctrl-C reaches a decoder whose SIGINT is at its default.
@@ -254,17 +268,13 @@ def test_interrupted_decode_exits_cleanly(tmp_path: Path, streams: dict[str, Pat
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     assert proc.stderr is not None
     seen = b""
-    try:
+    with _killed_on_exit(proc):
         while b"decoded " not in seen:                 # the first progress message: mid-decode
             chunk = os.read(proc.stderr.fileno(), 4096)
             assert chunk, f"decoder ended before its first progress message: {seen!r}"
             seen += chunk
         proc.send_signal(signum)
         _, rest = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     err = (seen + rest).decode()
     assert proc.returncode == code, err[-2000:]
     assert "Traceback" not in err
@@ -272,6 +282,50 @@ def test_interrupted_decode_exits_cleanly(tmp_path: Path, streams: dict[str, Pat
     name = signal.Signals(signum).name
     assert message == [f"ifvc-decode: interrupted by {name}; no output written"]
     assert not list(out.iterdir())                     # no output, no .part or hidden temporary file
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_while_a_command_loads_exits_cleanly(tmp_path: Path, signum: int, code: int) -> None:
+    """A Ctrl-C or SIGTERM while a console script still imports its command (numpy, OpenCV,
+    PyTorch: a few tenths of a second) ends with the one line and 130 or 143, not a traceback.
+    The stand-in command module signals that it is loading, then waits to be interrupted."""
+    marker = tmp_path / "loading"
+    (tmp_path / "slow_command.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(marker)!r}).touch()\n"
+        "time.sleep(120)\n"
+        "def main(argv=None):\n    return 0\n")
+    call = ("import sys; sys.path.insert(0, sys.argv[1]); from ifvc_common import launcher; "
+            "launcher.COMMANDS['ifvc-encode'] = 'slow_command'; sys.exit(launcher.encode())")
+    proc = subprocess.Popen([sys.executable, "-c", call, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=_default_sigint)
+    with _killed_on_exit(proc):
+        for _ in range(6000):                          # up to 60 s for the interpreter to start
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert marker.exists(), "the stand-in command never started loading"
+        proc.send_signal(signum)
+        _, err_bytes = proc.communicate(timeout=60)
+    err = err_bytes.decode()
+    assert proc.returncode == code, err[-2000:]
+    assert "Traceback" not in err
+    name = signal.Signals(signum).name
+    assert [line for line in err.splitlines() if line.strip()] == [f"ifvc-encode: interrupted by {name}; no output written"]
+
+
+def test_every_console_script_goes_through_the_launcher() -> None:
+    """pyproject.toml's scripts and ifvc_common.launcher.COMMANDS name the same commands; each
+    script is the launcher's entry for it, whose module has a main."""
+    import importlib
+
+    from ifvc_common import launcher
+    assert set(SCRIPTS) == set(launcher.COMMANDS)
+    for name, target in SCRIPTS.items():
+        module, func = target.split(":")
+        assert module == "ifvc_common.launcher"
+        assert getattr(launcher, func).__doc__ == f"The {name} console script."
+        assert callable(importlib.import_module(launcher.COMMANDS[name]).main)
 
 
 # --- --version, --help ---------------------------------------------------------------------
