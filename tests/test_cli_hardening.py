@@ -311,7 +311,8 @@ def test_interrupt_while_a_command_loads_exits_cleanly(tmp_path: Path, signum: i
     assert proc.returncode == code, err[-2000:]
     assert "Traceback" not in err
     name = signal.Signals(signum).name
-    assert [line for line in err.splitlines() if line.strip()] == [f"ifvc-encode: interrupted by {name}; no output written"]
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [f"ifvc-encode: interrupted by {name}; no output written"]
 
 
 def test_every_console_script_goes_through_the_launcher() -> None:
