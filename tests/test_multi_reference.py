@@ -234,7 +234,8 @@ def test_refresh_checks_without_insertion_leave_the_stream_unchanged(sequence: P
 @pytest.fixture
 def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
     """The pictures the encoder's adaptive refresh judges, by frame (the last judgement of each):
-    the generator's picture, after the correction stage where the encoder gives one."""
+    the generator's picture, after the correction stage where the encoder gives one. A key frame
+    inserted at frame k voids the judgements of frames k and later: they are coded again after it."""
     from ref_encoder import adaptive_refresh
     seen: dict[int, bytes] = {}
     original = adaptive_refresh.AdaptiveRefresh.falls_short
@@ -252,7 +253,15 @@ def judged_pictures(monkeypatch: pytest.MonkeyPatch) -> dict[int, bytes]:
         seen[frame_idx] = (picture if correct is None else correct(picture)).tobytes()
         return original(self, frame_idx, source, landmarks, values, correct, drawn, drawn_invented)
 
+    original_insertion = adaptive_refresh.AdaptiveRefresh.count_insertion
+
+    def insertion(self, frame_idx):  # type: ignore[no-untyped-def]
+        for stale in [i for i in seen if i >= frame_idx]:
+            del seen[stale]
+        return original_insertion(self, frame_idx)
+
     monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "falls_short", spy)
+    monkeypatch.setattr(adaptive_refresh.AdaptiveRefresh, "count_insertion", insertion)
     return seen
 
 

@@ -148,7 +148,10 @@ def test_only_generators_with_a_person_layer_measure_it() -> None:
 
 
 def _encode(seq: Path, **kw: object):  # type: ignore[no-untyped-def]
-    return encode_clip(seq, generator_name="ifvc-geometric-5", **kw)
+    # VVenC's own in-loop filters: with the default's key pictures (no ALF) every frame of this
+    # clip still judged at the end is over the limit and became a key frame, so no judged
+    # semantic frame is left to compare with the decoder's picture
+    return encode_clip(seq, generator_name="ifvc-geometric-5", **{"keyframe_filters": "vvenc", **kw})
 
 
 def test_invented_share_inserts_key_frames_the_face_measure_would_not(sequence: Path,
@@ -173,7 +176,12 @@ def test_invented_share_inserts_key_frames_the_face_measure_would_not(sequence: 
     fired = _encode(sequence, refresh=0.001, refresh_invented="1e-9", refresh_failed="off")
     keys = [f.frame_idx for f in fired.frames if f.kind == "key"]
     assert fired.refresh is not None and fired.refresh.inserted == len(keys) - 1 >= 1
-    assert keys[1] == first_over                 # the first frame over the limit became a key frame
+    # The first frame over the limit, or one before it in its unit: a cut re-chooses the levels of
+    # the unit's frames before it (closed-loop RDOQ over fewer frames), which can move an earlier
+    # frame over the limit too. The frame made key was itself judged over the limit.
+    fired_shares = dict(fired.refresh.invented)
+    assert keys[1] <= first_over and fired_shares[keys[1]] > 0.0
+    assert all(fired_shares.get(i, 0.0) == 0.0 for i in range(keys[1]))
     assert fired.refresh.inserted_by == {"invented": fired.refresh.inserted}   # never the face threshold
     decoder = Decoder()
     decoded = {f.frame_idx: f for f in decoder.decode(fired.stream)}
