@@ -61,12 +61,20 @@ class CodedKeyframe:
 
 
 def encode_vvc_intra(frame: np.ndarray, qp: int, preset: str = "medium", filters: str = "vvenc") -> CodedKeyframe:
-    if not 0 <= qp <= 63:
-        raise KeyframeCodingError(f"key-frame QP {qp} out of range 0..63")
+    """The frame coded as the encoder codes a key picture: VVenC intra at this preset, with the
+    in-loop filters of KEYFRAME_FILTERS[filters] and no perceptual QP adaptation."""
     if preset not in KEYFRAME_PRESETS:
         raise KeyframeCodingError(f"unknown key-frame preset {preset!r}; choose one of {', '.join(KEYFRAME_PRESETS)}")
     if filters not in KEYFRAME_FILTERS:
         raise KeyframeCodingError(f"unknown key-frame filters {filters!r}; choose one of {', '.join(KEYFRAME_FILTERS)}")
+    return vvenc_intra(frame, qp, preset, KEYFRAME_FILTERS[filters])
+
+
+def vvenc_intra(frame: np.ndarray, qp: int, preset: str, vvenc_params: str = "", qpa: bool = False) -> CodedKeyframe:
+    """One intra picture coded by VVenC with any -vvenc-params (and QPA on or off), decoded back:
+    encode_vvc_intra's coder, open to studies of other settings (not checked against a list)."""
+    if not 0 <= qp <= 63:
+        raise KeyframeCodingError(f"key-frame QP {qp} out of range 0..63")
     h, w = frame.shape[:2]
     if h % 2 or w % 2:
         raise KeyframeCodingError(f"a VVC key frame needs an even width and height (spec 8.4.2), got {w}x{h}")
@@ -74,10 +82,8 @@ def encode_vvc_intra(frame: np.ndarray, qp: int, preset: str = "medium", filters
     planes10 = b"".join((p.astype("<u2") << 2).tobytes() for p in (y, cb, cr))
     cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
            "-pix_fmt", "yuv420p10le", "-s", f"{w}x{h}", "-i", "pipe:0", "-frames:v", "1",
-           "-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "0", "-g", "1"]
-    if KEYFRAME_FILTERS[filters]:
-        cmd += ["-vvenc-params", KEYFRAME_FILTERS[filters]]
-    cmd += ["-f", "vvc", "pipe:1"]
+           "-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "1" if qpa else "0", "-g", "1",
+           *(["-vvenc-params", vvenc_params] if vvenc_params else []), "-f", "vvc", "pipe:1"]
     proc = subprocess.run(cmd, input=planes10, capture_output=True, timeout=120, check=False)
     if proc.returncode != 0 or not proc.stdout:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]

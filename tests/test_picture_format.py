@@ -126,13 +126,10 @@ def test_key_frame_presets_all_decode_and_unknown_is_refused() -> None:
 
 def _alf_aps_count(payload: bytes) -> int:
     """The ALF adaptation parameter sets in an H.266 Annex B byte stream: NAL units of type
-    PREFIX_APS_NUT (17) whose aps_params_type (the payload's first 3 bits) is ALF_APS (0)."""
-    count, i = 0, 0
-    while (j := payload.find(b"\x00\x00\x01", i)) >= 0:
-        i = j + 3
-        if i + 2 < len(payload) and (payload[i + 1] >> 3) & 31 == 17 and payload[i + 2] >> 5 == 0:
-            count += 1
-    return count
+    PREFIX_APS_NUT (17) whose aps_params_type (the RBSP's first 3 bits) is ALF_APS (0)."""
+    from bitstream.vvc_headers import nal_rbsp, nal_unit_header, split_nal_units
+    return sum(1 for nal in split_nal_units(payload)
+               if nal_unit_header(nal).nal_unit_type == 17 and nal_rbsp(nal)[0] >> 5 == 0)
 
 
 def test_key_frame_filters_texture_codes_without_alf(monkeypatch: pytest.MonkeyPatch) -> None:

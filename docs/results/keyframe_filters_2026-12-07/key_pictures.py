@@ -11,7 +11,6 @@ decoded and of the restored pictures.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,13 +19,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from bitstream.generator_registry import GENERATOR_BY_NAME  # noqa: E402
-from bitstream.keyframe_vvc import decode_vvc_rgb, find_ffmpeg  # noqa: E402
-from bitstream.picture_format import rgb_to_yuv420  # noqa: E402
 from bitstream.raw_video import read_rgb444  # noqa: E402
 from conformance.metrics.aggregate import frame_scores_many  # noqa: E402
 from conformance.metrics.psnr import psnr_from_mse  # noqa: E402
 from ifvc_synthesis.generators.geometric_10 import WEIGHTS  # noqa: E402
 from ifvc_synthesis.generators.key_restore import load_network, restore_key_picture  # noqa: E402
+from ref_encoder.keyframe_coding import vvenc_intra  # noqa: E402
 
 CLIPS = {
     "test": ["fomm_demo_old_08", "liveportrait_driving_d10", "liveportrait_driving_d13", "liveportrait_driving_d20",
@@ -51,15 +49,9 @@ METRICS = ["lpips_alex", "lpips_vgg", "dists"]
 
 
 def code(frame: np.ndarray, qp: int, qpa: int, params: str) -> tuple[int, np.ndarray]:
-    """Bits and decoded picture of one key picture coded with these VVenC settings."""
-    h, w = frame.shape[:2]
-    planes = b"".join((p.astype("<u2") << 2).tobytes() for p in rgb_to_yuv420(frame))
-    cmd = [find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le",
-           "-s", f"{w}x{h}", "-i", "pipe:0", "-frames:v", "1", "-c:v", "libvvenc", "-preset", "medium",
-           "-qp", str(qp), "-qpa", str(qpa), "-g", "1", *(["-vvenc-params", params] if params else []),
-           "-f", "vvc", "pipe:1"]
-    out = subprocess.run(cmd, input=planes, capture_output=True, check=True).stdout
-    return len(out) * 8, decode_vvc_rgb(out, w, h)
+    """Bits and decoded picture of one key picture coded with these VVenC settings (medium)."""
+    coded = vvenc_intra(frame, qp, "medium", params, qpa=bool(qpa))
+    return len(coded.payload) * 8, coded.decoded
 
 
 def main() -> None:
