@@ -91,3 +91,42 @@ def test_the_phase_penalty_is_the_2x2_pattern_in_levels_squared() -> None:
     smooth = torch.linspace(0, 0.2, 16).view(1, 1, 1, 16).expand(1, 3, 16, 16)         # a ramp along x
     assert train_key_restore.phase_pattern(smooth).item() > 0        # even and odd columns differ
     assert train_key_restore.phase_pattern(torch.full((1, 3, 16, 16), 0.3)).item() == 0.0
+
+
+def test_a_shipped_weights_file_is_a_start() -> None:
+    """--init takes ifvc-geometric-10's safetensors file: the network starts as the shipped one."""
+    from ifvc_synthesis.generators.geometric_10 import WEIGHTS
+    from ifvc_synthesis.generators.key_restore import KeyRestoreConfig, build_network
+    net = build_network(KeyRestoreConfig(32, 4, 2))
+    state = train_key_restore.initial_weights(WEIGHTS, net.state_dict())
+    from safetensors.torch import load_file
+    shipped = load_file(str(WEIGHTS))
+    assert set(state) == set(shipped) and all(torch.equal(state[k], shipped[k]) for k in shipped)
+    with pytest.raises(SystemExit, match="do not fit"):          # another layout is refused
+        train_key_restore.initial_weights(WEIGHTS, build_network(KeyRestoreConfig(32, 4, 1)).state_dict())
+
+
+def test_unknown_filters_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        train_key_restore.main(["train", "--filters", "none", "--out", "unused"])
+
+
+def test_pictures_are_cached_per_filters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache keeps VVenC's own filters under the names of before and the texture filters
+    apart; each is coded with its own -vvenc-params."""
+    monkeypatch.setattr(train_key_restore, "CACHE", tmp_path)
+    rng = np.random.default_rng(5)        # a noisy picture for which VVenC (medium) sends an ALF
+    yy, xx = np.mgrid[0:128, 0:128]
+    smooth = np.stack([xx * 3 % 256, yy * 3 % 256, 200 - (xx + yy) % 200], -1).astype(np.float64)
+    picture = np.clip(smooth + rng.normal(0, 12, (128, 128, 3)), 0, 255).astype(np.uint8)
+    vvenc, texture = train_key_restore.coded(picture, 32), train_key_restore.coded(picture, 32, "texture")
+    assert not np.array_equal(vvenc[0], texture[0])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 4 and sum(n.endswith("_qp32_texture.rgb") for n in names) == 1
+    assert sum(n.endswith("_qp32.rgb") for n in names) == 1
+    from ref_encoder.keyframe_coding import encode_vvc_intra
+    for (decoded, bits), filters in ((vvenc, "vvenc"), (texture, "texture")):
+        direct = encode_vvc_intra(picture, 32, "medium", filters)
+        assert np.array_equal(decoded, direct.decoded) and bits == 8 * len(direct.payload)
+    again = train_key_restore.coded(picture, 32, "texture")      # read back from the cache
+    assert np.array_equal(again[0], texture[0]) and again[1] == texture[1]

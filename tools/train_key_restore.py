@@ -41,6 +41,12 @@ with the penalty on a 2 x 2 pattern (phase_pattern) that the half-resolution lay
     python -m tools.train_key_restore export --checkpoint work/key_restore/s2d/checkpoint.pt \
         --out ifvc_synthesis/generators/weights/ifvc_key_restore_2.safetensors
 
+``--filters texture`` codes the pictures as the default encoder codes key pictures (without
+VVenC's adaptive loop filter, ref_encoder.keyframe_coding.KEYFRAME_FILTERS); ``vvenc`` (the
+default here) as the shipped weights were trained. ``--init`` also takes a shipped weights file,
+and a run from ``--init`` first validates its start (step 0). Continuing ifvc-geometric-10's
+network on no-ALF pictures did not improve their DISTS (docs/results/every_frame_targets_2026-12-08).
+
 Training saves a checkpoint (network, optimiser, step, data-order state) every 500 steps and
 ``--resume`` continues from it. Export writes the safetensors file with sorted metadata (the same
 weights always give the same SHA-256) and prints the SHA-256 to pin in
@@ -62,6 +68,7 @@ from bitstream.raw_video import read_rgb444
 from conformance.metrics.aggregate import frame_scores_many
 from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.key_restore import WEIGHTS_FORMAT, KeyRestoreConfig, build_network, rate_input
+from ref_encoder.keyframe_coding import KEYFRAME_FILTERS
 from tools.train_generator import PerceptualLoss, canonical_header
 
 CACHE = Path("work") / "train_key_restore" / "coded"      # relative to the working directory
@@ -78,17 +85,19 @@ def frames_of(sequences: Path, clip: str, every: int) -> np.ndarray:
     return read_rgb444(path, 256, 256)[::every]
 
 
-def coded(picture: np.ndarray, qp: int) -> tuple[np.ndarray, int]:
-    """``picture`` coded as the encoder codes key frames (VVC intra, preset medium) at ``qp``:
-    (the decoded picture, the payload's size in bits); cached under CACHE by picture hash and QP."""
+def coded(picture: np.ndarray, qp: int, filters: str = "vvenc") -> tuple[np.ndarray, int]:
+    """``picture`` coded as the encoder codes key frames (VVC intra, preset medium, the in-loop
+    filters of ref_encoder.keyframe_coding.KEYFRAME_FILTERS[filters]) at ``qp``: (the decoded
+    picture, the payload's size in bits); cached under CACHE by picture hash, QP and filters."""
     import hashlib
     digest = hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest()[:20]
-    base = CACHE / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}"
+    tag = "" if filters == "vvenc" else f"_{filters}"          # vvenc: the cache names of before
+    base = CACHE / f"{digest}_{picture.shape[1]}x{picture.shape[0]}_qp{qp}{tag}"
     rgb, bits = base.with_suffix(".rgb"), base.with_suffix(".bits")
     if rgb.is_file() and bits.is_file() and rgb.stat().st_size == picture.size:
         return np.frombuffer(rgb.read_bytes(), np.uint8).reshape(picture.shape), int(bits.read_text())
     from ref_encoder.keyframe_coding import encode_vvc_intra
-    out = encode_vvc_intra(np.ascontiguousarray(picture), qp, "medium")
+    out = encode_vvc_intra(np.ascontiguousarray(picture), qp, "medium", filters)
     CACHE.mkdir(parents=True, exist_ok=True)
     with OutputTransaction() as outputs:                       # written whole or not at all
         outputs.write_bytes(rgb, out.decoded.tobytes())
@@ -96,17 +105,17 @@ def coded(picture: np.ndarray, qp: int) -> tuple[np.ndarray, int]:
     return out.decoded, 8 * len(out.payload)
 
 
-def _coded_job(job: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
+def _coded_job(job: tuple[np.ndarray, int, str]) -> tuple[np.ndarray, int]:
     return coded(*job)
 
 
-def code_all(jobs: list[tuple[np.ndarray, int]], workers: int) -> list[tuple[np.ndarray, int]]:
-    """coded() of every (picture, QP), in ``workers`` processes."""
+def code_all(jobs: list[tuple[np.ndarray, int]], workers: int, filters: str = "vvenc") -> list[tuple[np.ndarray, int]]:
+    """coded() of every (picture, QP) with these filters, in ``workers`` processes."""
     if workers <= 1:
-        return [coded(p, q) for p, q in jobs]
+        return [coded(p, q, filters) for p, q in jobs]
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_coded_job, jobs, chunksize=8))
+        return list(pool.map(_coded_job, [(p, q, filters) for p, q in jobs], chunksize=8))
 
 
 def to_tensor(pictures: np.ndarray) -> torch.Tensor:
@@ -161,14 +170,14 @@ def train(args: argparse.Namespace) -> int:
     jobs = []
     for clip in SPLIT["train"]:
         jobs += [(f, args.qps[i % len(args.qps)]) for i, f in enumerate(frames_of(args.sequences, clip, args.every))]
-    done = code_all(jobs, args.workers)
+    done = code_all(jobs, args.workers, args.filters)
     src_a, dec_a = np.stack([f for f, _ in jobs]), np.stack([d for d, _ in done])
     bits_a = np.array([b for _, b in done])
     print(f"{len(src_a)} train pictures coded in {time.time() - t0:.0f} s", flush=True)
     vsrc = np.stack([frames_of(args.sequences, c, 1000)[0] for c in SPLIT["validation"] + SPLIT["test"]])
     vdec = {}
     for qp in args.val_qps:
-        vdone = code_all([(f, qp) for f in vsrc], args.workers)
+        vdone = code_all([(f, qp) for f in vsrc], args.workers, args.filters)
         vdec[qp] = (np.stack([d for d, _ in vdone]), np.array([b for _, b in vdone]))
 
     config = KeyRestoreConfig(args.channels, args.blocks, args.shuffle)
@@ -190,6 +199,15 @@ def train(args: argparse.Namespace) -> int:
         log = json.loads(state["log"])
         start = int(state["step"]) + 1
         print(f"resumed at step {start}", flush=True)
+    def validate(step: int) -> None:
+        for qp, (pictures, bits) in vdec.items():
+            s = score(vsrc, {"decoded": pictures, "restored": restore_batch(net, pictures, bits)})
+            log.append({"step": step, "qp": qp, **s})
+            print(f"val step {step} qp {qp}: " + " | ".join(
+                f"{n} " + " ".join(f"{m} {v:.4f}" for m, v in r.items()) for n, r in s.items()), flush=True)
+
+    if args.init is not None and start == 1:
+        validate(0)                 # the start's own scores: what the run has to beat
     t0 = time.time()
     for step in range(start, args.steps + 1):
         if args.cosine:             # the rate falls from --lr to 0 over the run (settles the last steps)
@@ -219,11 +237,7 @@ def train(args: argparse.Namespace) -> int:
                   + (f"phase {lg.item():.4f} " if args.phase_weight else "")
                   + f"{time.time() - t0:.0f} s", flush=True)
         if step % CHECK_EVERY == 0 or step == args.steps:
-            for qp, (pictures, bits) in vdec.items():
-                s = score(vsrc, {"decoded": pictures, "restored": restore_batch(net, pictures, bits)})
-                log.append({"step": step, "qp": qp, **s})
-                print(f"val step {step} qp {qp}: " + " | ".join(
-                    f"{n} " + " ".join(f"{m} {v:.4f}" for m, v in r.items()) for n, r in s.items()), flush=True)
+            validate(step)
             with OutputTransaction() as outputs:
                 torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
                             "rng": json.dumps(rng.bit_generator.state), "log": json.dumps(log),
@@ -275,7 +289,11 @@ def initial_weights(path: Path, target: dict[str, torch.Tensor]) -> dict[str, to
     network at every rate."""
     if not path.is_file():
         raise SystemExit(f"--init {path}: not found")
-    state = torch.load(path, weights_only=True)
+    if path.suffix == ".safetensors":          # a shipped weights file (e.g. ifvc_key_restore_2)
+        from safetensors.torch import load_file
+        state = load_file(str(path))
+    else:
+        state = torch.load(path, weights_only=True)
     state = state.get("net", state)
     head = state.get("head.weight")
     if head is not None and head.shape[1] == 3:
@@ -328,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--cosine", action="store_true",
                    help="learning rate from --lr down to 0 over the steps (cosine; otherwise constant)")
     t.add_argument("--val-qps", type=int, nargs="+", default=[22, 32, 42, 52])
+    t.add_argument("--filters", choices=sorted(KEYFRAME_FILTERS), default="vvenc",
+                   help="the key pictures' in-loop filters (ref_encoder.keyframe_coding.KEYFRAME_FILTERS); "
+                        "vvenc: as the shipped weights were trained")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--workers", type=int, default=2, help="processes that code the pictures")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")

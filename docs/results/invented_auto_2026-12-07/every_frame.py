@@ -9,7 +9,9 @@ Each --rows names a results.csv, the codec whose rows to take and the campaign f
 cells/CODEC/CLIP/CLIP_[...]CODEC_qpQP.rgb hold the decoded videos of exactly those rows (the script
 checks each video's size against the row's frames); a CELLS_DIR of the form DIR@OTHER reads
 codec OTHER's cells there (the same streams under another codec name). Rows are written in the
-order given, with vgg_stride 1 and lpips_vgg_frames / dists_frames the frame count.
+order given, with vgg_stride 1 and lpips_vgg_frames / dists_frames the frame count. The file is
+written again after each clip and codec; run again with the same --out, the script keeps the rows
+already there and scores only the clips and codecs missing (so an interrupted run resumes).
 """
 from __future__ import annotations
 
@@ -34,6 +36,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     out = []
+    done: set[tuple[str, str]] = set()
+    if args.out.is_file():                         # resume: keep what an earlier run scored
+        kept = pd.read_csv(args.out)
+        out = [row for _, row in kept.iterrows()]
+        done = {(r.codec, r.sequence) for r in out}
     for csv, codec, cells in args.rows:
         rows = pd.read_csv(csv)
         rows = rows[rows.codec == codec]
@@ -42,6 +49,8 @@ def main() -> int:
         folder, _, cell_codec = cells.partition("@")
         cell_codec = cell_codec or codec
         for clip, group in rows.groupby("sequence", sort=False):
+            if (codec, clip) in done:
+                continue
             frames = int(group.frames.iloc[0])
             source = read_rgb444(args.sequences / f"{clip}_256x256_25_8bit_444.rgb", 256, 256, frames)
             videos = []
@@ -61,8 +70,17 @@ def main() -> int:
                 out.append(row)
             print(codec, clip, " ".join(f"{int(r.point)}:{r.lpips_vgg:.4f}/{r.dists:.4f}" for r in out[-len(group):]),
                   flush=True)
-    pd.DataFrame(out).to_csv(args.out, index=False)
+            write(out, args.out)
+    if not args.out.is_file():
+        write(out, args.out)
     return 0
+
+
+def write(rows: list, path: Path) -> None:
+    """The rows so far, written whole (a temporary file renamed) so an interruption leaves the last."""
+    tmp = path.with_name(path.name + ".tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    tmp.replace(path)
 
 
 if __name__ == "__main__":
