@@ -68,7 +68,7 @@ from bitstream.raw_video import read_rgb444
 from conformance.metrics.aggregate import frame_scores_many
 from ifvc_common.outputs import OutputTransaction
 from ifvc_synthesis.generators.key_restore import WEIGHTS_FORMAT, KeyRestoreConfig, build_network, rate_input
-from ref_encoder.keyframe_coding import KEYFRAME_FILTERS
+from ref_encoder.keyframe_coding import KEYFRAME_FILTERS, encode_vvc_intra
 from tools.train_generator import PerceptualLoss, canonical_header
 
 CACHE = Path("work") / "train_key_restore" / "coded"      # relative to the working directory
@@ -96,7 +96,6 @@ def coded(picture: np.ndarray, qp: int, filters: str = "vvenc") -> tuple[np.ndar
     rgb, bits = base.with_suffix(".rgb"), base.with_suffix(".bits")
     if rgb.is_file() and bits.is_file() and rgb.stat().st_size == picture.size:
         return np.frombuffer(rgb.read_bytes(), np.uint8).reshape(picture.shape), int(bits.read_text())
-    from ref_encoder.keyframe_coding import encode_vvc_intra
     out = encode_vvc_intra(np.ascontiguousarray(picture), qp, "medium", filters)
     CACHE.mkdir(parents=True, exist_ok=True)
     with OutputTransaction() as outputs:                       # written whole or not at all
