@@ -106,9 +106,11 @@ def test_a_shipped_weights_file_is_a_start() -> None:
         train_key_restore.initial_weights(WEIGHTS, build_network(KeyRestoreConfig(32, 4, 1)).state_dict())
 
 
-def test_unknown_filters_are_refused() -> None:
-    with pytest.raises(SystemExit):
-        train_key_restore.main(["train", "--filters", "none", "--out", "unused"])
+def test_unknown_filters_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        train_key_restore.main(["train", "--filters", "none", "--out", str(tmp_path / "run")])
+    assert stop.value.code == 2 and "--filters: invalid choice: 'none'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_pictures_are_cached_per_filters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
